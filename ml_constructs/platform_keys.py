@@ -1,0 +1,87 @@
+"""Customer-managed KMS keys of an environment."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+class PlatformKeys(Construct):
+    """Three customer-managed keys with yearly rotation, one per kind of data.
+
+    Attributes
+    ----------
+    data:
+        Encrypts the S3 buckets (datasets, artifacts, capture, reports, code).
+    logs:
+        Encrypts CloudWatch Logs log groups; its policy lets the regional CloudWatch Logs
+        service use it for this account's log groups only.
+    workload:
+        Encrypts SageMaker volumes, the domain's storage, endpoints, queues and topics.
+
+    Parameters
+    ----------
+    alias_prefix:
+        Aliases are ``alias/<alias_prefix>/<kind>``.
+    removal_policy:
+        Applied to each key. A destroyed key waits ``pending_window`` before deletion.
+    pending_window:
+        Waiting period before a removed key is deleted (default 30 days, 7 to 30).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        alias_prefix: str,
+        removal_policy: RemovalPolicy,
+        pending_window: Duration = Duration.days(30),
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        def key(key_id: str, kind: str, description: str) -> kms.Key:
+            return kms.Key(
+                self,
+                key_id,
+                alias=f"alias/{alias_prefix}/{kind}",
+                description=description,
+                enable_key_rotation=True,
+                pending_window=pending_window,
+                removal_policy=removal_policy,
+            )
+
+        self.data = key("DataKey", "data", f"{alias_prefix}: S3 data of the ML platform")
+        self.logs = key("LogsKey", "logs", f"{alias_prefix}: CloudWatch Logs of the ML platform")
+        self.workload = key(
+            "WorkloadKey", "workload", f"{alias_prefix}: SageMaker volumes, endpoints, queues"
+        )
+
+        stack = Stack.of(self)
+        self.logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+

@@ -1,0 +1,225 @@
+"""Run the ``sagemaker`` SDK v3 with no AWS access, to build pipeline definitions.
+
+This is the one place that knows what the SDK needs in order to build a pipeline
+definition offline (no credentials, no network, no clock). Everything else in
+``pipeline_definitions`` imports the SDK through :func:`import_sdk` and builds inside
+:func:`offline_pipeline_session`.
+
+What the SDK does that has to be prevented, found in the ``sagemaker`` 3.27 sources:
+
+* **A boto3 client is created at import time** (``sagemaker.ai_registry.air_hub.AIRHub``
+  creates ``boto3.client("sagemaker")`` in its class body; ``sagemaker.serve`` imports
+  it). Without a region the import fails with ``NoRegionError``; without credentials
+  botocore walks its credential chain, which queries the EC2 instance metadata service
+  (169.254.169.254) over the network. :func:`import_sdk` therefore imports with a
+  placeholder region and placeholder credentials in the environment, then restores the
+  environment exactly as it was.
+* **The IAM role is validated** by ``ModelBuilder`` and ``ModelTrainer`` with
+  ``iam:SimulatePrincipalPolicy`` unless ``SAGEMAKER_VALIDATE_ROLE=false``. Roles are
+  given as full ARNs, so they are not looked up either.
+* **``Session.default_bucket()`` calls S3** (``HeadBucket``, and ``CreateBucket`` when
+  it is missing), even when a bucket name is given. The session is handed the bucket
+  through its cached value so that ``default_bucket()`` returns it without a call.
+* **SDK defaults files are read** from the machine (``/etc/xdg/sagemaker/config.yaml``,
+  ``~/.config/sagemaker/config.yaml``, or any path or ``s3://`` URI named by
+  ``SAGEMAKER_ADMIN_CONFIG_OVERRIDE`` / ``SAGEMAKER_USER_CONFIG_OVERRIDE``); they could
+  inject subnets, keys or tags into a definition. Both variables point at
+  ``sdk_defaults.yaml`` beside this module while a definition is built.
+* **Telemetry** sends an HTTPS request (and an STS call) from a background thread after
+  each ``train``/``run``/``register``; ``sdk_defaults.yaml`` opts out.
+* **Credentials**: the session's boto3 session carries placeholder static credentials
+  (never the caller's), so nothing is looked up and a stray call could not be signed
+  with real credentials.
+
+Environment variables are changed only inside :func:`import_sdk` (for the duration of
+the import) and inside :func:`offline_pipeline_session` (for the duration of the
+``with`` block); both restore the previous values, including absent ones. Because the
+process environment is global, do not build definitions from several threads at once.
+
+Step code must be referenced by ``s3://`` URI: a local path is uploaded to S3 while the
+definition is generated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+SDK_DEFAULTS_FILE = Path(__file__).with_name("sdk_defaults.yaml")
+"""SDK defaults file used instead of the machine's while a definition is built."""
+
+PLACEHOLDER_ACCESS_KEY_ID = "offline-build"
+PLACEHOLDER_SECRET_ACCESS_KEY = "offline-build"  # noqa: S105 - not a secret, a placeholder
+IMPORT_REGION = "us-east-1"
+"""Region given to the clients the SDK creates at import time; they are never used."""
+
+SDK_MODULES = (
+    "sagemaker.core.workflow",
+    "sagemaker.core.workflow.pipeline_context",
+    "sagemaker.core.processing",
+    "sagemaker.core.image_uris",
+    "sagemaker.train",
+    "sagemaker.serve",
+    "sagemaker.mlops.workflow",
+)
+"""The SDK modules the pipeline definitions use, imported by :func:`import_sdk`."""
+
+
+def offline_environ(region: str) -> dict[str, str]:
+    """The environment variables set while the SDK is imported or a definition is built.
+
+    ``AWS_DEFAULT_REGION`` and placeholder credentials: the SDK creates throw-away
+    sessions and clients from the default chain (at import time, and e.g. a
+    ``LocalSession`` inside ``ProcessingStep.__init__`` just to read a method name).
+    ``AWS_EC2_METADATA_DISABLED``: never query the instance metadata service.
+    ``AWS_CONFIG_FILE``, ``AWS_SHARED_CREDENTIALS_FILE``: no profile from ``~/.aws``.
+    ``SAGEMAKER_VALIDATE_ROLE=false``: no ``iam:SimulatePrincipalPolicy``.
+    ``SAGEMAKER_*_CONFIG_OVERRIDE``: read :data:`SDK_DEFAULTS_FILE`, nothing else.
+    """
+    return {
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": PLACEHOLDER_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_SECRET_ACCESS_KEY,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(SDK_DEFAULTS_FILE),
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(SDK_DEFAULTS_FILE),
+    }
+
+
+OFFLINE_UNSET = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SAGEMAKER",
+    "AWS_ENDPOINT_URL_S3",
+)
+"""Removed while the SDK is imported or a definition is built: no other credential or
+profile source is consulted, whatever the caller's environment holds."""
+
+_sdk_imported = False
+
+
+@contextmanager
+def _environ(values: Mapping[str, str], unset: tuple[str, ...] = ()) -> Iterator[None]:
+    """Set ``values`` (and remove ``unset``) in ``os.environ``; restore on exit."""
+    names = set(values) | set(unset)
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        for name in unset:
+            os.environ.pop(name, None)
+        os.environ.update(values)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def import_sdk() -> None:
+    """Import the SDK modules in :data:`SDK_MODULES` without touching AWS.
+
+    Idempotent. Call it before any ``import sagemaker...`` statement; modules that build
+    definitions do so at their top, before importing SDK classes.
+    """
+    global _sdk_imported  # noqa: PLW0603 - a process-wide, import-once flag
+    if _sdk_imported:
+        return
+    with _environ(offline_environ(IMPORT_REGION), unset=OFFLINE_UNSET):
+        for module in SDK_MODULES:
+            importlib.import_module(module)
+    _sdk_imported = True
+
+
+@contextmanager
+def offline_pipeline_session(*, region: str, default_bucket: str) -> Iterator[PipelineSession]:
+    """Yield a ``PipelineSession`` for ``region`` that makes no AWS call.
+
+    Parameters
+    ----------
+    region:
+        The AWS region the definition is for. Image URIs and some defaults depend on it.
+    default_bucket:
+        The bucket the session reports as its default, without asking S3. Definitions
+        built here give every S3 location explicitly; this only guards SDK fallbacks.
+
+    Build the whole definition (``Pipeline.definition()`` included) inside the ``with``
+    block: role validation is switched off and SDK defaults files are replaced only
+    there.
+    """
+    import_sdk()
+    import boto3
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+    boto_session = boto3.Session(
+        aws_access_key_id=PLACEHOLDER_ACCESS_KEY_ID,
+        aws_secret_access_key=PLACEHOLDER_SECRET_ACCESS_KEY,
+        region_name=region,
+    )
+    with _environ(offline_environ(region), unset=OFFLINE_UNSET):
+        session = PipelineSession(
+            boto_session=boto_session,
+            default_bucket=default_bucket,
+            sagemaker_config=_sdk_defaults(),
+        )
+        # default_bucket() would call S3 HeadBucket to check (or create) the bucket;
+        # the SDK returns its cached value without a call, so cache the given name.
+        session._default_bucket = default_bucket  # noqa: SLF001
+        yield session
+
+
+def _sdk_defaults() -> dict[str, object]:
+    import yaml
+
+    loaded = yaml.safe_load(SDK_DEFAULTS_FILE.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{SDK_DEFAULTS_FILE}: expected a mapping at the top level")
+    return loaded
+
+
+def image_uri(
+    *,
+    framework: str,
+    region: str,
+    version: str,
+    image_scope: str,
+    instance_type: str | None = None,
+    py_version: str | None = None,
+) -> str:
+    """Resolve an ECR image URI from the image URI tables shipped with the SDK.
+
+    No network: ``sagemaker.core.image_uris.retrieve`` reads
+    ``sagemaker/core/image_uri_config/<framework>.json`` for non-JumpStart images.
+    Raises ``ValueError`` (from the SDK) for an unknown version or unsupported region.
+    """
+    import_sdk()
+    from sagemaker.core import image_uris
+
+    return str(
+        image_uris.retrieve(
+            framework=framework,
+            region=region,
+            version=version,
+            image_scope=image_scope,
+            instance_type=instance_type,
+            py_version=py_version,
+        )
+    )

@@ -1,0 +1,248 @@
+"""Reads and validates the configuration files; the only module that touches them.
+
+Errors are :class:`ConfigError`: one line naming the file, the field, the value and what is
+allowed, for example::
+
+    config/dev.yaml: network.new_vpc.cidr: '10.0.0.0/33' is not a valid IPv4 CIDR (for example 10.20.0.0/16)
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from platform_config.schema import EnvironmentConfig, FieldError
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CATALOGUE_FILE = "models.yaml"
+OVERRIDES_KEY = "model_overrides"
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, malformed or invalid; the message is one line."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                mark = key_node.start_mark
+                raise ConfigError(
+                    f"line {mark.line + 1}: key '{key}' is given twice in the same mapping"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def available_environments(config_dir: Path = DEFAULT_CONFIG_DIR) -> list[str]:
+    """Names of the environments that have a file in ``config_dir``."""
+    return sorted(
+        path.stem for path in config_dir.glob("*.yaml") if path.name != CATALOGUE_FILE
+    )
+
+
+def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> EnvironmentConfig:
+    """Load ``<config_dir>/<name>.yaml`` with the model catalogue and validate them.
+
+    Parameters
+    ----------
+    name:
+        The environment's name (the file name without ``.yaml``).
+    config_dir:
+        Folder of the configuration files (default: the repository's ``config/``).
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message naming the file, the field, the value and what is allowed.
+    """
+    env_file = config_dir / f"{name}.yaml"
+    catalogue_file = config_dir / CATALOGUE_FILE
+    if name == Path(CATALOGUE_FILE).stem or not env_file.is_file():
+        known = ", ".join(available_environments(config_dir)) or "none"
+        raise ConfigError(
+            f"{_shown(env_file)}: no such environment '{name}' (available: {known})"
+        )
+    environment = _read_mapping(env_file)
+    catalogue = _read_mapping(catalogue_file) if catalogue_file.is_file() else {"models": []}
+
+    if "name" in environment or "models" in environment:
+        key = "name" if "name" in environment else "models"
+        raise ConfigError(
+            f"{_shown(env_file)}: {key}: is not set in an environment file"
+            + (
+                " (the name is the file's name)"
+                if key == "name"
+                else f" (models are declared in {CATALOGUE_FILE}; use {OVERRIDES_KEY})"
+            )
+        )
+    overrides = environment.pop(OVERRIDES_KEY, None) or {}
+    models = _apply_overrides(catalogue, overrides, env_file, catalogue_file)
+    try:
+        return EnvironmentConfig.model_validate({"name": name, **environment, "models": models})
+    except ValidationError as error:
+        raise ConfigError(
+            _describe(error, env_file, catalogue_file, overrides, models)
+        ) from None
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{_shown(path)}: cannot be read ({error.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except ConfigError as error:
+        raise ConfigError(f"{_shown(path)}: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{_shown(path)}: {where}invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{_shown(path)}: the file must hold a mapping of settings, not {type(data).__name__}"
+        )
+    return data
+
+
+def _apply_overrides(
+    catalogue: dict[str, Any], overrides: Any, env_file: Path, catalogue_file: Path
+) -> list[dict[str, Any]]:
+    unknown = set(catalogue) - {"models"}
+    if unknown:
+        raise ConfigError(
+            f"{_shown(catalogue_file)}: {sorted(unknown)[0]}: is not a known field (allowed: models)"
+        )
+    entries = catalogue.get("models") or []
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"{_shown(catalogue_file)}: models: must be a list of mappings")
+    if not isinstance(overrides, dict):
+        raise ConfigError(
+            f"{_shown(env_file)}: {OVERRIDES_KEY}: must map model names to settings"
+        )
+    names = [entry.get("name") for entry in entries]
+    merged = []
+    for entry in entries:
+        override = overrides.get(entry.get("name"), {})
+        if not isinstance(override, dict):
+            raise ConfigError(
+                f"{_shown(env_file)}: {OVERRIDES_KEY}.{entry.get('name')}: {override!r}"
+                " must be a mapping of settings"
+            )
+        if "name" in override:
+            raise ConfigError(
+                f"{_shown(env_file)}: {OVERRIDES_KEY}.{entry.get('name')}.name: cannot be overridden"
+            )
+        merged.append(_deep_merge(entry, override))
+    for name in overrides:
+        if name not in names:
+            known = ", ".join(str(n) for n in names) or "none"
+            raise ConfigError(
+                f"{_shown(env_file)}: {OVERRIDES_KEY}.{name}: '{name}' is not a model of"
+                f" {CATALOGUE_FILE} (models: {known})"
+            )
+    return merged
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _describe(
+    error: ValidationError,
+    env_file: Path,
+    catalogue_file: Path,
+    overrides: dict[str, Any],
+    models: list[dict[str, Any]],
+) -> str:
+    """One line for the first error of ``error``, naming where the bad value was written."""
+    errors = error.errors()
+    first = errors[0]
+    loc = [str(part) if isinstance(part, str) else part for part in first["loc"]]
+    value: Any = first.get("input")
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc = loc + [part for part in cause.field.split(".") if part]
+        value = cause.value
+        message = cause.message
+    else:
+        message = _message(first)
+
+    where, path = env_file, _dotted(loc)
+    if loc and loc[0] == "models" and len(loc) > 1 and isinstance(loc[1], int):
+        model = models[loc[1]]
+        rest = loc[2:]
+        override = overrides.get(model.get("name"), {})
+        if rest and _contains(override, rest):
+            path = _dotted([OVERRIDES_KEY, str(model.get("name")), *rest])
+        else:
+            where = catalogue_file
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    shown_value = "" if first["type"] == "missing" else f"{_short(value)} "
+    return f"{_shown(where)}: {path or '(top level)'}: {shown_value}{message}{more}"
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field (check the spelling against README's configuration table)"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "enum" or kind == "literal_error":
+        expected = (error.get("ctx") or {}).get("expected", "")
+        return f"is not allowed (allowed: {expected})"
+    if kind == "string_type":
+        return "must be a string (quote it)"
+    return "is invalid: " + str(error["msg"])[0].lower() + str(error["msg"])[1:]
+
+
+def _contains(mapping: Any, path: list[Any]) -> bool:
+    for part in path:
+        if isinstance(mapping, dict) and part in mapping:
+            mapping = mapping[part]
+        elif isinstance(mapping, list) and isinstance(part, int) and part < len(mapping):
+            mapping = mapping[part]
+        else:
+            return False
+    return True
+
+
+def _dotted(loc: list[Any]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{...}"
+    text = repr(value.value if hasattr(value, "value") else value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,90 @@
+"""Stateful data of an environment: KMS keys and S3 buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ml_constructs import AccessLogsBucket, PlatformKeys, SecureBucket, acknowledge
+from platform_config import EnvironmentConfig
+from stacks.removal import key_pending_window, removal_policy
+
+
+class DataStack(Stack):
+    """Keys and buckets: everything that must survive a replacement of the other stacks.
+
+    Attributes
+    ----------
+    keys:
+        :class:`PlatformKeys` (``data``, ``logs``, ``workload``).
+    access_logs, datasets, model_artifacts, data_capture, monitoring_reports, pipeline_code:
+        The buckets (``s3.Bucket``).
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        removal = removal_policy(config)
+        data = config.data
+        self.keys = PlatformKeys(
+            self,
+            "Keys",
+            alias_prefix=f"ml-platform-{config.name}",
+            removal_policy=removal,
+            pending_window=key_pending_window(config),
+        )
+        self.access_logs = AccessLogsBucket(
+            self,
+            "AccessLogs",
+            removal_policy=removal,
+            expiration=Duration.days(data.access_logs_expiration_days),
+        ).bucket
+
+        def bucket(construct_id: str, *rules: s3.LifecycleRule) -> s3.Bucket:
+            secure = SecureBucket(
+                self,
+                construct_id,
+                encryption_key=self.keys.data,
+                access_logs_bucket=self.access_logs,
+                removal_policy=removal,
+                noncurrent_version_expiration=Duration.days(
+                    data.noncurrent_version_expiration_days
+                ),
+                lifecycle_rules=rules,
+            )
+            acknowledge(
+                secure.bucket,
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "HIPAA.Security-S3BucketReplicationEnabled",
+                "PCI.DSS.321-S3BucketReplicationEnabled",
+                reason="Single-region platform: durability comes from S3 within the region and"
+                " versioning; cross-region replication is a per-organisation decision.",
+            )
+            return secure.bucket
+
+        def tiering(rule_id: str, expiration_days: int) -> s3.LifecycleRule:
+            return s3.LifecycleRule(
+                id=rule_id,
+                transitions=[
+                    s3.Transition(
+                        storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                        transition_after=Duration.days(data.infrequent_access_transition_days),
+                    )
+                ],
+                expiration=Duration.days(expiration_days),
+            )
+
+        self.datasets = bucket("Datasets")
+        self.model_artifacts = bucket("ModelArtifacts")
+        self.data_capture = bucket(
+            "DataCapture", tiering("tier-and-expire-capture", data.data_capture_expiration_days)
+        )
+        self.monitoring_reports = bucket(
+            "MonitoringReports",
+            tiering("tier-and-expire-reports", data.monitoring_reports_expiration_days),
+        )
+        self.pipeline_code = bucket("PipelineCode")
