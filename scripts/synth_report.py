@@ -1,0 +1,117 @@
+"""Print a table of the stacks in a cloud assembly: resources, template size, findings.
+
+Usage: ``python -m scripts.synth_report [cdk.out]``. Exits 1 when a stack is over the
+platform's limits (see :data:`MAX_RESOURCES`, :data:`MAX_TEMPLATE_BYTES`) or the validation
+report holds open findings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Headroom below CloudFormation's 500 resources and 1 MB template limits.
+MAX_RESOURCES = 400
+MAX_TEMPLATE_BYTES = 700 * 1024
+ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    """What the table shows of one stack."""
+
+    display_name: str
+    stack_name: str
+    resources: int
+    template_bytes: int
+    acknowledged: int
+
+    @property
+    def over_limits(self) -> bool:
+        return self.resources > MAX_RESOURCES or self.template_bytes > MAX_TEMPLATE_BYTES
+
+
+def summarize(assembly: Path) -> list[StackSummary]:
+    """Summaries of every stack in ``assembly`` and its nested assemblies (stages)."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    summaries: list[StackSummary] = []
+    for artifact in manifest.get("artifacts", {}).values():
+        if artifact["type"] == "cdk:cloud-assembly":
+            summaries += summarize(assembly / artifact["properties"]["directoryName"])
+        if artifact["type"] != "aws:cloudformation:stack":
+            continue
+        template = assembly / artifact["properties"]["templateFile"]
+        resources = json.loads(template.read_text()).get("Resources", {})
+        metadata = dict(artifact.get("metadata", {}))
+        if "additionalMetadataFile" in artifact:
+            metadata.update(json.loads((assembly / artifact["additionalMetadataFile"]).read_text()))
+        acknowledged = sum(
+            len(entry["data"])
+            for entries in metadata.values()
+            for entry in entries
+            if entry["type"] == ACKNOWLEDGED
+        )
+        summaries.append(
+            StackSummary(
+                display_name=artifact.get("displayName", ""),
+                stack_name=artifact["properties"].get("stackName", ""),
+                resources=len(resources),
+                template_bytes=template.stat().st_size,
+                acknowledged=acknowledged,
+            )
+        )
+    return summaries
+
+
+def open_findings(assembly: Path) -> int:
+    """Violations left in the policy validation report (0 when synth succeeded)."""
+    report = assembly / "validation-report.json"
+    if not report.is_file():
+        return 0
+    data = json.loads(report.read_text())
+    return sum(
+        len(violation.get("violatingResources", [])) or 1
+        for plugin in data.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+    )
+
+
+def render(summaries: list[StackSummary], open_count: int) -> str:
+    """The table as text."""
+    header = ("stack", "CloudFormation name", "resources", "template", "acknowledged")
+    rows = [
+        (
+            summary.display_name + (" (OVER LIMIT)" if summary.over_limits else ""),
+            summary.stack_name,
+            str(summary.resources),
+            f"{summary.template_bytes / 1024:.1f} KB",
+            str(summary.acknowledged),
+        )
+        for summary in summaries
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths))
+    total = sum(summary.resources for summary in summaries)
+    footer = (
+        f"{len(summaries)} stacks, {total} resources; open findings: {open_count};"
+        f" limits: {MAX_RESOURCES} resources, {MAX_TEMPLATE_BYTES // 1024} KB per stack"
+    )
+    return "\n".join([head, "-" * len(head), *lines, footer])
+
+
+def main(argv: list[str]) -> int:
+    assembly = Path(argv[0] if argv else "cdk.out")
+    if not (assembly / "manifest.json").is_file():
+        print(f"{assembly}: no cloud assembly here (run cdk synth first)", file=sys.stderr)
+        return 1
+    summaries = summarize(assembly)
+    findings = open_findings(assembly)
+    print(render(summaries, findings))
+    return 1 if findings or any(summary.over_limits for summary in summaries) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
