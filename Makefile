@@ -14,12 +14,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: synth synth-all test setup clean
 
 synth: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize ENV (default sandbox) with the CDK CLI
+	@$(PY) -m platform_config $(ENV)
 	cdk synth -c env=$(ENV) --quiet
-	$(PY) -m scripts.synth_report cdk.out
+	@$(PY) -m scripts.synth_report cdk.out
 
 synth-all: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize every environment in config/
+	@$(PY) -m platform_config
 	@set -e; for env in $$($(PY) -c "from platform_config import available_environments as a; print(*a())"); do \
-	  echo "== $$env"; cdk synth -c env=$$env --quiet --output cdk.out.$$env; \
+	  echo "== $$env"; cdk synth -c env=$$env --quiet --output cdk.out.$$env >/dev/null; \
 	  $(PY) -m scripts.synth_report cdk.out.$$env; done
 
 test: $(VENV)/.dev-installed node_modules/.installed  ## Run every test and quality gate

@@ -23,13 +23,22 @@ What the SDK does that has to be prevented, found in the ``sagemaker`` 3.27 sour
 * **SDK defaults files are read** from the machine (``/etc/xdg/sagemaker/config.yaml``,
   ``~/.config/sagemaker/config.yaml``, or any path or ``s3://`` URI named by
   ``SAGEMAKER_ADMIN_CONFIG_OVERRIDE`` / ``SAGEMAKER_USER_CONFIG_OVERRIDE``); they could
-  inject subnets, keys or tags into a definition. Both variables point at
-  ``sdk_defaults.yaml`` beside this module while a definition is built.
+  inject subnets, keys or tags into a definition. The session gets
+  :data:`SDK_DEFAULTS` explicitly, and both variables name an empty file for the
+  sessions the SDK creates by itself.
 * **Telemetry** sends an HTTPS request (and an STS call) from a background thread after
-  each ``train``/``run``/``register``; ``sdk_defaults.yaml`` opts out.
-* **Credentials**: the session's boto3 session carries placeholder static credentials
-  (never the caller's), so nothing is looked up and a stray call could not be signed
-  with real credentials.
+  each ``train``/``run``/``register``; :data:`SDK_DEFAULTS` opts out.
+* **Credentials**: every session carries placeholder static credentials (never the
+  caller's, and no profile, container or instance-metadata lookup), so a stray call
+  could not be signed with real credentials.
+* **Every config lookup re-validates the defaults against the SDK's JSON schema**
+  (about 90 times per definition, 0.18 s each): see
+  :func:`_sdk_defaults_validated_once`.
+* **Importing the SDK configures the root logger** (``logging.basicConfig(level=INFO)``
+  in ``sagemaker.core.experiments._metrics``); :func:`import_sdk` puts the root logger
+  back as it found it, and the SDK's loggers are limited to errors during a build
+  (its INFO/WARNING lines, such as "Popping out 'ProcessingJobName'", are expected
+  there and would only clutter ``cdk synth``).
 
 Environment variables are changed only inside :func:`import_sdk` (for the duration of
 the import) and inside :func:`offline_pipeline_session` (for the duration of the
@@ -44,7 +53,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+import logging
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
@@ -154,10 +165,32 @@ def import_sdk() -> None:
     global _sdk_imported  # noqa: PLW0603 - a process-wide, import-once flag
     if _sdk_imported:
         return
-    with _environ(offline_environ(IMPORT_REGION), unset=OFFLINE_UNSET):
-        for module in SDK_MODULES:
-            importlib.import_module(module)
+    root = logging.getLogger()
+    root_level, root_handlers = root.level, list(root.handlers)
+    try:
+        with _environ(offline_environ(IMPORT_REGION), unset=OFFLINE_UNSET):
+            for module in SDK_MODULES:
+                importlib.import_module(module)
+    finally:
+        root.setLevel(root_level)
+        root.handlers[:] = root_handlers
     _sdk_imported = True
+
+
+@contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """Limit the SDK's loggers to errors and hide its PipelineSession UserWarning."""
+    sdk_logger = logging.getLogger("sagemaker")
+    level = sdk_logger.level
+    sdk_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="Running within a PipelineSession", category=UserWarning
+            )
+            yield
+    finally:
+        sdk_logger.setLevel(level)
 
 
 @contextmanager
@@ -189,6 +222,7 @@ def offline_pipeline_session(*, region: str, default_bucket: str) -> Iterator[Pi
     with (
         _environ(offline_environ(region), unset=OFFLINE_UNSET),
         _sdk_defaults_validated_once(sdk_defaults),
+        _quiet_sdk(),
     ):
         session = PipelineSession(
             boto_session=boto_session,

@@ -15,23 +15,26 @@ The DAG::
 
 Contract with the step scripts (``pipeline_definitions/steps/``), by container path:
 
-``preprocess.py`` (scikit-learn container, ``python3 preprocess.py``)
-    reads the raw data under ``/opt/ml/processing/input/raw``; writes headerless CSVs,
-    label in the first column (the built-in XGBoost format), to
-    ``/opt/ml/processing/output/{train,validation,test}``, and a CSV *with* a header row
-    and without the label to ``/opt/ml/processing/output/baseline`` (the data-quality
-    baseline, shaped like the requests the endpoint will receive).
-``evaluate.py`` (XGBoost container, ``python3 evaluate.py``)
-    reads ``/opt/ml/processing/model/model.tar.gz`` and ``/opt/ml/processing/test``;
-    writes ``/opt/ml/processing/evaluation/evaluation.json`` holding at least
-    ``{"binary_classification_metrics": {"auc": {"value": <float>}}}`` (the model-quality
-    report attached to the model package), and ``/opt/ml/processing/predictions/`` a CSV
-    with a header ``label,probability,prediction`` (the model-quality baseline).
+``preprocess.py`` (scikit-learn container), run as ``python3 preprocess.py
+--input-dir /opt/ml/processing/input/raw --output-dir /opt/ml/processing/output
+--target-column <settings.target_column>``
+    reads the raw CSVs; writes headerless CSVs, label first (the XGBoost layout), to
+    ``<output-dir>/{train,validation,test}/`` and the data-quality baseline (features
+    only, header row) to ``<output-dir>/baseline/``.
+``evaluate.py`` (XGBoost container), run as ``python3 evaluate.py --model-dir
+/opt/ml/processing/model --test-dir /opt/ml/processing/test --evaluation-dir
+/opt/ml/processing/evaluation --predictions-dir /opt/ml/processing/predictions``
+    writes ``evaluation.json`` with ``binary_classification_metrics.auc.value`` (read by
+    the gate, attached to the model package) and ``predictions.csv`` with the header
+    ``label,probability,prediction`` (the model-quality baseline).
 
-Training uses the built-in XGBoost algorithm (``objective=binary:logistic``), configured
-by hyperparameters only: script mode with ``ModelTrainer`` packages a drivers directory
-and uploads it to S3 while the definition is generated, which cannot be done offline.
-The registered model is the built-in XGBoost inference container over the trained
+Training uses the built-in XGBoost *algorithm* (``objective=binary:logistic``), configured
+by hyperparameters only; the container itself writes and resumes from checkpoints in
+``/opt/ml/checkpoints``. ``train.py`` and ``inference.py`` (script mode) are not used:
+``ModelTrainer`` runs a script by packaging a drivers directory and uploading it to S3
+while the definition is generated, which cannot be done offline, and the XGBoost
+container's own script mode needs a ``sourcedir.tar.gz`` in S3, not a ``.py`` URI. The
+registered model is the built-in XGBoost inference container over the trained
 artifact, which serves ``text/csv`` without an inference script.
 """
 

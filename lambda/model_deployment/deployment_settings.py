@@ -24,6 +24,7 @@ DEPLOYMENT_MODELS
 
         {"churn": {"endpoint_name": "churn-prod",
                    "variant_names": ["AllTraffic"],
+                   "initial_data_capture": {"destination_s3_uri": "s3://capture-bucket/churn"},
                    "initial_variant": {"variant_name": "AllTraffic",
                                        "instance_type": "ml.m5.large",
                                        "initial_instance_count": 2},
@@ -36,8 +37,10 @@ DEPLOYMENT_MODELS
 
     ``endpoint_name`` and ``rollout`` are required. ``variant_names`` lists the production
     variants that receive the new model (default: all; shadow variants keep theirs).
-    ``initial_variant`` is used only when the endpoint does not exist yet (default
-    ``AllTraffic`` on one ``ml.m5.large``). ``rollout.strategy`` is one of:
+    ``initial_variant`` and ``initial_data_capture`` (``destination_s3_uri``,
+    ``sampling_percent`` default 100) are used only when the endpoint does not exist yet
+    (default ``AllTraffic`` on one ``ml.m5.large``, no capture); later versions inherit the
+    live endpoint's configuration instead. ``rollout.strategy`` is one of:
 
     - ``all_at_once``: blue/green, all traffic shifted at once;
     - ``canary``: blue/green, ``canary_percent`` (1-99) of capacity first, then the rest;
@@ -67,8 +70,11 @@ STRATEGIES = ("all_at_once", "canary", "linear", "rolling")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/\S+$")
 _RESOURCE_NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
-_MODEL_FIELDS = frozenset({"endpoint_name", "variant_names", "initial_variant", "rollout"})
+_MODEL_FIELDS = frozenset(
+    {"endpoint_name", "variant_names", "initial_variant", "initial_data_capture", "rollout"}
+)
 _VARIANT_FIELDS = frozenset({"variant_name", "instance_type", "initial_instance_count"})
+_DATA_CAPTURE_FIELDS = frozenset({"destination_s3_uri", "sampling_percent"})
 _ROLLOUT_FIELDS = {
     "all_at_once": {"termination_wait_seconds", "maximum_execution_timeout_seconds"},
     "canary": {"canary_percent", "termination_wait_seconds", "maximum_execution_timeout_seconds"},
@@ -87,6 +93,21 @@ class InitialVariant:
     variant_name: str = "AllTraffic"
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 1
+
+
+@dataclass(frozen=True)
+class InitialDataCapture:
+    destination_s3_uri: str
+    sampling_percent: int = 100
+
+    def data_capture_config(self) -> dict[str, Any]:
+        """The ``DataCaptureConfig`` of a new endpoint: requests and responses, for monitors."""
+        return {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": self.sampling_percent,
+            "DestinationS3Uri": self.destination_s3_uri,
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        }
 
 
 @dataclass(frozen=True)
@@ -155,6 +176,7 @@ class ModelDeployment:
     endpoint_name: str
     variant_names: tuple[str, ...] | None
     initial_variant: InitialVariant
+    initial_data_capture: InitialDataCapture | None
     rollout: Rollout
 
 
@@ -252,6 +274,9 @@ def _model(group: str, spec: Any) -> ModelDeployment:
         endpoint_name=endpoint_name,
         variant_names=tuple(variant_names) if variant_names is not None else None,
         initial_variant=_initial_variant(spec.get("initial_variant", {}), f"{where}.initial_variant"),
+        initial_data_capture=_initial_data_capture(
+            spec.get("initial_data_capture"), f"{where}.initial_data_capture"
+        ),
         rollout=_rollout(spec.get("rollout"), f"{where}.rollout"),
     )
 
@@ -274,6 +299,21 @@ def _initial_variant(spec: Any, where: str) -> InitialVariant:
             spec.get("initial_instance_count", default.initial_instance_count),
             f"{where}.initial_instance_count",
             minimum=1,
+        ),
+    )
+
+
+def _initial_data_capture(spec: Any, where: str) -> InitialDataCapture | None:
+    if spec is None:
+        return None
+    _check_fields(spec, where, _DATA_CAPTURE_FIELDS)
+    uri = spec.get("destination_s3_uri")
+    if not isinstance(uri, str) or not re.match(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$", uri):
+        raise SettingsError(f"{where}.destination_s3_uri: expected an s3:// URI, got {uri!r}")
+    return InitialDataCapture(
+        destination_s3_uri=uri,
+        sampling_percent=_int(
+            spec.get("sampling_percent", 100), f"{where}.sampling_percent", minimum=0, maximum=100
         ),
     )
 

@@ -87,24 +87,46 @@ METRICS: Dict[str, Metric] = {
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse the command line; every default is the container layout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"),
-                        help="Directory holding model.tar.gz (default: %(default)s).")
-    parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/test"),
-                        help="Directory of the headerless test CSV (default: %(default)s).")
-    parser.add_argument("--evaluation-dir", type=Path,
-                        default=Path("/opt/ml/processing/evaluation"),
-                        help="Where evaluation.json is written (default: %(default)s).")
-    parser.add_argument("--predictions-dir", type=Path,
-                        default=Path("/opt/ml/processing/predictions"),
-                        help="Where predictions.csv is written (default: %(default)s).")
-    parser.add_argument("--threshold", type=float, default=0.5,
-                        help="Probability at or above which a row is predicted positive "
-                        "(default: %(default)s).")
-    parser.add_argument("--bootstrap-samples", type=int, default=200,
-                        help="Bootstrap resamples for the standard deviations; 0 reports "
-                        "0.0 (default: %(default)s).")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="Seed of the bootstrap (default: %(default)s).")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/model"),
+        help="Directory holding model.tar.gz (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--test-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/test"),
+        help="Directory of the headerless test CSV (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--evaluation-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/evaluation"),
+        help="Where evaluation.json is written (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--predictions-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/predictions"),
+        help="Where predictions.csv is written (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="Probability at or above which a row is predicted positive (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--bootstrap-samples",
+        type=int,
+        default=200,
+        help="Bootstrap resamples for the standard deviations; 0 reports "
+        "0.0 (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Seed of the bootstrap (default: %(default)s)."
+    )
     args = parser.parse_args(argv)
     if not 0.0 < args.threshold < 1.0:
         parser.error(f"--threshold must be between 0 and 1, got {args.threshold}")
@@ -240,8 +262,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     )
     LOGGER.info("Test metrics: %s", values)
     write_json(build_report(values, deviations), args.evaluation_dir / "evaluation.json")
-    write_predictions(labels, probabilities, args.threshold,
-                      args.predictions_dir / "predictions.csv")
+    write_predictions(
+        labels, probabilities, args.threshold, args.predictions_dir / "predictions.csv"
+    )
 
 
 if __name__ == "__main__":

@@ -93,7 +93,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=Path("/opt/ml/checkpoints"),
         help="Checkpoint directory synced with S3 (default: %(default)s).",
     )
-    paths.add_argument(
+    checkpoints = parser.add_argument_group("checkpointing")
+    checkpoints.add_argument(
         "--checkpoint-frequency",
         "--checkpoint_frequency",
         dest="checkpoint_frequency",
@@ -102,7 +103,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="Save a checkpoint every this many rounds; 0 disables checkpoints "
         "(default: %(default)s).",
     )
-    paths.add_argument(
+    checkpoints.add_argument(
         "--checkpoints-to-keep",
         "--checkpoints_to_keep",
         dest="checkpoints_to_keep",
@@ -111,28 +112,75 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="Number of newest checkpoints kept on disk (default: %(default)s).",
     )
     hyper = parser.add_argument_group("hyperparameters")
-    hyper.add_argument("--num-round", "--num_round", dest="num_round", type=int, default=100,
-                       help="Total boosting rounds (default: %(default)s).")
-    hyper.add_argument("--max-depth", "--max_depth", dest="max_depth", type=int, default=5,
-                       help="Maximum tree depth (default: %(default)s).")
-    hyper.add_argument("--eta", type=float, default=0.2,
-                       help="Learning rate (default: %(default)s).")
-    hyper.add_argument("--gamma", type=float, default=0.0,
-                       help="Minimum loss reduction to split (default: %(default)s).")
-    hyper.add_argument("--min-child-weight", "--min_child_weight", dest="min_child_weight",
-                       type=float, default=1.0,
-                       help="Minimum hessian sum in a child (default: %(default)s).")
-    hyper.add_argument("--subsample", type=float, default=1.0,
-                       help="Row sampling ratio per tree (default: %(default)s).")
-    hyper.add_argument("--colsample-bytree", "--colsample_bytree", dest="colsample_bytree",
-                       type=float, default=1.0,
-                       help="Column sampling ratio per tree (default: %(default)s).")
-    hyper.add_argument("--reg-lambda", "--lambda", dest="reg_lambda", type=float, default=1.0,
-                       help="L2 regularisation on weights (default: %(default)s).")
-    hyper.add_argument("--reg-alpha", "--alpha", dest="reg_alpha", type=float, default=0.0,
-                       help="L1 regularisation on weights (default: %(default)s).")
-    hyper.add_argument("--seed", type=int, default=0,
-                       help="Random seed for row and column sampling (default: %(default)s).")
+    hyper.add_argument(
+        "--num-round",
+        "--num_round",
+        dest="num_round",
+        type=int,
+        default=100,
+        help="Total boosting rounds (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--max-depth",
+        "--max_depth",
+        dest="max_depth",
+        type=int,
+        default=5,
+        help="Maximum tree depth (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--eta", type=float, default=0.2, help="Learning rate (default: %(default)s)."
+    )
+    hyper.add_argument(
+        "--gamma",
+        type=float,
+        default=0.0,
+        help="Minimum loss reduction to split (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--min-child-weight",
+        "--min_child_weight",
+        dest="min_child_weight",
+        type=float,
+        default=1.0,
+        help="Minimum hessian sum in a child (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--subsample",
+        type=float,
+        default=1.0,
+        help="Row sampling ratio per tree (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--colsample-bytree",
+        "--colsample_bytree",
+        dest="colsample_bytree",
+        type=float,
+        default=1.0,
+        help="Column sampling ratio per tree (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--reg-lambda",
+        "--lambda",
+        dest="reg_lambda",
+        type=float,
+        default=1.0,
+        help="L2 regularisation on weights (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--reg-alpha",
+        "--alpha",
+        dest="reg_alpha",
+        type=float,
+        default=0.0,
+        help="L1 regularisation on weights (default: %(default)s).",
+    )
+    hyper.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="Random seed for row and column sampling (default: %(default)s).",
+    )
     args = parser.parse_args(argv)
     if args.num_round < 1:
         parser.error(f"--num_round must be at least 1, got {args.num_round}")
@@ -240,8 +288,9 @@ def load_latest_checkpoint(
             LOGGER.warning("Skipping checkpoint %s: trained on other data or parameters", path)
             continue
         if booster.num_boosted_rounds() != rounds:
-            LOGGER.warning("Skipping checkpoint %s: it holds %d rounds", path,
-                           booster.num_boosted_rounds())
+            LOGGER.warning(
+                "Skipping checkpoint %s: it holds %d rounds", path, booster.num_boosted_rounds()
+            )
             continue
         return booster, rounds
     return None, 0
@@ -259,16 +308,27 @@ class CheckpointSaver(xgb.callback.TrainingCallback):
     frequency
         Save after every round whose total count is a multiple of this.
     keep
-        Number of newest checkpoints kept; older ones are deleted unless SageMaker is
-        still uploading them.
+        Number of newest checkpoints kept. Only checkpoints this run wrote or resumed
+        from are ever deleted (never files of another job sharing the directory), and
+        none that SageMaker is still uploading.
+    resumed_from
+        Rounds of the checkpoint training resumed from, if any.
     """
 
-    def __init__(self, checkpoint_dir: Path, fingerprint: str, frequency: int, keep: int) -> None:
+    def __init__(
+        self,
+        checkpoint_dir: Path,
+        fingerprint: str,
+        frequency: int,
+        keep: int,
+        resumed_from: Optional[int] = None,
+    ) -> None:
         super().__init__()
         self.checkpoint_dir = checkpoint_dir
         self.fingerprint = fingerprint
         self.frequency = frequency
         self.keep = keep
+        self.owned: List[int] = [] if resumed_from is None else [resumed_from]
 
     def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: Any) -> bool:
         # ``epoch`` restarts at 0 when training resumes; the booster knows its true count.
@@ -279,19 +339,23 @@ class CheckpointSaver(xgb.callback.TrainingCallback):
 
     def after_training(self, model: xgb.Booster) -> xgb.Booster:
         rounds = model.num_boosted_rounds()
-        if not (self.checkpoint_dir / checkpoint_name(rounds)).exists():
+        if not self.owned or self.owned[-1] != rounds:
             self.save(model, rounds)
         return model
 
     def save(self, model: xgb.Booster, rounds: int) -> None:
-        """Write the checkpoint for ``rounds`` and delete those beyond ``keep``."""
+        """Write the checkpoint for ``rounds`` and delete owned ones beyond ``keep``."""
         model.set_attr(**{FINGERPRINT_ATTRIBUTE: self.fingerprint})
         write_booster(model, self.checkpoint_dir / checkpoint_name(rounds))
         LOGGER.info("Saved checkpoint after %d rounds", rounds)
-        for _, old in list_checkpoints(self.checkpoint_dir)[: -self.keep]:
+        self.owned.append(rounds)
+        for old_rounds in list(self.owned[: -self.keep]):
+            old = self.checkpoint_dir / checkpoint_name(old_rounds)
             if is_uploading(old):
-                continue
-            old.unlink()
+                continue  # retried after the next save
+            if old.exists():
+                old.unlink()
+            self.owned.remove(old_rounds)
 
 
 def checkpoint_name(rounds: int) -> str:
@@ -318,8 +382,13 @@ def train(args: argparse.Namespace) -> xgb.Booster:
         fingerprint = training_fingerprint(train_files, params)
         start_model, done = load_latest_checkpoint(args.checkpoint_dir, fingerprint)
         callbacks.append(
-            CheckpointSaver(args.checkpoint_dir, fingerprint, args.checkpoint_frequency,
-                            args.checkpoints_to_keep)
+            CheckpointSaver(
+                args.checkpoint_dir,
+                fingerprint,
+                args.checkpoint_frequency,
+                args.checkpoints_to_keep,
+                resumed_from=done or None,
+            )
         )
     if start_model is not None:
         LOGGER.info("Resuming from checkpoint after %d of %d rounds", done, args.num_round)

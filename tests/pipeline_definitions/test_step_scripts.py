@@ -108,10 +108,14 @@ def read_split(path: Path) -> pd.DataFrame:
 
 def train_args(container: Container, *extra: str) -> List[str]:
     return [
-        "--train", str(container.channels / "train"),
-        "--validation", str(container.channels / "validation"),
-        "--model-dir", str(container.model_dir),
-        "--checkpoint-dir", str(container.checkpoints),
+        "--train",
+        str(container.channels / "train"),
+        "--validation",
+        str(container.channels / "validation"),
+        "--model-dir",
+        str(container.model_dir),
+        "--checkpoint-dir",
+        str(container.checkpoints),
         *extra,
     ]
 
@@ -150,8 +154,16 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw: pd.DataFrame) -> Con
         env.setenv("SM_CHANNEL_TRAIN", str(container.channels / "train"))
         env.setenv("SM_CHANNEL_VALIDATION", str(container.channels / "validation"))
         env.setenv("SM_MODEL_DIR", str(container.model_dir))
-        train.main(["--checkpoint-dir", str(container.checkpoints),
-                    "--num_round", str(NUM_ROUND), "--max_depth", "3"])
+        train.main(
+            [
+                "--checkpoint-dir",
+                str(container.checkpoints),
+                "--num_round",
+                str(NUM_ROUND),
+                "--max_depth",
+                "3",
+            ]
+        )
 
     # SageMaker packs the model directory's contents into model.tar.gz.
     delivered = container.processing / "model"
@@ -160,13 +172,20 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw: pd.DataFrame) -> Con
         for path in container.model_dir.iterdir():
             tar.add(path, arcname=path.name)
 
-    evaluate.main([
-        "--model-dir", str(delivered),
-        "--test-dir", str(container.split("test").parent),
-        "--evaluation-dir", str(container.evaluation.parent),
-        "--predictions-dir", str(container.predictions.parent),
-        "--bootstrap-samples", "50",
-    ])
+    evaluate.main(
+        [
+            "--model-dir",
+            str(delivered),
+            "--test-dir",
+            str(container.split("test").parent),
+            "--evaluation-dir",
+            str(container.evaluation.parent),
+            "--predictions-dir",
+            str(container.predictions.parent),
+            "--bootstrap-samples",
+            "50",
+        ]
+    )
     return container
 
 
@@ -208,8 +227,9 @@ def test_preprocess_splits_keep_the_label_balance_of_the_input(splits, raw):
 
 @pytest.mark.parametrize("seed", range(10))
 def test_preprocess_split_is_stratified_for_any_seed(raw, seed):
-    for name, frame in zip(("train", "validation", "test"),
-                           preprocess.stratified_split(raw, TARGET, 0.15, 0.15, seed)):
+    for name, frame in zip(
+        ("train", "validation", "test"), preprocess.stratified_split(raw, TARGET, 0.15, 0.15, seed)
+    ):
         assert_label_balance(frame[TARGET], raw[TARGET].mean(), f"{name}, seed {seed}")
 
 
@@ -288,8 +308,9 @@ def test_preprocess_rejects_a_non_binary_target(tmp_path, raw):
 
 def test_preprocess_rejects_fractions_leaving_no_training_rows(pipeline, tmp_path):
     with pytest.raises(ValueError, match="must be below 1"):
-        run_preprocess(pipeline.raw_input, tmp_path,
-                       "--validation-fraction", "0.5", "--test-fraction", "0.5")
+        run_preprocess(
+            pipeline.raw_input, tmp_path, "--validation-fraction", "0.5", "--test-fraction", "0.5"
+        )
 
 
 # --- train --------------------------------------------------------------------------
@@ -313,8 +334,11 @@ def reference_run(pipeline: Container, tmp_path: Path) -> Container:
     """An uninterrupted 20-round training with a checkpoint every 5 rounds."""
     run = Container(tmp_path / "reference")
     shutil.copytree(pipeline.channels, run.channels)
-    train.main(train_args(run, "--num_round", "20", "--checkpoint_frequency", "5",
-                          "--checkpoints_to_keep", "10"))
+    train.main(
+        train_args(
+            run, "--num_round", "20", "--checkpoint_frequency", "5", "--checkpoints_to_keep", "10"
+        )
+    )
     return run
 
 
@@ -342,8 +366,17 @@ def test_training_resumes_from_the_latest_checkpoint_after_an_interruption(
     restored = {p.name: p.stat().st_ino for p in restarted.checkpoints.iterdir()}
 
     caplog.set_level(logging.INFO, logger="train")
-    train.main(train_args(restarted, "--num_round", "20", "--checkpoint_frequency", "5",
-                          "--checkpoints_to_keep", "10"))
+    train.main(
+        train_args(
+            restarted,
+            "--num_round",
+            "20",
+            "--checkpoint_frequency",
+            "5",
+            "--checkpoints_to_keep",
+            "10",
+        )
+    )
 
     assert "Resuming from checkpoint after 10 of 20 rounds" in caplog.text
     assert checkpoint_rounds(restarted.checkpoints) == [5, 10, 15, 20]
@@ -352,30 +385,57 @@ def test_training_resumes_from_the_latest_checkpoint_after_an_interruption(
     assert load_model(restarted.model_dir).num_boosted_rounds() == 20
     features = splits["test"].iloc[:, 1:].to_numpy(dtype=np.float32)
     np.testing.assert_allclose(
-        predict(restarted.model_dir, features), predict(reference_run.model_dir, features),
+        predict(restarted.model_dir, features),
+        predict(reference_run.model_dir, features),
         rtol=1e-5,
     )
 
 
 def test_training_ignores_a_checkpoint_of_other_hyperparameters(reference_run, caplog):
     caplog.set_level(logging.INFO, logger="train")
-    train.main(train_args(reference_run, "--num_round", "20", "--max_depth", "2",
-                          "--checkpoint_frequency", "5"))
+    train.main(
+        train_args(
+            reference_run, "--num_round", "20", "--max_depth", "2", "--checkpoint_frequency", "5"
+        )
+    )
     assert "trained on other data or parameters" in caplog.text
     assert "Resuming" not in caplog.text
     trees = json.loads(load_model(reference_run.model_dir).save_raw(raw_format="json"))
-    depths = [int(t["tree_param"]["num_nodes"]) for t in trees["learner"]["gradient_booster"]
-              ["model"]["trees"]]
+    depths = [
+        int(t["tree_param"]["num_nodes"])
+        for t in trees["learner"]["gradient_booster"]["model"]["trees"]
+    ]
     assert max(depths) <= 7  # a depth-2 tree has at most 7 nodes: all trees are new
 
 
 def test_training_keeps_only_the_newest_checkpoints(pipeline, tmp_path):
     run = Container(tmp_path)
     shutil.copytree(pipeline.channels, run.channels)
-    train.main(train_args(run, "--num_round", "12", "--checkpoint_frequency", "2",
-                          "--checkpoints_to_keep", "3"))
+    train.main(
+        train_args(
+            run, "--num_round", "12", "--checkpoint_frequency", "2", "--checkpoints_to_keep", "3"
+        )
+    )
     assert checkpoint_rounds(run.checkpoints) == [8, 10, 12]
     assert not list(run.checkpoints.glob("*.sagemaker-ignore"))
+
+
+def test_training_never_deletes_checkpoints_of_another_job(pipeline, tmp_path):
+    run = Container(tmp_path)
+    shutil.copytree(pipeline.channels, run.channels)
+    # Another job (other hyperparameters) left a checkpoint in a shared directory.
+    train.main(
+        train_args(run, "--num_round", "30", "--max_depth", "2", "--checkpoint_frequency", "30")
+    )
+    foreign = (run.checkpoints / train.checkpoint_name(30)).read_bytes()
+    train.main(
+        train_args(
+            run, "--num_round", "12", "--checkpoint_frequency", "2", "--checkpoints_to_keep", "2"
+        )
+    )
+    assert checkpoint_rounds(run.checkpoints) == [10, 12, 30]
+    assert (run.checkpoints / train.checkpoint_name(30)).read_bytes() == foreign
+    assert load_model(run.model_dir).num_boosted_rounds() == 12
 
 
 # --- evaluate -----------------------------------------------------------------------
@@ -396,9 +456,7 @@ def test_held_out_auc_is_at_least_0_95(report):
     assert report["binary_classification_metrics"]["auc"]["value"] >= 0.95
 
 
-def test_predictions_file_is_a_model_quality_baseline_of_the_test_split(
-    pipeline, splits, report
-):
+def test_predictions_file_is_a_model_quality_baseline_of_the_test_split(pipeline, splits, report):
     predictions = pd.read_csv(pipeline.predictions)
     assert list(predictions.columns) == ["label", "probability", "prediction"]
     assert predictions["label"].tolist() == splits["test"][0].tolist()
@@ -451,8 +509,9 @@ def test_inference_reads_json_instances_and_missing_values(model, test_features)
     rows = test_features[:3].tolist()
     rows[0][0] = None
     body = json.dumps({"instances": rows})
-    response, content_type = serve(model, body, "application/json; charset=utf-8",
-                                   "application/json")
+    response, content_type = serve(
+        model, body, "application/json; charset=utf-8", "application/json"
+    )
     assert content_type == "application/json"
     scores = [p["score"] for p in json.loads(response)["predictions"]]
     assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)

@@ -1,0 +1,114 @@
+"""Checks of the arguments every pipeline builder takes, with one-line errors.
+
+Each check raises ``ValueError("<field>=<value> is not allowed; allowed: <what>")``, so
+that the configuration layer can prefix the file name and show a single line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+MODEL_PACKAGE_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+BUCKET = re.compile(r"^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/[a-zA-Z0-9\-]+$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+ISO_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$")
+
+
+def check_pattern(field: str, value: object, pattern: re.Pattern[str], allowed: str) -> None:
+    """Raise unless ``value`` is a string matching ``pattern``."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError(f"{field}={value!r} is not allowed; allowed: {allowed}")
+
+
+def check_s3_uri(field: str, value: object, *, suffix: str = "") -> None:
+    """Raise unless ``value`` is ``s3://<bucket>/<key>`` (ending with ``suffix``)."""
+    if not isinstance(value, str) or not S3_URI.match(value) or not value.endswith(suffix):
+        what = f"an s3://<bucket>/<key> URI ending in {suffix}" if suffix else "an s3://<bucket>/<key> URI"
+        raise ValueError(f"{field}={value!r} is not allowed; allowed: {what}")
+
+
+def check_int_range(field: str, value: object, low: int, high: int) -> None:
+    """Raise unless ``value`` is an ``int`` (not a ``bool``) in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{field}={value!r} is not allowed; allowed: an integer from {low} to {high}")
+
+
+def check_fraction(field: str, value: object, *, allow_zero: bool) -> None:
+    """Raise unless ``value`` is a number in [0, 1] (or (0, 1] without ``allow_zero``)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if ok:
+        number = float(value)  # type: ignore[arg-type]
+        ok = (0.0 <= number if allow_zero else 0.0 < number) and number <= 1.0
+    if not ok:
+        allowed = "a number in [0, 1]" if allow_zero else "a number in (0, 1]"
+        raise ValueError(f"{field}={value!r} is not allowed; allowed: {allowed}")
+
+
+def check_common_arguments(
+    *,
+    pipeline_name: str,
+    region: str,
+    role_arn: str,
+    default_bucket: str,
+    kms_key_arn: str,
+) -> None:
+    """Check the arguments shared by every builder."""
+    check_pattern(
+        "pipeline_name", pipeline_name, PIPELINE_NAME, "1-256 letters, digits and inner hyphens"
+    )
+    check_pattern("region", region, REGION, "an AWS region name such as 'eu-west-1'")
+    check_pattern("role_arn", role_arn, ROLE_ARN, "an IAM role ARN arn:aws:iam::<account>:role/<name>")
+    check_pattern("default_bucket", default_bucket, BUCKET, "an S3 bucket name (3-63 a-z 0-9 . -)")
+    check_pattern(
+        "kms_key_arn", kms_key_arn, KMS_KEY_ARN, "a KMS key ARN arn:aws:kms:<region>:<account>:key/<id>"
+    )
+    key_region = kms_key_arn.split(":")[3]
+    if key_region != region:
+        raise ValueError(
+            f"kms_key_arn={kms_key_arn!r} is not allowed; allowed: a key in the pipeline's "
+            f"region {region!r}, not {key_region!r}"
+        )
+
+
+@dataclass(frozen=True)
+class NetworkPlacement:
+    """Where the pipeline's jobs run: a VPC (subnets and security groups) or none."""
+
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]) -> NetworkPlacement:
+        """Check and build; both lists empty (no VPC) or both non-empty."""
+        if isinstance(subnet_ids, str) or isinstance(security_group_ids, str):
+            raise ValueError(
+                "subnet_ids and security_group_ids are not allowed as strings; allowed: "
+                "sequences of IDs"
+            )
+        subnets, groups = tuple(subnet_ids), tuple(security_group_ids)
+        if bool(subnets) != bool(groups):
+            raise ValueError(
+                f"subnet_ids={list(subnets)!r} with security_group_ids={list(groups)!r} is not "
+                "allowed; allowed: both non-empty (jobs in a VPC) or both empty (no VPC)"
+            )
+        for value in subnets:
+            check_pattern("subnet_ids", value, SUBNET_ID, "subnet IDs 'subnet-<8 to 17 hex>'")
+        for value in groups:
+            check_pattern("security_group_ids", value, SECURITY_GROUP_ID, "security group IDs 'sg-<8 to 17 hex>'")
+        return cls(subnet_ids=subnets, security_group_ids=groups)
+
+    @property
+    def subnets_or_none(self) -> list[str] | None:
+        return list(self.subnet_ids) or None
+
+    @property
+    def security_groups_or_none(self) -> list[str] | None:
+        return list(self.security_group_ids) or None

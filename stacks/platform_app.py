@@ -1,0 +1,20 @@
+"""How an app is given the platform of one environment: the same for app.py and the tests."""
+
+from __future__ import annotations
+
+from aws_cdk import App
+
+from ml_constructs import add_compliance_checks
+from platform_config import EnvironmentConfig
+from stacks.ml_platform import MlPlatform
+
+
+def construct_id_of(env_name: str) -> str:
+    """``staging`` -> ``Staging``, ``eu-prod`` -> ``EuProd``: the environment's construct id."""
+    return "".join(part.capitalize() for part in env_name.split("-"))
+
+
+def build_platform(app: App, config: EnvironmentConfig) -> MlPlatform:
+    """Add the compliance rule packs and the environment's :class:`MlPlatform` to ``app``."""
+    add_compliance_checks(app)
+    return MlPlatform(app, construct_id_of(config.name), config=config)
