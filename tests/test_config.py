@@ -1,0 +1,240 @@
+"""The configuration: committed files are valid; every kind of mistake is one clear line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from platform_config import ConfigError, InterfaceEndpoint, Retention, load_environment
+from platform_config.loader import DEFAULT_CONFIG_DIR
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", ["sandbox", "dev", "staging", "prod"])
+def test_committed_environment_is_valid(name: str) -> None:
+    config = load_environment(name)
+    assert config.name == name
+    assert config.account.isdigit() and len(config.account) == 12
+
+
+def test_sandbox_is_the_dummy_account_with_a_new_vpc_and_destroy() -> None:
+    config = load_environment("sandbox")
+    assert config.account == "111111111111"
+    assert config.network.new_vpc is not None
+    assert config.retention is Retention.DESTROY
+    assert config.termination_protection is False
+
+
+def test_prod_and_staging_retain_and_are_termination_protected() -> None:
+    for name in ("staging", "prod"):
+        config = load_environment(name)
+        assert config.retention is Retention.RETAIN
+        assert config.termination_protection is True
+
+
+def test_interface_endpoints_default_to_all_that_sagemaker_needs() -> None:
+    assert load_environment("dev").network.interface_endpoints == tuple(InterfaceEndpoint)
+
+
+def test_config_objects_are_frozen() -> None:
+    config = load_environment("dev")
+    with pytest.raises(Exception, match="frozen"):
+        config.region = "us-east-1"  # type: ignore[misc]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of the committed configuration, for a test to break."""
+    for path in DEFAULT_CONFIG_DIR.glob("*.yaml"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def _edit(config_dir: Path, name: str, change: dict[str, object]) -> None:
+    path = config_dir / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text())
+    for dotted, value in change.items():
+        target = data
+        *parents, leaf = dotted.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        if value is _DELETE:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    path.write_text(yaml.safe_dump(data))
+
+
+_DELETE = object()
+
+BAD_VALUES = [
+    (
+        {"network.new_vpc.cidr": "10.0.0.0/33"},
+        "dev.yaml: network.new_vpc.cidr: '10.0.0.0/33' is not a valid IPv4 CIDR",
+    ),
+    (
+        {"network.new_vpc.cidr": "10.0.0.0/8"},
+        "dev.yaml: network.new_vpc.cidr: '10.0.0.0/8' must have a prefix length from /16 to /24",
+    ),
+    (
+        {"network.new_vpc.zone_count": 1},
+        "dev.yaml: network.new_vpc.zone_count: 1 is invalid: input should be greater than"
+        " or equal to 2",
+    ),
+    ({"account": 222222222222}, "dev.yaml: account: 222222222222 must be a string (quote it)"),
+    ({"account": "2222"}, "dev.yaml: account: '2222' is not an AWS account id"),
+    ({"region": "europe-1"}, "dev.yaml: region: 'europe-1' is not an AWS region code"),
+    (
+        {"retention": "keep"},
+        "dev.yaml: retention: 'keep' is not allowed (allowed: 'retain' or 'destroy')",
+    ),
+    ({"termination_protection": _DELETE}, "dev.yaml: termination_protection: is required"),
+    ({"retension": "retain"}, "dev.yaml: retension: 'retain' is not a known field"),
+    (
+        {"log_retention_days": 45},
+        "dev.yaml: log_retention_days: 45 is not a CloudWatch Logs retention period"
+        " (allowed: 1, 3, 5",
+    ),
+    (
+        {"network.interface_endpoints": ["sagemaker_api", "s3"]},
+        "dev.yaml: network.interface_endpoints[1]: 's3' is not allowed (allowed: 'sagemaker_api'",
+    ),
+    (
+        {"network.interface_endpoints": ["kms", "kms"]},
+        "dev.yaml: network.interface_endpoints: ['kms', 'kms'] lists an endpoint twice",
+    ),
+    (
+        {"network.existing_vpc": {"vpc_id": "vpc-0a1b2c3d", "cidr": "10.0.0.0/16",
+                                  "availability_zones": ["eu-west-1a", "eu-west-1b"],
+                                  "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"]}},
+        "dev.yaml: network: ['new_vpc', 'existing_vpc'] must give exactly one of new_vpc or"
+        " existing_vpc",
+    ),
+    (
+        {"data.data_capture_expiration_days": 30},
+        "dev.yaml: data.data_capture_expiration_days: 30 is invalid: input should be greater"
+        " than or equal to 31",
+    ),
+    ({"tags": {"aws:owner": "me"}}, "dev.yaml: tags.aws:owner: 'aws:owner' is not an allowed tag key"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "expected"), BAD_VALUES, ids=[e for _, e in BAD_VALUES])
+def test_bad_value_is_one_line_naming_file_field_value_and_allowed(
+    config_dir: Path, change: dict[str, object], expected: str
+) -> None:
+    _edit(config_dir, "dev", change)
+    with pytest.raises(ConfigError) as raised:
+        load_environment("dev", config_dir)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(str(config_dir / "dev.yaml").rsplit("/", 1)[0])
+    assert expected in message, message
+
+
+def test_existing_vpc_zone_outside_region_is_rejected(config_dir: Path) -> None:
+    _edit(config_dir, "prod", {"network.existing_vpc.availability_zones": [
+        "us-east-1a", "eu-west-1b", "us-east-1c"]})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"prod.yaml: network.existing_vpc.availability_zones"
+                       r"\[1\]: 'eu-west-1b' is not a zone of region us-east-1"):  # fmt: skip
+        load_environment("prod", config_dir)
+
+
+def test_existing_vpc_needs_one_subnet_per_zone(config_dir: Path) -> None:
+    _edit(config_dir, "prod", {"network.existing_vpc.subnet_ids": [
+        "subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]})  # fmt: skip
+    with pytest.raises(ConfigError, match="network.existing_vpc.subnet_ids: .* has 2 entries but"
+                       " availability_zones has 3"):  # fmt: skip
+        load_environment("prod", config_dir)
+
+
+def test_key_given_twice_is_rejected_with_its_line(config_dir: Path) -> None:
+    path = config_dir / "dev.yaml"
+    path.write_text(path.read_text() + "retention: retain\n")
+    with pytest.raises(ConfigError, match=r"dev.yaml: line \d+: key 'retention' is given twice"):
+        load_environment("dev", config_dir)
+
+
+def test_malformed_yaml_names_line_and_column(config_dir: Path) -> None:
+    (config_dir / "dev.yaml").write_text("account: '222222222222'\nnetwork: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"dev.yaml: line \d+, column \d+: invalid YAML"):
+        load_environment("dev", config_dir)
+
+
+def test_unknown_environment_lists_the_available_ones(config_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no such environment 'qa' \(available: dev, prod,"
+                       r" sandbox, staging\)"):  # fmt: skip
+        load_environment("qa", config_dir)
+
+
+def test_override_of_a_model_not_in_the_catalogue_is_rejected(config_dir: Path) -> None:
+    _edit(config_dir, "dev", {"model_overrides": {"churn": {"description": "x"}}})
+    with pytest.raises(ConfigError, match="dev.yaml: model_overrides.churn: 'churn' is not a"
+                       " model of models.yaml"):  # fmt: skip
+        load_environment("dev", config_dir)
+
+
+def test_override_changes_only_its_environment(config_dir: Path) -> None:
+    (config_dir / "models.yaml").write_text(
+        "models:\n  - name: churn\n    description: catalogue text\n"
+    )
+    _edit(config_dir, "dev", {"model_overrides": {"churn": {"description": "dev text"}}})
+    assert load_environment("dev", config_dir).models[0].description == "dev text"
+    assert load_environment("staging", config_dir).models[0].description == "catalogue text"
+
+
+def test_bad_value_in_the_catalogue_names_the_catalogue(config_dir: Path) -> None:
+    (config_dir / "models.yaml").write_text("models:\n  - name: Churn_Model\n")
+    with pytest.raises(ConfigError, match=r"models.yaml: models\[0\].name: 'Churn_Model' is not"
+                       " a valid name"):  # fmt: skip
+        load_environment("dev", config_dir)
+
+
+def test_bad_value_in_an_override_names_the_environment_file(config_dir: Path) -> None:
+    (config_dir / "models.yaml").write_text("models:\n  - name: churn\n")
+    _edit(config_dir, "dev", {"model_overrides": {"churn": {"descripton": "typo"}}})
+    with pytest.raises(ConfigError, match=r"dev.yaml: model_overrides.churn.descripton: 'typo'"
+                       " is not a known field"):  # fmt: skip
+        load_environment("dev", config_dir)
+
+
+def test_duplicate_model_names_are_rejected(config_dir: Path) -> None:
+    (config_dir / "models.yaml").write_text("models:\n  - name: churn\n  - name: churn\n")
+    with pytest.raises(ConfigError, match="models: \\['churn'\\] repeats model names"):
+        load_environment("dev", config_dir)
+
+
+def _run_app(context: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CDK_CONTEXT_JSON": __import__("json").dumps(context)}
+    env["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_app_exits_2_with_one_line_and_no_traceback_on_bad_config(config_dir: Path) -> None:
+    _edit(config_dir, "dev", {"network.new_vpc.cidr": "10.0.0.0/33"})
+    result = _run_app({"env": "dev", "config_dir": str(config_dir)})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "dev.yaml: network.new_vpc.cidr: '10.0.0.0/33' is not a valid IPv4 CIDR" in result.stderr
+
+
+def test_config_check_command_exits_2_on_unknown_environment() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "platform_config", "qa"],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "configuration error: config/qa.yaml: no such environment 'qa'"
+        " (available: dev, prod, sandbox, staging)"
+    )
