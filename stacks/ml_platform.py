@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Tags
+from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
@@ -10,12 +10,14 @@ from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 
 
-class MlPlatform(Construct):
+class MlPlatform:
     """Every stack of one environment, in its account and region, with explicit names.
 
-    Stack names are ``ml-platform-<environment>-<part>``; the same construct is used at the
-    top of the app (``cdk deploy -c env=dev --all``) and inside :class:`PlatformStage` (the
-    delivery pipeline), so both deploy the same CloudFormation stacks.
+    The stacks are created directly in ``scope``: a construct named after the environment at
+    the top of the app (so ``cdk deploy -c env=dev --all`` finds them) or the environment's
+    :class:`~stacks.platform_stage.PlatformStage` (the delivery pipeline). Both give the same
+    construct paths, so both deploy the same templates to the same stacks, named
+    ``ml-platform-<environment>-<part>``.
 
     Attributes
     ----------
@@ -25,14 +27,13 @@ class MlPlatform(Construct):
         All stacks, in deployment order.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
-        super().__init__(scope, construct_id)
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         env = Environment(account=config.account, region=config.region)
         prefix = f"ml-platform-{config.name}"
         protect = config.termination_protection
 
         self.data = DataStack(
-            self,
+            scope,
             "Data",
             config=config,
             env=env,
@@ -41,7 +42,7 @@ class MlPlatform(Construct):
             termination_protection=protect,
         )
         self.network = NetworkStack(
-            self,
+            scope,
             "Network",
             config=config,
             logs_key=self.data.keys.logs,
@@ -50,6 +51,6 @@ class MlPlatform(Construct):
             description=f"ML platform ({config.name}): VPC, endpoints and security groups",
             termination_protection=protect,
         )
-        self.stacks = [self.data, self.network]
+        self.stacks: list[Stack] = [self.data, self.network]
         for key, value in sorted(config.tags.items()):
-            Tags.of(self).add(key, value)
+            Tags.of(scope).add(key, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import App
+from constructs import Construct
 
 from ml_constructs import add_compliance_checks
 from platform_config import EnvironmentConfig
@@ -15,6 +16,10 @@ def construct_id_of(env_name: str) -> str:
 
 
 def build_platform(app: App, config: EnvironmentConfig) -> MlPlatform:
-    """Add the compliance rule packs and the environment's :class:`MlPlatform` to ``app``."""
+    """Add the compliance rule packs and the environment's :class:`MlPlatform` to ``app``.
+
+    The stacks sit under a construct named after the environment (``Sandbox/Data``), the
+    same paths the environment's :class:`PlatformStage` gives them.
+    """
     add_compliance_checks(app)
-    return MlPlatform(app, construct_id_of(config.name), config=config)
+    return MlPlatform(Construct(app, construct_id_of(config.name)), config=config)

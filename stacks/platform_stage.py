@@ -12,6 +12,9 @@ from stacks.ml_platform import MlPlatform
 class PlatformStage(Stage):
     """A ``cdk.Stage`` holding the :class:`MlPlatform` of one environment.
 
+    Give it the environment's construct id (``construct_id_of(config.name)``) for its
+    templates to be the ones ``cdk deploy`` deploys.
+
     Attributes
     ----------
     platform:
@@ -22,4 +25,4 @@ class PlatformStage(Stage):
         super().__init__(
             scope, construct_id, env=Environment(account=config.account, region=config.region)
         )
-        self.platform = MlPlatform(self, "Platform", config=config)
+        self.platform = MlPlatform(self, config=config)

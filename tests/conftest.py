@@ -8,18 +8,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
-import pytest
-from aws_cdk.assertions import Template
-
-from platform_config import EnvironmentConfig, available_environments, load_environment
-from stacks import MlPlatform, build_platform
-
+# jsii starts Node when aws_cdk is imported: the repository's Node 22 (package.json) must
+# come first on PATH before that, also when pytest is run without `make test`.
 REPO = Path(__file__).resolve().parent.parent
+os.environ["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
+
+import aws_cdk as cdk  # noqa: E402
+import pytest  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from platform_config import (  # noqa: E402
+    EnvironmentConfig,
+    available_environments,
+    load_environment,
+)
+from stacks import MlPlatform, build_platform  # noqa: E402
+
 ENVIRONMENTS = available_environments()
 
-# jsii runs Node; the repository's Node 22 (package.json) must come first on PATH.
-os.environ["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"
 
 
 def cdk_context() -> dict[str, object]:
