@@ -38,8 +38,8 @@ import logging
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -50,8 +50,6 @@ LOGGER = logging.getLogger("evaluate")
 
 MODEL_ARCHIVE_NAME = "model.tar.gz"
 MODEL_FILE_NAME = "xgboost-model"
-
-Metric = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
 
 def _auc(labels: np.ndarray, probabilities: np.ndarray, _: np.ndarray) -> float:
@@ -75,7 +73,7 @@ def _f1(labels: np.ndarray, _: np.ndarray, predictions: np.ndarray) -> float:
 
 
 # Names as in SageMaker's binary-classification model-quality metrics.
-METRICS: Dict[str, Metric] = {
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
     "auc": _auc,
     "accuracy": _accuracy,
     "precision": _precision,
@@ -84,7 +82,7 @@ METRICS: Dict[str, Metric] = {
 }
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line; every default is the container layout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -167,7 +165,7 @@ def load_booster(model_path: Path) -> xgb.Booster:
     return booster
 
 
-def read_test_set(test_dir: Path) -> Tuple[np.ndarray, np.ndarray]:
+def read_test_set(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Labels and features from every headerless ``*.csv`` in ``test_dir``.
 
     Raises
@@ -185,7 +183,7 @@ def read_test_set(test_dir: Path) -> Tuple[np.ndarray, np.ndarray]:
     return labels.astype(int), frame.iloc[:, 1:].to_numpy(dtype=np.float32)
 
 
-def score(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> Dict[str, float]:
+def score(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict[str, float]:
     """Every metric of :data:`METRICS` on one set of rows."""
     predictions = (probabilities >= threshold).astype(int)
     return {name: metric(labels, probabilities, predictions) for name, metric in METRICS.items()}
@@ -193,7 +191,7 @@ def score(labels: np.ndarray, probabilities: np.ndarray, threshold: float) -> Di
 
 def bootstrap_standard_deviations(
     labels: np.ndarray, probabilities: np.ndarray, threshold: float, samples: int, seed: int
-) -> Dict[str, float]:
+) -> dict[str, float]:
     """Standard deviation of each metric over stratified bootstrap resamples.
 
     Resampling within each class keeps both classes in every resample, so AUC is
@@ -203,7 +201,7 @@ def bootstrap_standard_deviations(
         return {name: 0.0 for name in METRICS}
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(labels == value) for value in (0, 1)]
-    draws: Dict[str, list] = {name: [] for name in METRICS}
+    draws: dict[str, list] = {name: [] for name in METRICS}
     for _ in range(samples):
         rows = np.concatenate([rng.choice(idx, size=idx.size, replace=True) for idx in by_class])
         for name, value in score(labels[rows], probabilities[rows], threshold).items():
@@ -211,7 +209,7 @@ def bootstrap_standard_deviations(
     return {name: float(np.std(values, ddof=1)) for name, values in draws.items()}
 
 
-def build_report(values: Dict[str, float], deviations: Dict[str, float]) -> Dict[str, dict]:
+def build_report(values: dict[str, float], deviations: dict[str, float]) -> dict[str, dict]:
     """The SageMaker model-metrics document for binary classification."""
     return {
         "binary_classification_metrics": {
@@ -244,7 +242,7 @@ def write_predictions(
     LOGGER.info("Wrote %d predictions to %s", len(frame), path)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Extract the model, score the test split, write the report and predictions."""
     args = parse_args(argv)
     with tempfile.TemporaryDirectory() as scratch:

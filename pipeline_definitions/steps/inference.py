@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Union
 
 import numpy as np
 import xgboost as xgb
@@ -41,7 +42,8 @@ CSV = "text/csv"
 JSON = "application/json"
 SUPPORTED_TYPES = (CSV, JSON)
 
-Body = Union[bytes, bytearray, str]
+# A runtime alias, so typing.Union: the container's Python 3.8 has no ``X | Y`` types.
+Body = Union[bytes, bytearray, str]  # noqa: UP007
 
 
 def model_fn(model_dir: str) -> xgb.Booster:
@@ -60,7 +62,7 @@ def model_fn(model_dir: str) -> xgb.Booster:
     return booster
 
 
-def input_fn(request_body: Body, request_content_type: Optional[str]) -> xgb.DMatrix:
+def input_fn(request_body: Body, request_content_type: str | None) -> xgb.DMatrix:
     """Decode a CSV or JSON request into a feature matrix.
 
     Raises
@@ -95,7 +97,7 @@ def predict_fn(input_data: xgb.DMatrix, model: xgb.Booster) -> np.ndarray:
     return model.predict(input_data)
 
 
-def output_fn(prediction: np.ndarray, accept: Optional[str]) -> Tuple[str, str]:
+def output_fn(prediction: np.ndarray, accept: str | None) -> tuple[str, str]:
     """Encode probabilities as ``(body, content_type)`` for the first supported Accept type.
 
     Raises
@@ -110,12 +112,12 @@ def output_fn(prediction: np.ndarray, accept: Optional[str]) -> Tuple[str, str]:
     return "\n".join(repr(v) for v in values) + "\n", CSV
 
 
-def media_type_of(content_type: Optional[str]) -> str:
+def media_type_of(content_type: str | None) -> str:
     """``"text/csv; charset=utf-8"`` -> ``"text/csv"``; ``None`` -> ``""``."""
     return (content_type or "").split(";")[0].strip().lower()
 
 
-def negotiate(accept: Optional[str]) -> str:
+def negotiate(accept: str | None) -> str:
     """First supported media type in an Accept header; CSV when any type will do."""
     wanted = [media_type_of(part) for part in (accept or "").split(",")]
     for media_type in wanted:
@@ -138,7 +140,7 @@ def decode(body: Body) -> str:
         raise ValueError(f"request body is not UTF-8 text: {error}") from None
 
 
-def parse_csv(text: str) -> List[List[float]]:
+def parse_csv(text: str) -> list[list[float]]:
     """Rows of a headerless CSV body; blank lines are skipped, empty fields are missing."""
     rows = []
     for line_number, line in enumerate(text.splitlines(), start=1):
@@ -147,15 +149,17 @@ def parse_csv(text: str) -> List[List[float]]:
     return rows
 
 
-def parse_json(text: str) -> List[List[Optional[float]]]:
+def parse_json(text: str) -> list[list[float | None]]:
     """Rows of a JSON body: ``{"instances": rows}``, ``rows`` or a single flat row."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"request body is not valid JSON: {error}") from error
     rows = document.get("instances") if isinstance(document, dict) else document
-    if not isinstance(rows, list):
-        raise ValueError('a JSON request must be {"instances": [[...], ...]} or a list of rows')
+    if not isinstance(rows, list):  # a malformed request is a ValueError, as all others are
+        raise ValueError(  # noqa: TRY004
+            'a JSON request must be {"instances": [[...], ...]} or a list of rows'
+        )
     if rows and not isinstance(rows[0], list):
         rows = [rows]
     return rows
@@ -172,7 +176,7 @@ def to_number(field: str, line_number: int) -> float:
         raise ValueError(f"line {line_number}: {stripped!r} is not a number") from None
 
 
-def to_matrix(rows: Sequence[Sequence[Optional[float]]]) -> np.ndarray:
+def to_matrix(rows: Sequence[Sequence[float | None]]) -> np.ndarray:
     """Rows of equal length as a float32 matrix; ``None`` becomes NaN.
 
     Raises

@@ -32,8 +32,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -43,7 +43,7 @@ LOGGER = logging.getLogger("preprocess")
 SPLIT_NAMES = ("train", "validation", "test")
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line; every default is the container layout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -158,7 +158,7 @@ def stratified_split(
     validation_fraction: float,
     test_fraction: float,
     seed: int,
-) -> Tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Split rows into train, validation and test, each with the label balance of all rows.
 
     Deterministic for a given ``seed`` and input row order.
@@ -179,12 +179,12 @@ def stratified_split(
     return train, validation, test
 
 
-def constant_columns(features: pd.DataFrame) -> List[str]:
+def constant_columns(features: pd.DataFrame) -> list[str]:
     """Columns with at most one distinct non-missing value: they carry no signal."""
     return [c for c in features.columns if features[c].nunique(dropna=True) <= 1]
 
 
-def fit_medians(features: pd.DataFrame) -> Dict[str, float]:
+def fit_medians(features: pd.DataFrame) -> dict[str, float]:
     """Median of each column, the imputation value for its missing cells."""
     return {c: float(features[c].median()) for c in features.columns}
 
@@ -193,7 +193,7 @@ def transform(
     frame: pd.DataFrame,
     target_column: str,
     dropped: Sequence[str],
-    medians: Dict[str, float],
+    medians: dict[str, float],
 ) -> pd.DataFrame:
     """Apply the fitted feature engineering; return label first, then features."""
     features = frame.drop(columns=[target_column, *dropped]).fillna(value=medians)
@@ -210,7 +210,7 @@ def write_split(frame: pd.DataFrame, directory: Path, name: str, header: bool) -
     return path
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Read, validate, split, engineer features and write the four outputs."""
     args = parse_args(argv)
     frame = read_input(args.input_dir)

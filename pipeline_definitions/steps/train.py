@@ -40,8 +40,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ UPLOADED_SUFFIX = ".sagemaker-uploaded"
 FINGERPRINT_ATTRIBUTE = "checkpoint_fingerprint"
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse paths and hyperparameters; path defaults come from the SageMaker environment."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     paths = parser.add_argument_group("paths")
@@ -189,7 +190,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def booster_params(args: argparse.Namespace) -> Dict[str, Any]:
+def booster_params(args: argparse.Namespace) -> dict[str, Any]:
     """XGBoost parameters for the binary objective from the parsed hyperparameters."""
     return {
         "objective": "binary:logistic",
@@ -207,7 +208,7 @@ def booster_params(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
-def channel_files(channel_dir: Path) -> List[Path]:
+def channel_files(channel_dir: Path) -> list[Path]:
     """The ``*.csv`` files of a channel, sorted by name.
 
     Raises
@@ -229,7 +230,7 @@ def read_channel(files: Sequence[Path]) -> xgb.DMatrix:
     return xgb.DMatrix(features, label=labels)
 
 
-def training_fingerprint(train_files: Sequence[Path], params: Dict[str, Any]) -> str:
+def training_fingerprint(train_files: Sequence[Path], params: dict[str, Any]) -> str:
     """Digest of the training data and parameters a checkpoint belongs to.
 
     A checkpoint directory reused by another job (a shared checkpoint S3 prefix, new
@@ -257,7 +258,7 @@ def read_booster(path: Path) -> xgb.Booster:
     return booster
 
 
-def list_checkpoints(checkpoint_dir: Path) -> List[Tuple[int, Path]]:
+def list_checkpoints(checkpoint_dir: Path) -> list[tuple[int, Path]]:
     """Checkpoints in ``checkpoint_dir`` as ``(rounds, path)``, oldest first."""
     if not checkpoint_dir.is_dir():
         return []
@@ -271,7 +272,7 @@ def list_checkpoints(checkpoint_dir: Path) -> List[Tuple[int, Path]]:
 
 def load_latest_checkpoint(
     checkpoint_dir: Path, fingerprint: str
-) -> Tuple[Optional[xgb.Booster], int]:
+) -> tuple[xgb.Booster | None, int]:
     """Newest usable checkpoint and its number of rounds, or ``(None, 0)``.
 
     A checkpoint that cannot be read (for example truncated by an interruption while
@@ -321,14 +322,14 @@ class CheckpointSaver(xgb.callback.TrainingCallback):
         fingerprint: str,
         frequency: int,
         keep: int,
-        resumed_from: Optional[int] = None,
+        resumed_from: int | None = None,
     ) -> None:
         super().__init__()
         self.checkpoint_dir = checkpoint_dir
         self.fingerprint = fingerprint
         self.frequency = frequency
         self.keep = keep
-        self.owned: List[int] = [] if resumed_from is None else [resumed_from]
+        self.owned: list[int] = [] if resumed_from is None else [resumed_from]
 
     def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: Any) -> bool:
         # ``epoch`` restarts at 0 when training resumes; the booster knows its true count.
@@ -376,7 +377,7 @@ def train(args: argparse.Namespace) -> xgb.Booster:
     dtrain = read_channel(train_files)
     dvalidation = read_channel(channel_files(args.validation))
     params = booster_params(args)
-    callbacks: List[xgb.callback.TrainingCallback] = []
+    callbacks: list[xgb.callback.TrainingCallback] = []
     start_model, done = None, 0
     if args.checkpoint_frequency > 0:
         fingerprint = training_fingerprint(train_files, params)
@@ -410,7 +411,7 @@ def train(args: argparse.Namespace) -> xgb.Booster:
     return booster
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Train and write ``xgboost-model`` to the model directory."""
     args = parse_args(argv)
     booster = train(args)

@@ -14,10 +14,10 @@ import json
 import logging
 import shutil
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
 import pandas as pd
@@ -106,7 +106,7 @@ def read_split(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, header=None)
 
 
-def train_args(container: Container, *extra: str) -> List[str]:
+def train_args(container: Container, *extra: str) -> list[str]:
     return [
         "--train",
         str(container.channels / "train"),
@@ -195,7 +195,7 @@ def report(pipeline: Container) -> dict:
 
 
 @pytest.fixture(scope="session")
-def splits(pipeline: Container) -> Dict[str, pd.DataFrame]:
+def splits(pipeline: Container) -> dict[str, pd.DataFrame]:
     return {name: read_split(pipeline.split(name)) for name in ("train", "validation", "test")}
 
 
@@ -263,7 +263,7 @@ def test_preprocess_fills_missing_values_with_the_train_median(splits, raw):
     raw_index = {tuple(row): i for i, row in enumerate(raw[key_columns].to_numpy())}
     assert len(raw_index) == len(raw), "key columns must identify rows"
 
-    def origin(frame: pd.DataFrame) -> List[int]:
+    def origin(frame: pd.DataFrame) -> list[int]:
         keys = frame.drop(columns=[0, imputed_position]).to_numpy()
         return [raw_index[tuple(row)] for row in keys]
 
@@ -342,7 +342,7 @@ def reference_run(pipeline: Container, tmp_path: Path) -> Container:
     return run
 
 
-def checkpoint_rounds(directory: Path) -> List[int]:
+def checkpoint_rounds(directory: Path) -> list[int]:
     return [rounds for rounds, _ in train.list_checkpoints(directory)]
 
 
@@ -479,7 +479,7 @@ def test_evaluation_refuses_an_archive_escaping_its_directory(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def test_features(splits) -> np.ndarray:
+def held_out_features(splits) -> np.ndarray:
     return splits["test"].iloc[:, 1:].to_numpy()
 
 
@@ -487,17 +487,17 @@ def csv_body(rows: np.ndarray) -> str:
     return "\n".join(",".join(repr(float(v)) for v in row) for row in rows)
 
 
-def serve(model, body, content_type: str, accept: str) -> Tuple[str, str]:
+def serve(model, body, content_type: str, accept: str) -> tuple[str, str]:
     data = inference.input_fn(body, content_type)
     return inference.output_fn(inference.predict_fn(data, model), accept)
 
 
-def test_inference_returns_a_probability_per_csv_row(model, pipeline, test_features):
-    body = csv_body(test_features).encode("utf-8")
+def test_inference_returns_a_probability_per_csv_row(model, pipeline, held_out_features):
+    body = csv_body(held_out_features).encode("utf-8")
     response, content_type = serve(model, body, "text/csv", "text/csv")
     assert content_type == "text/csv"
     scores = np.array([float(line) for line in response.splitlines()])
-    assert len(scores) == len(test_features)
+    assert len(scores) == len(held_out_features)
     assert ((scores >= 0.0) & (scores <= 1.0)).all()
     assert len(np.unique(scores)) > 10  # not a constant answer
     # The endpoint scores exactly as the evaluation step did.
@@ -505,8 +505,8 @@ def test_inference_returns_a_probability_per_csv_row(model, pipeline, test_featu
     np.testing.assert_allclose(scores, expected, rtol=1e-6)
 
 
-def test_inference_reads_json_instances_and_missing_values(model, test_features):
-    rows = test_features[:3].tolist()
+def test_inference_reads_json_instances_and_missing_values(model, held_out_features):
+    rows = held_out_features[:3].tolist()
     rows[0][0] = None
     body = json.dumps({"instances": rows})
     response, content_type = serve(
@@ -517,28 +517,28 @@ def test_inference_reads_json_instances_and_missing_values(model, test_features)
     assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
 
 
-def test_inference_answers_csv_when_any_type_is_accepted(model, test_features):
-    body = csv_body(test_features[:1])
+def test_inference_answers_csv_when_any_type_is_accepted(model, held_out_features):
+    body = csv_body(held_out_features[:1])
     _, content_type = serve(model, body, "text/csv", "*/*")
     assert content_type == "text/csv"
 
 
-def test_inference_rejects_an_unsupported_content_type(model):
+def test_inference_rejects_an_unsupported_content_type():
     with pytest.raises(ValueError, match=r"unsupported request content type 'application/x-npy'"):
         inference.input_fn(b"\x93NUMPY", "application/x-npy")
 
 
-def test_inference_rejects_an_unsupported_accept_type(model):
+def test_inference_rejects_an_unsupported_accept_type():
     with pytest.raises(ValueError, match=r"unsupported accept type 'application/x-recordio'"):
         inference.output_fn(np.array([0.5]), "application/x-recordio")
 
 
-def test_inference_rejects_rows_with_the_wrong_number_of_features(model, test_features):
-    body = csv_body(test_features[:1, :-1])
-    with pytest.raises(ValueError, match=rf"must have {test_features.shape[1]} features, got"):
+def test_inference_rejects_rows_with_the_wrong_number_of_features(model, held_out_features):
+    body = csv_body(held_out_features[:1, :-1])
+    with pytest.raises(ValueError, match=rf"must have {held_out_features.shape[1]} features, got"):
         serve(model, body, "text/csv", "text/csv")
 
 
-def test_inference_rejects_a_csv_field_that_is_not_a_number(model):
+def test_inference_rejects_a_csv_field_that_is_not_a_number():
     with pytest.raises(ValueError, match=r"line 2: 'abc' is not a number"):
         inference.input_fn("1,2\n3,abc\n", "text/csv")
