@@ -16,12 +16,12 @@ import aws_cdk as cdk
 from platform_config import ConfigError, load_environment
 from platform_config.__main__ import CONFIG_ERROR_EXIT_CODE
 from platform_config.loader import DEFAULT_CONFIG_DIR
-from stacks import build_platform
+from stacks.platform_app import APP_CONTEXT, build_platform
 
 
 def main() -> None:
     """Build and synthesize the app for the environment named in the ``env`` context."""
-    app = cdk.App(stack_traces=False)
+    app = cdk.App(stack_traces=False, context=APP_CONTEXT)
     env_name = str(app.node.try_get_context("env") or "sandbox")
     config_dir = Path(app.node.try_get_context("config_dir") or DEFAULT_CONFIG_DIR)
     try:

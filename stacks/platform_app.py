@@ -10,6 +10,11 @@ from platform_config import EnvironmentConfig
 from stacks.ml_platform import MlPlatform
 
 
+#: Context every platform app gets: construct creation stack traces hold jsii's temporary
+#: folder names, which would make two synths of the same commit differ.
+APP_CONTEXT = {"aws:cdk:disable-creation-stack-traces": True}
+
+
 def construct_id_of(env_name: str) -> str:
     """``staging`` -> ``Staging``, ``eu-prod`` -> ``EuProd``: the environment's construct id."""
     return "".join(part.capitalize() for part in env_name.split("-"))

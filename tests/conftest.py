@@ -23,6 +23,7 @@ from platform_config import (  # noqa: E402
     load_environment,
 )
 from stacks import MlPlatform, build_platform  # noqa: E402
+from stacks.platform_app import APP_CONTEXT  # noqa: E402
 
 ENVIRONMENTS = available_environments()
 
@@ -31,7 +32,7 @@ ENVIRONMENTS = available_environments()
 def cdk_context() -> dict[str, object]:
     """The feature flags and settings of ``cdk.json``, as the CLI would pass them."""
     context = json.loads((REPO / "cdk.json").read_text())["context"]
-    return {key: value for key, value in context.items() if key != "env"}
+    return {**APP_CONTEXT, **{key: value for key, value in context.items() if key != "env"}}
 
 
 @dataclass(frozen=True)
