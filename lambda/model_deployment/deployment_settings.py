@@ -267,13 +267,16 @@ def _model(group: str, spec: Any) -> ModelDeployment:
         or not all(isinstance(v, str) and v for v in variant_names)
     ):
         raise SettingsError(
-            f"{where}.variant_names: expected a non-empty list of variant names, got {variant_names!r}"
+            f"{where}.variant_names: expected a non-empty list of variant names, "
+            f"got {variant_names!r}"
         )
     return ModelDeployment(
         model_package_group_name=group,
         endpoint_name=endpoint_name,
         variant_names=tuple(variant_names) if variant_names is not None else None,
-        initial_variant=_initial_variant(spec.get("initial_variant", {}), f"{where}.initial_variant"),
+        initial_variant=_initial_variant(
+            spec.get("initial_variant", {}), f"{where}.initial_variant"
+        ),
         initial_data_capture=_initial_data_capture(
             spec.get("initial_data_capture"), f"{where}.initial_data_capture"
         ),
@@ -288,7 +291,9 @@ def _initial_variant(spec: Any, where: str) -> InitialVariant:
     instance_type = spec.get("instance_type", default.instance_type)
     if not isinstance(name, str) or not _RESOURCE_NAME.match(name):
         raise SettingsError(f"{where}.variant_name: expected a variant name, got {name!r}")
-    if not isinstance(instance_type, str) or not re.match(r"^ml\.[a-z0-9]+\.[a-z0-9]+$", instance_type):
+    if not isinstance(instance_type, str) or not re.match(
+        r"^ml\.[a-z0-9]+\.[a-z0-9]+$", instance_type
+    ):
         raise SettingsError(
             f"{where}.instance_type: expected an ml.<family>.<size> type, got {instance_type!r}"
         )
@@ -308,7 +313,9 @@ def _initial_data_capture(spec: Any, where: str) -> InitialDataCapture | None:
         return None
     _check_fields(spec, where, _DATA_CAPTURE_FIELDS)
     uri = spec.get("destination_s3_uri")
-    if not isinstance(uri, str) or not re.match(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$", uri):
+    if not isinstance(uri, str) or not re.match(
+        r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$", uri
+    ):
         raise SettingsError(f"{where}.destination_s3_uri: expected an s3:// URI, got {uri!r}")
     return InitialDataCapture(
         destination_s3_uri=uri,
@@ -323,11 +330,15 @@ def _rollout(spec: Any, where: str) -> Rollout:
         raise SettingsError(f"{where}: required, an object with a 'strategy' of {list(STRATEGIES)}")
     strategy = spec.get("strategy")
     if strategy not in STRATEGIES:
-        raise SettingsError(f"{where}.strategy: expected one of {list(STRATEGIES)}, got {strategy!r}")
+        raise SettingsError(
+            f"{where}.strategy: expected one of {list(STRATEGIES)}, got {strategy!r}"
+        )
     _check_fields(spec, where, _COMMON_ROLLOUT_FIELDS | _ROLLOUT_FIELDS[strategy])
     alarms = spec.get("rollback_alarm_names", [])
     if not isinstance(alarms, list) or not all(isinstance(a, str) and a for a in alarms):
-        raise SettingsError(f"{where}.rollback_alarm_names: expected a list of alarm names, got {alarms!r}")
+        raise SettingsError(
+            f"{where}.rollback_alarm_names: expected a list of alarm names, got {alarms!r}"
+        )
     if len(alarms) > 10:
         raise SettingsError(f"{where}.rollback_alarm_names: at most 10 alarms, got {len(alarms)}")
     if strategy != "all_at_once" and not alarms:
@@ -335,7 +346,11 @@ def _rollout(spec: Any, where: str) -> Rollout:
             f"{where}.rollback_alarm_names: required for strategy {strategy!r}, "
             "so that a bad model is rolled back"
         )
-    required_percent = {"canary": "canary_percent", "linear": "step_percent", "rolling": "batch_percent"}
+    required_percent = {
+        "canary": "canary_percent",
+        "linear": "step_percent",
+        "rolling": "batch_percent",
+    }
     percents: dict[str, int] = {}
     if strategy in required_percent:
         name = required_percent[strategy]
@@ -345,12 +360,17 @@ def _rollout(spec: Any, where: str) -> Rollout:
         percents[name] = _int(spec[name], f"{where}.{name}", minimum=1, maximum=upper)
     if strategy == "rolling":
         percents["rollback_batch_percent"] = _int(
-            spec.get("rollback_batch_percent", 100), f"{where}.rollback_batch_percent", minimum=1, maximum=100
+            spec.get("rollback_batch_percent", 100),
+            f"{where}.rollback_batch_percent",
+            minimum=1,
+            maximum=100,
         )
     timeout = spec.get("maximum_execution_timeout_seconds")
     return Rollout(
         strategy=strategy,
-        wait_seconds=_int(spec.get("wait_seconds", 300), f"{where}.wait_seconds", minimum=0, maximum=3600),
+        wait_seconds=_int(
+            spec.get("wait_seconds", 300), f"{where}.wait_seconds", minimum=0, maximum=3600
+        ),
         rollback_alarm_names=tuple(alarms),
         termination_wait_seconds=_int(
             spec.get("termination_wait_seconds", 0),
@@ -361,7 +381,9 @@ def _rollout(spec: Any, where: str) -> Rollout:
         maximum_execution_timeout_seconds=(
             None
             if timeout is None
-            else _int(timeout, f"{where}.maximum_execution_timeout_seconds", minimum=600, maximum=28800)
+            else _int(
+                timeout, f"{where}.maximum_execution_timeout_seconds", minimum=600, maximum=28800
+            )
         ),
         **percents,
     )
@@ -414,7 +436,9 @@ def _bool(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
 
 
 def _int(value: Any, where: str, *, minimum: int, maximum: int | None = None) -> int:
-    allowed = f"an integer in {minimum}..{maximum}" if maximum is not None else f"an integer >= {minimum}"
+    allowed = (
+        f"an integer in {minimum}..{maximum}" if maximum is not None else f"an integer >= {minimum}"
+    )
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise SettingsError(f"{where}: expected {allowed}, got {value!r}")
     try:

@@ -40,7 +40,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-
 from deployment_settings import DeploymentSettings, ModelDeployment, load_settings
 
 logger = Logger(service="model-deployment")
@@ -160,7 +159,9 @@ class ModelDeployer:
         endpoint = self._describe("describe_endpoint", EndpointName=model.endpoint_name)
 
         if endpoint is None:
-            self._ensure_endpoint_config(config_name, lambda: self._initial_config(model, model_name))
+            self._ensure_endpoint_config(
+                config_name, lambda: self._initial_config(model, model_name)
+            )
             self.sagemaker.create_endpoint(
                 EndpointName=model.endpoint_name, EndpointConfigName=config_name
             )
@@ -168,11 +169,15 @@ class ModelDeployer:
 
         pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
         if config_name in (endpoint["EndpointConfigName"], pending):
-            logger.info("Endpoint already runs or is rolling out this version", extra={"endpoint_config_name": config_name})
+            logger.info(
+                "Endpoint already runs or is rolling out this version",
+                extra={"endpoint_config_name": config_name},
+            )
             return {"outcome": "already-deployed", "endpoint_config_name": config_name}
         if endpoint["EndpointStatus"] != "InService":
             raise EndpointNotReady(
-                f"endpoint {model.endpoint_name} is {endpoint['EndpointStatus']}; retry when InService"
+                f"endpoint {model.endpoint_name} is {endpoint['EndpointStatus']}; "
+                "retry when InService"
             )
 
         live_config = self.sagemaker.describe_endpoint_config(
@@ -191,7 +196,11 @@ class ModelDeployer:
     def _deployed(self, outcome: str, model_name: str, config_name: str) -> dict[str, Any]:
         logger.info(
             "Deployment started",
-            extra={"outcome": outcome, "model_name": model_name, "endpoint_config_name": config_name},
+            extra={
+                "outcome": outcome,
+                "model_name": model_name,
+                "endpoint_config_name": config_name,
+            },
         )
         return {"outcome": outcome, "model_name": model_name, "endpoint_config_name": config_name}
 
@@ -244,7 +253,11 @@ class ModelDeployer:
         self, live: dict[str, Any], model: ModelDeployment, model_name: str
     ) -> dict[str, Any]:
         """The live endpoint config, as CreateEndpointConfig arguments, with the new model."""
-        config = {key: value for key, value in live.items() if key in self._config_fields}
+        config = {
+            key: value
+            for key, value in live.items()
+            if key in self._config_fields and value not in (None, {}, [])
+        }
         config["ProductionVariants"] = [self._variant(v) for v in live["ProductionVariants"]]
         if "ShadowProductionVariants" in config:
             config["ShadowProductionVariants"] = [
@@ -335,7 +348,8 @@ def parse_event(settings: DeploymentSettings, event: dict[str, Any]) -> PackageV
     source, detail_type = event.get("source"), event.get("detail-type")
     if (source, detail_type) != ("aws.sagemaker", "SageMaker Model Package State Change"):
         raise UnusableEvent(
-            "unsupported-event", f"expected a model package state change, got {source!r}, {detail_type!r}"
+            "unsupported-event",
+            f"expected a model package state change, got {source!r}, {detail_type!r}",
         )
     detail = event.get("detail")
     if not isinstance(detail, dict):
@@ -345,10 +359,14 @@ def parse_event(settings: DeploymentSettings, event: dict[str, Any]) -> PackageV
     status = _text(detail, "ModelApprovalStatus")
     version = detail.get("ModelPackageVersion")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise UnusableEvent("missing-field", "detail.ModelPackageVersion is missing or not a positive integer")
+        raise UnusableEvent(
+            "missing-field", "detail.ModelPackageVersion is missing or not a positive integer"
+        )
     model = settings.models.get(group)
     if model is None:
-        raise UnusableEvent("unknown-model", f"no deployment is configured for model package group {group!r}")
+        raise UnusableEvent(
+            "unknown-model", f"no deployment is configured for model package group {group!r}"
+        )
     if status == "PendingManualApproval":
         raise NoDeploymentNeeded(f"{arn} awaits manual approval")
     if status not in ("Approved", "Rejected"):

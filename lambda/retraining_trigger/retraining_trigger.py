@@ -38,7 +38,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
-
 from trigger_settings import ModelRetraining, TriggerSettings, load_settings
 
 logger = Logger(service="retraining-trigger")
@@ -139,7 +138,9 @@ class RetrainingTrigger:
         )
         return str(response["PipelineExecutionArn"])
 
-    def _claim_cooldown(self, model: ModelRetraining, cause: str, event_id: str) -> Any:
+    def _claim_cooldown(
+        self, model: ModelRetraining, cause: str, event_id: str
+    ) -> dict[str, Any] | None:
         """Take the model's cool-down slot; return its current holder if another event has it.
 
         A retry of the event that holds the slot may take it again, so a failed start
@@ -281,12 +282,17 @@ def _monitoring_schedule_name(detail: dict[str, Any]) -> str:
     if isinstance(arn, str) and "monitoring-schedule/" in arn:
         return arn.rsplit("/", 1)[-1]
     environment = detail.get("Environment")
-    name = environment.get("sagemaker_monitoring_schedule_name") if isinstance(environment, dict) else None
+    name = (
+        environment.get("sagemaker_monitoring_schedule_name")
+        if isinstance(environment, dict)
+        else None
+    )
     if isinstance(name, str) and name:
         return name
     raise UnusableEvent(
         "missing-field",
-        "detail has neither MonitoringScheduleArn nor Environment.sagemaker_monitoring_schedule_name",
+        "detail has neither MonitoringScheduleArn "
+        "nor Environment.sagemaker_monitoring_schedule_name",
     )
 
 
@@ -307,7 +313,9 @@ def _drift_alarm(
     return RetrainingRequest(
         model=model,
         cause=DRIFT_ALARM,
-        description=f"Retraining after drift alarm {alarm} entered ALARM: {reason} (event {event['id']})",
+        description=(
+            f"Retraining after drift alarm {alarm} entered ALARM: {reason} (event {event['id']})"
+        ),
     )
 
 
@@ -353,7 +361,9 @@ def _schedule(
     return RetrainingRequest(
         model=model,
         cause=SCHEDULE,
-        description=f"Scheduled retraining by rule {rule} at {event.get('time')} (event {event['id']})",
+        description=(
+            f"Scheduled retraining by rule {rule} at {event.get('time')} (event {event['id']})"
+        ),
     )
 
 

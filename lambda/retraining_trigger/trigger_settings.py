@@ -159,7 +159,9 @@ def _model(name: str, spec: Any) -> ModelRetraining:
         raise SettingsError(f"{where}: expected an object, got {spec!r}")
     unknown = sorted(set(spec) - _MODEL_FIELDS)
     if unknown:
-        raise SettingsError(f"{where}: unknown field(s) {unknown}; allowed: {sorted(_MODEL_FIELDS)}")
+        raise SettingsError(
+            f"{where}: unknown field(s) {unknown}; allowed: {sorted(_MODEL_FIELDS)}"
+        )
     pipeline_name = spec.get("pipeline_name")
     if not isinstance(pipeline_name, str) or not _PIPELINE_NAME.match(pipeline_name):
         raise SettingsError(

@@ -11,9 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
-
 import retraining_trigger
+from botocore.exceptions import ClientError
 from trigger_settings import SettingsError, load_settings
 
 EVENTS = Path(__file__).parent / "events"
@@ -102,8 +101,9 @@ def test_monitoring_violation_starts_the_models_pipeline_naming_the_cause(invoke
     [execution] = executions("churn-training")
     assert result["outcome"] == "started"
     assert execution["PipelineExecutionArn"] == result["pipeline_execution_arn"]
-    assert "monitoring schedule churn-data-quality found violations" in (
-        execution["PipelineExecutionDescription"]
+    assert (
+        "monitoring schedule churn-data-quality found violations"
+        in (execution["PipelineExecutionDescription"])
     )
     assert execution["PipelineExecutionDisplayName"].startswith("monitoring-violation-0a15f67d")
 
@@ -122,7 +122,9 @@ def test_drift_alarm_entering_alarm_starts_the_alarmed_models_pipeline(invoke):
 
     [execution] = executions("churn-training")
     assert executions("fraud-training") == []
-    assert "drift alarm churn-feature-drift entered ALARM" in execution["PipelineExecutionDescription"]
+    assert (
+        "drift alarm churn-feature-drift entered ALARM" in execution["PipelineExecutionDescription"]
+    )
 
 
 def test_new_training_data_passes_the_object_uri_as_the_input_parameter(invoke):
@@ -279,6 +281,22 @@ def test_failed_start_raises_and_frees_the_cooldown_for_the_retry(invoke, dead_l
     assert len(executions("churn-training")) == 1
 
 
+def test_failed_start_does_not_hold_back_the_next_event_for_the_model(invoke):
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.delete_pipeline(PipelineName="churn-training", ClientRequestToken="x" * 32)
+    with pytest.raises(ClientError):
+        invoke(load_event("drift_alarm"))
+    sagemaker.create_pipeline(
+        PipelineName="churn-training",
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-pipelines",
+    )
+
+    result = invoke(load_event("monitoring_violation"))
+
+    assert result["outcome"] == "started"
+
+
 # --- Events that cannot be acted on go to the dead-letter queue ---------------------------
 
 
@@ -330,7 +348,11 @@ def test_event_without_an_id_is_dead_lettered_without_touching_idempotency(invok
 
 
 def test_event_of_an_unsupported_type_is_dead_lettered(invoke, dead_letters):
-    invoke(load_event("scheduled_retraining", **{"detail-type": "EC2 Instance State-change Notification"}))
+    invoke(
+        load_event(
+            "scheduled_retraining", **{"detail-type": "EC2 Instance State-change Notification"}
+        )
+    )
 
     [message] = dead_letters()
     assert message["attributes"]["reason"] == "unsupported-event"
