@@ -20,7 +20,8 @@ import re
 from enum import Enum
 from functools import cache
 
-import botocore.session
+from botocore.loaders import create_loader
+from botocore.model import ServiceModel
 
 
 class JobKind(Enum):
@@ -37,13 +38,16 @@ _NEURON = re.compile(r"^ml\.(trn|inf)\d")
 # Families with NVMe instance storage: SageMaker rejects VolumeKmsKeyId for them (the
 # instance store is encrypted by the hardware). Letter "d" after the generation
 # (m5d, c6id, g4dn, p4d, p3dn...) or a family that only comes with instance storage.
-_INSTANCE_STORAGE = re.compile(r"^ml\.([a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|p5en|trn1|trn1n|trn2)\.")
+_INSTANCE_STORAGE = re.compile(
+    r"^ml\.([a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|p5en|trn1|trn1n|trn2)\."
+)
 
 
 @cache
 def api_instance_types(kind: JobKind) -> frozenset[str]:
     """Instance types the SageMaker API accepts for ``kind`` (from botocore's model)."""
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    # The loader alone: a botocore session would read the caller's AWS profile.
+    model = ServiceModel(create_loader().load_service_model("sagemaker", "service-2"), "sagemaker")
     return frozenset(model.shape_for(kind.value).enum)
 
 

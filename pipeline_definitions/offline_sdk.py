@@ -28,9 +28,16 @@ What the SDK does that has to be prevented, found in the ``sagemaker`` 3.27 sour
   sessions the SDK creates by itself.
 * **Telemetry** sends an HTTPS request (and an STS call) from a background thread after
   each ``train``/``run``/``register``; :data:`SDK_DEFAULTS` opts out.
+* **Throw-away sessions from the default chain** are also created *during* a build
+  (``ProcessingStep.__init__`` builds a ``LocalSession`` just to read a method name),
+  so the build runs with the same placeholder region and credentials in the
+  environment as the import.
 * **Credentials**: every session carries placeholder static credentials (never the
   caller's, and no profile, container or instance-metadata lookup), so a stray call
   could not be signed with real credentials.
+* **Job names carry a timestamp** (``name_from_base``); the default
+  ``PipelineDefinitionConfig(use_custom_job_prefix=False)`` of ``Pipeline`` removes them
+  from the definition, so the builders must keep that default.
 * **Every config lookup re-validates the defaults against the SDK's JSON schema**
   (about 90 times per definition, 0.18 s each): see
   :func:`_sdk_defaults_validated_once`.
@@ -46,7 +53,9 @@ the import) and inside :func:`offline_pipeline_session` (for the duration of the
 process environment is global, do not build definitions from several threads at once.
 
 Step code must be referenced by ``s3://`` URI: a local path is uploaded to S3 while the
-definition is generated.
+definition is generated. Not neutralised here: processing jobs get the tags of a
+SageMaker Studio project file ``.sagemaker-code-config`` if one exists in the working
+directory or above it (``sagemaker.core._studio``); none exists in this repository.
 """
 
 from __future__ import annotations
@@ -77,7 +86,7 @@ inject subnets, keys or tags.
 """
 
 PLACEHOLDER_ACCESS_KEY_ID = "offline-build"
-PLACEHOLDER_SECRET_ACCESS_KEY = "offline-build"  # noqa: S105 - not a secret, a placeholder
+PLACEHOLDER_SECRET_ACCESS_KEY = "offline-build"
 IMPORT_REGION = "us-east-1"
 """Region given to the clients the SDK creates at import time; they are never used."""
 
@@ -162,7 +171,7 @@ def import_sdk() -> None:
     Idempotent. Call it before any ``import sagemaker...`` statement; modules that build
     definitions do so at their top, before importing SDK classes.
     """
-    global _sdk_imported  # noqa: PLW0603 - a process-wide, import-once flag
+    global _sdk_imported
     if _sdk_imported:
         return
     root = logging.getLogger()
@@ -213,17 +222,18 @@ def offline_pipeline_session(*, region: str, default_bucket: str) -> Iterator[Pi
     import boto3
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    boto_session = boto3.Session(
-        aws_access_key_id=PLACEHOLDER_ACCESS_KEY_ID,
-        aws_secret_access_key=PLACEHOLDER_SECRET_ACCESS_KEY,
-        region_name=region,
-    )
     sdk_defaults = copy.deepcopy(dict(SDK_DEFAULTS))
     with (
         _environ(offline_environ(region), unset=OFFLINE_UNSET),
         _sdk_defaults_validated_once(sdk_defaults),
         _quiet_sdk(),
     ):
+        # Created inside the block: botocore reads the profile variables on creation.
+        boto_session = boto3.Session(
+            aws_access_key_id=PLACEHOLDER_ACCESS_KEY_ID,
+            aws_secret_access_key=PLACEHOLDER_SECRET_ACCESS_KEY,
+            region_name=region,
+        )
         session = PipelineSession(
             boto_session=boto_session,
             default_bucket=default_bucket,
@@ -231,7 +241,7 @@ def offline_pipeline_session(*, region: str, default_bucket: str) -> Iterator[Pi
         )
         # default_bucket() would call S3 HeadBucket to check (or create) the bucket;
         # the SDK returns its cached value without a call, so cache the given name.
-        session._default_bucket = default_bucket  # noqa: SLF001
+        session._default_bucket = default_bucket
         yield session
 
 

@@ -31,14 +31,20 @@ def check_pattern(field: str, value: object, pattern: re.Pattern[str], allowed: 
 def check_s3_uri(field: str, value: object, *, suffix: str = "") -> None:
     """Raise unless ``value`` is ``s3://<bucket>/<key>`` (ending with ``suffix``)."""
     if not isinstance(value, str) or not S3_URI.match(value) or not value.endswith(suffix):
-        what = f"an s3://<bucket>/<key> URI ending in {suffix}" if suffix else "an s3://<bucket>/<key> URI"
+        what = (
+            f"an s3://<bucket>/<key> URI ending in {suffix}"
+            if suffix
+            else "an s3://<bucket>/<key> URI"
+        )
         raise ValueError(f"{field}={value!r} is not allowed; allowed: {what}")
 
 
 def check_int_range(field: str, value: object, low: int, high: int) -> None:
     """Raise unless ``value`` is an ``int`` (not a ``bool``) in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{field}={value!r} is not allowed; allowed: an integer from {low} to {high}")
+        raise ValueError(
+            f"{field}={value!r} is not allowed; allowed: an integer from {low} to {high}"
+        )
 
 
 def check_fraction(field: str, value: object, *, allow_zero: bool) -> None:
@@ -46,7 +52,7 @@ def check_fraction(field: str, value: object, *, allow_zero: bool) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if ok:
         number = float(value)  # type: ignore[arg-type]
-        ok = (0.0 <= number if allow_zero else 0.0 < number) and number <= 1.0
+        ok = (number >= 0.0 if allow_zero else number > 0.0) and number <= 1.0
     if not ok:
         allowed = "a number in [0, 1]" if allow_zero else "a number in (0, 1]"
         raise ValueError(f"{field}={value!r} is not allowed; allowed: {allowed}")
@@ -56,19 +62,21 @@ def check_common_arguments(
     *,
     pipeline_name: str,
     region: str,
-    role_arn: str,
-    default_bucket: str,
+    bucket: str,
     kms_key_arn: str,
+    bucket_field: str = "default_bucket",
 ) -> None:
-    """Check the arguments shared by every builder."""
+    """Check the arguments shared by every builder (the bucket under ``bucket_field``)."""
     check_pattern(
         "pipeline_name", pipeline_name, PIPELINE_NAME, "1-256 letters, digits and inner hyphens"
     )
     check_pattern("region", region, REGION, "an AWS region name such as 'eu-west-1'")
-    check_pattern("role_arn", role_arn, ROLE_ARN, "an IAM role ARN arn:aws:iam::<account>:role/<name>")
-    check_pattern("default_bucket", default_bucket, BUCKET, "an S3 bucket name (3-63 a-z 0-9 . -)")
+    check_pattern(bucket_field, bucket, BUCKET, "an S3 bucket name (3-63 a-z 0-9 . -)")
     check_pattern(
-        "kms_key_arn", kms_key_arn, KMS_KEY_ARN, "a KMS key ARN arn:aws:kms:<region>:<account>:key/<id>"
+        "kms_key_arn",
+        kms_key_arn,
+        KMS_KEY_ARN,
+        "a KMS key ARN arn:aws:kms:<region>:<account>:key/<id>",
     )
     key_region = kms_key_arn.split(":")[3]
     if key_region != region:
@@ -76,6 +84,13 @@ def check_common_arguments(
             f"kms_key_arn={kms_key_arn!r} is not allowed; allowed: a key in the pipeline's "
             f"region {region!r}, not {key_region!r}"
         )
+
+
+def check_role_arn(role_arn: object) -> None:
+    """Check the execution role given to the jobs."""
+    check_pattern(
+        "role_arn", role_arn, ROLE_ARN, "an IAM role ARN arn:aws:iam::<account>:role/<name>"
+    )
 
 
 @dataclass(frozen=True)
@@ -86,13 +101,12 @@ class NetworkPlacement:
     security_group_ids: tuple[str, ...]
 
     @classmethod
-    def of(cls, *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]) -> NetworkPlacement:
+    def of(
+        cls, *, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
+    ) -> NetworkPlacement:
         """Check and build; both lists empty (no VPC) or both non-empty."""
         if isinstance(subnet_ids, str) or isinstance(security_group_ids, str):
-            raise ValueError(
-                "subnet_ids and security_group_ids are not allowed as strings; allowed: "
-                "sequences of IDs"
-            )
+            raise TypeError("subnet_ids and security_group_ids must be sequences of IDs, not str")
         subnets, groups = tuple(subnet_ids), tuple(security_group_ids)
         if bool(subnets) != bool(groups):
             raise ValueError(
@@ -102,7 +116,12 @@ class NetworkPlacement:
         for value in subnets:
             check_pattern("subnet_ids", value, SUBNET_ID, "subnet IDs 'subnet-<8 to 17 hex>'")
         for value in groups:
-            check_pattern("security_group_ids", value, SECURITY_GROUP_ID, "security group IDs 'sg-<8 to 17 hex>'")
+            check_pattern(
+                "security_group_ids",
+                value,
+                SECURITY_GROUP_ID,
+                "security group IDs 'sg-<8 to 17 hex>'",
+            )
         return cls(subnet_ids=subnets, security_group_ids=groups)
 
     @property
