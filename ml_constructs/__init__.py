@@ -6,16 +6,28 @@ Each module holds one construct, named after its class.
 """
 
 from ml_constructs.access_logs_bucket import AccessLogsBucket
-from ml_constructs.compliance import acknowledge, add_compliance_checks
+from ml_constructs.compliance import acknowledge, acknowledge_wildcards, add_compliance_checks
+from ml_constructs.feature_store import FeatureStore
+from ml_constructs.mlflow_tracking_server import MlflowTrackingServer
+from ml_constructs.model_registry import ModelPackageGroup, ModelRegistry
 from ml_constructs.platform_keys import PlatformKeys
 from ml_constructs.platform_network import PlatformNetwork
+from ml_constructs.sagemaker_execution_role import SageMakerExecutionRole
 from ml_constructs.secure_bucket import SecureBucket
+from ml_constructs.studio_domain import StudioDomain
 
 __all__ = [
     "AccessLogsBucket",
+    "FeatureStore",
+    "MlflowTrackingServer",
+    "ModelPackageGroup",
+    "ModelRegistry",
     "PlatformKeys",
     "PlatformNetwork",
+    "SageMakerExecutionRole",
     "SecureBucket",
+    "StudioDomain",
     "acknowledge",
+    "acknowledge_wildcards",
     "add_compliance_checks",
 ]

@@ -22,6 +22,9 @@ class AccessLogsBucket(Construct):
 
     Parameters
     ----------
+    bucket_name:
+        Physical name (the platform derives it from the environment: see
+        ``EnvironmentConfig.bucket_name``).
     removal_policy:
         What happens to the bucket when it leaves its stack.
     expiration:
@@ -33,6 +36,7 @@ class AccessLogsBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        bucket_name: str,
         removal_policy: RemovalPolicy,
         expiration: Duration = Duration.days(365),
     ) -> None:
@@ -40,6 +44,7 @@ class AccessLogsBucket(Construct):
         self.bucket = s3.Bucket(
             self,
             "Default",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             minimum_tls_version=1.2,

@@ -7,7 +7,12 @@ the reason it is acceptable.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stage, Validations
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Stage, Validations
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
 from constructs import IConstruct
 
@@ -48,3 +53,63 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
                 f" ({', '.join(RULE_PACKS)})"
             )
         Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+
+
+def acknowledge_wildcards(
+    construct: IConstruct, statements: Sequence[iam.PolicyStatement], *, reason: str
+) -> None:
+    """Acknowledge AwsSolutions-IAM5 for exactly the wildcards of ``statements``.
+
+    cdk-nag reports one finding per wildcard action (``Action::s3:GetObject*``) and per
+    wildcard resource (``Resource::arn:aws:sagemaker:...:training-job/*``) of a policy. This
+    computes those findings from the statements the caller wrote (or from an ``iam.Grant``'s
+    ``principal_statements``) the way cdk-nag renders them, and acknowledges each one with
+    the reason: a wildcard added later to another statement is still reported.
+
+    The statements' resources must resolve within ``construct``'s stack (references to
+    another stack's resources render differently once CDK wires the cross-stack reference).
+    """
+    stack = Stack.of(construct)
+    findings: list[str] = []
+    for statement in statements:
+        resolved = stack.resolve(statement.to_statement_json())
+        if resolved.get("Effect") != "Allow":
+            continue
+        findings += [f"Action::{action}" for action in _as_list(resolved.get("Action"))
+                     if "*" in action]  # fmt: skip
+        for resource in _as_list(resolved.get("Resource")):
+            text = _flatten(resource)
+            if "*" in text:
+                findings.append(f"Resource::{text}")
+    if findings:
+        acknowledge(
+            construct,
+            *dict.fromkeys(f"AwsSolutions-IAM5[{finding}]" for finding in findings),
+            reason=reason,
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _flatten(node: Any) -> str:
+    """A CloudFormation value as cdk-nag's ``flattenCfnReference`` renders it."""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict):
+        if "Fn::Join" in node:
+            delimiter, items = node["Fn::Join"]
+            return str(delimiter).join(_flatten(item) for item in items)
+        if "Fn::Sub" in node:
+            return _flatten(node["Fn::Sub"])
+        if "Fn::GetAtt" in node:
+            resource, attribute = node["Fn::GetAtt"]
+            return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+        if "Fn::ImportValue" in node:
+            return _flatten(node["Fn::ImportValue"])
+        if "Ref" in node:
+            return f"<{_flatten(node['Ref'])}>"
+    return json.dumps(node, separators=(",", ":"))

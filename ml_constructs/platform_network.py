@@ -17,6 +17,12 @@ ENDPOINT_SERVICES: dict[InterfaceEndpoint, ec2.InterfaceVpcEndpointAwsService] =
     InterfaceEndpoint.SAGEMAKER_RUNTIME: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
     InterfaceEndpoint.SAGEMAKER_STUDIO: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_STUDIO,
     InterfaceEndpoint.SAGEMAKER_NOTEBOOK: ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_NOTEBOOK,
+    InterfaceEndpoint.SAGEMAKER_EXPERIMENTS: (
+        ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_EXPERIMENTS  # MLflow tracking servers
+    ),
+    InterfaceEndpoint.SAGEMAKER_FEATURESTORE_RUNTIME: (
+        ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_FEATURESTORE_RUNTIME
+    ),
     InterfaceEndpoint.STS: ec2.InterfaceVpcEndpointAwsService.STS,
     InterfaceEndpoint.ECR_API: ec2.InterfaceVpcEndpointAwsService.ECR,
     InterfaceEndpoint.ECR_DOCKER: ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,

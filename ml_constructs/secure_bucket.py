@@ -20,6 +20,9 @@ class SecureBucket(Construct):
 
     Parameters
     ----------
+    bucket_name:
+        Physical name (the platform derives it from the environment: see
+        ``EnvironmentConfig.bucket_name``).
     encryption_key:
         Customer-managed key for SSE-KMS (S3 Bucket Keys on, to cut KMS requests).
     access_logs_bucket:
@@ -41,6 +44,7 @@ class SecureBucket(Construct):
         *,
         encryption_key: kms.IKey,
         access_logs_bucket: s3.IBucket,
+        bucket_name: str,
         removal_policy: RemovalPolicy,
         noncurrent_version_expiration: Duration = Duration.days(90),
         lifecycle_rules: Sequence[s3.LifecycleRule] = (),
@@ -49,6 +53,7 @@ class SecureBucket(Construct):
         self.bucket = s3.Bucket(
             self,
             "Default",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,

@@ -19,6 +19,8 @@ from platform_config.schema import EnvironmentConfig, FieldError
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CATALOGUE_FILE = "models.yaml"
+FEATURE_GROUPS_FILE = "feature_groups.yaml"
+SHARED_FILES = (CATALOGUE_FILE, FEATURE_GROUPS_FILE)
 OVERRIDES_KEY = "model_overrides"
 
 
@@ -45,12 +47,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def available_environments(config_dir: Path = DEFAULT_CONFIG_DIR) -> list[str]:
     """Names of the environments that have a file in ``config_dir``."""
     return sorted(
-        path.stem for path in config_dir.glob("*.yaml") if path.name != CATALOGUE_FILE
+        path.stem for path in config_dir.glob("*.yaml") if path.name not in SHARED_FILES
     )
 
 
 def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> EnvironmentConfig:
-    """Load ``<config_dir>/<name>.yaml`` with the model catalogue and validate them.
+    """Load ``<config_dir>/<name>.yaml`` with the shared catalogues and validate them.
+
+    The shared catalogues are ``models.yaml`` (changed per environment by
+    ``model_overrides``) and ``feature_groups.yaml``.
 
     Parameters
     ----------
@@ -66,7 +71,8 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     """
     env_file = config_dir / f"{name}.yaml"
     catalogue_file = config_dir / CATALOGUE_FILE
-    if name == Path(CATALOGUE_FILE).stem or not env_file.is_file():
+    feature_groups_file = config_dir / FEATURE_GROUPS_FILE
+    if name in {Path(shared).stem for shared in SHARED_FILES} or not env_file.is_file():
         known = ", ".join(available_environments(config_dir)) or "none"
         raise ConfigError(
             f"{_shown(env_file)}: no such environment '{name}' (available: {known})"
@@ -74,24 +80,40 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     environment = _read_mapping(env_file)
     catalogue = _read_mapping(catalogue_file) if catalogue_file.is_file() else {"models": []}
 
-    if "name" in environment or "models" in environment:
-        key = "name" if "name" in environment else "models"
-        raise ConfigError(
-            f"{_shown(env_file)}: {key}: is not set in an environment file"
-            + (
-                " (the name is the file's name)"
-                if key == "name"
-                else f" (models are declared in {CATALOGUE_FILE}; use {OVERRIDES_KEY})"
-            )
-        )
+    where_instead = {
+        "name": "the name is the file's name",
+        "models": f"models are declared in {CATALOGUE_FILE}; use {OVERRIDES_KEY}",
+        "feature_groups": f"feature groups are declared in {FEATURE_GROUPS_FILE}",
+    }
+    for key, instead in where_instead.items():
+        if key in environment:
+            raise ConfigError(f"{_shown(env_file)}: {key}: is not set in an environment file"
+                              f" ({instead})")  # fmt: skip
+    feature_groups = _read_list(feature_groups_file, "feature_groups")
     overrides = environment.pop(OVERRIDES_KEY, None) or {}
     models = _apply_overrides(catalogue, overrides, env_file, catalogue_file)
     try:
-        return EnvironmentConfig.model_validate({"name": name, **environment, "models": models})
+        return EnvironmentConfig.model_validate(
+            {"name": name, **environment, "models": models, "feature_groups": feature_groups}
+        )
     except ValidationError as error:
         raise ConfigError(
-            _describe(error, env_file, catalogue_file, overrides, models)
+            _describe(error, env_file, catalogue_file, feature_groups_file, overrides, models)
         ) from None
+
+
+def _read_list(path: Path, key: str) -> list[Any]:
+    """The list under ``key`` in a shared catalogue file (empty if the file is absent)."""
+    if not path.is_file():
+        return []
+    data = _read_mapping(path)
+    unknown = sorted(set(data) - {key})
+    if unknown:
+        raise ConfigError(f"{_shown(path)}: {unknown[0]}: is not a known field (allowed: {key})")
+    entries = data.get(key) or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"{_shown(path)}: {key}: must be a list")
+    return entries
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
@@ -170,6 +192,7 @@ def _describe(
     error: ValidationError,
     env_file: Path,
     catalogue_file: Path,
+    feature_groups_file: Path,
     overrides: dict[str, Any],
     models: list[dict[str, Any]],
 ) -> str:
@@ -195,6 +218,10 @@ def _describe(
             path = _dotted([OVERRIDES_KEY, str(model.get("name")), *rest])
         else:
             where = catalogue_file
+    elif loc and loc[0] == "feature_groups":
+        where = feature_groups_file
+    elif loc == ["models"]:
+        where = catalogue_file
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     shown_value = "" if first["type"] == "missing" else f"{_short(value)} "
     return f"{_shown(where)}: {path or '(top level)'}: {shown_value}{message}{more}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 
@@ -103,6 +103,8 @@ class InterfaceEndpoint(str, enum.Enum):
     SAGEMAKER_RUNTIME = "sagemaker_runtime"
     SAGEMAKER_STUDIO = "sagemaker_studio"
     SAGEMAKER_NOTEBOOK = "sagemaker_notebook"
+    SAGEMAKER_EXPERIMENTS = "sagemaker_experiments"
+    SAGEMAKER_FEATURESTORE_RUNTIME = "sagemaker_featurestore_runtime"
     STS = "sts"
     ECR_API = "ecr_api"
     ECR_DOCKER = "ecr_docker"
@@ -225,6 +227,258 @@ class DataConfig(Frozen):
         return self
 
 
+class AuthMode(str, enum.Enum):
+    """How Studio users sign in."""
+
+    IAM = "iam"
+    SSO = "sso"
+
+
+class StudioApp(str, enum.Enum):
+    """Studio applications a shared space can run."""
+
+    JUPYTER_LAB = "jupyter_lab"
+    CODE_EDITOR = "code_editor"
+
+
+_STUDIO_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+StudioName = Annotated[StrictStr, Field(pattern=_STUDIO_NAME)]
+StudioInstanceType = Annotated[StrictStr, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
+RoleArn = Annotated[
+    StrictStr, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@/-]+$")
+]
+
+
+class UserProfileSpec(Frozen):
+    """A Studio user profile.
+
+    Attributes
+    ----------
+    name:
+        Profile name (letters, digits, '-'; up to 63).
+    execution_role_arn:
+        A role to use instead of the domain's execution role (default: the domain's).
+    sso_user_name:
+        The IAM Identity Center user name; required when ``studio.auth_mode`` is ``sso``.
+    """
+
+    name: StudioName
+    execution_role_arn: RoleArn | None = None
+    sso_user_name: StrictStr | None = None
+
+
+class SharedSpaceSpec(Frozen):
+    """A Studio space shared by the domain's users.
+
+    Attributes
+    ----------
+    name:
+        Space name (letters, digits, '-'; up to 63).
+    owner:
+        The user profile that owns it (one of ``studio.user_profiles``).
+    app:
+        ``jupyter_lab`` (default) or ``code_editor``.
+    instance_type:
+        Instance of the space's app (default ``ml.t3.medium``).
+    ebs_volume_size_gb:
+        Size of the space's storage (default 5, up to ``studio.max_ebs_volume_size_gb``).
+    """
+
+    name: StudioName
+    owner: StudioName
+    app: StudioApp = StudioApp.JUPYTER_LAB
+    instance_type: StudioInstanceType = "ml.t3.medium"
+    ebs_volume_size_gb: int = Field(default=5, ge=5, le=16384)
+
+
+class StudioConfig(Frozen):
+    """The SageMaker domain and Studio of an environment.
+
+    Attributes
+    ----------
+    auth_mode:
+        ``iam`` (default) or ``sso`` (IAM Identity Center, which must be set up in the account).
+    idle_shutdown:
+        Stop JupyterLab and Code Editor apps left idle (default on).
+    idle_timeout_minutes:
+        Idle time before they stop (default 60; 60 to 525600).
+    default_instance_type:
+        Default instance of JupyterLab and Code Editor apps (default ``ml.t3.medium``).
+    default_ebs_volume_size_gb, max_ebs_volume_size_gb:
+        Storage of a space: default (5) and the most a user may ask for (100).
+    user_profiles, shared_spaces:
+        See :class:`UserProfileSpec` and :class:`SharedSpaceSpec` (default none).
+    """
+
+    auth_mode: AuthMode = AuthMode.IAM
+    idle_shutdown: bool = True
+    idle_timeout_minutes: int = Field(default=60, ge=60, le=525600)
+    default_instance_type: StudioInstanceType = "ml.t3.medium"
+    default_ebs_volume_size_gb: int = Field(default=5, ge=5, le=16384)
+    max_ebs_volume_size_gb: int = Field(default=100, ge=5, le=16384)
+    user_profiles: tuple[UserProfileSpec, ...] = ()
+    shared_spaces: tuple[SharedSpaceSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StudioConfig:
+        if self.default_ebs_volume_size_gb > self.max_ebs_volume_size_gb:
+            raise FieldError(
+                "default_ebs_volume_size_gb",
+                self.default_ebs_volume_size_gb,
+                f"is larger than max_ebs_volume_size_gb ({self.max_ebs_volume_size_gb})",
+            )
+        users = [user.name for user in self.user_profiles]
+        for kind, names in (("user_profiles", users),
+                            ("shared_spaces", [space.name for space in self.shared_spaces])):
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise FieldError(kind, repeated, "repeats names; each must be unique")
+        for index, user in enumerate(self.user_profiles):
+            if (self.auth_mode is AuthMode.SSO) != (user.sso_user_name is not None):
+                raise FieldError(
+                    f"user_profiles[{index}].sso_user_name",
+                    user.sso_user_name,
+                    "is required when auth_mode is sso and not allowed when it is iam",
+                )
+        for index, space in enumerate(self.shared_spaces):
+            if space.owner not in users:
+                raise FieldError(
+                    f"shared_spaces[{index}].owner",
+                    space.owner,
+                    f"is not a user profile (user profiles: {', '.join(users) or 'none'})",
+                )
+            if space.ebs_volume_size_gb > self.max_ebs_volume_size_gb:
+                raise FieldError(
+                    f"shared_spaces[{index}].ebs_volume_size_gb",
+                    space.ebs_volume_size_gb,
+                    f"is larger than max_ebs_volume_size_gb ({self.max_ebs_volume_size_gb})",
+                )
+        return self
+
+
+class MlflowConfig(Frozen):
+    """The managed MLflow tracking server.
+
+    Attributes
+    ----------
+    enabled:
+        Create the server (default on; it is billed per hour while it exists).
+    size:
+        ``Small`` (default), ``Medium`` or ``Large``.
+    version:
+        MLflow version, e.g. ``"3.0"`` (default: SageMaker's current default).
+    automatic_model_registration:
+        Register models logged to MLflow in the SageMaker Model Registry (default on).
+    weekly_maintenance_window_start:
+        ``Day:HH:MM`` in UTC (default ``Sun:03:00``).
+    """
+
+    enabled: bool = True
+    size: Literal["Small", "Medium", "Large"] = "Small"
+    version: Annotated[StrictStr, Field(pattern=r"^\d+(\.\d+)+$")] | None = None
+    automatic_model_registration: bool = True
+    weekly_maintenance_window_start: Annotated[
+        StrictStr, Field(pattern=r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
+    ] = "Sun:03:00"
+
+
+class ModelRegistryConfig(Frozen):
+    """The model registry of an environment.
+
+    Attributes
+    ----------
+    reader_accounts:
+        Accounts (the later environments) allowed to read this environment's model packages
+        and their artifacts, to promote them (default none).
+    """
+
+    reader_accounts: tuple[AccountId, ...] = ()
+
+
+FeatureName = Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]
+#: Columns the offline store adds to every record; a feature cannot have these names.
+RESERVED_FEATURE_NAMES = ("is_deleted", "write_time", "api_invocation_time")
+
+
+class FeatureSpec(Frozen):
+    """One feature: its name and type (``string``, ``integral`` or ``fractional``)."""
+
+    name: FeatureName
+    type: Literal["string", "integral", "fractional"]
+
+
+class OnlineTtl(Frozen):
+    """How long a record stays in the online store."""
+
+    unit: Literal["Seconds", "Minutes", "Hours", "Days", "Weeks"]
+    value: int = Field(ge=1)
+
+
+class FeatureGroupSpec(Frozen):
+    """A feature group of the catalogue ``config/feature_groups.yaml``.
+
+    Attributes
+    ----------
+    name:
+        Feature group name; the deployed name is ``ml-platform-<environment>-<name>``
+        (at most 64 characters).
+    description:
+        Free text (default empty).
+    record_identifier:
+        The feature that identifies a record (``string`` or ``integral``).
+    event_time:
+        The feature holding the record's event time (``string`` ISO-8601 or ``fractional``
+        epoch seconds).
+    features:
+        Every feature, the two above included.
+    online_store:
+        Keep the latest record per identifier for low-latency reads (default off).
+    online_ttl:
+        Expire online records after this (only with ``online_store``; default never).
+    offline_store:
+        Keep every record in S3 as an Iceberg table in the Glue catalog (default on).
+    """
+
+    name: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")]
+    description: StrictStr = ""
+    record_identifier: FeatureName
+    event_time: FeatureName
+    features: tuple[FeatureSpec, ...] = Field(min_length=2, max_length=2500)
+    online_store: bool = False
+    online_ttl: OnlineTtl | None = None
+    offline_store: bool = True
+
+    @model_validator(mode="after")
+    def _coherent(self) -> FeatureGroupSpec:
+        names = [feature.name for feature in self.features]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise FieldError("features", repeated, "repeats feature names; each must be unique")
+        for index, name in enumerate(names):
+            if name.lower() in RESERVED_FEATURE_NAMES:
+                raise FieldError(
+                    f"features[{index}].name",
+                    name,
+                    f"is reserved by the offline store ({', '.join(RESERVED_FEATURE_NAMES)})",
+                )
+        types = {feature.name: feature.type for feature in self.features}
+        allowed = {"record_identifier": ("string", "integral"),
+                   "event_time": ("string", "fractional")}  # fmt: skip
+        for field, kinds in allowed.items():
+            name = getattr(self, field)
+            if name not in types:
+                raise FieldError(field, name, f"is not one of the features ({', '.join(names)})")
+            if types[name] not in kinds:
+                raise FieldError(
+                    field, name, f"has type {types[name]}; allowed: {' or '.join(kinds)}"
+                )
+        if self.online_ttl is not None and not self.online_store:
+            raise FieldError("online_ttl", {}, "is set but online_store is off")
+        if not (self.online_store or self.offline_store):
+            raise FieldError("", self.name, "has neither an online nor an offline store")
+        return self
+
+
 class ModelSpec(Frozen):
     """One model of the catalogue (``config/models.yaml``), after environment overrides.
 
@@ -239,6 +493,10 @@ class ModelSpec(Frozen):
 
     name: ResourceName
     description: StrictStr = ""
+
+
+#: The longest ``kind`` of :meth:`EnvironmentConfig.bucket_name` the platform uses.
+LONGEST_BUCKET_KIND = "access-logs"
 
 
 class EnvironmentConfig(Frozen):
@@ -263,8 +521,12 @@ class EnvironmentConfig(Frozen):
         See :class:`DataConfig` (default: its defaults).
     tags:
         Tags applied to every resource (default none).
+    studio, mlflow, model_registry:
+        See :class:`StudioConfig`, :class:`MlflowConfig`, :class:`ModelRegistryConfig`.
     models:
         The model catalogue with this environment's overrides applied (built by the loader).
+    feature_groups:
+        The feature group catalogue (``config/feature_groups.yaml``, built by the loader).
     """
 
     name: ResourceName
@@ -276,7 +538,11 @@ class EnvironmentConfig(Frozen):
     log_retention_days: LogRetentionDays = 365
     data: DataConfig = DataConfig()
     tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    studio: StudioConfig = StudioConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+    model_registry: ModelRegistryConfig = ModelRegistryConfig()
     models: tuple[ModelSpec, ...] = ()
+    feature_groups: tuple[FeatureGroupSpec, ...] = ()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EnvironmentConfig:
@@ -300,11 +566,45 @@ class EnvironmentConfig(Frozen):
                 )
             if len(value) > 256:
                 raise FieldError(f"tags.{key}", value, "is longer than 256 characters")
-        names = [model.name for model in self.models]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise FieldError("models", duplicates, "repeats model names; each must be unique")
+        for kind, names in (("models", [model.name for model in self.models]),
+                            ("feature_groups", [group.name for group in self.feature_groups])):
+            duplicates = sorted({name for name in names if names.count(name) > 1})
+            if duplicates:
+                raise FieldError(kind, duplicates, "repeats names; each must be unique")
+        longest_bucket = self.bucket_name(LONGEST_BUCKET_KIND)
+        if len(longest_bucket) > 63:
+            raise FieldError(
+                "name",
+                self.name,
+                f"is too long for bucket names ('{longest_bucket}' has {len(longest_bucket)}"
+                f" characters, S3 allows 63): shorten the environment file's name",
+            )
+        limits = [("models", model.name, 63) for model in self.models]
+        limits += [("feature_groups", group.name, 64) for group in self.feature_groups]
+        for kind, name, limit in limits:
+            physical = f"{self.name_prefix}-{name}"
+            if len(physical) > limit:
+                raise FieldError(
+                    kind, name, f"makes the name '{physical}' longer than {limit} characters"
+                )
+        if self.account in self.model_registry.reader_accounts:
+            raise FieldError(
+                "model_registry.reader_accounts", self.account, "is this environment's own account"
+            )
         return self
+
+    def bucket_name(self, kind: str) -> str:
+        """Name of the environment's ``kind`` bucket: ``mlp-<env>-<account>-<region>-<kind>``.
+
+        Deterministic, so that every stack (and the next environment, promoting models) can
+        name a bucket without a cross-stack reference.
+        """
+        return f"mlp-{self.name}-{self.account}-{self.region}-{kind}"
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every physical name in this environment: ``ml-platform-<name>``."""
+        return f"ml-platform-{self.name}"
 
     @property
     def is_retained(self) -> bool:

@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs import AccessLogsBucket, PlatformKeys, SecureBucket, acknowledge
 from platform_config import EnvironmentConfig
 from stacks.removal import key_pending_window, removal_policy
+
+
+#: The ``kind`` part of each bucket's name (``EnvironmentConfig.bucket_name``).
+BUCKET_KINDS = {
+    "AccessLogs": "access-logs",
+    "Datasets": "datasets",
+    "ModelArtifacts": "artifacts",
+    "DataCapture": "capture",
+    "MonitoringReports": "reports",
+    "PipelineCode": "code",
+}
 
 
 class DataStack(Stack):
@@ -21,7 +33,9 @@ class DataStack(Stack):
     keys:
         :class:`PlatformKeys` (``data``, ``logs``, ``workload``).
     access_logs, datasets, model_artifacts, data_capture, monitoring_reports, pipeline_code:
-        The buckets (``s3.Bucket``).
+        The buckets (``s3.Bucket``), named ``mlp-<env>-<account>-<region>-<kind>``. Other
+        stacks import them by name with :meth:`import_bucket`, so that their policies name
+        concrete ARNs rather than cross-stack references.
     """
 
     def __init__(
@@ -40,6 +54,7 @@ class DataStack(Stack):
         self.access_logs = AccessLogsBucket(
             self,
             "AccessLogs",
+            bucket_name=config.bucket_name(BUCKET_KINDS["AccessLogs"]),
             removal_policy=removal,
             expiration=Duration.days(data.access_logs_expiration_days),
         ).bucket
@@ -48,6 +63,7 @@ class DataStack(Stack):
             secure = SecureBucket(
                 self,
                 construct_id,
+                bucket_name=config.bucket_name(BUCKET_KINDS[construct_id]),
                 encryption_key=self.keys.data,
                 access_logs_bucket=self.access_logs,
                 removal_policy=removal,
@@ -88,3 +104,26 @@ class DataStack(Stack):
             tiering("tier-and-expire-reports", data.monitoring_reports_expiration_days),
         )
         self.pipeline_code = bucket("PipelineCode")
+        self._names = {kind: config.bucket_name(name) for kind, name in BUCKET_KINDS.items()}
+
+        # The later environments promote model packages registered here: they read the
+        # packages (registry policy) and the model artifacts they point to (bucket and key).
+        for account in config.model_registry.reader_accounts:
+            reader = iam.AccountPrincipal(account)
+            self.model_artifacts.grant_read(reader)
+
+    def import_bucket(self, scope: Construct, bucket_id: str) -> s3.IBucket:
+        """The bucket ``bucket_id`` (e.g. ``"Datasets"``) as seen from another stack.
+
+        Imported by its deterministic name, with the data key, so that grants in ``scope``'s
+        stack name a concrete ARN.
+        """
+        if bucket_id not in BUCKET_KINDS or bucket_id == "AccessLogs":
+            allowed = ", ".join(kind for kind in BUCKET_KINDS if kind != "AccessLogs")
+            raise ValueError(f"bucket_id {bucket_id!r} is not a data bucket (allowed: {allowed})")
+        return s3.Bucket.from_bucket_attributes(
+            scope,
+            f"{bucket_id}Bucket",
+            bucket_name=self._names[bucket_id],
+            encryption_key=self.keys.data,
+        )

@@ -8,6 +8,8 @@ from constructs import Construct
 from platform_config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
+from stacks.registry_stack import RegistryStack
+from stacks.workspace_stack import WorkspaceStack
 
 
 class MlPlatform:
@@ -21,7 +23,7 @@ class MlPlatform:
 
     Attributes
     ----------
-    data, network:
+    data, network, registry, workspace:
         The stacks.
     stacks:
         All stacks, in deployment order.
@@ -29,7 +31,7 @@ class MlPlatform:
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         env = Environment(account=config.account, region=config.region)
-        prefix = f"ml-platform-{config.name}"
+        prefix = config.name_prefix
         protect = config.termination_protection
 
         self.data = DataStack(
@@ -51,6 +53,28 @@ class MlPlatform:
             description=f"ML platform ({config.name}): VPC, endpoints and security groups",
             termination_protection=protect,
         )
-        self.stacks: list[Stack] = [self.data, self.network]
+        self.registry = RegistryStack(
+            scope,
+            "Registry",
+            config=config,
+            data=self.data,
+            env=env,
+            stack_name=f"{prefix}-registry",
+            description=f"ML platform ({config.name}): model registry and feature store (stateful)",
+            termination_protection=protect,
+        )
+        self.workspace = WorkspaceStack(
+            scope,
+            "Workspace",
+            config=config,
+            data=self.data,
+            network=self.network,
+            registry=self.registry,
+            env=env,
+            stack_name=f"{prefix}-workspace",
+            description=f"ML platform ({config.name}): SageMaker domain, Studio and MLflow",
+            termination_protection=protect,
+        )
+        self.stacks: list[Stack] = [self.data, self.network, self.registry, self.workspace]
         for key, value in sorted(config.tags.items()):
             Tags.of(scope).add(key, value)

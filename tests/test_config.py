@@ -207,7 +207,7 @@ def test_bad_value_in_an_override_names_the_environment_file(config_dir: Path) -
 
 def test_duplicate_model_names_are_rejected(config_dir: Path) -> None:
     (config_dir / "models.yaml").write_text("models:\n  - name: churn\n  - name: churn\n")
-    with pytest.raises(ConfigError, match="models: \\['churn'\\] repeats model names"):
+    with pytest.raises(ConfigError, match="models.yaml: models: \\['churn'\\] repeats names"):
         load_environment("dev", config_dir)
 
 

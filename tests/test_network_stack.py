@@ -71,6 +71,8 @@ def test_each_interface_endpoint_is_private_and_behind_its_security_group(
         InterfaceEndpoint.SAGEMAKER_RUNTIME: "sagemaker.runtime",
         InterfaceEndpoint.SAGEMAKER_STUDIO: "studio",
         InterfaceEndpoint.SAGEMAKER_NOTEBOOK: "notebook",
+        InterfaceEndpoint.SAGEMAKER_EXPERIMENTS: "experiments",
+        InterfaceEndpoint.SAGEMAKER_FEATURESTORE_RUNTIME: "featurestore-runtime",
         InterfaceEndpoint.STS: "sts",
         InterfaceEndpoint.ECR_API: "ecr.api",
         InterfaceEndpoint.ECR_DOCKER: "ecr.dkr",

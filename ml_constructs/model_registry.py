@@ -1,0 +1,148 @@
+"""The SageMaker Model Registry of an environment: one model package group per model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from platform_config import ModelSpec
+
+#: What a reader account may do with this registry's packages: enough to promote them.
+READER_ACTIONS = (
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+)
+
+
+class ModelPackageGroup(Construct):
+    """A model package group, its cross-account read policy and its approval rule.
+
+    Attributes
+    ----------
+    group:
+        The ``AWS::SageMaker::ModelPackageGroup`` (logical id stable via ``Default``).
+    group_name, group_arn:
+        Its name and ARN.
+    state_change_rule:
+        EventBridge rule matching "SageMaker Model Package State Change" events of this
+        group, without a target: deployment automation adds its own with ``add_target``.
+
+    Parameters
+    ----------
+    group_name:
+        Physical name (SageMaker needs a stable one: the pipelines register into it).
+    description:
+        Shown in the registry.
+    reader_accounts:
+        Accounts allowed to read the group's packages (default none: no policy).
+    removal_policy:
+        What happens to the group (and its packages) when it leaves its stack.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        group_name: str,
+        description: str,
+        reader_accounts: Sequence[str] = (),
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.group_name = group_name
+        self.group = sagemaker.CfnModelPackageGroup(
+            self,
+            "Default",
+            model_package_group_name=group_name,
+            model_package_group_description=description or None,
+            model_package_group_policy=(
+                self._reader_policy(stack, group_name, reader_accounts) if reader_accounts else None
+            ),
+        )
+        self.group.apply_removal_policy(removal_policy)
+        self.group_arn = self.group.attr_model_package_group_arn
+        self.state_change_rule = events.Rule(
+            self,
+            "StateChange",
+            description=f"Approval state changes of model packages in {group_name}",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={"ModelPackageGroupName": [group_name]},
+            ),
+        )
+
+    @staticmethod
+    def _reader_policy(stack: Stack, group_name: str, accounts: Sequence[str]) -> dict[str, object]:
+        group_arn = stack.format_arn(
+            service="sagemaker", resource="model-package-group", resource_name=group_name
+        )
+        package_arn = stack.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
+        )
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PromotionReaders",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": [f"arn:{stack.partition}:iam::{account}:root" for account in accounts]
+                    },
+                    "Action": list(READER_ACTIONS),
+                    "Resource": [group_arn, package_arn],
+                }
+            ],
+        }
+
+
+class ModelRegistry(Construct):
+    """One :class:`ModelPackageGroup` per model of the catalogue.
+
+    Attributes
+    ----------
+    groups:
+        The groups, by model name. Each child's id is the model's name, so adding or removing
+        a model never changes another model's logical ids.
+
+    Parameters
+    ----------
+    models:
+        The model catalogue.
+    name_prefix:
+        Group names are ``<name_prefix>-<model name>``.
+    reader_accounts:
+        Accounts that may read every group's packages (default none).
+    removal_policy:
+        Applied to every group.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        models: Sequence[ModelSpec],
+        name_prefix: str,
+        reader_accounts: Sequence[str] = (),
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.groups: dict[str, ModelPackageGroup] = {
+            model.name: ModelPackageGroup(
+                self,
+                model.name,
+                group_name=f"{name_prefix}-{model.name}",
+                description=model.description,
+                reader_accounts=reader_accounts,
+                removal_policy=removal_policy,
+            )
+            for model in models
+        }

@@ -1,0 +1,236 @@
+"""The least-privilege role SageMaker Studio users and the platform's jobs act as."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+
+_SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
+
+
+class SageMakerExecutionRole(Construct):
+    """A SageMaker execution role without ``AmazonSageMakerFullAccess``.
+
+    It may run SageMaker jobs (training, processing, transform, tuning, AutoML) in the VPC,
+    start and follow this environment's pipelines, register model packages (not approve
+    them) in its package groups, and pull SageMaker's container images. Data access is
+    granted by the owners of the data (``bucket.grant_read_write(role)``,
+    ``feature_store.grant_read_write_records(role)``, ``mlflow.grant_access(role)``).
+
+    Attributes
+    ----------
+    role:
+        The ``iam.Role`` (logical id stable via ``Default``).
+
+    Parameters
+    ----------
+    name_prefix:
+        Pipelines and model package groups it may use are named ``<name_prefix>-*``.
+    volume_key:
+        KMS key of job volumes and outputs; the role may use it and create grants for
+        SageMaker.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, name_prefix: str, volume_key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        def arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        self.role = iam.Role(
+            self,
+            "Default",
+            assumed_by=_SAGEMAKER,
+            description=f"{name_prefix}: SageMaker Studio users and platform jobs",
+        )
+        key_grants = [
+            volume_key.grant_encrypt_decrypt(self.role),
+            volume_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey"),
+        ]
+        statements = [
+            iam.PolicyStatement(
+                sid="RunJobs",
+                actions=[
+                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob", "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob", "sagemaker:CreateHyperParameterTuningJob",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:StopHyperParameterTuningJob", "sagemaker:CreateAutoMLJobV2",
+                    "sagemaker:DescribeAutoMLJobV2", "sagemaker:StopAutoMLJob",
+                    "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
+                    "sagemaker:AddTags", "sagemaker:ListTags",
+                ],  # fmt: skip
+                resources=[
+                    arn("training-job", "*"),
+                    arn("processing-job", "*"),
+                    arn("transform-job", "*"),
+                    arn("hyper-parameter-tuning-job", "*"),
+                    arn("automl-job", "*"),
+                    arn("model", "*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="UsePlatformPipelines",
+                actions=[
+                    "sagemaker:DescribePipeline", "sagemaker:DescribePipelineDefinitionForExecution",
+                    "sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutions",
+                    "sagemaker:ListPipelineExecutionSteps", "sagemaker:StartPipelineExecution",
+                    "sagemaker:StopPipelineExecution", "sagemaker:RetryPipelineExecution",
+                    "sagemaker:SendPipelineExecutionStepSuccess",
+                    "sagemaker:SendPipelineExecutionStepFailure",
+                ],  # fmt: skip
+                resources=[
+                    arn("pipeline", f"{name_prefix}-*"),
+                    arn("pipeline-execution", f"{name_prefix}-*/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="RegisterModelPackages",
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:ListModelPackages",
+                ],
+                resources=[
+                    arn("model-package-group", f"{name_prefix}-*"),
+                    arn("model-package", f"{name_prefix}-*/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ListAndSearch",
+                actions=[
+                    "sagemaker:ListTrainingJobs", "sagemaker:ListProcessingJobs",
+                    "sagemaker:ListTransformJobs", "sagemaker:ListPipelines",
+                    "sagemaker:ListModelPackageGroups", "sagemaker:ListModels",
+                    "sagemaker:ListFeatureGroups", "sagemaker:Search",
+                ],  # fmt: skip
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="PullSageMakerImages",
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/*"],
+            ),
+            iam.PolicyStatement(
+                sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="JobMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
+            ),
+            iam.PolicyStatement(
+                sid="JobNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],  # fmt: skip
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="PassItselfToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_principal_policy(statement)
+        acknowledge_wildcards(
+            self.role,
+            [statement for grant in key_grants for statement in grant.principal_statements],
+            reason="CDK's grant on the workload key, which SageMaker uses for job volumes.",
+        )
+        reasons = {
+            "RunJobs": "Job and model names are generated per run, so they are scoped to this"
+            " account and region only.",
+            "UsePlatformPipelines": "Limited to pipelines named after this environment; their"
+            " executions have generated ids.",
+            "RegisterModelPackages": "Limited to this environment's package groups; package"
+            " versions are numbered by SageMaker.",
+            "ListAndSearch": "List and Search calls do not support resource-level permissions.",
+            "PullSageMakerImages": "SageMaker's prebuilt images live in AWS-owned accounts that"
+            " differ per region and framework.",
+            "EcrToken": "ecr:GetAuthorizationToken does not support resource-level permissions.",
+            "JobLogs": "SageMaker writes each job's logs to log groups under /aws/sagemaker/.",
+            "JobMetrics": "PutMetricData has no resource; it is limited by namespace instead.",
+            "JobNetworkInterfaces": "VPC jobs create network interfaces with generated ids, and"
+            " EC2 Describe calls do not support resource-level permissions.",
+        }
+        for statement in statements:
+            if statement.sid in reasons:
+                acknowledge_wildcards(self.role, [statement], reason=reasons[statement.sid])
+        acknowledge(
+            self.role,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "PCI.DSS.321-IAMNoInlinePolicy",
+            reason="The role's policy is specific to it (its own name prefix, buckets, keys);"
+            " grants from the data owners land next to it. No other role would share it.",
+        )
+
+    def grant_studio_apps(self, domain_id: str) -> None:
+        """Let Studio users of the domain run their apps and spaces as this role."""
+        stack = Stack.of(self)
+
+        def arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        studio = iam.PolicyStatement(
+                sid="StudioApps",
+                actions=[
+                    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
+                    "sagemaker:ListApps", "sagemaker:DescribeSpace", "sagemaker:ListSpaces",
+                    "sagemaker:UpdateSpace", "sagemaker:DescribeUserProfile",
+                    "sagemaker:ListUserProfiles", "sagemaker:DescribeDomain",
+                ],  # fmt: skip
+                resources=[
+                    arn("domain", domain_id),
+                    arn("app", f"{domain_id}/*"),
+                    arn("space", f"{domain_id}/*"),
+                    arn("user-profile", f"{domain_id}/*"),
+                ],
+            )
+        self.role.add_to_principal_policy(studio)
+        acknowledge_wildcards(
+            self.role,
+            [studio],
+            reason="Apps, spaces and profiles of this one domain, whose names users choose.",
+        )
+

@@ -1,0 +1,113 @@
+"""The shared ML workspace: SageMaker domain, Studio and MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from ml_constructs import (
+    MlflowTrackingServer,
+    SageMakerExecutionRole,
+    StudioDomain,
+    acknowledge_wildcards,
+)
+from platform_config import EnvironmentConfig
+from stacks.data_stack import DataStack
+from stacks.network_stack import NetworkStack
+from stacks.registry_stack import RegistryStack
+from stacks.removal import removal_policy
+
+#: The script Studio runs when a JupyterLab or Code Editor app starts.
+LIFECYCLE_SCRIPT = Path(__file__).resolve().parent.parent / "studio" / "lifecycle" / "on_start.sh"
+
+
+class WorkspaceStack(Stack):
+    """The domain with its users and spaces, the execution role and the MLflow server.
+
+    Attributes
+    ----------
+    execution_role:
+        :class:`SageMakerExecutionRole` of users, spaces and the platform's jobs.
+    mlflow:
+        :class:`MlflowTrackingServer`, or ``None`` when ``mlflow.enabled`` is off.
+    studio:
+        :class:`StudioDomain`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        data: DataStack,
+        network: NetworkStack,
+        registry: RegistryStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        prefix = config.name_prefix
+        self.execution_role = SageMakerExecutionRole(
+            self, "ExecutionRole", name_prefix=prefix, volume_key=data.keys.workload
+        )
+        role = self.execution_role.role
+        datasets = data.import_bucket(self, "Datasets")
+        artifacts = data.import_bucket(self, "ModelArtifacts")
+        grants = [
+            datasets.grant_read_write(role),
+            artifacts.grant_read_write(role),
+            data.import_bucket(self, "PipelineCode").grant_read(role),
+            data.import_bucket(self, "DataCapture").grant_read(role),
+            data.import_bucket(self, "MonitoringReports").grant_read_write(role),
+        ]
+        if registry.feature_store.feature_groups:
+            grants.append(registry.feature_store.grant_read_write_records(role))
+        acknowledge_wildcards(
+            role,
+            [statement for grant in grants for statement in grant.principal_statements],
+            reason="CDK's bucket grants: object-level actions on every object of the platform's"
+            " own buckets, which hold the datasets, artifacts and reports users work with.",
+        )
+
+        self.mlflow: MlflowTrackingServer | None = None
+        if config.mlflow.enabled:
+            self.mlflow = MlflowTrackingServer(
+                self,
+                "Mlflow",
+                server_name=prefix,
+                artifact_bucket=artifacts,
+                settings=config.mlflow,
+            )
+            acknowledge_wildcards(
+                role,
+                self.mlflow.grant_access(role).principal_statements,
+                reason="Every MLflow API action (sagemaker-mlflow:*) on this one tracking server:"
+                " users log, read and manage their own experiments and runs.",
+            )
+
+        net = network.network
+        self.studio = StudioDomain(
+            self,
+            "Studio",
+            domain_name=prefix,
+            settings=config.studio,
+            vpc=net.vpc,
+            subnets=net.subnets.subnets,
+            security_group=net.workload_security_group,
+            key=data.keys.workload,
+            execution_role=role,
+            lifecycle_script=LIFECYCLE_SCRIPT.read_text(encoding="utf-8"),
+            lifecycle_variables={
+                "DatasetsBucket": datasets.bucket_name,
+                "SecurityGroupId": net.workload_security_group.security_group_id,
+                "SubnetIds": ", ".join(subnet.subnet_id for subnet in net.subnets.subnets),
+                "DataKeyArn": data.keys.data.key_arn,
+                "WorkloadKeyArn": data.keys.workload.key_arn,
+                "MlflowTrackingUri": self.mlflow.server_arn if self.mlflow else "",
+            },
+            removal_policy=removal_policy(config),
+        )
+        self.execution_role.grant_studio_apps(self.studio.domain_id)
