@@ -238,3 +238,95 @@ def test_config_check_command_exits_2_on_unknown_environment() -> None:
         "configuration error: config/qa.yaml: no such environment 'qa'"
         " (available: dev, prod, sandbox, staging)"
     )
+
+
+def _feature_groups(config_dir: Path, group: dict[str, object]) -> None:
+    (config_dir / "feature_groups.yaml").write_text(yaml.safe_dump({"feature_groups": [group]}))
+
+
+_GROUP = {
+    "name": "orders",
+    "record_identifier": "order_id",
+    "event_time": "event_time",
+    "features": [{"name": "order_id", "type": "string"},
+                 {"name": "event_time", "type": "fractional"},
+                 {"name": "amount", "type": "fractional"}],
+}  # fmt: skip
+
+BAD_FEATURE_GROUPS = [
+    ({"event_time": "created"}, "feature_groups.yaml: feature_groups[0].event_time: 'created' is"
+     " not one of the features (order_id, event_time, amount)"),
+    ({"features": [*_GROUP["features"], {"name": "amount", "type": "string"}]},  # type: ignore[list-item]
+     "feature_groups[0].features: ['amount'] repeats feature names"),
+    ({"features": [*_GROUP["features"], {"name": "tags", "type": "list"}]},  # type: ignore[list-item]
+     "feature_groups[0].features[3].type: 'list' is not allowed (allowed: 'string',"
+     " 'integral' or 'fractional')"),
+    ({"online_ttl": {"unit": "Days", "value": 7}},
+     "feature_groups[0].online_ttl: {...} is set but online_store is off"),
+    ({"record_identifier": "amount"},
+     "feature_groups[0].record_identifier: 'amount' has type fractional; allowed: string or"
+     " integral"),
+    ({"features": [*_GROUP["features"], {"name": "write_time", "type": "string"}]},  # type: ignore[list-item]
+     "feature_groups[0].features[3].name: 'write_time' is reserved by the offline store"),
+    ({"offline_store": False}, "feature_groups[0]: 'orders' has neither an online nor an offline"
+     " store"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "expected"), BAD_FEATURE_GROUPS,
+                         ids=[e.split(": ")[1] for _, e in BAD_FEATURE_GROUPS])  # fmt: skip
+def test_invalid_feature_group_is_one_line_naming_the_catalogue(
+    config_dir: Path, change: dict[str, object], expected: str
+) -> None:
+    _feature_groups(config_dir, {**_GROUP, **change})
+    with pytest.raises(ConfigError) as raised:
+        load_environment("dev", config_dir)
+    assert "\n" not in str(raised.value)
+    assert expected in str(raised.value), str(raised.value)
+
+
+def test_feature_group_declared_in_an_environment_file_is_redirected(config_dir: Path) -> None:
+    _edit(config_dir, "dev", {"feature_groups": [_GROUP]})
+    with pytest.raises(ConfigError, match="dev.yaml: feature_groups: is not set in an environment"
+                       " file \\(feature groups are declared in feature_groups.yaml\\)"):  # fmt: skip
+        load_environment("dev", config_dir)
+
+
+BAD_WORKSPACE = [
+    ({"studio.shared_spaces": [{"name": "lab", "owner": "nobody"}]},
+     "dev.yaml: studio.shared_spaces[0].owner: 'nobody' is not a user profile (user profiles:"
+     " data-scientist, ml-engineer)"),
+    ({"studio.auth_mode": "sso"},
+     "dev.yaml: studio.user_profiles[0].sso_user_name: None is required when auth_mode is sso"),
+    ({"studio.idle_timeout_minutes": 30},
+     "dev.yaml: studio.idle_timeout_minutes: 30 is invalid: input should be greater than or equal"
+     " to 60"),
+    ({"studio.default_instance_type": "t3.medium"},
+     "dev.yaml: studio.default_instance_type: 't3.medium' is invalid"),
+    ({"mlflow.size": "Huge"},
+     "dev.yaml: mlflow.size: 'Huge' is not allowed (allowed: 'Small', 'Medium' or 'Large')"),
+    ({"model_registry.reader_accounts": ["222222222222"]},
+     "dev.yaml: model_registry.reader_accounts: '222222222222' is this environment's own"
+     " account"),
+    ({"studio.user_profiles": [{"name": "ana"}, {"name": "ana"}]},
+     "dev.yaml: studio.user_profiles: ['ana'] repeats names"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "expected"), BAD_WORKSPACE,
+                         ids=[e.split(": ")[1] for _, e in BAD_WORKSPACE])  # fmt: skip
+def test_invalid_workspace_setting_is_one_line(
+    config_dir: Path, change: dict[str, object], expected: str
+) -> None:
+    _edit(config_dir, "dev", change)
+    with pytest.raises(ConfigError) as raised:
+        load_environment("dev", config_dir)
+    assert "\n" not in str(raised.value)
+    assert expected in str(raised.value), str(raised.value)
+
+
+def test_environment_name_too_long_for_bucket_names_is_rejected(config_dir: Path) -> None:
+    shutil.copy(config_dir / "dev.yaml", config_dir / "integration-testing-europe.yaml")
+    with pytest.raises(ConfigError, match="integration-testing-europe.yaml: name: 'integration-testing-europe' is"
+                       " too long for bucket names"):  # fmt: skip
+        load_environment("integration-testing-europe", config_dir)
