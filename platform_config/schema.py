@@ -13,7 +13,11 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import AfterValidator, Field, StrictStr, model_validator
+
+from platform_config.base import FieldError, Frozen
+from platform_config.pipeline_spec import PipelineSpec
+from platform_config.serving_spec import ServingSpec
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -24,22 +28,6 @@ LOG_RETENTION_DAYS = (
 _REGION = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-
-
-class FieldError(ValueError):
-    """A cross-field check failed on one field: names it, relative to the model checked."""
-
-    def __init__(self, field: str, value: object, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.value = value
-        self.message = message
-
-
-class Frozen(BaseModel):
-    """Base of every configuration model: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
 
 def _ipv4_cidr(value: str) -> str:
@@ -489,6 +477,10 @@ class ModelSpec(Frozen):
         derived from it (model package group, pipeline, endpoint).
     description:
         Free text shown in the registry (default empty).
+    pipeline:
+        How it is trained (:class:`PipelineSpec`; default the tabular training pipeline).
+    serving:
+        How it is served (:class:`ServingSpec`; default not served).
     """
 
     name: ResourceName
