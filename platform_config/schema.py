@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
 from platform_config.base import FieldError, Frozen
+from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.pipeline_spec import PipelineSpec
 from platform_config.serving_spec import ServingSpec
 
@@ -100,6 +101,7 @@ class InterfaceEndpoint(str, enum.Enum):
     CLOUDWATCH_MONITORING = "cloudwatch_monitoring"
     KMS = "kms"
     EVENTBRIDGE = "eventbridge"
+    SQS = "sqs"
 
 
 class NewVpc(Frozen):
@@ -481,10 +483,18 @@ class ModelSpec(Frozen):
         How it is trained (:class:`PipelineSpec`; default the tabular training pipeline).
     serving:
         How it is served (:class:`ServingSpec`; default not served).
+    monitoring:
+        Model Monitor schedules of its endpoint (:class:`MonitoringSpec`).
+    retraining:
+        What starts its pipeline again (:class:`RetrainingSpec`).
     """
 
     name: ResourceName
     description: StrictStr = ""
+    pipeline: PipelineSpec = PipelineSpec()
+    serving: ServingSpec | None = None
+    monitoring: MonitoringSpec = MonitoringSpec()
+    retraining: RetrainingSpec = RetrainingSpec()
 
 
 #: The longest ``kind`` of :meth:`EnvironmentConfig.bucket_name` the platform uses.

@@ -1,0 +1,79 @@
+"""How a model of the catalogue is watched and retrained (``monitoring:``, ``retraining:``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StrictStr, model_validator
+
+from platform_config.base import FieldError, Frozen
+
+_SCHEDULE = r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"
+ScheduleExpression = Annotated[StrictStr, Field(pattern=_SCHEDULE)]
+S3Uri = Annotated[StrictStr, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
+
+
+class RetrainingSpec(Frozen):
+    """What starts the model's pipeline again.
+
+    Attributes
+    ----------
+    on_drift:
+        A monitoring violation or a drift alarm starts retraining (default on).
+    on_new_data:
+        A new object under ``<model>/incoming/`` in the datasets bucket starts retraining,
+        with that object as the pipeline's input (default off).
+    cooldown_minutes:
+        After a start, further triggers are ignored for this long, so a burst of violations
+        starts one retraining (default 360; 0 turns it off).
+    """
+
+    on_drift: bool = True
+    on_new_data: bool = False
+    cooldown_minutes: int = Field(default=360, ge=0, le=10080)
+
+
+class MonitoringSpec(Frozen):
+    """Model Monitor schedules of the model's endpoint (needs data capture on the endpoint).
+
+    Attributes
+    ----------
+    schedule:
+        When the monitors run, a ``cron(...)`` expression (default hourly).
+    data_quality, model_quality, bias, explainability:
+        Which monitors run (default data quality only).
+    ground_truth_uri:
+        Where labels for captured requests land; required by ``model_quality`` and ``bias``.
+    problem_type:
+        ``BinaryClassification`` (default), ``MulticlassClassification`` or ``Regression``.
+    """
+
+    schedule: ScheduleExpression = "cron(0 * ? * * *)"
+    data_quality: bool = True
+    model_quality: bool = False
+    bias: bool = False
+    explainability: bool = False
+    ground_truth_uri: S3Uri | None = None
+    problem_type: Annotated[
+        StrictStr, Field(pattern=r"^(BinaryClassification|MulticlassClassification|Regression)$")
+    ] = "BinaryClassification"
+
+    @model_validator(mode="after")
+    def _ground_truth_when_needed(self) -> MonitoringSpec:
+        for monitor in ("model_quality", "bias"):
+            if getattr(self, monitor) and self.ground_truth_uri is None:
+                raise FieldError(
+                    "ground_truth_uri",
+                    None,
+                    f"is required when {monitor} is on (labels to compare predictions with)",
+                )
+        if not self.schedule.startswith("cron("):
+            raise FieldError(
+                "schedule", self.schedule, "must be a cron(...) expression (Model Monitor's form)"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any monitor runs."""
+        return self.data_quality or self.model_quality or self.bias or self.explainability
