@@ -8,9 +8,11 @@ Each module holds one construct, named after its class.
 from ml_constructs.access_logs_bucket import AccessLogsBucket
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards, add_compliance_checks
 from ml_constructs.feature_store import FeatureStore
+from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.mlflow_tracking_server import MlflowTrackingServer
 from ml_constructs.model_registry import ModelPackageGroup, ModelRegistry
 from ml_constructs.platform_keys import PlatformKeys
+from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.platform_network import PlatformNetwork
 from ml_constructs.sagemaker_execution_role import SageMakerExecutionRole
 from ml_constructs.secure_bucket import SecureBucket
@@ -19,9 +21,11 @@ from ml_constructs.studio_domain import StudioDomain
 __all__ = [
     "AccessLogsBucket",
     "FeatureStore",
+    "IdempotencyTable",
     "MlflowTrackingServer",
     "ModelPackageGroup",
     "ModelRegistry",
+    "PlatformFunction",
     "PlatformKeys",
     "PlatformNetwork",
     "SageMakerExecutionRole",

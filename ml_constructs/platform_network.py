@@ -32,6 +32,7 @@ ENDPOINT_SERVICES: dict[InterfaceEndpoint, ec2.InterfaceVpcEndpointAwsService] =
     ),
     InterfaceEndpoint.KMS: ec2.InterfaceVpcEndpointAwsService.KMS,
     InterfaceEndpoint.EVENTBRIDGE: ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+    InterfaceEndpoint.SQS: ec2.InterfaceVpcEndpointAwsService.SQS,
 }
 
 # Studio's shared EFS volume (NFS) and multi-node training talk between workload ENIs.
@@ -42,7 +43,7 @@ class PlatformNetwork(Construct):
     """A VPC with isolated private subnets, VPC endpoints and the security groups around them.
 
     For ``config.new_vpc`` it creates the VPC: isolated subnets in each configured zone, no
-    NAT gateway and no internet gateway, a free S3 gateway endpoint, flow logs of all traffic
+    NAT gateway and no internet gateway, free S3 and DynamoDB gateway endpoints, flow logs of all traffic
     to an encrypted log group, and the default security group stripped of its rules. For
     ``config.existing_vpc`` it imports the VPC from its ids, with no lookup at synth.
 
@@ -178,7 +179,10 @@ class PlatformNetwork(Construct):
                 )
             ],
             gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3),
+                "DynamoDB": ec2.GatewayVpcEndpointOptions(
+                    service=ec2.GatewayVpcEndpointAwsService.DYNAMODB
+                ),
             },
         )
         self.flow_log_group = logs.LogGroup(

@@ -6,6 +6,7 @@ one place they are read and validated; the rest of the code receives the typed o
 """
 
 from platform_config.loader import ConfigError, available_environments, load_environment
+from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.schema import (
     AuthMode,
     DataConfig,
@@ -38,9 +39,11 @@ __all__ = [
     "MlflowConfig",
     "ModelRegistryConfig",
     "ModelSpec",
+    "MonitoringSpec",
     "NetworkConfig",
     "NewVpc",
     "Retention",
+    "RetrainingSpec",
     "SharedSpaceSpec",
     "StudioApp",
     "StudioConfig",

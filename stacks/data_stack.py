@@ -95,6 +95,13 @@ class DataStack(Stack):
             )
 
         self.datasets = bucket("Datasets")
+        # New training data is announced on EventBridge (the retraining trigger listens);
+        # set on the resource itself, where CDK's own switch would add a custom resource.
+        datasets = self.datasets.node.default_child
+        assert isinstance(datasets, s3.CfnBucket)
+        datasets.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
         self.model_artifacts = bucket("ModelArtifacts")
         self.data_capture = bucket(
             "DataCapture", tiering("tier-and-expire-capture", data.data_capture_expiration_days)

@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
+from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
@@ -23,7 +24,7 @@ class MlPlatform:
 
     Attributes
     ----------
-    data, network, registry, workspace:
+    data, network, registry, workspace, automation:
         The stacks.
     stacks:
         All stacks, in deployment order.
@@ -75,6 +76,23 @@ class MlPlatform:
             description=f"ML platform ({config.name}): SageMaker domain, Studio and MLflow",
             termination_protection=protect,
         )
-        self.stacks: list[Stack] = [self.data, self.network, self.registry, self.workspace]
+        self.automation = AutomationStack(
+            scope,
+            "Automation",
+            config=config,
+            data=self.data,
+            network=self.network,
+            env=env,
+            stack_name=f"{prefix}-automation",
+            description=f"ML platform ({config.name}): retraining and deployment automation",
+            termination_protection=protect,
+        )
+        self.stacks: list[Stack] = [
+            self.data,
+            self.network,
+            self.registry,
+            self.workspace,
+            self.automation,
+        ]
         for key, value in sorted(config.tags.items()):
             Tags.of(scope).add(key, value)

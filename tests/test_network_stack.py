@@ -80,6 +80,7 @@ def test_each_interface_endpoint_is_private_and_behind_its_security_group(
         InterfaceEndpoint.CLOUDWATCH_MONITORING: "monitoring",
         InterfaceEndpoint.KMS: "kms",
         InterfaceEndpoint.EVENTBRIDGE: "events",
+        InterfaceEndpoint.SQS: "sqs",
     }[endpoint]
     endpoints = _network(sandbox).find_resources(
         "AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}

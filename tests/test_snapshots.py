@@ -30,7 +30,9 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack_id", ["Data", "Network", "Registry", "Workspace"])
+@pytest.mark.parametrize(
+    "stack_id", ["Data", "Network", "Registry", "Workspace", "Automation"]
+)
 def test_sandbox_stack_matches_its_snapshot(
     sandbox: SynthesizedPlatform, snapshot_json: SnapshotAssertion, stack_id: str
 ) -> None:

@@ -1,0 +1,146 @@
+"""A Python Lambda function as the platform runs them: in the VPC, traced, with a DLQ."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+
+
+class PlatformFunction(Construct):
+    """A Python 3.14 ARM64 Lambda function with its dead-letter queue and log group.
+
+    The dead-letter queue receives what the function could not process: events its async
+    invocation failed on after Lambda's retries, and events the handler itself rejects as
+    malformed (it may send to the queue: ``DEAD_LETTER_QUEUE_URL`` is set).
+
+    Attributes
+    ----------
+    function:
+        The ``lambda.Function``.
+    dead_letter_queue:
+        SQS queue, encrypted, kept 14 days.
+    log_group:
+        Its log group, encrypted with ``logs_key``.
+
+    Parameters
+    ----------
+    code_path:
+        Folder of the deployment package (see ``stacks/lambda_packages.py``).
+    handler:
+        ``module.function`` of the handler.
+    description:
+        What the function does.
+    environment:
+        Environment variables (default none); ``DEAD_LETTER_QUEUE_URL`` is added.
+    vpc, subnets, security_group:
+        Where it runs.
+    key:
+        Encrypts its environment variables and the dead-letter queue.
+    logs_key:
+        Encrypts its log group.
+    log_retention, removal_policy:
+        Of the log group.
+    reserved_concurrency:
+        At most this many run at once (default 2).
+    timeout:
+        Default 60 seconds.
+    memory_size:
+        MB (default 256).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_path: str,
+        handler: str,
+        description: str,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        key: kms.IKey,
+        logs_key: kms.IKey,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+        environment: Mapping[str, str] | None = None,
+        reserved_concurrency: int = 2,
+        timeout: Duration = Duration.seconds(60),
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            reason="This queue is itself the function's dead-letter queue.",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=logs_key,
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Default",
+            description=description,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            code=lambda_.Code.from_asset(code_path),
+            handler=handler,
+            environment={
+                **dict(environment or {}),
+                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
+                "POWERTOOLS_SERVICE_NAME": construct_id,
+            },
+            environment_encryption=key,
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            security_groups=[security_group],
+            reserved_concurrent_executions=reserved_concurrency,
+            timeout=timeout,
+            memory_size=memory_size,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2,
+        )
+        self.dead_letter_queue.grant_send_messages(self.function)
+        # CDK makes a VPC function depend on its role and the role's policy; cfn-lint flags
+        # the role part as redundant with the function's Role reference.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        role = self.function.role
+        assert role is not None
+        acknowledge_wildcards(
+            role,
+            [iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                                 resources=["*"])],  # fmt: skip
+            reason="X-Ray's trace submission calls have no resource-level permissions.",
+        )
+        acknowledge_wildcards(
+            role,
+            [iam.PolicyStatement(actions=["kms:ReEncrypt*", "kms:GenerateDataKey*"],
+                                 resources=[key.key_arn])],  # fmt: skip
+            reason="CDK's grants on the one key that encrypts this function's queue (and table).",
+        )

@@ -1,0 +1,137 @@
+"""The automation stack: the retraining trigger, its rules, retries and dead letters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Match, Template
+
+from platform_config import RetrainingSpec
+from stacks import build_platform
+from stacks.lambda_packages import function_package
+from tests.conftest import SynthesizedPlatform, cdk_context
+
+
+def _automation(platform: SynthesizedPlatform) -> Template:
+    return platform.template(platform.platform.automation)
+
+
+def _function(template: Template) -> dict[str, Any]:
+    functions = template.find_resources("AWS::Lambda::Function")
+    assert len(functions) == 1
+    return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
+
+
+def test_trigger_runs_python_on_arm_in_the_vpc_with_tracing_and_reserved_concurrency(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    function = _function(_automation(sandbox))
+    assert function["Runtime"] == "python3.14"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "retraining_trigger.lambda_handler"
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["ReservedConcurrentExecutions"] == 2
+    assert len(function["VpcConfig"]["SubnetIds"]) == 2
+    assert "KmsKeyArn" in function
+    assert "DeadLetterConfig" in function
+
+
+def test_trigger_knows_each_models_pipeline_and_cooldown(sandbox: SynthesizedPlatform) -> None:
+    environment = _function(_automation(sandbox))["Environment"]["Variables"]
+    assert environment["EXPECTED_ACCOUNT_ID"] == "111111111111"
+    assert environment["DATASET_BUCKET_NAME"] == "mlp-sandbox-111111111111-eu-west-1-datasets"
+    models = json.loads(environment["RETRAINING_MODELS"])
+    for model in sandbox.config.models:
+        assert models[model.name]["pipeline_name"] == f"ml-platform-sandbox-{model.name}"
+        assert models[model.name]["cooldown_seconds"] == model.retraining.cooldown_minutes * 60
+
+
+def test_trigger_may_start_only_this_environments_pipelines(sandbox: SynthesizedPlatform) -> None:
+    policies = _automation(sandbox).find_resources("AWS::IAM::Policy")
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"][
+        "Statement"] if s["Action"] == "sagemaker:StartPipelineExecution"]  # fmt: skip
+    assert len(statements) == 1
+    resources = json.dumps(statements[0]["Resource"])
+    for model in sandbox.config.models:
+        assert f"pipeline/ml-platform-sandbox-{model.name}" in resources
+    assert "*" not in resources
+
+
+def test_violation_rule_targets_the_trigger_with_retries_and_the_dead_letter_queue(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    template = _automation(sandbox)
+    template.has_resource_properties("AWS::Events::Rule", {
+        "EventPattern": {
+            "source": ["aws.sagemaker"],
+            "detail-type": ["SageMaker Processing Job State Change"],
+            "detail": {"ProcessingJobStatus": ["Completed"],
+                       "ExitMessage": [{"prefix": "CompletedWithViolations"}]},
+        },
+        "Targets": [Match.object_like({
+            "Arn": {"Fn::GetAtt": [Match.string_like_regexp("^RetrainingTrigger"), "Arn"]},
+            "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [
+                Match.string_like_regexp("^RetrainingTriggerDeadLetterQueue"), "Arn"]}},
+        })],
+    })  # fmt: skip
+
+
+def test_async_failures_are_retried_twice_then_dead_lettered(sandbox: SynthesizedPlatform) -> None:
+    _automation(sandbox).has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumRetryAttempts": 2}
+    )
+
+
+def test_dead_letter_queue_is_encrypted_and_tls_only(sandbox: SynthesizedPlatform) -> None:
+    template = _automation(sandbox)
+    template.has_resource_properties("AWS::SQS::Queue", {
+        "KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600})  # fmt: skip
+    template.has_resource_properties("AWS::SQS::QueuePolicy", {"PolicyDocument": {
+        "Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})  # fmt: skip
+
+
+def test_idempotency_table_matches_what_the_handlers_expect(sandbox: SynthesizedPlatform) -> None:
+    _automation(sandbox).has_resource_properties("AWS::DynamoDB::GlobalTable", {
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+        "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": Match.object_like({"SSEEnabled": True, "SSEType": "KMS"}),
+    })  # fmt: skip
+
+
+def test_new_data_rule_appears_when_a_model_retrains_on_new_data(
+    sandbox: SynthesizedPlatform, tmp_path: Path
+) -> None:
+    model = sandbox.config.models[0]
+    changed = model.model_copy(update={"retraining": RetrainingSpec(on_new_data=True)})
+    config = sandbox.config.model_copy(update={"models": (changed, *sandbox.config.models[1:])})
+    app = cdk.App(context=cdk_context(), outdir=str(tmp_path),
+                  builtin_cloud_formation_validation=False)  # fmt: skip
+    template = Template.from_stack(build_platform(app, config).automation)
+    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {
+        "source": ["aws.s3"], "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": ["mlp-sandbox-111111111111-eu-west-1-datasets"]},
+                   "object": {"key": [{"prefix": f"{model.name}/incoming/"}]}}}})  # fmt: skip
+
+
+def test_datasets_bucket_announces_new_objects_on_eventbridge(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    bucket = sandbox.template(sandbox.platform.data).find_resources("AWS::S3::Bucket")[
+        "Datasets0030EE04"]["Properties"]  # fmt: skip
+    assert bucket["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}}  # fmt: skip
+
+
+def test_function_package_holds_the_handler_and_powertools_but_no_tests() -> None:
+    package = function_package("retraining_trigger")
+    names = {path.relative_to(package).parts[0] for path in package.rglob("*")}
+    assert {"retraining_trigger.py", "trigger_settings.py", "aws_lambda_powertools",
+            "jmespath"} <= names  # fmt: skip
+    assert "tests" not in names and "conftest.py" not in names
+    assert not list(package.rglob("__pycache__"))
