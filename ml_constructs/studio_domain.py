@@ -193,7 +193,7 @@ class StudioDomain(Construct):
                     **app_settings,
                 ),
             )
-            shared.add_dependency(self.user_profiles[space.owner])
+            shared.add_resource_dependency(self.user_profiles[space.owner])
             self.spaces[space.name] = shared
 
     def _idle_settings(self) -> sagemaker.CfnDomain.AppLifecycleManagementProperty:
