@@ -43,16 +43,18 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def _botocore_session() -> botocore.session.Session:
-    return botocore.session.get_session()
+def _boto3_session() -> boto3.Session:
+    return boto3.Session(botocore_session=botocore.session.get_session())
 
 
 @pytest.fixture
-def aws(_botocore_session: botocore.session.Session) -> Iterator[None]:
+def aws(_boto3_session: boto3.Session) -> Iterator[None]:
     with mock_aws():
-        # moto drops boto3's default session on start; sharing one botocore session across
-        # tests keeps its parsed service models, which halves the suite's run time.
-        boto3.setup_default_session(botocore_session=_botocore_session)
+        # moto drops boto3's default session on start; sharing one session across tests
+        # keeps its parsed service models, which halves the suite's run time. The same
+        # boto3 session object is reused: a new one over the same botocore session would
+        # register boto3's S3 customisations twice.
+        boto3.DEFAULT_SESSION = _boto3_session
         yield
 
 

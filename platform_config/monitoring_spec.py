@@ -46,6 +46,14 @@ class MonitoringSpec(Frozen):
         Where labels for captured requests land; required by ``model_quality`` and ``bias``.
     problem_type:
         ``BinaryClassification`` (default), ``MulticlassClassification`` or ``Regression``.
+    drift_features:
+        Features whose drift distance (``feature_baseline_drift_<name>``, published by the
+        data-quality monitor) gets an alarm (default none).
+    drift_threshold:
+        Drift distance above which those alarms fire (default 0.2).
+    quality_alarm_threshold:
+        With ``model_quality``: alarm when AUC (binary) or accuracy (multiclass) falls below
+        this (default 0.7; no quality alarm for regression).
     """
 
     schedule: ScheduleExpression = "cron(0 * ? * * *)"
@@ -57,6 +65,9 @@ class MonitoringSpec(Frozen):
     problem_type: Annotated[
         StrictStr, Field(pattern=r"^(BinaryClassification|MulticlassClassification|Regression)$")
     ] = "BinaryClassification"
+    drift_features: tuple[Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")], ...] = ()
+    drift_threshold: float = Field(default=0.2, gt=0, le=1)
+    quality_alarm_threshold: float = Field(default=0.7, ge=0, le=1)
 
     @model_validator(mode="after")
     def _ground_truth_when_needed(self) -> MonitoringSpec:
@@ -67,6 +78,10 @@ class MonitoringSpec(Frozen):
                     None,
                     f"is required when {monitor} is on (labels to compare predictions with)",
                 )
+        if self.drift_features and not self.data_quality:
+            raise FieldError(
+                "drift_features", list(self.drift_features), "needs data_quality on (its metrics)"
+            )
         if not self.schedule.startswith("cron("):
             raise FieldError(
                 "schedule", self.schedule, "must be a cron(...) expression (Model Monitor's form)"

@@ -19,6 +19,9 @@ MODEL_ENABLE_NETWORK_ISOLATION
     Optional ``true`` or ``false`` (default): network isolation of the created models.
 POWERTOOLS_METRICS_NAMESPACE
     Optional, default ``MLPlatform/ModelDeployment``: namespace of the function's metrics.
+BASELINES_URI
+    Optional ``s3://bucket/prefix``: where the drift-check baselines of a package being
+    rolled out are copied, as ``<prefix>/<group>/<monitor>/<file>``, for Model Monitor.
 DEPLOYMENT_MODELS
     JSON object, model package group name -> deployment policy::
 
@@ -193,6 +196,7 @@ class DeploymentSettings:
     enable_network_isolation: bool
     metrics_namespace: str
     models: Mapping[str, ModelDeployment]
+    baselines_uri: str | None = None
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> DeploymentSettings:
@@ -215,6 +219,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> DeploymentSettings
         enable_network_isolation=_bool(environ, "MODEL_ENABLE_NETWORK_ISOLATION", default=False),
         metrics_namespace=environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
         models=_models(_json_object(environ, "DEPLOYMENT_MODELS")),
+        baselines_uri=_optional_s3_uri(environ, "BASELINES_URI"),
     )
 
 
@@ -448,3 +453,12 @@ def _int(value: Any, where: str, *, minimum: int, maximum: int | None = None) ->
     if number < minimum or (maximum is not None and number > maximum):
         raise SettingsError(f"{where}: expected {allowed}, got {value!r}")
     return number
+
+
+def _optional_s3_uri(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?", value):
+        raise SettingsError(f"{name}: {value!r} is not an s3://bucket/prefix URI")
+    return value.rstrip("/")

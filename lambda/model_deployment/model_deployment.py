@@ -46,6 +46,16 @@ logger = Logger(service="model-deployment")
 
 IDEMPOTENCY_KEY_PREFIX = "model-deployment"
 REJECTED_METRIC = "ModelPackageRejected"
+#: Drift-check baselines of a package -> (monitor folder, file name) the monitors read.
+BASELINE_FILES = {
+    ("ModelDataQuality", "Constraints"): ("data-quality", "constraints.json"),
+    ("ModelDataQuality", "Statistics"): ("data-quality", "statistics.json"),
+    ("ModelQuality", "Constraints"): ("model-quality", "constraints.json"),
+    ("Bias", "ConfigFile"): ("model-bias", "analysis_config.json"),
+    ("Bias", "PostTrainingConstraints"): ("model-bias", "analysis.json"),
+    ("Explainability", "ConfigFile"): ("model-explainability", "analysis_config.json"),
+    ("Explainability", "Constraints"): ("model-explainability", "analysis.json"),
+}
 
 
 class UnusableEvent(Exception):
@@ -85,6 +95,7 @@ class ModelDeployer:
         self.sagemaker = boto3.client("sagemaker")
         self.dynamodb = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
+        self.s3 = boto3.client("s3")
         service_model = self.sagemaker.meta.service_model
         self._config_fields = set(
             service_model.operation_model("CreateEndpointConfig").input_shape.members
@@ -144,7 +155,8 @@ class ModelDeployer:
     # --- Approved --------------------------------------------------------------------
 
     def _deploy(self, package: PackageVersion) -> dict[str, Any]:
-        status = self._current_approval_status(package.arn)
+        description = self._current_package(package.arn)
+        status = str(description.get("ModelApprovalStatus"))
         if status != "Approved":
             logger.warning(
                 "Deployment skipped: the package is no longer approved",
@@ -165,7 +177,10 @@ class ModelDeployer:
             self.sagemaker.create_endpoint(
                 EndpointName=model.endpoint_name, EndpointConfigName=config_name
             )
-            return self._deployed("endpoint-created", model_name, config_name)
+            return self._deployed(
+                "endpoint-created", model_name, config_name, package=package,
+                description=description,
+            )
 
         pending = (endpoint.get("PendingDeploymentSummary") or {}).get("EndpointConfigName")
         if config_name in (endpoint["EndpointConfigName"], pending):
@@ -191,29 +206,69 @@ class ModelDeployer:
             EndpointConfigName=config_name,
             DeploymentConfig=model.rollout.deployment_config(),
         )
-        return self._deployed("update-started", model_name, config_name)
+        return self._deployed(
+            "update-started", model_name, config_name, package=package, description=description
+        )
 
-    def _deployed(self, outcome: str, model_name: str, config_name: str) -> dict[str, Any]:
+    def _deployed(
+        self, outcome: str, model_name: str, config_name: str, *, package: PackageVersion,
+        description: dict[str, Any],
+    ) -> dict[str, Any]:
+        published = self._publish_baselines(package, description)
         logger.info(
             "Deployment started",
             extra={
                 "outcome": outcome,
                 "model_name": model_name,
                 "endpoint_config_name": config_name,
+                "baselines_published": published,
             },
         )
-        return {"outcome": outcome, "model_name": model_name, "endpoint_config_name": config_name}
+        return {
+            "outcome": outcome,
+            "model_name": model_name,
+            "endpoint_config_name": config_name,
+            "baselines_published": published,
+        }
 
-    def _current_approval_status(self, package_arn: str) -> str:
+    def _publish_baselines(self, package: PackageVersion, description: dict[str, Any]) -> list[str]:
+        """Copy the package's drift-check baselines to the paths the monitors read.
+
+        Model Monitor schedules point at ``<BASELINES_URI>/<group>/<monitor>/<file>``; the
+        package being rolled out carries its own baselines (computed by its training run),
+        so they become the monitors' reference as the package goes live.
+        """
+        if self.settings.baselines_uri is None:
+            return []
+        bucket, _, prefix = self.settings.baselines_uri.removeprefix("s3://").partition("/")
+        published = []
+        baselines = description.get("DriftCheckBaselines") or {}
+        for (section, field), (monitor, file_name) in BASELINE_FILES.items():
+            source = ((baselines.get(section) or {}).get(field) or {}).get("S3Uri")
+            if not source:
+                continue
+            source_bucket, _, source_key = source.removeprefix("s3://").partition("/")
+            key = "/".join(part for part in (prefix, package.group, monitor, file_name) if part)
+            self.s3.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                ServerSideEncryption="aws:kms",
+            )
+            published.append(f"s3://{bucket}/{key}")
+        return published
+
+    def _current_package(self, package_arn: str) -> dict[str, Any]:
         try:
-            package = self.sagemaker.describe_model_package(ModelPackageName=package_arn)
+            return self.sagemaker.describe_model_package(  # type: ignore[no-any-return]
+                ModelPackageName=package_arn
+            )
         except ClientError as error:
             if _is_not_found(error):
                 raise UnusableEvent(
                     "model-package-not-found", f"model package {package_arn} does not exist"
                 ) from None
             raise
-        return str(package.get("ModelApprovalStatus"))
 
     def _ensure_model(self, model_name: str, package_arn: str) -> None:
         if self._describe("describe_model", ModelName=model_name) is not None:

@@ -268,7 +268,73 @@ def test_approval_updates_the_endpoint_with_the_canary_deployment_config(
         "outcome": "update-started",
         "model_name": "churn-v2",
         "endpoint_config_name": "churn-prod-v2",
+        "baselines_published": [],
     }
+
+
+PIPELINE_OUTPUT = "mlops-pipelines-123456789012"
+DRIFT_CHECK_BASELINES = {
+    "ModelDataQuality": {
+        "Constraints": {"ContentType": "application/json",
+                        "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/dq/constraints.json"},
+        "Statistics": {"ContentType": "application/json",
+                       "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/dq/statistics.json"},
+    },
+    "ModelQuality": {
+        "Constraints": {"ContentType": "application/json",
+                        "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/mq/constraints.json"},
+    },
+}  # fmt: skip
+
+
+@pytest.fixture
+def baselines(monkeypatch: pytest.MonkeyPatch, environment: None, registry: None) -> str:
+    """Version 2 carries drift-check baselines; BASELINES_URI names where monitors read."""
+    s3 = boto3.client("s3")
+    for bucket in (PIPELINE_OUTPUT, "mlops-reports-123456789012"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for name, content in (("dq/constraints.json", b'{"features": []}'),
+                          ("dq/statistics.json", b'{"dataset": {}}'),
+                          ("mq/constraints.json", b'{"binary_classification_constraints": {}}')):
+        s3.put_object(Bucket=PIPELINE_OUTPUT, Key=f"run-7/{name}", Body=content)  # fmt: skip
+    backend = sagemaker_backends[ACCOUNT_ID][REGION]
+    backend.model_packages[PACKAGE_V2].drift_check_baselines = DRIFT_CHECK_BASELINES
+    monkeypatch.setenv("BASELINES_URI", "s3://mlops-reports-123456789012/baselines")
+    return "mlops-reports-123456789012"
+
+
+def test_rollout_publishes_the_packages_baselines_where_the_monitors_read(
+    baselines, live_endpoint, invoke, update_endpoint
+):
+    expect_update(update_endpoint, CANARY_DEPLOYMENT_CONFIG)
+
+    result = invoke(load_event("model_package_approved"))
+
+    s3 = boto3.client("s3")
+    expected = {
+        "baselines/churn/data-quality/constraints.json": b'{"features": []}',
+        "baselines/churn/data-quality/statistics.json": b'{"dataset": {}}',
+        "baselines/churn/model-quality/constraints.json":
+            b'{"binary_classification_constraints": {}}',
+    }  # fmt: skip
+    for key, content in expected.items():
+        assert s3.get_object(Bucket=baselines, Key=key)["Body"].read() == content
+    assert sorted(result["baselines_published"]) == sorted(
+        f"s3://{baselines}/{key}" for key in expected
+    )
+
+
+def test_rejection_publishes_no_baseline(baselines, invoke):
+    invoke(load_event("model_package_rejected"))
+
+    listed = boto3.client("s3").list_objects_v2(Bucket=baselines)
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_baselines_uri_must_be_an_s3_uri(environment, monkeypatch):
+    monkeypatch.setenv("BASELINES_URI", "reports/baselines")
+    with pytest.raises(SettingsError, match="BASELINES_URI: 'reports/baselines' is not an"):
+        load_settings()
 
 
 @pytest.mark.parametrize(
