@@ -14,6 +14,7 @@ from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge
 from platform_config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.lambda_packages import function_package
+from stacks.monitoring_stack import drift_alarm_name, has_drift_alarm
 from stacks.network_stack import NetworkStack
 from stacks.removal import log_retention, removal_policy
 
@@ -59,8 +60,7 @@ class AutomationStack(Stack):
                 **({"dataset_prefix": f"{model.name}/incoming/"}
                    if model.retraining.on_new_data else {}),
                 "drift_alarm_names": [drift_alarm_name(config, model.name)]
-                if model.retraining.on_drift and model.serving is not None
-                and model.monitoring.enabled else [],
+                if model.retraining.on_drift and has_drift_alarm(model) else [],
             }
             for model in config.models
         }  # fmt: skip
@@ -176,9 +176,4 @@ class AutomationStack(Stack):
             "PCI.DSS.321-IAMNoInlinePolicy",
             reason="CDK grants specific to this function's role (its table, queue, keys).",
         )
-
-
-def drift_alarm_name(config: EnvironmentConfig, model: str) -> str:
-    """The name of a model's drift alarm (made by the monitoring stack)."""
-    return f"{config.name_prefix}-{model}-drift"
 
