@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: synth synth-all test setup clean
+.PHONY: synth synth-all synth-delivery test setup clean
 
 synth: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize ENV (default sandbox) with the CDK CLI
 	@$(PY) -m platform_config $(ENV)
@@ -24,7 +24,40 @@ synth-all: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize eve
 	  echo "== $$env"; cdk synth -c env=$$env --quiet --output cdk.out.$$env >/dev/null; \
 	  $(PY) -m scripts.synth_report cdk.out.$$env; done
 
-test: $(VENV)/.dev-installed node_modules/.installed  ## Run every test and quality gate
+synth-delivery: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize the delivery pipeline (config/delivery.yaml) into cdk.out
+	@$(PY) -m platform_config.delivery
+	cdk synth -c delivery=true --quiet
+	@$(PY) -m scripts.synth_report cdk.out
+
+# For platform teams (README): idle cost, architecture picture, construct reference.
+.PHONY: cost diagram reference graphviz
+
+# ENV's cloud assembly in cdk.out.<env>, synthesized again only when an input changed.
+SYNTH_INPUTS := app.py cdk.json $(shell find config stacks ml_constructs platform_config \
+  pipeline_definitions lambda studio -type f ! -path '*/__pycache__/*' ! -path '*/.pytest_cache/*' 2>/dev/null)
+
+cdk.out.$(ENV)/manifest.json: $(SYNTH_INPUTS) $(VENV)/.runtime-installed node_modules/.installed
+	@$(PY) -m platform_config $(ENV)
+	cdk synth -c env=$(ENV) --quiet --output cdk.out.$(ENV) >/dev/null
+	@touch $@
+
+cost: cdk.out.$(ENV)/manifest.json  ## Print what ENV costs per month with no traffic (pricing/prices.yaml)
+	@$(PY) -m scripts.idle_cost_report cdk.out.$(ENV)
+
+diagram: cdk.out.$(ENV)/manifest.json $(VENV)/.dev-installed graphviz  ## Draw ENV's architecture: docs/architecture-ENV.png
+	@$(PY) -m scripts.architecture_diagram cdk.out.$(ENV) --output docs/architecture-$(ENV).png \
+	  --dot build/architecture-$(ENV).dot
+
+reference: $(VENV)/.dev-installed  ## Generate the construct and configuration reference into build/reference
+	@$(PY) -m scripts.construct_reference build/reference
+
+graphviz:  ## Install Graphviz's dot (Debian package graphviz) when it is missing
+	@command -v dot >/dev/null 2>&1 || { echo "installing Graphviz (apt-get install graphviz)"; \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$sudo apt-get install -y -qq --no-install-recommends graphviz >/dev/null; }
+
+test: $(VENV)/.dev-installed node_modules/.installed graphviz  ## Run every test and quality gate
 	$(PY) -m pytest
 
 setup: $(VENV)/.dev-installed node_modules/.installed

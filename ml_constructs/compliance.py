@@ -8,7 +8,8 @@ the reason it is acceptable.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Stage, Validations
@@ -70,9 +71,58 @@ def acknowledge_wildcards(
     another stack's resources render differently once CDK wires the cross-stack reference).
     """
     stack = Stack.of(construct)
+    findings = _wildcard_findings(
+        [stack.resolve(statement.to_statement_json()) for statement in statements]
+    )
+    if findings:
+        acknowledge(
+            construct,
+            *dict.fromkeys(f"AwsSolutions-IAM5[{finding}]" for finding in findings),
+            reason=reason,
+        )
+
+
+def acknowledge_generated_wildcards(
+    policy: iam.Policy, reasons: Mapping[str, str]
+) -> list[str]:
+    """Acknowledge AwsSolutions-IAM5 findings of a policy a library wrote, pattern by pattern.
+
+    For policies built inside a library's constructs (CDK Pipelines' roles), whose statements
+    the caller did not write: computes the findings of the policy's current document, as
+    :func:`acknowledge_wildcards` does, and acknowledges each one that a pattern of
+    ``reasons`` matches in full, with that pattern's reason. A finding that no pattern
+    matches stays open (and fails synth): a new kind of wildcard is still reported.
+
+    Parameters
+    ----------
+    policy:
+        The policy, complete (for CDK Pipelines: after ``build_pipeline()``).
+    reasons:
+        Regular expression on the finding (``Action::s3:GetObject\\*``) -> reason.
+
+    Returns
+    -------
+    The findings left open.
+    """
+    stack = Stack.of(policy)
+    document = stack.resolve(policy.document)
+    findings = _wildcard_findings(_as_list(document.get("Statement")))
+    left_open = []
+    for finding in dict.fromkeys(findings):
+        reason = next(
+            (why for pattern, why in reasons.items() if re.fullmatch(pattern, finding)), None
+        )
+        if reason is None:
+            left_open.append(finding)
+        else:
+            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", reason=reason)
+    return left_open
+
+
+def _wildcard_findings(resolved_statements: Sequence[dict[str, Any]]) -> list[str]:
+    """cdk-nag's IAM5 findings (``Action::...``, ``Resource::...``) of resolved statements."""
     findings: list[str] = []
-    for statement in statements:
-        resolved = stack.resolve(statement.to_statement_json())
+    for resolved in resolved_statements:
         if resolved.get("Effect") != "Allow":
             continue
         findings += [f"Action::{action}" for action in _as_list(resolved.get("Action"))
@@ -81,12 +131,7 @@ def acknowledge_wildcards(
             text = _flatten(resource)
             if "*" in text:
                 findings.append(f"Resource::{text}")
-    if findings:
-        acknowledge(
-            construct,
-            *dict.fromkeys(f"AwsSolutions-IAM5[{finding}]" for finding in findings),
-            reason=reason,
-        )
+    return findings
 
 
 def _as_list(value: Any) -> list[Any]:

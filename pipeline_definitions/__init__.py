@@ -7,12 +7,22 @@ The builders return the definition JSON that the CDK stacks embed in
     preprocess, managed-spot training, evaluation, AUC gate, quality baselines and
     registration pending approval;
 ``batch_pipeline.build_batch_pipeline``
-    one batch transform job with a deployed model.
+    one batch transform job with a deployed model;
+``automl_pipeline.build_automl_pipeline``
+    an Autopilot job (ensembling), AUC gate, best candidate registered;
+``fine_tuning_pipeline.build_fine_tuning_pipeline``
+    a pinned foundation model (``foundation_models.json``) fine-tuned on GPU or Trainium,
+    registered.
+
+The training pipeline also trains on several instances with sharded data
+(``TrainingPipelineSettings.shard_training_data``).
 
 ``offline_sdk`` holds everything needed to run the SDK with no credentials and no
-network; ``job_instance_types``, ``pipeline_arguments`` and ``retry_policies`` are shared
-by the builders. ``steps/`` holds the scripts that run inside the SageMaker containers;
-the definitions refer to them only by ``s3://`` URI.
+network; ``job_instance_types``, ``pipeline_arguments``, ``retry_policies`` and
+``foundation_models`` are shared by the builders (the configuration also checks against
+``job_instance_types`` and ``foundation_models``, which import nothing from the SDK).
+``steps/`` holds the scripts that run inside the SageMaker containers; the definitions
+refer to them only by ``s3://`` URI.
 
 This package deliberately imports nothing from the SDK: the step scripts and their tests
 must not pay for (or depend on) the SDK.

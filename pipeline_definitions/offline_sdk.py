@@ -41,6 +41,11 @@ What the SDK does that has to be prevented, found in the ``sagemaker`` 3.27 sour
 * **Every config lookup re-validates the defaults against the SDK's JSON schema**
   (about 90 times per definition, 0.18 s each): see
   :func:`_sdk_defaults_validated_once`.
+* **Every SDK session and client re-reads botocore's data files** (``endpoints.json``,
+  the SageMaker API model...): about 45 JSON files parsed per definition, 70 % of its
+  build time. :func:`_shared_botocore_loader` gives the sessions created while the SDK
+  is imported or a definition is built one botocore ``Loader``, whose cache then parses
+  each file once per process, as the clients of a single botocore session would.
 * **Importing the SDK configures the root logger** (``logging.basicConfig(level=INFO)``
   in ``sagemaker.core.experiments._metrics``); :func:`import_sdk` puts the root logger
   back as it found it, and the SDK's loggers are limited to errors during a build
@@ -145,6 +150,42 @@ OFFLINE_UNSET = (
 profile source is consulted, whatever the caller's environment holds."""
 
 _sdk_imported = False
+_loader: object | None = None
+"""The botocore data loader shared by the SDK's sessions (see _shared_botocore_loader)."""
+
+
+@contextmanager
+def _shared_botocore_loader() -> Iterator[None]:
+    """Give every botocore session created in the block the same (cached) data loader.
+
+    botocore reads its data files (endpoints, service models) through a ``Loader`` per
+    session, which caches what it parsed; the clients of one session share it. The SDK
+    creates many throw-away sessions, each parsing the same files again. This makes them
+    share one loader for the duration of the block; the files are the installed
+    botocore's, read-only, so sharing them is what one session would do. Restored on exit.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.loaders.create_loader
+
+    def create_shared_loader(search_path_string: str | None = None) -> object:
+        global _loader
+        if search_path_string:  # a custom data path (AWS_DATA_PATH): do not share
+            return original(search_path_string)
+        if _loader is None:
+            _loader = original(search_path_string)
+        return _loader
+
+    # Sessions call botocore.session.create_loader; the SDK's endpoint resolver calls
+    # botocore.loaders.create_loader directly.
+    botocore.session.create_loader = create_shared_loader  # type: ignore[assignment]
+    botocore.loaders.create_loader = create_shared_loader  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+        botocore.loaders.create_loader = original
 
 
 @contextmanager
@@ -177,7 +218,10 @@ def import_sdk() -> None:
     root = logging.getLogger()
     root_level, root_handlers = root.level, list(root.handlers)
     try:
-        with _environ(offline_environ(IMPORT_REGION), unset=OFFLINE_UNSET):
+        with (
+            _environ(offline_environ(IMPORT_REGION), unset=OFFLINE_UNSET),
+            _shared_botocore_loader(),
+        ):
             for module in SDK_MODULES:
                 importlib.import_module(module)
     finally:
@@ -225,6 +269,7 @@ def offline_pipeline_session(*, region: str, default_bucket: str) -> Iterator[Pi
     sdk_defaults = copy.deepcopy(dict(SDK_DEFAULTS))
     with (
         _environ(offline_environ(region), unset=OFFLINE_UNSET),
+        _shared_botocore_loader(),
         _sdk_defaults_validated_once(sdk_defaults),
         _quiet_sdk(),
     ):
@@ -292,13 +337,14 @@ def image_uri(
     import_sdk()
     from sagemaker.core import image_uris
 
-    return str(
-        image_uris.retrieve(
-            framework=framework,
-            region=region,
-            version=version,
-            image_scope=image_scope,
-            instance_type=instance_type,
-            py_version=py_version,
+    with _shared_botocore_loader():
+        return str(
+            image_uris.retrieve(
+                framework=framework,
+                region=region,
+                version=version,
+                image_scope=image_scope,
+                instance_type=instance_type,
+                py_version=py_version,
+            )
         )
-    )

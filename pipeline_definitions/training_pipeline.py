@@ -17,7 +17,8 @@ Contract with the step scripts (``pipeline_definitions/steps/``), by container p
 
 ``preprocess.py`` (scikit-learn container), run as ``python3 preprocess.py
 --input-dir /opt/ml/processing/input/raw --output-dir /opt/ml/processing/output
---target-column <settings.target_column>``
+--target-column <settings.target_column> --train-shards <n>`` (n is the training
+instance count when ``shard_training_data``, else 1)
     reads the raw CSVs; writes headerless CSVs, label first (the XGBoost layout), to
     ``<output-dir>/{train,validation,test}/`` and the data-quality baseline (features
     only, header row) to ``<output-dir>/baseline/``.
@@ -72,10 +73,13 @@ from sagemaker.core.model_monitor.dataset_format import DatasetFormat
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
+    Channel,
+    DataSource,
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
     ProcessingS3Output,
+    S3DataSource,
 )
 from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -179,6 +183,12 @@ class TrainingPipelineSettings:
         ``"ml.m5.xlarge"``.
     training_instance_count:
         Instances of the training job (1-100). Default ``1``.
+    shard_training_data:
+        Distributed training for data that outgrows one machine: each training instance
+        receives its own share of the ``train`` files (``ShardedByS3Key``) instead of a
+        full copy; the XGBoost algorithm combines the instances' work. Needs
+        ``training_instance_count`` of 2 or more, and at least as many files as
+        instances. Default ``False``.
     quality_check_instance_type:
         Instance type of the data- and model-quality baseline jobs. Default
         ``"ml.m5.xlarge"``.
@@ -228,6 +238,7 @@ class TrainingPipelineSettings:
     processing_instance_count: int = 1
     training_instance_type: str = "ml.m5.xlarge"
     training_instance_count: int = 1
+    shard_training_data: bool = False
     quality_check_instance_type: str = "ml.m5.xlarge"
     volume_size_gb: int = 30
     use_spot_training: bool = True
@@ -276,6 +287,11 @@ class TrainingPipelineSettings:
             )
         check_int_range(f"{name}.processing_instance_count", self.processing_instance_count, 1, 100)
         check_int_range(f"{name}.training_instance_count", self.training_instance_count, 1, 100)
+        if self.shard_training_data and self.training_instance_count < 2:
+            raise ValueError(
+                f"{name}.shard_training_data=True is not allowed with training_instance_count="
+                f"{self.training_instance_count}; allowed: 2 or more instances"
+            )
         check_int_range(f"{name}.volume_size_gb", self.volume_size_gb, 1, 16384)
         check_int_range(f"{name}.max_run_seconds", self.max_run_seconds, 1, _MAX_TRAINING_SECONDS)
         check_int_range(
@@ -612,6 +628,8 @@ class _Build:
                 f"{_PROCESSING}/output",
                 "--target-column",
                 settings.target_column,
+                "--train-shards",
+                str(settings.training_instance_count if settings.shard_training_data else 1),
             ],
         )
         cache = (
@@ -679,12 +697,31 @@ class _Build:
                 "min_child_weight": settings.min_child_weight,
             },
         )
+        distribution = {
+            "train": "ShardedByS3Key" if settings.shard_training_data else "FullyReplicated",
+            "validation": "FullyReplicated",
+        }
         step_args = trainer.train(
             input_data_config=[
-                InputData(
-                    channel_name=channel,
-                    data_source=_output_uri(preprocess, channel),
-                    content_type="text/csv",
+                (
+                    Channel(
+                        channel_name=channel,
+                        data_source=DataSource(
+                            s3_data_source=S3DataSource(
+                                s3_data_type="S3Prefix",
+                                s3_uri=_output_uri(preprocess, channel),
+                                s3_data_distribution_type=distribution[channel],
+                            )
+                        ),
+                        content_type="text/csv",
+                        input_mode="File",
+                    )
+                    if distribution[channel] == "ShardedByS3Key"
+                    else InputData(
+                        channel_name=channel,
+                        data_source=_output_uri(preprocess, channel),
+                        content_type="text/csv",
+                    )
                 )
                 for channel in ("train", "validation")
             ]

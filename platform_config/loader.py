@@ -20,7 +20,8 @@ from platform_config.schema import EnvironmentConfig, FieldError
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CATALOGUE_FILE = "models.yaml"
 FEATURE_GROUPS_FILE = "feature_groups.yaml"
-SHARED_FILES = (CATALOGUE_FILE, FEATURE_GROUPS_FILE)
+DELIVERY_FILE = "delivery.yaml"
+SHARED_FILES = (CATALOGUE_FILE, FEATURE_GROUPS_FILE, DELIVERY_FILE)
 OVERRIDES_KEY = "model_overrides"
 
 
@@ -100,6 +101,38 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
         raise ConfigError(
             _describe(error, env_file, catalogue_file, feature_groups_file, overrides, models)
         ) from None
+
+
+def read_settings(path: Path) -> dict[str, Any]:
+    """The mapping of settings in the YAML file ``path``, read as every configuration file is.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file: unreadable, invalid YAML, a key given twice, not a mapping.
+    """
+    return _read_mapping(path)
+
+
+def describe_error(error: ValidationError, path: Path) -> str:
+    """One line for the first error of a model validated from the one file ``path``.
+
+    ``<file>: <field>: <value> <what is allowed>``, as for the environment files (a
+    :class:`FieldError` raised by a cross-field check names its own field and value).
+    """
+    errors = error.errors()
+    first = errors[0]
+    loc = [str(part) if isinstance(part, str) else part for part in first["loc"]]
+    value: Any = first.get("input")
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc = loc + [part for part in cause.field.split(".") if part]
+        value, message = cause.value, cause.message
+    else:
+        message = _message(first)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    shown_value = "" if first["type"] == "missing" else f"{_short(value)} "
+    return f"{_shown(path)}: {_dotted(loc) or '(top level)'}: {shown_value}{message}{more}"
 
 
 def _read_list(path: Path, key: str) -> list[Any]:

@@ -1,9 +1,337 @@
-"""How a model of the catalogue is trained: its SageMaker pipeline (``pipeline:`` key)."""
+"""How a model of the catalogue is trained: its SageMaker pipeline (``pipeline:`` key).
+
+Checked here, before any construct is built: the kind, the fields that apply to it, the
+instance types against the SageMaker API's own lists (read offline from botocore), spot
+limits, the quality threshold, the AutoML mode, the fine-tuning base model (from the
+catalogue pinned in ``pipeline_definitions/foundation_models.json``) and the schedule.
+"""
 
 from __future__ import annotations
 
-from platform_config.base import Frozen
+import enum
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StrictFloat, StrictInt, StrictStr, model_validator
+
+from pipeline_definitions.foundation_models import foundation_models
+from pipeline_definitions.job_instance_types import (
+    JobKind,
+    check_instance_type,
+    check_xgboost_training_instance_type,
+)
+from platform_config.base import FieldError, Frozen
+
+#: Longest run of a training job (and of an AutoML job) SageMaker allows: 28 days.
+MAX_RUN_SECONDS = 28 * 24 * 3600
+
+
+class PipelineKind(str, enum.Enum):
+    """What the model's pipeline does."""
+
+    TRAINING = "training"
+    AUTOML = "automl"
+    FINE_TUNING = "fine_tuning"
+
+
+class Distribution(str, enum.Enum):
+    """How a training job spreads over several instances."""
+
+    NONE = "none"
+    SHARDED_BY_S3_KEY = "sharded_by_s3_key"
+    TORCHRUN = "torchrun"
+
+
+class AutoMlMode(str, enum.Enum):
+    """Autopilot's training mode."""
+
+    ENSEMBLING = "ENSEMBLING"
+    HYPERPARAMETER_TUNING = "HYPERPARAMETER_TUNING"
+    AUTO = "AUTO"
+
+
+_COLUMN = re.compile(r"^[^,\s][^,]{0,254}$")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_CRON = re.compile(r"^cron\(([^()]+)\)$")
+# EventBridge cron fields: minutes hours day-of-month month day-of-week year.
+_CRON_FIELDS = (
+    ("minutes", re.compile(r"^[0-9,\-*/]+$")),
+    ("hours", re.compile(r"^[0-9,\-*/]+$")),
+    ("day-of-month", re.compile(r"^([0-9,\-*/LW]+|\?)$")),
+    ("month", re.compile(r"^([0-9,\-*/]+|[A-Za-z,\-]+)$")),
+    ("day-of-week", re.compile(r"^([0-9,\-*/L#]+|[A-Za-z,\-#L]+|\?)$")),
+    ("year", re.compile(r"^[0-9,\-*/]+$")),
+)
+
+#: The fields of :class:`PipelineSpec` that apply to each kind (``kind`` and ``schedule``
+#: apply to all). Setting another one is an error, so that a setting is never ignored.
+APPLICABLE_FIELDS = {
+    PipelineKind.TRAINING: {
+        "target_column", "processing_instance_type", "training_instance_type",
+        "training_instance_count", "use_spot", "max_run_seconds", "max_wait_seconds",
+        "quality_threshold", "distribution",
+    },
+    PipelineKind.AUTOML: {"target_column", "max_run_seconds", "quality_threshold", "automl_mode"},
+    PipelineKind.FINE_TUNING: {
+        "training_instance_type", "training_instance_count", "use_spot", "max_run_seconds",
+        "max_wait_seconds", "distribution", "base_model", "accept_eula", "epochs", "batch_size",
+    },
+}  # fmt: skip
+
+
+def _column(value: str) -> str:
+    if not _COLUMN.fullmatch(value):
+        raise ValueError("is not a column name (1 to 255 characters, no comma)")
+    return value
+
+
+def _fraction(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("is not allowed (allowed: a metric value from 0 to 1, e.g. 0.8)")
+    return value
+
+
+def _schedule(value: str) -> str:
+    """An EventBridge schedule expression: ``rate(<n> <unit>)`` or a six-field cron."""
+    allowed = (
+        "is not an EventBridge schedule expression (allowed: rate(<n> minute[s]|hour[s]|day[s])"
+        " or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>),"
+        " e.g. cron(0 3 ? * MON *))"
+    )
+    rate = _RATE.fullmatch(value)
+    if rate:
+        count, unit = int(rate.group(1)), rate.group(2)
+        if count < 1 or (count == 1) == unit.endswith("s"):
+            units = "minute, hour or day" if count == 1 else "minutes, hours or days"
+            raise ValueError(f"{allowed}; with {count} write {units}")
+        return value
+    cron = _CRON.fullmatch(value)
+    if not cron:
+        raise ValueError(allowed)
+    fields = cron.group(1).split()
+    if len(fields) != 6:
+        raise ValueError(allowed + f"; it has {len(fields)} fields, not 6")
+    for text, (name, pattern) in zip(fields, _CRON_FIELDS, strict=True):
+        if not pattern.fullmatch(text):
+            raise ValueError(allowed + f"; {text!r} is not a valid {name} field")
+    if (fields[2] == "?") == (fields[4] == "?"):
+        raise ValueError(allowed + "; exactly one of day-of-month and day-of-week must be '?'")
+    return value
+
+
+ColumnName = Annotated[StrictStr, AfterValidator(_column)]
+Fraction = Annotated[StrictFloat | StrictInt, AfterValidator(_fraction)]
+ScheduleExpression = Annotated[StrictStr, AfterValidator(_schedule)]
 
 
 class PipelineSpec(Frozen):
-    """The model's training pipeline (default: the tabular training pipeline)."""
+    """The model's SageMaker pipeline (default: the tabular training pipeline).
+
+    Attributes
+    ----------
+    kind:
+        ``training`` (default: preprocess, XGBoost on managed spot, evaluate, AUC gate,
+        baselines, registration), ``automl`` (Autopilot, best candidate registered) or
+        ``fine_tuning`` (a pinned foundation model fine-tuned and registered).
+    target_column:
+        The label column of the raw data (training: default ``target``; automl: required).
+    processing_instance_type:
+        Instance of the preprocess and evaluate jobs (training; default ``ml.m5.xlarge``).
+    training_instance_type:
+        Instance of the training job (default ``ml.m5.xlarge`` for training, where it must
+        be a CPU or NVIDIA GPU type; for fine_tuning the base model's first supported type,
+        and it must be one the base model supports: ``ml.g*``/``ml.p*`` or ``ml.trn*``).
+    training_instance_count:
+        Instances of the training job (default 1, up to 100).
+    use_spot:
+        Train on managed spot capacity with checkpoints (default on for training, off for
+        fine_tuning).
+    max_run_seconds:
+        Longest run of the training (or AutoML) job (default 3600; 60 s to 28 days).
+    max_wait_seconds:
+        With spot: run time plus time waiting for capacity, greater than
+        ``max_run_seconds`` (default twice ``max_run_seconds``, at most 28 days).
+    quality_threshold:
+        Minimum test AUC, from 0 to 1, for the model to be registered (training, automl;
+        default 0.75).
+    distribution:
+        ``none`` (default), ``sharded_by_s3_key`` (training: each instance reads its share
+        of the files; needs 2 or more instances) or ``torchrun`` (fine_tuning: one process
+        per accelerator, across instances; required on Trainium).
+    automl_mode:
+        Autopilot mode (default ``ENSEMBLING``). ``HYPERPARAMETER_TUNING`` and ``AUTO`` are
+        refused: SageMaker Pipelines' AutoML step runs ensembling only.
+    base_model:
+        The JumpStart model id to fine-tune, one of ``pipeline_definitions/
+        foundation_models.json`` (fine_tuning: required).
+    accept_eula:
+        Accept the base model's licence; required for gated models (default off).
+    epochs, batch_size:
+        Fine-tuning epochs (default 1, up to 100) and per-device batch size (default 4, up
+        to 1024).
+    schedule:
+        Start the pipeline on this EventBridge schedule, ``rate(7 days)`` or
+        ``cron(0 3 ? * MON *)`` (UTC) (default: no schedule).
+    """
+
+    kind: PipelineKind = PipelineKind.TRAINING
+    target_column: ColumnName | None = None
+    processing_instance_type: StrictStr = "ml.m5.xlarge"
+    training_instance_type: StrictStr | None = None
+    training_instance_count: int = Field(default=1, ge=1, le=100)
+    use_spot: bool | None = None
+    max_run_seconds: int = Field(default=3600, ge=60, le=MAX_RUN_SECONDS)
+    max_wait_seconds: int | None = Field(default=None, ge=61, le=MAX_RUN_SECONDS)
+    quality_threshold: Fraction = 0.75
+    distribution: Distribution = Distribution.NONE
+    automl_mode: AutoMlMode = AutoMlMode.ENSEMBLING
+    base_model: StrictStr | None = None
+    accept_eula: bool = False
+    epochs: int = Field(default=1, ge=1, le=100)
+    batch_size: int = Field(default=4, ge=1, le=1024)
+    schedule: ScheduleExpression | None = None
+
+    @model_validator(mode="after")
+    def _fits_its_kind(self) -> PipelineSpec:
+        applicable = APPLICABLE_FIELDS[self.kind] | {"kind", "schedule"}
+        for field in sorted(self.model_fields_set - applicable):
+            kinds = [kind.value for kind, fields in APPLICABLE_FIELDS.items() if field in fields]
+            raise FieldError(
+                field,
+                getattr(self, field),
+                f"is set but kind is {self.kind.value} (it applies to: {', '.join(kinds)})",
+            )
+        if self.kind is PipelineKind.AUTOML:
+            self._check_automl()
+        if self.kind is PipelineKind.FINE_TUNING:
+            self._check_fine_tuning()
+        if self.kind is PipelineKind.TRAINING:
+            self._check_training()
+        if self.spot and self.max_wait <= self.max_run_seconds:
+            field = "max_wait_seconds" if self.max_wait_seconds is not None else "max_run_seconds"
+            raise FieldError(
+                field,
+                getattr(self, field),
+                f"leaves no time to wait for spot capacity: max_wait_seconds ({self.max_wait})"
+                f" must be greater than max_run_seconds ({self.max_run_seconds})",
+            )
+        return self
+
+    def _check_training(self) -> None:
+        _instance_type("processing_instance_type", self.processing_instance_type,
+                       JobKind.PROCESSING)  # fmt: skip
+        field, value = "training_instance_type", self.instance_type
+        try:
+            check_xgboost_training_instance_type(field=field, value=value)
+        except ValueError as error:
+            raise FieldError(field, value, _after_value(error, field, value)) from None
+        if self.distribution is Distribution.TORCHRUN:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "is not allowed for kind training (allowed: none, or sharded_by_s3_key: the"
+                " XGBoost algorithm distributes itself; torchrun is for fine_tuning)",
+            )
+        if (self.distribution is Distribution.SHARDED_BY_S3_KEY
+                and self.training_instance_count < 2):  # fmt: skip
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "needs training_instance_count of 2 or more (each instance reads a share of"
+                " the files)",
+            )
+
+    def _check_automl(self) -> None:
+        if self.target_column is None:
+            raise FieldError("target_column", None, "is required when kind is automl")
+        if self.automl_mode is not AutoMlMode.ENSEMBLING:
+            raise FieldError(
+                "automl_mode",
+                self.automl_mode.value,
+                "is not supported by SageMaker Pipelines' AutoML step (allowed: ENSEMBLING)",
+            )
+
+    def _check_fine_tuning(self) -> None:
+        models = foundation_models()
+        if self.base_model is None:
+            raise FieldError(
+                "base_model",
+                None,
+                f"is required when kind is fine_tuning (one of: {', '.join(models)})",
+            )
+        if self.base_model not in models:
+            raise FieldError(
+                "base_model",
+                self.base_model,
+                "is not a pinned foundation model (allowed: "
+                f"{', '.join(models)}; see pipeline_definitions/foundation_models.json)",
+            )
+        model = models[self.base_model]
+        if model.gated and not self.accept_eula:
+            raise FieldError(
+                "accept_eula",
+                self.accept_eula,
+                f"must be true: {self.base_model} is distributed under a licence that must be"
+                " accepted (read it in SageMaker JumpStart first)",
+            )
+        field, value = "training_instance_type", self.instance_type
+        _instance_type(field, value, JobKind.TRAINING)
+        if value not in model.instance_types:
+            raise FieldError(
+                field,
+                value,
+                f"is not supported by {self.base_model} ({model.accelerator}; allowed:"
+                f" {', '.join(model.instance_types)})",
+            )
+        if self.distribution is Distribution.SHARDED_BY_S3_KEY:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "is not allowed for kind fine_tuning (allowed: none or torchrun)",
+            )
+        if model.accelerator == "neuron" and self.distribution is not Distribution.TORCHRUN:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "must be torchrun on Trainium (Neuron training runs one process per core)",
+            )
+
+    @property
+    def instance_type(self) -> str:
+        """The training instance type, with the kind's default."""
+        if self.training_instance_type is not None:
+            return self.training_instance_type
+        if self.kind is PipelineKind.FINE_TUNING and self.base_model in foundation_models():
+            return foundation_models()[self.base_model].instance_types[0]
+        return "ml.m5.xlarge"
+
+    @property
+    def label_column(self) -> str:
+        """The target column, with the training default ``target``."""
+        return self.target_column or "target"
+
+    @property
+    def spot(self) -> bool:
+        """Whether training runs on managed spot capacity (default: training only)."""
+        if self.use_spot is not None:
+            return self.use_spot
+        return self.kind is PipelineKind.TRAINING
+
+    @property
+    def max_wait(self) -> int:
+        """``max_wait_seconds``, by default twice ``max_run_seconds`` (at most 28 days)."""
+        if self.max_wait_seconds is not None:
+            return self.max_wait_seconds
+        return min(2 * self.max_run_seconds, MAX_RUN_SECONDS)
+
+
+def _instance_type(field: str, value: str, kind: JobKind) -> None:
+    try:
+        check_instance_type(field=field, value=value, kind=kind)
+    except ValueError as error:
+        raise FieldError(field, value, _after_value(error, field, value)) from None
+
+
+def _after_value(error: ValueError, field: str, value: str) -> str:
+    """The check's message without its ``<field>=<value> `` prefix."""
+    return str(error).removeprefix(f"{field}={value!r} ")

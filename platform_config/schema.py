@@ -15,10 +15,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
+from platform_config.alerts_spec import AlertsSpec
 from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.pipeline_spec import PipelineSpec
-from platform_config.serving_spec import ServingSpec
+from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -543,6 +544,7 @@ class EnvironmentConfig(Frozen):
     studio: StudioConfig = StudioConfig()
     mlflow: MlflowConfig = MlflowConfig()
     model_registry: ModelRegistryConfig = ModelRegistryConfig()
+    alerts: AlertsSpec = AlertsSpec()
     models: tuple[ModelSpec, ...] = ()
     feature_groups: tuple[FeatureGroupSpec, ...] = ()
 
@@ -593,6 +595,7 @@ class EnvironmentConfig(Frozen):
             raise FieldError(
                 "model_registry.reader_accounts", self.account, "is this environment's own account"
             )
+        check_serving_regions(self.models, self.region)
         return self
 
     def bucket_name(self, kind: str) -> str:

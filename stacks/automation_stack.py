@@ -10,11 +10,18 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge
+from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge, acknowledge_wildcards
 from platform_config import EnvironmentConfig
+from platform_config.serving_spec import EndpointKind
 from stacks.data_stack import DataStack
 from stacks.lambda_packages import function_package
-from stacks.monitoring_stack import drift_alarm_name, has_drift_alarm
+from stacks.monitoring_stack import (
+    BASELINES_PREFIX,
+    baselines_uri,
+    drift_alarm_name,
+    has_drift_alarm,
+)
+from stacks.serving_stack import ServingStack, endpoint_name
 from stacks.network_stack import NetworkStack
 from stacks.removal import log_retention, removal_policy
 
@@ -34,6 +41,11 @@ class AutomationStack(Stack):
         :class:`PlatformFunction` running ``lambda/retraining_trigger``.
     retraining_rules:
         The EventBridge rules that invoke it, by cause.
+    model_deployment:
+        :class:`PlatformFunction` running ``lambda/model_deployment``, or ``None`` when no
+        model of ``serving`` follows approvals (none served, or all pinned).
+    approval_rule:
+        The "Model Package State Change" rule that invokes it.
     """
 
     def __init__(
@@ -44,6 +56,7 @@ class AutomationStack(Stack):
         config: EnvironmentConfig,
         data: DataStack,
         network: NetworkStack,
+        serving: ServingStack | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -156,6 +169,124 @@ class AutomationStack(Stack):
                 targets=[target],
             )
 
+        self.model_deployment: PlatformFunction | None = None
+        self.approval_rule: events.Rule | None = None
+        deployments = deployment_models(config, serving) if serving is not None else {}
+        if serving is not None and deployments:
+            self._deployment_function(config, data, network, serving, deployments)
+
+    def _deployment_function(
+        self,
+        config: EnvironmentConfig,
+        data: DataStack,
+        network: NetworkStack,
+        serving: ServingStack,
+        deployments: dict[str, dict[str, Any]],
+    ) -> None:
+        """The function rolling approved packages out, and the rule feeding it approvals."""
+        net = network.network
+        prefix = config.name_prefix
+        deployment = PlatformFunction(
+            self,
+            "ModelDeployment",
+            code_path=str(function_package("model_deployment")),
+            handler="model_deployment.lambda_handler",
+            description="Rolls an approved model package out to its endpoint; records rejections",
+            vpc=net.vpc,
+            subnets=net.subnets.subnets,
+            security_group=net.workload_security_group,
+            key=data.keys.workload,
+            logs_key=data.keys.logs,
+            log_retention=log_retention(config),
+            removal_policy=removal_policy(config),
+            reserved_concurrency=1,  # one rollout at a time per environment
+            timeout=Duration.minutes(2),
+            environment={
+                "EXPECTED_ACCOUNT_ID": config.account,
+                "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table.table_name,
+                "MODEL_VPC_SUBNET_IDS": ",".join(s.subnet_id for s in net.subnets.subnets),
+                "MODEL_VPC_SECURITY_GROUP_IDS": net.workload_security_group.security_group_id,
+                "MODEL_ENABLE_NETWORK_ISOLATION": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/ModelDeployment",
+                "BASELINES_URI": baselines_uri(config),
+                "DEPLOYMENT_MODELS": self.to_json_string(deployments),
+            },
+        )
+        self.model_deployment = deployment
+        function = deployment.function
+        self.idempotency_table.table.grant_read_write_data(function)
+
+        def arn(resource: str, name: str) -> str:
+            return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        sagemaker_writes = iam.PolicyStatement(
+            actions=[
+                "sagemaker:DescribeModelPackage", "sagemaker:DescribeModel",
+                "sagemaker:CreateModel", "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig", "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
+            ],  # fmt: skip
+            resources=[
+                arn("model-package", f"{prefix}-*/*"),
+                arn("model", f"{prefix}-*"),
+                arn("endpoint", f"{prefix}-*"),
+                arn("endpoint-config", "*"),
+            ],
+        )
+        pass_roles = iam.PolicyStatement(
+            actions=["iam:PassRole"],
+            resources=[role.role.role_arn for role in serving.roles.values()],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        )
+        reports = config.bucket_name("reports")
+        baselines = iam.PolicyStatement(
+            actions=["s3:GetObject"],
+            resources=[f"arn:{self.partition}:s3:::{config.bucket_name('artifacts')}/*"],
+        )
+        publish = iam.PolicyStatement(
+            actions=["s3:PutObject"],
+            resources=[f"arn:{self.partition}:s3:::{reports}/{BASELINES_PREFIX}/*"],
+        )
+        for statement in (sagemaker_writes, pass_roles, baselines, publish):
+            function.add_to_role_policy(statement)
+        data.keys.data.grant_encrypt_decrypt(function)
+        role = function.role
+        assert role is not None
+        acknowledge_wildcards(role, [sagemaker_writes], reason=(
+            "Versions of this environment's packages, the models and endpoint configs it"
+            " creates per version, and the live endpoint configs CloudFormation named."))  # fmt: skip
+        acknowledge_wildcards(role, [baselines, publish], reason=(
+            "Reads the baselines a pipeline run wrote (per-execution keys) and publishes them"
+            " under the monitors' baselines prefix."))  # fmt: skip
+        acknowledge_wildcards(
+            role,
+            [iam.PolicyStatement(actions=["kms:ReEncrypt*", "kms:GenerateDataKey*"],
+                                 resources=[data.keys.data.key_arn])],  # fmt: skip
+            reason="CDK's grant on the data key, which encrypts the baselines it copies.",
+        )
+        self._acknowledge_function_role(deployment)
+        self.approval_rule = events.Rule(
+            self,
+            "ModelApprovalRule",
+            description="A model package of a served model was approved or rejected",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": sorted(deployments),
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    function,
+                    retry_attempts=TARGET_RETRY_ATTEMPTS,
+                    max_event_age=TARGET_MAX_EVENT_AGE,
+                    dead_letter_queue=deployment.dead_letter_queue,
+                )
+            ],
+        )
+
     @staticmethod
     def _acknowledge_function_role(platform_function: PlatformFunction) -> None:
         role = platform_function.function.role
@@ -177,3 +308,43 @@ class AutomationStack(Stack):
             reason="CDK grants specific to this function's role (its table, queue, keys).",
         )
 
+
+
+def deployment_models(config: EnvironmentConfig, serving: ServingStack) -> dict[str, dict[str, Any]]:
+    """``DEPLOYMENT_MODELS`` of the deployment function: one entry per endpoint that follows
+    approvals (its model version is ``latest``), keyed by model package group."""
+    models: dict[str, dict[str, Any]] = {}
+    for model in config.models:
+        spec = model.serving
+        endpoint = serving.endpoints.get(model.name)
+        if spec is None or endpoint is None or spec.model_version != "latest":
+            continue
+        variants = [v.name for v in spec.production_variants if v.model_version is None]
+        if not variants:
+            continue
+        rollout = spec.deployment
+        strategy_fields = {
+            "canary": {"canary_percent": rollout.canary_size_percent},
+            "linear": {"step_percent": rollout.linear_step_percent},
+            "rolling": {"batch_percent": rollout.rolling_batch_percent},
+        }.get(rollout.strategy, {})
+        serverless = spec.kind is EndpointKind.SERVERLESS
+        group = f"{config.name_prefix}-{model.name}"
+        models[group] = {
+            "endpoint_name": endpoint_name(config, model.name),
+            "variant_names": variants,
+            "execution_role_arn": serving.roles[model.name].role.role_arn,
+            "in_vpc": not serverless,
+            "network_isolation": spec.network_isolation and not serverless,
+            "rollout": {
+                "strategy": rollout.strategy,
+                "wait_seconds": rollout.wait_seconds,
+                "maximum_execution_timeout_seconds": rollout.maximum_execution_timeout_seconds,
+                **({} if rollout.strategy == "rolling"
+                   else {"termination_wait_seconds": rollout.termination_wait_seconds}),
+                **strategy_fields,
+                "rollback_alarm_names": [alarm.alarm_name for alarm in
+                                         serving.endpoint_alarms[model.name].alarms],
+            },
+        }  # fmt: skip
+    return models

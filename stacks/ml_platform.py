@@ -8,8 +8,11 @@ from constructs import Construct
 from platform_config import EnvironmentConfig
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
+from stacks.monitoring_stack import MonitoredEndpoint, MonitoringStack
 from stacks.network_stack import NetworkStack
+from stacks.pipelines_stack import PipelinesStack
 from stacks.registry_stack import RegistryStack
+from stacks.serving_stack import ServingStack
 from stacks.workspace_stack import WorkspaceStack
 
 
@@ -24,7 +27,7 @@ class MlPlatform:
 
     Attributes
     ----------
-    data, network, registry, workspace, automation:
+    data, network, registry, workspace, serving, pipelines, monitoring, automation:
         The stacks.
     stacks:
         All stacks, in deployment order.
@@ -76,12 +79,60 @@ class MlPlatform:
             description=f"ML platform ({config.name}): SageMaker domain, Studio and MLflow",
             termination_protection=protect,
         )
+        self.serving = ServingStack(
+            scope,
+            "Serving",
+            config=config,
+            data=self.data,
+            network=self.network,
+            registry=self.registry,
+            env=env,
+            stack_name=f"{prefix}-serving",
+            description=f"ML platform ({config.name}): endpoints, their scaling, alarms and"
+            " dashboards",
+            termination_protection=protect,
+        )
+        self.pipelines = PipelinesStack(
+            scope,
+            "Pipelines",
+            config=config,
+            data=self.data,
+            network=self.network,
+            registry=self.registry,
+            workspace=self.workspace,
+            env=env,
+            stack_name=f"{prefix}-pipelines",
+            description=f"ML platform ({config.name}): SageMaker pipelines, their step code and"
+            " schedules",
+            termination_protection=protect,
+        )
+        self.monitoring = MonitoringStack(
+            scope,
+            "Monitoring",
+            config=config,
+            data=self.data,
+            network=self.network,
+            workspace=self.workspace,
+            endpoints=[
+                MonitoredEndpoint(model=model, endpoint_name=self.serving.capturing_endpoints[
+                    model.name])
+                for model in config.models
+                if model.name in self.serving.capturing_endpoints
+            ],  # fmt: skip
+            alert_topic=self.serving.alert_topic,
+            env=env,
+            stack_name=f"{prefix}-monitoring",
+            description=f"ML platform ({config.name}): Model Monitor schedules and drift alarms",
+            termination_protection=protect,
+        )
+        self.monitoring.add_dependency(self.serving, "monitors need their endpoints")
         self.automation = AutomationStack(
             scope,
             "Automation",
             config=config,
             data=self.data,
             network=self.network,
+            serving=self.serving,
             env=env,
             stack_name=f"{prefix}-automation",
             description=f"ML platform ({config.name}): retraining and deployment automation",
@@ -92,6 +143,9 @@ class MlPlatform:
             self.network,
             self.registry,
             self.workspace,
+            self.serving,
+            self.pipelines,
+            self.monitoring,
             self.automation,
         ]
         for key, value in sorted(config.tags.items()):

@@ -22,6 +22,7 @@ from ml_constructs import (
     ModelMonitor,
     ModelQualityMonitor,
     MonitorJobSettings,
+    acknowledge_wildcards,
 )
 from platform_config import EnvironmentConfig, ModelSpec
 from stacks.data_stack import DataStack
@@ -231,7 +232,10 @@ class MonitoringStack(Stack):
         bucket, _, prefix = ground_truth_uri.removeprefix("s3://").partition("/")
         prefix = prefix.rstrip("/")
         objects = f"arn:{self.partition}:s3:::{bucket}/{prefix + '/' if prefix else ''}*"
-        role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["s3:GetObject"], resources=[objects]))  # fmt: skip
+        read = iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects])
+        role.add_to_principal_policy(read)
         role.add_to_principal_policy(iam.PolicyStatement(
             actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{bucket}"]))  # fmt: skip
+        acknowledge_wildcards(role, [read], reason=(
+            "Model-quality and bias jobs read every label file under the model's ground-truth"
+            " prefix, named by the team's labelling process."))  # fmt: skip

@@ -20,7 +20,8 @@ def _automation(platform: SynthesizedPlatform) -> Template:
 
 
 def _function(template: Template) -> dict[str, Any]:
-    functions = template.find_resources("AWS::Lambda::Function")
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {
+        "Handler": "retraining_trigger.lambda_handler"}})  # fmt: skip
     assert len(functions) == 1
     return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
 
@@ -135,3 +136,62 @@ def test_function_package_holds_the_handler_and_powertools_but_no_tests() -> Non
             "jmespath"} <= names  # fmt: skip
     assert "tests" not in names and "conftest.py" not in names
     assert not list(package.rglob("__pycache__"))
+
+
+def _deployment(template: Template) -> dict[str, Any]:
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {
+        "Handler": "model_deployment.lambda_handler"}})  # fmt: skip
+    assert len(functions) == 1
+    return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
+
+
+def test_drift_alarm_rule_listens_for_each_models_composite_alarm(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    _automation(sandbox).has_resource_properties("AWS::Events::Rule", {"EventPattern": {
+        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+        "detail": {"alarmName": ["ml-platform-sandbox-churn-prediction-drift"],
+                   "state": {"value": ["ALARM"]}}}})  # fmt: skip
+
+
+def test_approvals_of_served_models_invoke_the_deployment_function(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    template = _automation(sandbox)
+    rules = template.find_resources("AWS::Events::Rule", {"Properties": {"EventPattern": {
+        "detail-type": ["SageMaker Model Package State Change"]}}})  # fmt: skip
+    assert len(rules) == 1
+    rule = next(iter(rules.values()))["Properties"]
+    groups = rule["EventPattern"]["detail"]["ModelPackageGroupName"]
+    assert "ml-platform-sandbox-churn-prediction" in groups
+    assert "ml-platform-sandbox-lead-scoring" not in groups  # batch: no endpoint to update
+    assert rule["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
+    target = rule["Targets"][0]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200}
+    assert "DeadLetterConfig" in target
+
+
+def test_deployment_function_rolls_out_with_each_endpoints_guardrails(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    function = _deployment(_automation(sandbox))
+    assert function["ReservedConcurrentExecutions"] == 1
+    variables = function["Environment"]["Variables"]
+    assert variables["BASELINES_URI"] == (
+        "s3://mlp-sandbox-111111111111-eu-west-1-reports/baselines")
+    text = json.dumps(variables["DEPLOYMENT_MODELS"])
+    for expected in ('\\"variant_names\\":[\\"champion\\"]', '\\"strategy\\":\\"canary\\"',
+                     '\\"canary_percent\\":10', "rollback_alarm_names"):
+        assert expected in text, expected  # fmt: skip
+
+
+def test_deployment_function_passes_only_the_endpoint_roles_to_sagemaker(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    policies = _automation(sandbox).find_resources("AWS::IAM::Policy")
+    passes = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"][
+        "Statement"] if s["Action"] == "iam:PassRole"]  # fmt: skip
+    assert len(passes) == 1
+    assert passes[0]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}  # fmt: skip
+    assert "*" not in json.dumps(passes[0]["Resource"])

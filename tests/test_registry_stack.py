@@ -14,6 +14,9 @@ PINNED_LOGICAL_IDS = {
     "AWS::SageMaker::ModelPackageGroup": {
         "ModelRegistrychurnprediction6F81B428",
         "ModelRegistryfrauddetection870EC561",
+        "ModelRegistryleadscoring2F0A2409",
+        "ModelRegistrysupportassistant03304C70",
+        "ModelRegistryclaimstriage89BF5E96",
     },
     "AWS::SageMaker::FeatureGroup": {
         "FeatureStorecustomeractivityE22E2AF7",
@@ -38,7 +41,8 @@ def test_one_package_group_per_catalogue_model_named_after_the_environment(
 ) -> None:
     groups = _registry(sandbox).find_resources("AWS::SageMaker::ModelPackageGroup")
     names = sorted(g["Properties"]["ModelPackageGroupName"] for g in groups.values())
-    assert names == ["ml-platform-sandbox-churn-prediction", "ml-platform-sandbox-fraud-detection"]
+    assert names == sorted(f"ml-platform-sandbox-{model.name}" for model in sandbox.config.models)
+    assert "ml-platform-sandbox-churn-prediction" in names
 
 
 def test_later_environment_accounts_may_read_packages_for_promotion(

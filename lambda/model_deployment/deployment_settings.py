@@ -12,7 +12,8 @@ IDEMPOTENCY_TABLE_NAME
 IDEMPOTENCY_TTL_SECONDS
     Optional, default 86400: how long a processed event id is remembered.
 MODEL_EXECUTION_ROLE_ARN
-    IAM role the created SageMaker models run with.
+    IAM role the created SageMaker models run with, unless a model names its own
+    (required when one does not).
 MODEL_VPC_SUBNET_IDS, MODEL_VPC_SECURITY_GROUP_IDS
     Optional, comma-separated; both or neither. When set, models run in that VPC.
 MODEL_ENABLE_NETWORK_ISOLATION
@@ -23,7 +24,9 @@ BASELINES_URI
     Optional ``s3://bucket/prefix``: where the drift-check baselines of a package being
     rolled out are copied, as ``<prefix>/<group>/<monitor>/<file>``, for Model Monitor.
 DEPLOYMENT_MODELS
-    JSON object, model package group name -> deployment policy::
+    JSON object, model package group name -> deployment policy (per model, optional:
+    ``execution_role_arn`` overrides MODEL_EXECUTION_ROLE_ARN, ``in_vpc`` false runs the
+    model outside the VPC (serverless), ``network_isolation`` overrides the global flag)::
 
         {"churn": {"endpoint_name": "churn-prod",
                    "variant_names": ["AllTraffic"],
@@ -74,7 +77,16 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/\S+$")
 _RESOURCE_NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
 _MODEL_FIELDS = frozenset(
-    {"endpoint_name", "variant_names", "initial_variant", "initial_data_capture", "rollout"}
+    {
+        "endpoint_name",
+        "variant_names",
+        "initial_variant",
+        "initial_data_capture",
+        "rollout",
+        "execution_role_arn",
+        "in_vpc",
+        "network_isolation",
+    }
 )
 _VARIANT_FIELDS = frozenset({"variant_name", "instance_type", "initial_instance_count"})
 _DATA_CAPTURE_FIELDS = frozenset({"destination_s3_uri", "sampling_percent"})
@@ -181,6 +193,9 @@ class ModelDeployment:
     initial_variant: InitialVariant
     initial_data_capture: InitialDataCapture | None
     rollout: Rollout
+    execution_role_arn: str | None = None
+    in_vpc: bool = True
+    network_isolation: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,7 @@ class DeploymentSettings:
     dead_letter_queue_url: str
     idempotency_table_name: str
     idempotency_ttl_seconds: int
-    execution_role_arn: str
+    execution_role_arn: str | None
     vpc_config: Mapping[str, list[str]] | None
     enable_network_isolation: bool
     metrics_namespace: str
@@ -201,6 +216,17 @@ class DeploymentSettings:
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> DeploymentSettings:
     """Read and validate the environment; raise `SettingsError` naming the first problem."""
+    settings = _load(environ)
+    for group, model in settings.models.items():
+        if model.execution_role_arn is None and settings.execution_role_arn is None:
+            raise SettingsError(
+                f"MODEL_EXECUTION_ROLE_ARN: required environment variable is missing or empty"
+                f" (and DEPLOYMENT_MODELS[{group!r}] names no execution_role_arn)"
+            )
+    return settings
+
+
+def _load(environ: Mapping[str, str]) -> DeploymentSettings:
     return DeploymentSettings(
         expected_account_id=_matching(environ, "EXPECTED_ACCOUNT_ID", _ACCOUNT_ID, "12 digits"),
         dead_letter_queue_url=_matching(
@@ -212,8 +238,10 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> DeploymentSettings
             "IDEMPOTENCY_TTL_SECONDS",
             minimum=1,
         ),
-        execution_role_arn=_matching(
-            environ, "MODEL_EXECUTION_ROLE_ARN", _ROLE_ARN, "an IAM role ARN"
+        execution_role_arn=(
+            _matching(environ, "MODEL_EXECUTION_ROLE_ARN", _ROLE_ARN, "an IAM role ARN")
+            if environ.get("MODEL_EXECUTION_ROLE_ARN", "").strip()
+            else None
         ),
         vpc_config=_vpc_config(environ),
         enable_network_isolation=_bool(environ, "MODEL_ENABLE_NETWORK_ISOLATION", default=False),
@@ -286,7 +314,28 @@ def _model(group: str, spec: Any) -> ModelDeployment:
             spec.get("initial_data_capture"), f"{where}.initial_data_capture"
         ),
         rollout=_rollout(spec.get("rollout"), f"{where}.rollout"),
+        execution_role_arn=_optional_role(spec.get("execution_role_arn"), where),
+        in_vpc=_flag(spec.get("in_vpc", True), f"{where}.in_vpc"),
+        network_isolation=(
+            None
+            if spec.get("network_isolation") is None
+            else _flag(spec["network_isolation"], f"{where}.network_isolation")
+        ),
     )
+
+
+def _optional_role(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ROLE_ARN.match(value):
+        raise SettingsError(f"{where}.execution_role_arn: expected an IAM role ARN, got {value!r}")
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{where}: expected true or false, got {value!r}")
+    return value
 
 
 def _initial_variant(spec: Any, where: str) -> InitialVariant:

@@ -167,7 +167,7 @@ class ModelDeployer:
         model = package.model
         model_name = versioned_name(package.group, package.version)
         config_name = versioned_name(model.endpoint_name, package.version)
-        self._ensure_model(model_name, package.arn)
+        self._ensure_model(model_name, package.arn, model)
         endpoint = self._describe("describe_endpoint", EndpointName=model.endpoint_name)
 
         if endpoint is None:
@@ -270,16 +270,19 @@ class ModelDeployer:
                 ) from None
             raise
 
-    def _ensure_model(self, model_name: str, package_arn: str) -> None:
+    def _ensure_model(self, model_name: str, package_arn: str, model: ModelDeployment) -> None:
         if self._describe("describe_model", ModelName=model_name) is not None:
             return
+        isolation = self.settings.enable_network_isolation
         arguments: dict[str, Any] = {
             "ModelName": model_name,
             "PrimaryContainer": {"ModelPackageName": package_arn},
-            "ExecutionRoleArn": self.settings.execution_role_arn,
-            "EnableNetworkIsolation": self.settings.enable_network_isolation,
+            "ExecutionRoleArn": model.execution_role_arn or self.settings.execution_role_arn or "",
+            "EnableNetworkIsolation": (
+                isolation if model.network_isolation is None else model.network_isolation
+            ),
         }
-        if self.settings.vpc_config is not None:
+        if self.settings.vpc_config is not None and model.in_vpc:
             arguments["VpcConfig"] = dict(self.settings.vpc_config)
         self.sagemaker.create_model(**arguments)
 

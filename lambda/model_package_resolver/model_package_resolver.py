@@ -102,15 +102,17 @@ def handle(event: dict[str, Any], sagemaker: Any) -> tuple[str, dict[str, str]]:
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
     """Resolve and always answer CloudFormation (``SUCCESS`` or ``FAILED`` with the reason)."""
-    logger.info(json.dumps({key: event.get(key) for key in
-                            ("RequestType", "LogicalResourceId", "ResourceProperties")}))  # fmt: skip
+    shown = ("RequestType", "LogicalResourceId", "ResourceProperties")
+    logger.info(json.dumps({key: event.get(key) for key in shown}))
     try:
         physical_id, data = handle(event, boto3.client("sagemaker"))
         send_response(event, context, "SUCCESS", physical_id, data, reason="")
     except Exception as error:  # noqa: BLE001 - every failure must reach CloudFormation
         logger.exception("Resolution failed")
-        reason = str(error) if isinstance(error, ResolutionError) else f"{type(error).__name__}: {error}"
-        physical_id = event.get("PhysicalResourceId") or f"unresolved-{event.get('LogicalResourceId')}"
+        known = isinstance(error, ResolutionError)
+        reason = str(error) if known else f"{type(error).__name__}: {error}"
+        unresolved = f"unresolved-{event.get('LogicalResourceId')}"
+        physical_id = event.get("PhysicalResourceId") or unresolved
         send_response(event, context, "FAILED", physical_id, {}, reason=reason)
 
 
@@ -124,10 +126,11 @@ def send_response(
     reason: str,
 ) -> None:
     """PUT the result to the pre-signed S3 URL CloudFormation gave (through the S3 gateway)."""
+    stream = getattr(context, "log_stream_name", "")
     body = json.dumps(
         {
             "Status": status,
-            "Reason": (reason or f"See CloudWatch log stream {getattr(context, 'log_stream_name', '')}")[:1000],
+            "Reason": (reason or f"See log stream {stream}")[:1000],
             "PhysicalResourceId": physical_id,
             "StackId": event.get("StackId"),
             "RequestId": event.get("RequestId"),

@@ -77,6 +77,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="Fraction of all rows held out for the final test (default: %(default)s).",
     )
     parser.add_argument(
+        "--train-shards",
+        type=int,
+        default=1,
+        help="Write the training split as this many files of about equal size, so that "
+        "distributed training can give each instance its own share (ShardedByS3Key) "
+        "(default: %(default)s, one train.csv).",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=42,
@@ -84,6 +92,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     check_fractions(args.validation_fraction, args.test_fraction)
+    if args.train_shards < 1:
+        parser.error(f"--train-shards must be 1 or more, got {args.train_shards}")
     return args
 
 
@@ -210,6 +220,21 @@ def write_split(frame: pd.DataFrame, directory: Path, name: str, header: bool) -
     return path
 
 
+def write_shards(frame: pd.DataFrame, directory: Path, name: str, shards: int) -> list[Path]:
+    """Write ``frame`` as ``<name>-00000.csv``... ``shards`` files of consecutive rows.
+
+    Raises ``ValueError`` when there are fewer rows than shards (an instance would get
+    no data).
+    """
+    if len(frame) < shards:
+        raise ValueError(f"{len(frame)} {name} rows cannot be split into {shards} shards")
+    bounds = [round(index * len(frame) / shards) for index in range(shards + 1)]
+    return [
+        write_split(frame.iloc[start:end], directory, f"{name}-{index:05d}", header=False)
+        for index, (start, end) in enumerate(zip(bounds, bounds[1:]))
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Read, validate, split, engineer features and write the four outputs."""
     args = parse_args(argv)
@@ -225,7 +250,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     medians = fit_medians(train_features.drop(columns=dropped))
     for name, split in zip(SPLIT_NAMES, splits):
         processed = transform(split, args.target_column, dropped, medians)
-        write_split(processed, args.output_dir / name, name, header=False)
+        if name == "train" and args.train_shards > 1:
+            write_shards(processed, args.output_dir / name, name, args.train_shards)
+        else:
+            write_split(processed, args.output_dir / name, name, header=False)
         if name == "train":
             baseline = processed.drop(columns=[args.target_column])
             write_split(baseline, args.output_dir / "baseline", "baseline", header=True)

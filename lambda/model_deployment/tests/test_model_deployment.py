@@ -771,3 +771,37 @@ def test_settings_defaults_leave_models_outside_a_vpc_without_isolation():
     assert settings.vpc_config is None
     assert settings.enable_network_isolation is False
     assert settings.metrics_namespace == "MLPlatform/ModelDeployment"
+
+
+def test_a_model_can_have_its_own_role_and_run_outside_the_vpc_without_isolation(
+    live_endpoint, environment, monkeypatch, invoke, update_endpoint, deployer
+):
+    own_role = f"arn:aws:iam::{ACCOUNT_ID}:role/churn-endpoint"
+    monkeypatch.setenv("DEPLOYMENT_MODELS", json.dumps(deployment_models(
+        execution_role_arn=own_role, in_vpc=False, network_isolation=False)))  # fmt: skip
+    model_deployment.runtime.cache_clear()
+    fresh = model_deployment.runtime()
+    requests: list[dict[str, Any]] = []
+    fresh.sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.CreateModel", lambda params, **_: requests.append(params)
+    )
+    monkeypatch.setattr(fresh.sagemaker, "update_endpoint", deployer.sagemaker.update_endpoint)
+    expect_update(update_endpoint, CANARY_DEPLOYMENT_CONFIG)
+
+    invoke(load_event("model_package_approved"))
+
+    assert len(requests) == 1
+    assert requests[0]["ExecutionRoleArn"] == own_role
+    assert requests[0]["EnableNetworkIsolation"] is False
+    assert "VpcConfig" not in requests[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("execution_role_arn", "churn-role", "expected an IAM role ARN"),
+     ("in_vpc", "no", "expected true or false")],
+)  # fmt: skip
+def test_per_model_overrides_are_validated(environment, monkeypatch, field, value, message):
+    monkeypatch.setenv("DEPLOYMENT_MODELS", json.dumps(deployment_models(**{field: value})))
+    with pytest.raises(SettingsError, match=f"DEPLOYMENT_MODELS\\['churn'\\].{field}: {message}"):
+        load_settings()

@@ -1,0 +1,100 @@
+"""The SNS topic an environment's alarms notify, encrypted with its own key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+
+class AlertTopic(Construct):
+    """An encrypted alert topic with e-mail subscribers, or an existing topic imported by ARN.
+
+    The key (``alias/<topic name>``) also serves the serving layer's other messaging (the
+    asynchronous endpoints' notification topics and dead-letter queues): CloudWatch, SNS
+    and SageMaker may use it, which the platform's data keys do not allow.
+
+    Attributes
+    ----------
+    topic:
+        The ``sns.ITopic`` alarms send to.
+    key:
+        The messaging key (``kms.Key``), created even when the topic is imported.
+
+    Parameters
+    ----------
+    topic_name:
+        Name of the created topic and of the key's alias.
+    existing_topic_arn:
+        Import this topic instead of creating one (default: create).
+    email_addresses:
+        Subscribed to the created topic (default none).
+    removal_policy:
+        Of the key (default ``RETAIN``).
+    pending_window:
+        Key deletion window (default 30 days).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic_name: str,
+        existing_topic_arn: str | None = None,
+        email_addresses: Sequence[str] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        pending_window: Duration = Duration.days(30),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if existing_topic_arn and email_addresses:
+            raise ValueError(
+                "email_addresses subscribe to a created topic: give no existing_topic_arn"
+            )
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{topic_name}: alarm and asynchronous inference messages",
+            alias=f"alias/{topic_name}",
+            enable_key_rotation=True,
+            rotation_period=Duration.days(365),
+            removal_policy=removal_policy,
+            pending_window=pending_window,
+        )
+        for service in ("cloudwatch.amazonaws.com", "sns.amazonaws.com"):
+            # CloudWatch encrypts alarm messages it publishes; SNS re-encrypts for SQS.
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    principals=[iam.ServicePrincipal(service)],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                )
+            )
+        if existing_topic_arn:
+            self.topic: sns.ITopic = sns.Topic.from_topic_arn(self, "Default", existing_topic_arn)
+            return
+        topic = sns.Topic(
+            self,
+            "Default",
+            topic_name=topic_name,
+            display_name=topic_name,
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarms",
+                actions=["sns:Publish"],
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                resources=[topic.topic_arn],
+            )
+        )
+        for address in email_addresses:
+            topic.add_subscription(subscriptions.EmailSubscription(address))
+        self.topic = topic

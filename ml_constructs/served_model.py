@@ -1,0 +1,97 @@
+"""A SageMaker model built from a registry package version, in the VPC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ml_constructs.model_package_version import ModelPackageVersion
+
+
+class ServedModel(Construct):
+    """``AWS::SageMaker::Model`` serving one version of a model package group.
+
+    The version is resolved at deploy time (:class:`ModelPackageVersion`). The model has no
+    physical name: CloudFormation replaces it whenever the resolved package changes, and the
+    endpoint config that names it follows.
+
+    Attributes
+    ----------
+    package:
+        The :class:`ModelPackageVersion`.
+    model:
+        The ``CfnModel`` (logical id stable via ``Default``).
+    model_name:
+        Its generated name (token).
+
+    Parameters
+    ----------
+    resolver:
+        Service token of :class:`ModelPackageVersion`.
+    group_name, version:
+        Which package: the group and ``"latest"`` or a version number.
+    role:
+        Execution role of the containers.
+    image:
+        Serve the package's artifacts with this image instead of the package's own (default
+        none: the package's containers, by ``ModelPackageName``).
+    subnets, security_groups:
+        Put the model in the VPC (default: none, for serverless endpoints, which cannot be).
+    network_isolation:
+        No network access from the container (default on; off when not in a VPC).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        resolver: lambda_.IFunction,
+        group_name: str,
+        version: int | str,
+        role: iam.IRole,
+        image: str | None = None,
+        subnets: Sequence[ec2.ISubnet] = (),
+        security_groups: Sequence[ec2.ISecurityGroup] = (),
+        network_isolation: bool = True,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if bool(subnets) != bool(security_groups):
+            raise ValueError("give both subnets and security_groups, or neither")
+        self.package = ModelPackageVersion(
+            self, "Package", resolver=resolver, group_name=group_name, version=version
+        )
+        container = (
+            sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image, model_data_url=self.package.model_data_url
+            )
+            if image
+            else sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=self.package.model_package_arn
+            )
+        )
+        in_vpc = bool(subnets)
+        self.model = sagemaker.CfnModel(
+            self,
+            "Default",
+            execution_role_arn=role.role_arn,
+            primary_container=container,
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=[subnet.subnet_id for subnet in subnets],
+                security_group_ids=[group.security_group_id for group in security_groups],
+            )
+            if in_vpc
+            else None,
+            enable_network_isolation=network_isolation and in_vpc,
+        )
+        # SageMaker checks the role's permissions when it creates the model: wait for its
+        # policy (the role itself is already a reference).
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            self.model.node.add_dependency(policy)
+        self.model_name = self.model.attr_model_name

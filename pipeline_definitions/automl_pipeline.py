@@ -1,0 +1,312 @@
+"""The AutoML pipeline: Autopilot trains and ensembles candidates, the best is registered.
+
+:func:`build_automl_pipeline` returns the JSON definition of a SageMaker pipeline, built
+offline (see :mod:`pipeline_definitions.offline_sdk`), for the CDK stacks to embed in
+``AWS::SageMaker::Pipeline``. The same arguments always give the same bytes.
+
+The DAG::
+
+    AutoML ──► CheckAucThreshold ─┬─ best candidate's AUC >= threshold: RegisterModel
+    (Autopilot,                   └─ otherwise: AucBelowThreshold (FailStep)
+     ENSEMBLING)
+
+The AutoML step runs one Autopilot job (``CreateAutoMLJob``) over the CSV files under
+``InputDataUri`` (with a header row, the label in ``target_column``), for binary
+classification with the AUC as objective, in the VPC, with its volumes, outputs and
+inter-container traffic encrypted. SageMaker Pipelines runs the AutoML step in
+``ENSEMBLING`` mode only (the SDK refuses any other), which suits data sets up to a few
+hundred MB; the best candidate is one inference container (AutoGluon ensemble).
+
+The SDK's ``AutoMLStep`` takes its arguments from ``AutoML.fit()``, a class that SDK v3
+no longer has; :class:`_AutoMLStep` is the same step (type ``AutoML``, properties of
+``DescribeAutoMLJobResponse``) built from the request directly. Registration reads the
+best candidate's image, artifact and environment from the step's properties, as the
+SDK's ``get_best_auto_ml_model_builder`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pipeline_definitions import offline_sdk
+from pipeline_definitions.job_instance_types import JobKind, check_instance_type
+from pipeline_definitions.pipeline_arguments import (
+    MODEL_PACKAGE_GROUP_NAME,
+    NetworkPlacement,
+    check_common_arguments,
+    check_fraction,
+    check_int_range,
+    check_pattern,
+    check_role_arn,
+    check_s3_uri,
+)
+from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+
+offline_sdk.import_sdk()
+
+# The SDK must be imported after offline_sdk.import_sdk() (see offline_sdk's docstring).
+from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.core.workflow.properties import Properties
+from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline
+from sagemaker.mlops.workflow.steps import ConfigurableRetryStep, StepTypeEnum
+from sagemaker.serve import ModelBuilder
+
+APPROVAL_STATUS = "PendingManualApproval"
+"""Every model version is registered pending a person's approval."""
+
+OBJECTIVE_METRIC = "AUC"
+"""Autopilot's objective: the candidates are ranked by their validation AUC."""
+
+STEP_NAMES = ("AutoML", "CheckAucThreshold", "RegisterModel", "AucBelowThreshold")
+"""The pipeline's step names."""
+
+#: Environment variables of Autopilot's inference container, copied to the package.
+INFERENCE_ENVIRONMENT = (
+    "MODEL_NAME",
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
+    "SAGEMAKER_SUBMIT_DIRECTORY",
+    "SAGEMAKER_INFERENCE_SUPPORTED",
+    "SAGEMAKER_INFERENCE_OUTPUT",
+    "SAGEMAKER_PROGRAM",
+)
+
+_MAX_RUN_SECONDS = 28 * 24 * 3600
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoMlPipelineSettings:
+    """The Autopilot job and the registration gate, checked on creation.
+
+    Parameters
+    ----------
+    target_column:
+        The label column of the input CSV files (required).
+    max_run_seconds:
+        ``MaxAutoMLJobRuntimeInSeconds`` (60 s to 28 days). Default ``14400``.
+    max_candidates:
+        Most candidates Autopilot trains (1-750). Default ``100``.
+    auc_threshold:
+        Default of the ``AucThreshold`` parameter: the best candidate's AUC, in [0, 1],
+        must reach it to be registered. Default ``0.75``.
+    inference_instance_types, transform_instance_types:
+        Instance types recorded on the model package. Defaults ``("ml.m5.large",
+        "ml.m5.xlarge")`` and ``("ml.m5.xlarge",)``.
+    job_max_attempts:
+        Attempts of the AutoML step on throttling, service faults and SageMaker capacity,
+        resource-limit or internal errors (1-20). Default ``3``.
+    """
+
+    target_column: str
+    max_run_seconds: int = 14400
+    max_candidates: int = 100
+    auc_threshold: float = 0.75
+    inference_instance_types: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge")
+    transform_instance_types: tuple[str, ...] = ("ml.m5.xlarge",)
+    job_max_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.target_column, str) or not self.target_column.strip():
+            raise ValueError(
+                f"{name}.target_column={self.target_column!r} is not allowed; allowed: a "
+                "non-empty column name"
+            )
+        check_int_range(f"{name}.max_run_seconds", self.max_run_seconds, 60, _MAX_RUN_SECONDS)
+        check_int_range(f"{name}.max_candidates", self.max_candidates, 1, 750)
+        check_fraction(f"{name}.auc_threshold", self.auc_threshold, allow_zero=True)
+        check_int_range(f"{name}.job_max_attempts", self.job_max_attempts, 1, 20)
+        for value in self.inference_instance_types:
+            check_instance_type(
+                field=f"{name}.inference_instance_types",
+                value=value,
+                kind=JobKind.REAL_TIME_INFERENCE,
+            )
+        for value in self.transform_instance_types:
+            check_instance_type(
+                field=f"{name}.transform_instance_types", value=value, kind=JobKind.TRANSFORM
+            )
+
+
+class _AutoMLStep(ConfigurableRetryStep):
+    """An ``AutoML`` step from a ``CreateAutoMLJob`` request (see the module docstring)."""
+
+    def __init__(self, *, name: str, request: dict[str, object], retry_policies: list) -> None:
+        super().__init__(name, StepTypeEnum.AUTOML, None, None, None, retry_policies)
+        self._request = request
+        root = Properties(step_name=name, step=self, shape_name="DescribeAutoMLJobResponse")
+        self._properties = root
+
+    @property
+    def arguments(self) -> dict[str, object]:
+        return dict(self._request)
+
+    @property
+    def properties(self) -> Properties:
+        return self._properties
+
+
+def build_automl_pipeline(
+    *,
+    pipeline_name: str,
+    region: str,
+    role_arn: str,
+    default_bucket: str,
+    model_package_group_name: str,
+    kms_key_arn: str,
+    settings: AutoMlPipelineSettings,
+    subnet_ids: Sequence[str] = (),
+    security_group_ids: Sequence[str] = (),
+    input_data_uri: str | None = None,
+) -> str:
+    """Return the AutoML pipeline's definition JSON, built offline.
+
+    Parameters
+    ----------
+    pipeline_name:
+        Name of the ``AWS::SageMaker::Pipeline``; also the S3 prefix of its outputs.
+    region:
+        Region the pipeline runs in.
+    role_arn:
+        Execution role of the Autopilot job and of the model (a full IAM role ARN).
+    default_bucket:
+        Bucket of every output, under ``s3://<bucket>/<pipeline_name>/<execution id>/``.
+    model_package_group_name:
+        Model package group the best candidate is registered in, pending approval.
+    kms_key_arn:
+        KMS key (in ``region``) for job volumes and outputs.
+    settings:
+        The job and the gate (:class:`AutoMlPipelineSettings`).
+    subnet_ids, security_group_ids:
+        VPC placement of the candidates' jobs: both given, or both empty. Default ``()``.
+    input_data_uri:
+        Default of the ``InputDataUri`` parameter: an ``s3://`` prefix of CSV files with
+        a header row. Default ``s3://<default_bucket>/<pipeline_name>/input/``.
+
+    Raises
+    ------
+    ValueError
+        An argument is not allowed; the message names it, its value and what is.
+    """
+    check_common_arguments(
+        pipeline_name=pipeline_name, region=region, bucket=default_bucket, kms_key_arn=kms_key_arn
+    )
+    check_role_arn(role_arn)
+    check_pattern(
+        "model_package_group_name",
+        model_package_group_name,
+        MODEL_PACKAGE_GROUP_NAME,
+        "1-63 letters, digits and inner hyphens",
+    )
+    network = NetworkPlacement.of(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
+    if input_data_uri is None:
+        input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
+    check_s3_uri("input_data_uri", input_data_uri)
+
+    with offline_sdk.offline_pipeline_session(
+        region=region, default_bucket=default_bucket
+    ) as session:
+        input_data = ParameterString(name="InputDataUri", default_value=input_data_uri)
+        auc_threshold = ParameterFloat(name="AucThreshold", default_value=settings.auc_threshold)
+        security: dict[str, object] = {
+            "VolumeKmsKeyId": kms_key_arn,
+            "EnableInterContainerTrafficEncryption": True,
+        }
+        if network.subnet_ids:
+            security["VpcConfig"] = {
+                "SecurityGroupIds": list(network.security_group_ids),
+                "Subnets": list(network.subnet_ids),
+            }
+        request: dict[str, object] = {
+            "InputDataConfig": [
+                {
+                    "DataSource": {
+                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_data}
+                    },
+                    "TargetAttributeName": settings.target_column,
+                    "ContentType": "text/csv;header=present",
+                    "ChannelType": "training",
+                }
+            ],
+            "OutputDataConfig": {
+                "S3OutputPath": Join(
+                    on="/",
+                    values=[
+                        f"s3://{default_bucket}/{pipeline_name}",
+                        ExecutionVariables.PIPELINE_EXECUTION_ID,
+                        "automl",
+                    ],
+                ),
+                "KmsKeyId": kms_key_arn,
+            },
+            "ProblemType": "BinaryClassification",
+            "AutoMLJobObjective": {"MetricName": OBJECTIVE_METRIC},
+            "AutoMLJobConfig": {
+                "CompletionCriteria": {
+                    "MaxCandidates": settings.max_candidates,
+                    "MaxAutoMLJobRuntimeInSeconds": settings.max_run_seconds,
+                },
+                "SecurityConfig": security,
+                "Mode": "ENSEMBLING",
+            },
+            "RoleArn": role_arn,
+        }
+        # Not cached: new data arrives under the same URI.
+        automl = _AutoMLStep(
+            name="AutoML",
+            request=request,
+            retry_policies=job_retry_policies(settings.job_max_attempts),
+        )
+        best = automl.properties.BestCandidate
+        auc = best.FinalAutoMLJobObjectiveMetric.Value
+        container = best.InferenceContainers[0]
+        builder = ModelBuilder(
+            image_uri=container.Image,
+            s3_model_data_url=container.ModelDataUrl,
+            env_vars={name: container.Environment[name] for name in INFERENCE_ENVIRONMENT},
+            role_arn=role_arn,
+            sagemaker_session=session,
+            dependencies={},
+        )
+        step_args = builder.register(
+            model_package_group_name=model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=list(settings.inference_instance_types),
+            transform_instances=list(settings.transform_instance_types),
+            approval_status=APPROVAL_STATUS,
+        )
+        register = ModelStep(
+            name="RegisterModel",
+            step_args=step_args,
+            retry_policies=[step_retry_policy(settings.job_max_attempts)],
+        )
+        below_threshold = FailStep(
+            name="AucBelowThreshold",
+            error_message=Join(
+                on=" ",
+                values=[
+                    "Model not registered: the best candidate's AUC",
+                    auc,
+                    "is below the AucThreshold",
+                    auc_threshold,
+                ],
+            ),
+        )
+        gate = ConditionStep(
+            name="CheckAucThreshold",
+            conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=auc_threshold)],
+            if_steps=[register],
+            else_steps=[below_threshold],
+        )
+        pipeline = Pipeline(
+            name=pipeline_name,
+            parameters=[input_data, auc_threshold],
+            steps=[automl, gate],
+            sagemaker_session=session,
+            pipeline_experiment_config=None,
+        )
+        return pipeline.definition()

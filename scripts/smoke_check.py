@@ -1,0 +1,198 @@
+"""Post-deployment smoke check of one environment, as the delivery pipeline runs it.
+
+Usage::
+
+    python -m scripts.smoke_check --region eu-west-1 \\
+        [--role-arn arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1] \\
+        --stack ml-platform-dev-data ... [--domain ml-platform-dev] \\
+        [--model-package-group ml-platform-dev-churn-prediction ...] \\
+        [--pipeline NAME ...] [--endpoint NAME ...]
+
+With ``--role-arn`` it first assumes that role (read-only: the delivery pipeline passes the
+target account's CDK bootstrap lookup role), then checks, reading only:
+
+* every stack exists and is ``CREATE_COMPLETE``, ``UPDATE_COMPLETE`` or ``IMPORT_COMPLETE``
+  (a ``*_ROLLBACK_COMPLETE`` or ``DELETE_COMPLETE`` stack is a failure);
+* the SageMaker domain exists and is ``InService``;
+* every model package group exists and is ``Completed``;
+* every SageMaker pipeline exists and is ``Active``;
+* every endpoint exists and is ``InService``.
+
+Prints one line per check and exits 1 if any failed, 2 on bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+#: Stack states after a successful deployment.
+HEALTHY_STACK_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
+SESSION_NAME = "ml-platform-smoke-check"
+#: What the check needs installed where it runs (the pin of requirements-dev.txt).
+SMOKE_CHECK_REQUIREMENTS = "boto3==1.44.8"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check: what was checked, whether it passed, what was seen."""
+
+    kind: str
+    name: str
+    passed: bool
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{'ok  ' if self.passed else 'FAIL'} {self.kind} {self.name}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class SmokeTargets:
+    """What must exist and be healthy in the environment after a deployment."""
+
+    stacks: Sequence[str] = ()
+    domain: str | None = None
+    model_package_groups: Sequence[str] = ()
+    pipelines: Sequence[str] = ()
+    endpoints: Sequence[str] = ()
+
+    def command(self, *, region: str, role_arn: str | None = None) -> str:
+        """The shell command that runs this check from the repository's root."""
+        words = ["python", "-m", "scripts.smoke_check", "--region", region]
+        words += ["--role-arn", role_arn] if role_arn else []
+        words += [word for name in self.stacks for word in ("--stack", name)]
+        words += ["--domain", self.domain] if self.domain else []
+        words += [word for name in self.model_package_groups
+                  for word in ("--model-package-group", name)]  # fmt: skip
+        words += [word for name in self.pipelines for word in ("--pipeline", name)]
+        words += [word for name in self.endpoints for word in ("--endpoint", name)]
+        return shlex.join(words)
+
+
+def session_for(region: str, role_arn: str | None) -> boto3.Session:
+    """A session in ``region``, as ``role_arn`` when given (else the caller's credentials)."""
+    if role_arn is None:
+        return boto3.Session(region_name=region)
+    credentials = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=role_arn, RoleSessionName=SESSION_NAME
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def run_checks(session: boto3.Session, targets: SmokeTargets) -> list[CheckResult]:
+    """Every check of ``targets``, in order; an AWS error fails its check, not the run."""
+    cloudformation = session.client("cloudformation")
+    sagemaker = session.client("sagemaker")
+    results = [
+        _check("stack", name, lambda name=name: _stack_status(cloudformation, name),
+               HEALTHY_STACK_STATES)
+        for name in targets.stacks
+    ]  # fmt: skip
+    if targets.domain is not None:
+        domain = targets.domain
+        results.append(
+            _check("domain", domain, lambda: _domain_status(sagemaker, domain), ("InService",))
+        )
+    checks: list[tuple[str, Sequence[str], Callable[[str], str], tuple[str, ...]]] = [
+        ("model package group", targets.model_package_groups,
+         lambda name: sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
+             "ModelPackageGroupStatus"], ("Completed",)),
+        ("pipeline", targets.pipelines,
+         lambda name: sagemaker.describe_pipeline(PipelineName=name)["PipelineStatus"],
+         ("Active",)),
+        ("endpoint", targets.endpoints,
+         lambda name: sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"],
+         ("InService",)),
+    ]  # fmt: skip
+    for kind, names, status_of, healthy in checks:
+        results += [
+            _check(kind, name, lambda name=name, status_of=status_of: status_of(name), healthy)
+            for name in names
+        ]
+    return results
+
+
+def _check(
+    kind: str, name: str, status_of: Callable[[], str | None], healthy: tuple[str, ...]
+) -> CheckResult:
+    try:
+        status = status_of()
+    except ClientError as error:
+        return CheckResult(kind, name, False, _error_text(error))
+    if status is None:
+        return CheckResult(kind, name, False, "does not exist")
+    expected = " or ".join(healthy)
+    passed = status in healthy
+    return CheckResult(kind, name, passed, status if passed else f"{status} (expected {expected})")
+
+
+def _stack_status(cloudformation: Any, name: str) -> str | None:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return str(stacks[0]["StackStatus"]) if stacks else None
+
+
+def _domain_status(sagemaker: Any, name: str) -> str | None:
+    for page in sagemaker.get_paginator("list_domains").paginate():
+        for domain in page["Domains"]:
+            if domain["DomainName"] == name:
+                described = sagemaker.describe_domain(DomainId=domain["DomainId"])
+                return str(described["Status"])
+    return None
+
+
+def _error_text(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    return f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.smoke_check", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--region", required=True, help="the environment's region")
+    parser.add_argument("--role-arn", help="a read-only role to assume first")
+    parser.add_argument("--stack", action="append", default=[], help="a CloudFormation stack")
+    parser.add_argument("--domain", help="the SageMaker domain's name")
+    parser.add_argument("--model-package-group", action="append", default=[])
+    parser.add_argument("--pipeline", action="append", default=[], help="a SageMaker pipeline")
+    parser.add_argument("--endpoint", action="append", default=[], help="a SageMaker endpoint")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the checks named on the command line; 0 when all pass, 1 otherwise."""
+    args = _parser().parse_args(argv)
+    targets = SmokeTargets(
+        stacks=args.stack,
+        domain=args.domain,
+        model_package_groups=args.model_package_group,
+        pipelines=args.pipeline,
+        endpoints=args.endpoint,
+    )
+    results = run_checks(session_for(args.region, args.role_arn), targets)
+    for result in results:
+        print(result)
+    failed = sum(not result.passed for result in results)
+    print(f"{len(results)} checks, {failed} failed")
+    return 1 if failed or not results else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
