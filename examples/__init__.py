@@ -1,0 +1,1 @@
+"""Extension examples of the construct library (see README.md here)."""
