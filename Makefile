@@ -18,11 +18,13 @@ synth: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize ENV (de
 	cdk synth -c env=$(ENV) --quiet
 	@$(PY) -m scripts.synth_report cdk.out
 
-synth-all: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize every environment in config/
+ENVIRONMENTS = $(shell $(PY) -c "from platform_config import available_environments as a; print(*a())" 2>/dev/null)
+
+synth-all: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize every environment in config/, two at a time
 	@$(PY) -m platform_config
-	@set -e; for env in $$($(PY) -c "from platform_config import available_environments as a; print(*a())"); do \
-	  echo "== $$env"; cdk synth -c env=$$env --quiet --output cdk.out.$$env >/dev/null; \
-	  $(PY) -m scripts.synth_report cdk.out.$$env; done
+	@printf '%s\n' $(ENVIRONMENTS) | xargs -P 2 -I{} sh -c \
+	  'cdk synth -c env={} --quiet --output cdk.out.{} > cdk.out.{}.log 2>&1 || { cat cdk.out.{}.log; exit 1; }'
+	@set -e; for env in $(ENVIRONMENTS); do echo "== $$env"; $(PY) -m scripts.synth_report cdk.out.$$env; done
 
 synth-delivery: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize the delivery pipeline (config/delivery.yaml) into cdk.out
 	@$(PY) -m platform_config.delivery

@@ -330,3 +330,12 @@ def test_environment_name_too_long_for_bucket_names_is_rejected(config_dir: Path
     with pytest.raises(ConfigError, match="integration-testing-europe.yaml: name: 'integration-testing-europe' is"
                        " too long for bucket names"):  # fmt: skip
         load_environment("integration-testing-europe", config_dir)
+
+
+def test_an_environment_can_switch_a_models_serving_off(config_dir: Path) -> None:
+    # The first deployment of an environment has no approved package to serve yet.
+    _edit(config_dir, "dev", {"model_overrides": {"churn-prediction": {"serving": None}}})
+    models = {model.name: model for model in load_environment("dev", config_dir).models}
+    assert models["churn-prediction"].serving is None
+    assert models["fraud-detection"].serving is not None
+    assert load_environment("staging", config_dir).models[0].serving is not None
