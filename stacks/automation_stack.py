@@ -77,19 +77,19 @@ class AutomationStack(Stack):
             }
             for model in config.models
         }  # fmt: skip
-        self.retraining_trigger = PlatformFunction(
-            self,
+        self._function_placement: dict[str, Any] = {
+            "vpc": net.vpc,
+            "subnets": net.subnets.subnets,
+            "security_group": net.workload_security_group,
+            "key": data.keys.workload,
+            "logs_key": data.keys.logs,
+            "log_retention": log_retention(config),
+            "removal_policy": removal,
+        }
+        self.retraining_trigger = self._function(
             "RetrainingTrigger",
-            code_path=str(function_package("retraining_trigger")),
-            handler="retraining_trigger.lambda_handler",
+            "retraining_trigger",
             description="Starts a model's SageMaker pipeline on drift, new data or schedule",
-            vpc=net.vpc,
-            subnets=net.subnets.subnets,
-            security_group=net.workload_security_group,
-            key=data.keys.workload,
-            logs_key=data.keys.logs,
-            log_retention=log_retention(config),
-            removal_policy=removal,
             environment={
                 "EXPECTED_ACCOUNT_ID": config.account,
                 "IDEMPOTENCY_TABLE_NAME": self.idempotency_table.table.table_name,
@@ -175,6 +175,20 @@ class AutomationStack(Stack):
         if serving is not None and deployments:
             self._deployment_function(config, data, network, serving, deployments)
 
+    def _function(
+        self, construct_id: str, package: str, *, description: str, **settings: Any
+    ) -> PlatformFunction:
+        """A :class:`PlatformFunction` running ``lambda/<package>``, in the workload's place."""
+        return PlatformFunction(
+            self,
+            construct_id,
+            code_path=str(function_package(package)),
+            handler=f"{package}.lambda_handler",
+            description=description,
+            **self._function_placement,
+            **settings,
+        )
+
     def _deployment_function(
         self,
         config: EnvironmentConfig,
@@ -186,19 +200,10 @@ class AutomationStack(Stack):
         """The function rolling approved packages out, and the rule feeding it approvals."""
         net = network.network
         prefix = config.name_prefix
-        deployment = PlatformFunction(
-            self,
+        deployment = self._function(
             "ModelDeployment",
-            code_path=str(function_package("model_deployment")),
-            handler="model_deployment.lambda_handler",
+            "model_deployment",
             description="Rolls an approved model package out to its endpoint; records rejections",
-            vpc=net.vpc,
-            subnets=net.subnets.subnets,
-            security_group=net.workload_security_group,
-            key=data.keys.workload,
-            logs_key=data.keys.logs,
-            log_retention=log_retention(config),
-            removal_policy=removal_policy(config),
             reserved_concurrency=1,  # one rollout at a time per environment
             timeout=Duration.minutes(2),
             environment={

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
@@ -35,37 +37,35 @@ class MlPlatform:
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         env = Environment(account=config.account, region=config.region)
-        prefix = config.name_prefix
-        protect = config.termination_protection
+
+        def placement(part: str, what: str) -> dict[str, Any]:
+            """Where a stack goes and how it is named: the same for every stack."""
+            return {
+                "env": env,
+                "stack_name": f"{config.name_prefix}-{part}",
+                "description": f"ML platform ({config.name}): {what}",
+                "termination_protection": config.termination_protection,
+            }
 
         self.data = DataStack(
             scope,
             "Data",
             config=config,
-            env=env,
-            stack_name=f"{prefix}-data",
-            description=f"ML platform ({config.name}): KMS keys and S3 buckets (stateful)",
-            termination_protection=protect,
+            **placement("data", "KMS keys and S3 buckets (stateful)"),
         )
         self.network = NetworkStack(
             scope,
             "Network",
             config=config,
             logs_key=self.data.keys.logs,
-            env=env,
-            stack_name=f"{prefix}-network",
-            description=f"ML platform ({config.name}): VPC, endpoints and security groups",
-            termination_protection=protect,
+            **placement("network", "VPC, endpoints and security groups"),
         )
         self.registry = RegistryStack(
             scope,
             "Registry",
             config=config,
             data=self.data,
-            env=env,
-            stack_name=f"{prefix}-registry",
-            description=f"ML platform ({config.name}): model registry and feature store (stateful)",
-            termination_protection=protect,
+            **placement("registry", "model registry and feature store (stateful)"),
         )
         self.workspace = WorkspaceStack(
             scope,
@@ -74,10 +74,7 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             registry=self.registry,
-            env=env,
-            stack_name=f"{prefix}-workspace",
-            description=f"ML platform ({config.name}): SageMaker domain, Studio and MLflow",
-            termination_protection=protect,
+            **placement("workspace", "SageMaker domain, Studio and MLflow"),
         )
         self.serving = ServingStack(
             scope,
@@ -86,11 +83,7 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             registry=self.registry,
-            env=env,
-            stack_name=f"{prefix}-serving",
-            description=f"ML platform ({config.name}): endpoints, their scaling, alarms and"
-            " dashboards",
-            termination_protection=protect,
+            **placement("serving", "endpoints, their scaling, alarms and dashboards"),
         )
         self.pipelines = PipelinesStack(
             scope,
@@ -100,11 +93,7 @@ class MlPlatform:
             network=self.network,
             registry=self.registry,
             workspace=self.workspace,
-            env=env,
-            stack_name=f"{prefix}-pipelines",
-            description=f"ML platform ({config.name}): SageMaker pipelines, their step code and"
-            " schedules",
-            termination_protection=protect,
+            **placement("pipelines", "SageMaker pipelines, their step code and schedules"),
         )
         self.monitoring = MonitoringStack(
             scope,
@@ -120,10 +109,7 @@ class MlPlatform:
                 if model.name in self.serving.capturing_endpoints
             ],  # fmt: skip
             alert_topic=self.serving.alert_topic,
-            env=env,
-            stack_name=f"{prefix}-monitoring",
-            description=f"ML platform ({config.name}): Model Monitor schedules and drift alarms",
-            termination_protection=protect,
+            **placement("monitoring", "Model Monitor schedules and drift alarms"),
         )
         self.monitoring.add_dependency(self.serving, "monitors need their endpoints")
         self.automation = AutomationStack(
@@ -133,10 +119,7 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             serving=self.serving,
-            env=env,
-            stack_name=f"{prefix}-automation",
-            description=f"ML platform ({config.name}): retraining and deployment automation",
-            termination_protection=protect,
+            **placement("automation", "retraining and deployment automation"),
         )
         self.stacks: list[Stack] = [
             self.data,
