@@ -497,6 +497,23 @@ class ModelSpec(Frozen):
     monitoring: MonitoringSpec = MonitoringSpec()
     retraining: RetrainingSpec = RetrainingSpec()
 
+    @model_validator(mode="after")
+    def _monitoring_has_data(self) -> ModelSpec:
+        # The default monitoring applies wherever data is captured; monitoring written out
+        # for an endpoint that captures nothing would silently watch nothing. (A model not
+        # served, e.g. switched off for an environment's first deployment, keeps its
+        # settings for when it is.)
+        if "monitoring" in self.model_fields_set and self.monitoring.enabled:
+            if self.serving is not None and not self.serving.captures_data:
+                kind = self.serving.kind.value
+                raise FieldError(
+                    "monitoring",
+                    {},
+                    f"needs data capture, which this model's endpoint does not do (serving.kind"
+                    f" {kind}: only real_time and async capture, with data_capture.enabled)",
+                )
+        return self
+
 
 #: The longest ``kind`` of :meth:`EnvironmentConfig.bucket_name` the platform uses.
 LONGEST_BUCKET_KIND = "access-logs"

@@ -63,3 +63,34 @@ def test_model_quality_with_ground_truth_is_accepted(config_dir: Path) -> None:
                                             "ground_truth_uri": "s3://labels-bucket/churn/"})  # fmt: skip
     monitoring = load_environment("dev", config_dir).models[0].monitoring
     assert monitoring.model_quality and monitoring.enabled
+
+
+def _model(config_dir: Path, name: str, section: str, settings: object) -> None:
+    path = config_dir / "models.yaml"
+    catalogue = yaml.safe_load(path.read_text())
+    index = next(i for i, m in enumerate(catalogue["models"]) if m["name"] == name)
+    catalogue["models"][index][section] = settings
+    path.write_text(yaml.safe_dump(catalogue))
+
+
+def test_monitoring_a_serverless_endpoint_is_refused(config_dir: Path) -> None:
+    _model(config_dir, "fraud-detection", "monitoring", {"data_quality": True})
+    with pytest.raises(ConfigError, match=r"models.yaml: models\[1\].monitoring: \{\.\.\.\} needs"
+                       r" data capture, which this model's endpoint does not do \(serving.kind"
+                       r" serverless"):  # fmt: skip
+        load_environment("dev", config_dir)
+
+
+def test_monitoring_an_endpoint_with_capture_switched_off_is_refused(config_dir: Path) -> None:
+    path = config_dir / "models.yaml"
+    catalogue = yaml.safe_load(path.read_text())
+    catalogue["models"][0]["serving"]["data_capture"] = {"enabled": False}
+    path.write_text(yaml.safe_dump(catalogue))
+    with pytest.raises(ConfigError, match=r"models\[0\].monitoring: \{\.\.\.\} needs data capture"):
+        load_environment("dev", config_dir)
+
+
+def test_monitoring_settings_of_a_model_not_served_here_are_kept(config_dir: Path) -> None:
+    _model(config_dir, "churn-prediction", "serving", None)
+    model = load_environment("dev", config_dir).models[0]
+    assert model.serving is None and model.monitoring.model_quality
