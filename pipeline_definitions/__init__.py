@@ -14,6 +14,9 @@ The builders return the definition JSON that the CDK stacks embed in
     a pinned foundation model (``foundation_models.json``) fine-tuned on GPU or Trainium,
     registered.
 
+``pipeline_kinds`` is the registry of the kinds a model's ``pipeline.kind`` may name: the
+three above, and any a platform team registers (``examples/custom_pipeline_kind``).
+
 The training pipeline also trains on several instances with sharded data
 (``TrainingPipelineSettings.shard_training_data``).
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 
@@ -29,3 +32,20 @@ class Frozen(BaseModel):
     """Base of every configuration model: immutable, unknown keys rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+def problem_message(error: Mapping[str, Any]) -> str:
+    """What is wrong with one pydantic error's value and what is allowed, after the value."""
+    kind = error["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field (check the spelling against README's configuration table)"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "enum" or kind == "literal_error":
+        expected = (error.get("ctx") or {}).get("expected", "")
+        return f"is not allowed (allowed: {expected})"
+    if kind == "string_type":
+        return "must be a string (quote it)"
+    return "is invalid: " + str(error["msg"])[0].lower() + str(error["msg"])[1:]

@@ -9,12 +9,19 @@ allowed, for example::
 from __future__ import annotations
 
 import copy
+import importlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from pipeline_definitions.pipeline_kinds import (
+    BUILT_IN_KINDS,
+    PipelineKindPlugin,
+    register_pipeline_kind,
+)
+from platform_config.base import problem_message as _message
 from platform_config.schema import EnvironmentConfig, FieldError
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -23,6 +30,7 @@ FEATURE_GROUPS_FILE = "feature_groups.yaml"
 DELIVERY_FILE = "delivery.yaml"
 SHARED_FILES = (CATALOGUE_FILE, FEATURE_GROUPS_FILE, DELIVERY_FILE)
 OVERRIDES_KEY = "model_overrides"
+PLUGINS_KEY = "pipeline_plugins"
 
 
 class ConfigError(Exception):
@@ -56,7 +64,10 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     """Load ``<config_dir>/<name>.yaml`` with the shared catalogues and validate them.
 
     The shared catalogues are ``models.yaml`` (changed per environment by
-    ``model_overrides``) and ``feature_groups.yaml``.
+    ``model_overrides``) and ``feature_groups.yaml``. The modules listed under
+    ``pipeline_plugins`` in ``models.yaml`` are imported first and the pipeline kinds they
+    declare (``PIPELINE_KINDS``) registered: the catalogue may use those and the built-in
+    kinds, whatever else the process imported.
 
     Parameters
     ----------
@@ -92,10 +103,12 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
                               f" ({instead})")  # fmt: skip
     feature_groups = _read_list(feature_groups_file, "feature_groups")
     overrides = environment.pop(OVERRIDES_KEY, None) or {}
+    pipeline_kinds = _import_pipeline_plugins(catalogue.pop(PLUGINS_KEY, None), catalogue_file)
     models = _apply_overrides(catalogue, overrides, env_file, catalogue_file)
     try:
         return EnvironmentConfig.model_validate(
-            {"name": name, **environment, "models": models, "feature_groups": feature_groups}
+            {"name": name, **environment, "models": models, "feature_groups": feature_groups},
+            context={"pipeline_kinds": pipeline_kinds},
         )
     except ValidationError as error:
         raise ConfigError(
@@ -172,13 +185,49 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
+def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[str]:
+    """Import the plugin modules and register their kinds; the kinds the catalogue may use.
+
+    Each module is imported by its dotted path (from the Python path, never downloaded)
+    and must define ``PIPELINE_KINDS``, a sequence of ``PipelineKindPlugin``.
+    """
+    if modules is None:
+        modules = []
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise ConfigError(f"{_shown(catalogue_file)}: {PLUGINS_KEY}: must be a list of module"
+                          " paths (e.g. examples.custom_pipeline_kind)")  # fmt: skip
+    kinds = {plugin.name for plugin in BUILT_IN_KINDS}
+    for index, path in enumerate(modules):
+        where = f"{_shown(catalogue_file)}: {PLUGINS_KEY}[{index}]: {path!r}"
+        try:
+            module = importlib.import_module(path)
+        except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
+            reason = " ".join(str(error).split())
+            raise ConfigError(f"{where} cannot be imported ({type(error).__name__}: {reason})"
+                              ) from None  # fmt: skip
+        plugins = getattr(module, "PIPELINE_KINDS", None)
+        if not isinstance(plugins, list | tuple) or not all(
+            isinstance(plugin, PipelineKindPlugin) for plugin in plugins
+        ):
+            raise ConfigError(f"{where} does not define PIPELINE_KINDS, a list of"
+                              " PipelineKindPlugin")  # fmt: skip
+        for plugin in plugins:
+            try:
+                register_pipeline_kind(plugin)
+            except ValueError as error:
+                raise ConfigError(f"{where}: {error}") from None
+            kinds.add(plugin.name)
+    return frozenset(kinds)
+
+
 def _apply_overrides(
     catalogue: dict[str, Any], overrides: Any, env_file: Path, catalogue_file: Path
 ) -> list[dict[str, Any]]:
     unknown = set(catalogue) - {"models"}
     if unknown:
         raise ConfigError(
-            f"{_shown(catalogue_file)}: {sorted(unknown)[0]}: is not a known field (allowed: models)"
+            f"{_shown(catalogue_file)}: {sorted(unknown)[0]}: is not a known field (allowed:"
+            f" {PLUGINS_KEY}, models)"
         )
     entries = catalogue.get("models") or []
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
@@ -258,22 +307,6 @@ def _describe(
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     shown_value = "" if first["type"] == "missing" else f"{_short(value)} "
     return f"{_shown(where)}: {path or '(top level)'}: {shown_value}{message}{more}"
-
-
-def _message(error: Any) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a known field (check the spelling against README's configuration table)"
-    if kind == "value_error":
-        return str(error["msg"]).removeprefix("Value error, ")
-    if kind == "enum" or kind == "literal_error":
-        expected = (error.get("ctx") or {}).get("expected", "")
-        return f"is not allowed (allowed: {expected})"
-    if kind == "string_type":
-        return "must be a string (quote it)"
-    return "is invalid: " + str(error["msg"])[0].lower() + str(error["msg"])[1:]
 
 
 def _contains(mapping: Any, path: list[Any]) -> bool:

@@ -1,18 +1,30 @@
 """How a model of the catalogue is trained: its SageMaker pipeline (``pipeline:`` key).
 
-Checked here, before any construct is built: the kind, the fields that apply to it, the
-instance types against the SageMaker API's own lists (read offline from botocore), spot
-limits, the quality threshold, the AutoML mode, the fine-tuning base model (from the
-catalogue pinned in ``pipeline_definitions/foundation_models.json``) and the schedule.
+Checked here, before any construct is built: the kind (a registered one: see
+``pipeline_definitions/pipeline_kinds.py``), the fields that apply to it, a registered
+kind's ``settings`` (by its plugin's model), the instance types against the SageMaker API's
+own lists (read offline from botocore), spot limits, the quality threshold, the AutoML mode,
+the fine-tuning base model (from the catalogue pinned in
+``pipeline_definitions/foundation_models.json``) and the schedule.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline_definitions.foundation_models import foundation_models
 from pipeline_definitions.job_instance_types import (
@@ -20,14 +32,15 @@ from pipeline_definitions.job_instance_types import (
     check_instance_type,
     check_xgboost_training_instance_type,
 )
-from platform_config.base import FieldError, Frozen
+from pipeline_definitions.pipeline_kinds import pipeline_kind, registered_pipeline_kinds
+from platform_config.base import FieldError, Frozen, problem_message
 
 #: Longest run of a training job (and of an AutoML job) SageMaker allows: 28 days.
 MAX_RUN_SECONDS = 28 * 24 * 3600
 
 
 class PipelineKind(str, enum.Enum):
-    """What the model's pipeline does."""
+    """The built-in kinds of pipeline; a platform team registers more (``pipeline_kinds``)."""
 
     TRAINING = "training"
     AUTOML = "automl"
@@ -63,16 +76,19 @@ _CRON_FIELDS = (
     ("year", re.compile(r"^[0-9,\-*/]+$")),
 )
 
-#: The fields of :class:`PipelineSpec` that apply to each kind (``kind`` and ``schedule``
-#: apply to all). Setting another one is an error, so that a setting is never ignored.
+#: The fields of :class:`PipelineSpec` that apply to each built-in kind (``kind``,
+#: ``schedule`` and ``settings`` apply to all; a registered kind takes only those). Setting
+#: another one is an error, so that a setting is never ignored.
 APPLICABLE_FIELDS = {
-    PipelineKind.TRAINING: {
+    PipelineKind.TRAINING.value: {
         "target_column", "processing_instance_type", "training_instance_type",
         "training_instance_count", "use_spot", "max_run_seconds", "max_wait_seconds",
         "quality_threshold", "distribution",
     },
-    PipelineKind.AUTOML: {"target_column", "max_run_seconds", "quality_threshold", "automl_mode"},
-    PipelineKind.FINE_TUNING: {
+    PipelineKind.AUTOML.value: {
+        "target_column", "max_run_seconds", "quality_threshold", "automl_mode",
+    },
+    PipelineKind.FINE_TUNING.value: {
         "training_instance_type", "training_instance_count", "use_spot", "max_run_seconds",
         "max_wait_seconds", "distribution", "base_model", "accept_eula", "epochs", "batch_size",
     },
@@ -131,8 +147,12 @@ class PipelineSpec(Frozen):
     ----------
     kind:
         ``training`` (default: preprocess, XGBoost on managed spot, evaluate, AUC gate,
-        baselines, registration), ``automl`` (Autopilot, best candidate registered) or
-        ``fine_tuning`` (a pinned foundation model fine-tuned and registered).
+        baselines, registration), ``automl`` (Autopilot, best candidate registered),
+        ``fine_tuning`` (a pinned foundation model fine-tuned and registered) or a kind a
+        platform team registered (``pipeline_plugins`` in ``config/models.yaml``).
+    settings:
+        A registered kind's own fields, validated by its plugin's ``settings_model`` (and
+        then an instance of it); refused for a kind without one (default: none).
     target_column:
         The label column of the raw data (training: default ``target``; automl: required).
     processing_instance_type:
@@ -174,7 +194,7 @@ class PipelineSpec(Frozen):
         ``cron(0 3 ? * MON *)`` (UTC) (default: no schedule).
     """
 
-    kind: PipelineKind = PipelineKind.TRAINING
+    kind: StrictStr = PipelineKind.TRAINING.value
     target_column: ColumnName | None = None
     processing_instance_type: StrictStr = "ml.m5.xlarge"
     training_instance_type: StrictStr | None = None
@@ -190,22 +210,59 @@ class PipelineSpec(Frozen):
     epochs: int = Field(default=1, ge=1, le=100)
     batch_size: int = Field(default=4, ge=1, le=1024)
     schedule: ScheduleExpression | None = None
+    settings: Any = Field(default=None, validate_default=True)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _registered_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, PipelineKind):
+            value = value.value
+        # The loader names the kinds this catalogue may use (built-ins and its plugins').
+        allowed = (info.context or {}).get("pipeline_kinds") or registered_pipeline_kinds()
+        if isinstance(value, str) and value not in allowed:
+            raise ValueError(f"is not allowed (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    @field_validator("settings")
+    @classmethod
+    def _settings_of_kind(cls, value: Any, info: ValidationInfo) -> Any:
+        if "kind" not in info.data:  # the kind itself was refused
+            return value
+        kind = info.data["kind"]
+        model = pipeline_kind(kind).settings_model
+        if model is None:
+            if value is not None:
+                raise ValueError(f"is set but kind {kind} takes no settings")
+            return None
+        if not isinstance(value, dict | None):
+            raise ValueError(f"must be a mapping of the settings of kind {kind}")
+        try:
+            return model.model_validate(value or {}, context=info.context)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]
+            ).lstrip(".")
+            missing = first["type"] == "missing"
+            raise FieldError(
+                field, None if missing else first.get("input"), problem_message(first)
+            ) from None
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> PipelineSpec:
-        applicable = APPLICABLE_FIELDS[self.kind] | {"kind", "schedule"}
+        applicable = APPLICABLE_FIELDS.get(self.kind, set()) | {"kind", "schedule", "settings"}
         for field in sorted(self.model_fields_set - applicable):
-            kinds = [kind.value for kind, fields in APPLICABLE_FIELDS.items() if field in fields]
+            kinds = [kind for kind, fields in APPLICABLE_FIELDS.items() if field in fields]
             raise FieldError(
                 field,
                 getattr(self, field),
-                f"is set but kind is {self.kind.value} (it applies to: {', '.join(kinds)})",
+                f"is set but kind is {self.kind} (it applies to: {', '.join(kinds)})",
             )
-        if self.kind is PipelineKind.AUTOML:
+        if self.kind == PipelineKind.AUTOML.value:
             self._check_automl()
-        if self.kind is PipelineKind.FINE_TUNING:
+        if self.kind == PipelineKind.FINE_TUNING.value:
             self._check_fine_tuning()
-        if self.kind is PipelineKind.TRAINING:
+        if self.kind == PipelineKind.TRAINING.value:
             self._check_training()
         if self.spot and self.max_wait <= self.max_run_seconds:
             field = "max_wait_seconds" if self.max_wait_seconds is not None else "max_run_seconds"
@@ -301,7 +358,7 @@ class PipelineSpec(Frozen):
         """The training instance type, with the kind's default."""
         if self.training_instance_type is not None:
             return self.training_instance_type
-        if self.kind is PipelineKind.FINE_TUNING and self.base_model in foundation_models():
+        if self.kind == PipelineKind.FINE_TUNING.value and self.base_model in foundation_models():
             return foundation_models()[self.base_model].instance_types[0]
         return "ml.m5.xlarge"
 
@@ -315,7 +372,7 @@ class PipelineSpec(Frozen):
         """Whether training runs on managed spot capacity (default: training only)."""
         if self.use_spot is not None:
             return self.use_spot
-        return self.kind is PipelineKind.TRAINING
+        return self.kind == PipelineKind.TRAINING.value
 
     @property
     def max_wait(self) -> int:

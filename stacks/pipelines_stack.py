@@ -14,20 +14,11 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from ml_constructs import SageMakerPipeline, acknowledge, acknowledge_wildcards
-from pipeline_definitions.automl_pipeline import AutoMlPipelineSettings, build_automl_pipeline
-from pipeline_definitions.fine_tuning_pipeline import (
-    FineTuningPipelineSettings,
-    build_fine_tuning_pipeline,
-)
-from pipeline_definitions.foundation_models import foundation_models
-from pipeline_definitions.training_pipeline import (
-    StepCodeUris,
-    TrainingPipelineSettings,
-    build_training_pipeline,
-)
+from pipeline_definitions.pipeline_kinds import PipelineKindPlugin, pipeline_kind
+from pipeline_definitions.training_pipeline import StepCodeUris
 from platform_config import ConfigError, EnvironmentConfig
 from platform_config.loader import CATALOGUE_FILE
-from platform_config.pipeline_spec import Distribution, PipelineKind, PipelineSpec
+from platform_config.pipeline_spec import PipelineSpec
 from stacks.data_stack import BUCKET_KINDS, DataStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
@@ -148,7 +139,7 @@ class PipelinesStack(Stack):
                 role=role,
                 definition=definition,
                 definition_substitutions=substitutions,
-                description=f"{model.pipeline.kind.value} pipeline of {model.name}: "
+                description=f"{model.pipeline.kind} pipeline of {model.name}: "
                 f"{model.description}"[:3072],
                 definition_bucket=code_bucket,
                 deployment_log_group=self.step_code_logs,
@@ -168,78 +159,43 @@ class PipelinesStack(Stack):
         _acknowledge_deployment_handler(self)
 
     def _grant_job_extras(self, config: EnvironmentConfig, role: iam.IRole) -> None:
-        """What the catalogue's AutoML and fine-tuning jobs need beyond the execution role.
+        """What the catalogue's kinds of pipeline need beyond the execution role.
 
-        Autopilot jobs started by a pipeline are ``CreateAutoMLJob`` (V1) jobs; fine-tuning
-        jobs read the base model's script and weights from the region's JumpStart buckets.
+        Each kind's plugin gives its statements (``policy_statements``) for the specs of
+        that kind; the built-in ones: Autopilot (V1) job actions for ``automl``, read access
+        to the pinned JumpStart objects for ``fine_tuning``.
         """
-        kinds = {model.pipeline.kind for model in config.models}
-        statements = []
-        if PipelineKind.AUTOML in kinds:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="RunAutoMLJobs",
-                    actions=[
-                        "sagemaker:CreateAutoMLJob",
-                        "sagemaker:DescribeAutoMLJob",
-                        "sagemaker:ListCandidatesForAutoMLJob",
-                        "sagemaker:StopAutoMLJob",
-                    ],
-                    resources=[
-                        self.format_arn(
-                            service="sagemaker", resource="automl-job", resource_name="*"
-                        )
-                    ],
-                )
-            )
-        tuned = sorted(
-            {m.pipeline.base_model for m in config.models if m.pipeline.base_model is not None}
-        )
-        if tuned:
-            models = [foundation_models()[name] for name in tuned]
-            objects = sorted(
-                {uri.removeprefix("s3://") for m in models
-                 for uri in (m.source_uri(config.region), m.artifacts_uri(config.region))}
-            )  # fmt: skip
-            buckets = sorted({obj.split("/", 1)[0] for obj in objects})
-            statements.append(
-                iam.PolicyStatement(
-                    sid="ReadFoundationModels",
-                    actions=["s3:GetObject"],
-                    resources=[f"arn:{self.partition}:s3:::{obj}*" for obj in objects],
-                )
-            )
-            statements.append(
-                iam.PolicyStatement(
-                    sid="ListFoundationModels",
-                    actions=["s3:ListBucket"],
-                    resources=[f"arn:{self.partition}:s3:::{bucket}" for bucket in buckets],
-                )
-            )
-        if not statements:
+        specs: dict[str, list[PipelineSpec]] = {}
+        for model in config.models:
+            specs.setdefault(model.pipeline.kind, []).append(model.pipeline)
+        granted: list[tuple[PipelineKindPlugin, list[iam.PolicyStatement]]] = []
+        for kind in sorted(specs):
+            plugin = pipeline_kind(kind)
+            if plugin.policy_statements is not None:
+                statements = plugin.policy_statements(self, specs[kind])
+                if statements:
+                    granted.append((plugin, statements))
+        if not granted:
             return
-        policy = iam.Policy(self, "PipelineJobsPolicy", statements=statements, roles=[role])
+        policy = iam.Policy(
+            self,
+            "PipelineJobsPolicy",
+            statements=[statement for _, statements in granted for statement in statements],
+            roles=[role],
+        )
         acknowledge(
             policy,
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
             "PCI.DSS.321-IAMNoInlinePolicy",
-            reason="What only this environment's AutoML and fine-tuning pipelines need, next"
-            " to them and attached to the execution role alone; no other role would share it.",
+            reason="What only this environment's kinds of pipeline need (AutoML, fine-tuning,"
+            " a registered kind's own), next to them and attached to the execution role"
+            " alone; no other role would share it.",
         )
-        acknowledge_wildcards(
-            policy,
-            [s for s in statements if s.sid == "RunAutoMLJobs"],
-            reason="Autopilot job names are generated per pipeline run; the actions are"
-            " limited to AutoML jobs of this account and region.",
-        )
-        acknowledge_wildcards(
-            policy,
-            [s for s in statements if s.sid == "ReadFoundationModels"],
-            reason="The pinned base models' script archive and weights in SageMaker"
-            " JumpStart's buckets: read-only, limited to those objects' keys (the weights"
-            " may be several objects under one key prefix).",
-        )
+        for plugin, statements in granted:
+            # Without a reason, a wildcard stays an open finding for the quality gates.
+            if plugin.wildcard_reason:
+                acknowledge_wildcards(policy, statements, reason=plugin.wildcard_reason)
 
 
 class _Placeholders:
@@ -272,72 +228,9 @@ def _definition_or_config_error(
         ) from None
 
 
-def _definition(
-    spec: PipelineSpec,
-    *,
-    pipeline_name: str,
-    region: str,
-    role_arn: str,
-    default_bucket: str,
-    input_data_uri: str,
-    model_package_group_name: str,
-    kms_key_arn: str,
-    subnet_ids: tuple[str, ...],
-    security_group_ids: tuple[str, ...],
-    code_uris: StepCodeUris,
-) -> str:
-    """Build the definition of ``spec``'s kind of pipeline (see ``pipeline_definitions``)."""
-    common: dict[str, Any] = {
-        "pipeline_name": pipeline_name,
-        "region": region,
-        "role_arn": role_arn,
-        "default_bucket": default_bucket,
-        "model_package_group_name": model_package_group_name,
-        "kms_key_arn": kms_key_arn,
-        "subnet_ids": subnet_ids,
-        "security_group_ids": security_group_ids,
-        "input_data_uri": input_data_uri,
-    }
-    if spec.kind is PipelineKind.AUTOML:
-        return build_automl_pipeline(
-            **common,
-            settings=AutoMlPipelineSettings(
-                target_column=spec.label_column,
-                max_run_seconds=spec.max_run_seconds,
-                auc_threshold=spec.quality_threshold,
-            ),
-        )
-    if spec.kind is PipelineKind.FINE_TUNING:
-        return build_fine_tuning_pipeline(
-            **common,
-            settings=FineTuningPipelineSettings(
-                base_model=str(spec.base_model),
-                accept_eula=spec.accept_eula,
-                training_instance_type=spec.instance_type,
-                training_instance_count=spec.training_instance_count,
-                torchrun=spec.distribution is Distribution.TORCHRUN,
-                epochs=spec.epochs,
-                batch_size=spec.batch_size,
-                use_spot_training=spec.spot,
-                max_run_seconds=spec.max_run_seconds,
-                max_wait_seconds=spec.max_wait,
-            ),
-        )
-    return build_training_pipeline(
-        **common,
-        code_uris=code_uris,
-        settings=TrainingPipelineSettings(
-            processing_instance_type=spec.processing_instance_type,
-            training_instance_type=spec.instance_type,
-            training_instance_count=spec.training_instance_count,
-            shard_training_data=spec.distribution is Distribution.SHARDED_BY_S3_KEY,
-            use_spot_training=spec.spot,
-            max_run_seconds=spec.max_run_seconds,
-            max_wait_seconds=spec.max_wait,
-            auc_threshold=spec.quality_threshold,
-            target_column=spec.label_column,
-        ),
-    )
+def _definition(spec: PipelineSpec, **arguments: Any) -> str:
+    """Build the definition of ``spec``'s kind of pipeline with its registered builder."""
+    return pipeline_kind(spec.kind).build(spec, **arguments)
 
 
 def _acknowledge_schedule_role(pipeline: SageMakerPipeline) -> None:

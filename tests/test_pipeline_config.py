@@ -34,7 +34,7 @@ GPU_MODEL = "meta-textgeneration-llama-3-2-1b"
 
 def test_default_is_the_tabular_training_pipeline_on_spot() -> None:
     spec = PipelineSpec()
-    assert spec.kind is PipelineKind.TRAINING
+    assert spec.kind == PipelineKind.TRAINING.value
     assert spec.label_column == "target"
     assert spec.instance_type == "ml.m5.xlarge"
     assert spec.spot is True
@@ -54,12 +54,12 @@ def test_fine_tuning_defaults_to_on_demand_on_the_base_models_first_fleet() -> N
 def test_committed_catalogue_exercises_every_kind_and_trainium() -> None:
     models = load_environment("sandbox").models
     kinds = {model.pipeline.kind for model in models}
-    assert kinds == set(PipelineKind)
+    assert kinds == {kind.value for kind in PipelineKind}
     trainium = [m for m in models if m.pipeline.instance_type.startswith("ml.trn1.")]
     assert trainium and trainium[0].pipeline.distribution is Distribution.TORCHRUN
     assert any(m.pipeline.training_instance_count > 1 for m in models)
     assert any(m.pipeline.schedule for m in models)
-    automl = [m for m in models if m.pipeline.kind is PipelineKind.AUTOML]
+    automl = [m for m in models if m.pipeline.kind == PipelineKind.AUTOML.value]
     assert all(m.pipeline.automl_mode is AutoMlMode.ENSEMBLING for m in automl)
 
 
@@ -74,7 +74,7 @@ def test_every_pinned_foundation_model_resolves_offline_in_every_target_region()
 
 def test_pipeline_spec_is_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
-        PipelineSpec().kind = PipelineKind.AUTOML  # type: ignore[misc]
+        PipelineSpec().kind = PipelineKind.AUTOML.value  # type: ignore[misc]
 
 
 # --- mistakes ---------------------------------------------------------------------------
@@ -103,8 +103,8 @@ TUNING = {"kind": "fine_tuning", "base_model": NEURON_MODEL, "accept_eula": True
 BAD_PIPELINES = [
     (
         {"kind": "deep_learning"},
-        "pipeline.kind: 'deep_learning' is not allowed (allowed: 'training', 'automl' or"
-        " 'fine_tuning')",
+        "pipeline.kind: 'deep_learning' is not allowed (allowed: automl, fine_tuning,"
+        " training)",
     ),
     ({"knd": "training"}, "pipeline.knd: 'training' is not a known field"),
     (

@@ -86,7 +86,7 @@ def all_steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def models_of_kind(kind: PipelineKind) -> list[str]:
     from platform_config import load_environment
 
-    return [m.name for m in load_environment("sandbox").models if m.pipeline.kind is kind]
+    return [m.name for m in load_environment("sandbox").models if m.pipeline.kind == kind.value]
 
 
 # --- the pipelines ----------------------------------------------------------------------
@@ -402,7 +402,7 @@ def test_a_pipeline_takes_one_schedule() -> None:
 def test_a_base_model_not_published_in_the_region_is_a_one_line_config_error(
     sandbox: SynthesizedPlatform, tmp_path: Path
 ) -> None:
-    tuned = next(m for m in sandbox.config.models if m.pipeline.kind is PipelineKind.FINE_TUNING)
+    tuned = next(m for m in sandbox.config.models if m.pipeline.kind == PipelineKind.FINE_TUNING.value)
     config = sandbox.config.model_copy(
         update={"region": "af-south-1", "models": (tuned.model_copy(update={"serving": None}),)}
     )
