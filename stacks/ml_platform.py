@@ -93,6 +93,7 @@ class MlPlatform:
             network=self.network,
             registry=self.registry,
             workspace=self.workspace,
+            serving=self.serving,
             **placement("pipelines", "SageMaker pipelines, their step code and schedules"),
         )
         self.monitoring = MonitoringStack(

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from ml_constructs import SageMakerPipeline, acknowledge, acknowledge_wildcards
+from pipeline_definitions.batch_pipeline import build_batch_pipeline
 from pipeline_definitions.pipeline_kinds import PipelineKindPlugin, pipeline_kind
 from pipeline_definitions.training_pipeline import StepCodeUris
 from platform_config import ConfigError, EnvironmentConfig
@@ -23,6 +24,7 @@ from stacks.data_stack import BUCKET_KINDS, DataStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.removal import log_retention, removal_policy
+from stacks.serving_stack import ServingStack, batch_pipeline_name
 from stacks.workspace_stack import WorkspaceStack
 
 #: The scripts that run inside the SageMaker containers, shipped to the code bucket.
@@ -66,6 +68,7 @@ class PipelinesStack(Stack):
         network: NetworkStack,
         registry: RegistryStack,
         workspace: WorkspaceStack,
+        serving: ServingStack | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -155,8 +158,51 @@ class PipelinesStack(Stack):
                 _acknowledge_schedule_role(pipeline)
             self.pipelines[model.name] = pipeline
 
+        self.batch_pipelines: dict[str, SageMakerPipeline] = {}
+        if serving is not None:
+            self._batch_pipelines(config, serving, role, substitutions, placeholders)
+
         self._grant_job_extras(config, role)
         _acknowledge_deployment_handler(self)
+
+    def _batch_pipelines(
+        self,
+        config: EnvironmentConfig,
+        serving: ServingStack,
+        role: iam.IRole,
+        substitutions: dict[str, str],
+        placeholders: _Placeholders,
+    ) -> None:
+        """One batch inference pipeline per model served by batch transform.
+
+        It runs a transform step over ``s3://<datasets>/<model>/batch-input/`` (the
+        ``InputDataUri`` parameter) with the serving stack's model, which serves the latest
+        approved package (resolved at deploy time), and writes encrypted predictions under
+        ``<pipeline name>/`` in the datasets bucket.
+        """
+        datasets = config.bucket_name(BUCKET_KINDS["Datasets"])
+        for model_name, batch in sorted(serving.batch_models.items()):
+            pipeline_name = batch_pipeline_name(config, model_name)
+            definition = build_batch_pipeline(
+                pipeline_name=pipeline_name,
+                region=config.region,
+                output_bucket=datasets,
+                input_data_uri=f"s3://{datasets}/{model_name}/batch-input/",
+                model_name=BATCH_MODEL_PLACEHOLDER,
+                kms_key_arn=placeholders.kms_key_arn,
+            )
+            self.batch_pipelines[model_name] = SageMakerPipeline(
+                self,
+                f"{model_name}-batch",
+                pipeline_name=pipeline_name,
+                role=role,
+                definition=definition,
+                definition_substitutions={
+                    **substitutions,
+                    BATCH_MODEL_PLACEHOLDER: batch.model.model_name,
+                },
+                description=f"Batch inference of {model_name} with its latest approved model",
+            )
 
     def _grant_job_extras(self, config: EnvironmentConfig, role: iam.IRole) -> None:
         """What the catalogue's kinds of pipeline need beyond the execution role.
@@ -196,6 +242,10 @@ class PipelinesStack(Stack):
             # Without a reason, a wildcard stays an open finding for the quality gates.
             if plugin.wildcard_reason:
                 acknowledge_wildcards(policy, statements, reason=plugin.wildcard_reason)
+
+
+#: Stands for the serving stack's batch model in a batch definition until deploy time.
+BATCH_MODEL_PLACEHOLDER = "cdk-placeholder-batch-model"
 
 
 class _Placeholders:

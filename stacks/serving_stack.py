@@ -37,6 +37,11 @@ def endpoint_name(config: EnvironmentConfig, model_name: str) -> str:
     return f"{config.name_prefix}-{model_name}"
 
 
+def batch_pipeline_name(config: EnvironmentConfig, model_name: str) -> str:
+    """The batch inference pipeline of a batch-served model (see ``PipelinesStack``)."""
+    return f"{config.name_prefix}-{model_name}-batch"
+
+
 def transform_parameter_name(config: EnvironmentConfig, model_name: str) -> str:
     """SSM parameter holding a batch-served model's transform settings."""
     return f"/{config.name_prefix}/serving/{model_name}/transform"
@@ -157,6 +162,9 @@ class ServingStack(Stack):
                             reason="Transform jobs read this model's input prefix.")  # fmt: skip
             role.grant_write(self._datasets, output,
                              reason="Transform jobs write this model's output prefix.")  # fmt: skip
+            role.grant_write(self._datasets, f"{batch_pipeline_name(config, model.name)}/",
+                             reason="The batch inference pipeline's predictions, one prefix"
+                             " per execution.")  # fmt: skip
             self.batch_models[model.name] = BatchTransformModel(
                 scope,
                 "Transform",

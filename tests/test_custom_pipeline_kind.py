@@ -76,7 +76,8 @@ def test_listed_plugin_kind_synthesizes_the_plugins_pipeline(
                   builtin_cloud_formation_validation=False)  # fmt: skip
     platform = build_platform(app, config)
     template = Template.from_stack(platform.pipelines)
-    template.resource_count_is("AWS::SageMaker::Pipeline", len(config.models))
+    batch_pipelines = len(platform.pipelines.batch_pipelines)  # one per batch-served model
+    template.resource_count_is("AWS::SageMaker::Pipeline", len(config.models) + batch_pipelines)
     definition = _definition(template, "ml-platform-sandbox-feature-refresh")
     assert [step["Name"] for step in definition["Steps"]] == ["Prepare"]
     (step,) = definition["Steps"]

@@ -100,9 +100,10 @@ def test_logical_ids_of_pipelines_are_pinned(sandbox: SynthesizedPlatform) -> No
         if resource["Type"] == "AWS::SageMaker::Pipeline"
     }
     assert pipelines == {
-        f"ml-platform-sandbox-{model.name}": PINNED_LOGICAL_IDS[model.name]
-        for model in sandbox.config.models
-    }
+        **{f"ml-platform-sandbox-{model.name}": PINNED_LOGICAL_IDS[model.name]
+           for model in sandbox.config.models},
+        "ml-platform-sandbox-lead-scoring-batch": "leadscoringbatch",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
@@ -111,7 +112,11 @@ def test_one_pipeline_per_model_named_after_environment_and_model(
 ) -> None:
     platform = platforms[env_name]
     template = platform.template(platform.platform.pipelines)
-    template.resource_count_is("AWS::SageMaker::Pipeline", len(platform.config.models))
+    batch_served = [m for m in platform.config.models
+                    if m.serving is not None and m.serving.kind.value == "batch"]  # fmt: skip
+    template.resource_count_is(
+        "AWS::SageMaker::Pipeline", len(platform.config.models) + len(batch_served)
+    )
     for model in platform.config.models:
         template.has_resource_properties(
             "AWS::SageMaker::Pipeline",
@@ -416,3 +421,41 @@ def test_a_base_model_not_published_in_the_region_is_a_one_line_config_error(
         " (region af-south-1): image huggingface-pytorch-training-neuronx:"
     ), message
     assert "is not published in region 'af-south-1'" in message
+
+
+# --- batch inference --------------------------------------------------------------------
+
+
+def _batch_definition(platform: SynthesizedPlatform) -> dict[str, Any]:
+    resource = _template(platform)["Resources"]["leadscoringbatch"]
+    parts = resource["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Join"][1]
+    return json.loads(  # type: ignore[no-any-return]
+        "".join(part if isinstance(part, str) else _marker(part) for part in parts)
+    )
+
+
+def test_batch_served_model_gets_a_batch_inference_pipeline_with_its_served_model(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    definition = _batch_definition(sandbox)
+    parameters = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    assert parameters["InputDataUri"] == (
+        "s3://mlp-sandbox-111111111111-eu-west-1-datasets/lead-scoring/batch-input/")
+    # The served model resolves the latest approved package at deploy time.
+    assert parameters["ModelName"].startswith("<ml-platform-sandbox-serving:")
+    assert "TransformModel" in parameters["ModelName"]
+    (step,) = definition["Steps"]
+    assert step["Type"] == "Transform"
+    output = step["Arguments"]["TransformOutput"]
+    assert output["KmsKeyId"].startswith("<ml-platform-sandbox-data:")
+    assert json.dumps(output["S3OutputPath"]).count(
+        "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch") == 1
+    assert "cdk-placeholder" not in json.dumps(definition)
+
+
+def test_batch_models_role_may_write_the_batch_pipelines_predictions(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    serving = json.dumps(sandbox.template_json(sandbox.platform.serving))
+    assert "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch/*" in (
+        serving)
