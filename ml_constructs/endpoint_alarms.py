@@ -12,7 +12,6 @@ from constructs import Construct
 
 from platform_config.serving_spec import AlarmSpec
 
-
 _AT_OR_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 

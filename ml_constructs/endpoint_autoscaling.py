@@ -13,7 +13,6 @@ from constructs import Construct
 
 from platform_config.serving_spec import AutoscalingSpec
 
-
 _INVOCATIONS_PER_INSTANCE = appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
 
 

@@ -21,9 +21,9 @@ from stacks.monitoring_stack import (
     drift_alarm_name,
     has_drift_alarm,
 )
-from stacks.serving_stack import ServingStack, endpoint_name
 from stacks.network_stack import NetworkStack
 from stacks.removal import log_retention, removal_policy
+from stacks.serving_stack import ServingStack, endpoint_name
 
 #: How EventBridge retries delivering an event to a function before dead-lettering it.
 TARGET_RETRY_ATTEMPTS = 4

@@ -13,7 +13,6 @@ from ml_constructs import AccessLogsBucket, PlatformKeys, SecureBucket, acknowle
 from platform_config import EnvironmentConfig
 from stacks.removal import key_pending_window, removal_policy
 
-
 #: The ``kind`` part of each bucket's name (``EnvironmentConfig.bucket_name``).
 BUCKET_KINDS = {
     "AccessLogs": "access-logs",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import App, CfnResource, Duration, Environment, Stack, Token
+from aws_cdk import App, CfnResource, Duration, Environment, Stack, Token, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import pipelines
 from constructs import Construct
 
 from ml_constructs import (

@@ -9,7 +9,6 @@ from ml_constructs import add_compliance_checks
 from platform_config import EnvironmentConfig
 from stacks.ml_platform import MlPlatform
 
-
 #: Context every platform app gets: construct creation stack traces hold jsii's temporary
 #: folder names, which would make two synths of the same commit differ.
 APP_CONTEXT = {"aws:cdk:disable-creation-stack-traces": True}
