@@ -32,14 +32,9 @@ from dataclasses import dataclass
 from pipeline_definitions import offline_sdk
 from pipeline_definitions.job_instance_types import JobKind, check_instance_type
 from pipeline_definitions.pipeline_arguments import (
-    MODEL_PACKAGE_GROUP_NAME,
-    NetworkPlacement,
-    check_common_arguments,
     check_fraction,
     check_int_range,
-    check_pattern,
-    check_role_arn,
-    check_s3_uri,
+    check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
 
@@ -191,20 +186,17 @@ def build_automl_pipeline(
     ValueError
         An argument is not allowed; the message names it, its value and what is.
     """
-    check_common_arguments(
-        pipeline_name=pipeline_name, region=region, bucket=default_bucket, kms_key_arn=kms_key_arn
+    network, input_data_uri = check_registering_pipeline(
+        pipeline_name=pipeline_name,
+        region=region,
+        default_bucket=default_bucket,
+        kms_key_arn=kms_key_arn,
+        role_arn=role_arn,
+        model_package_group_name=model_package_group_name,
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
+        input_data_uri=input_data_uri,
     )
-    check_role_arn(role_arn)
-    check_pattern(
-        "model_package_group_name",
-        model_package_group_name,
-        MODEL_PACKAGE_GROUP_NAME,
-        "1-63 letters, digits and inner hyphens",
-    )
-    network = NetworkPlacement.of(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
-    if input_data_uri is None:
-        input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
-    check_s3_uri("input_data_uri", input_data_uri)
 
     with offline_sdk.offline_pipeline_session(
         region=region, default_bucket=default_bucket

@@ -38,13 +38,8 @@ from pipeline_definitions.job_instance_types import (
     has_instance_storage,
 )
 from pipeline_definitions.pipeline_arguments import (
-    MODEL_PACKAGE_GROUP_NAME,
-    NetworkPlacement,
-    check_common_arguments,
     check_int_range,
-    check_pattern,
-    check_role_arn,
-    check_s3_uri,
+    check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
 
@@ -218,20 +213,17 @@ def build_fine_tuning_pipeline(
         An argument is not allowed, or an image or the JumpStart bucket is not published
         in ``region``; the message says which.
     """
-    check_common_arguments(
-        pipeline_name=pipeline_name, region=region, bucket=default_bucket, kms_key_arn=kms_key_arn
+    network, input_data_uri = check_registering_pipeline(
+        pipeline_name=pipeline_name,
+        region=region,
+        default_bucket=default_bucket,
+        kms_key_arn=kms_key_arn,
+        role_arn=role_arn,
+        model_package_group_name=model_package_group_name,
+        subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids,
+        input_data_uri=input_data_uri,
     )
-    check_role_arn(role_arn)
-    check_pattern(
-        "model_package_group_name",
-        model_package_group_name,
-        MODEL_PACKAGE_GROUP_NAME,
-        "1-63 letters, digits and inner hyphens",
-    )
-    network = NetworkPlacement.of(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
-    if input_data_uri is None:
-        input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
-    check_s3_uri("input_data_uri", input_data_uri)
     model = settings.model
     training_image = model.training_image.uri(region)
     inference_image = model.inference_image.uri(region)

@@ -131,3 +131,38 @@ class NetworkPlacement:
     @property
     def security_groups_or_none(self) -> list[str] | None:
         return list(self.security_group_ids) or None
+
+
+def check_registering_pipeline(
+    *,
+    pipeline_name: str,
+    region: str,
+    default_bucket: str,
+    kms_key_arn: str,
+    role_arn: str,
+    model_package_group_name: str,
+    subnet_ids: Sequence[str],
+    security_group_ids: Sequence[str],
+    input_data_uri: str | None,
+) -> tuple[NetworkPlacement, str]:
+    """The checks every pipeline that trains and registers a model shares.
+
+    Returns the jobs' network placement and the ``InputDataUri`` default (given, or
+    ``s3://<default_bucket>/<pipeline_name>/input/``). Raises ``ValueError`` naming the
+    argument, its value and what is allowed.
+    """
+    check_common_arguments(
+        pipeline_name=pipeline_name, region=region, bucket=default_bucket, kms_key_arn=kms_key_arn
+    )
+    check_role_arn(role_arn)
+    check_pattern(
+        "model_package_group_name",
+        model_package_group_name,
+        MODEL_PACKAGE_GROUP_NAME,
+        "1-63 letters, digits and inner hyphens",
+    )
+    network = NetworkPlacement.of(subnet_ids=subnet_ids, security_group_ids=security_group_ids)
+    if input_data_uri is None:
+        input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
+    check_s3_uri("input_data_uri", input_data_uri)
+    return network, input_data_uri
