@@ -1,7 +1,8 @@
 """The stacks of a synthesized cloud assembly (``cdk.out``), read generically from its files.
 
-Shared by the idle-cost report and the architecture picture: whatever stacks an environment
-has when they run, nested stage assemblies included; no stack list is written down here.
+Shared by the synth report, the idle-cost report, the architecture picture and the quality
+gates: whatever stacks an environment has when they run, nested stage assemblies included;
+no stack list is written down here.
 """
 
 from __future__ import annotations
@@ -11,28 +12,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+#: Metadata type of acknowledged findings (``aws_cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY``).
+ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """One acknowledged finding: on which construct, which rule, and why."""
+
+    path: str
+    rule: str
+    reason: str
+
 
 @dataclass(frozen=True)
 class StackTemplate:
-    """One synthesized stack: its names, region, resources and outputs."""
+    """One synthesized stack: its names, region, resources, outputs and acknowledgements."""
 
     display_name: str
     stack_name: str
     region: str
     resources: dict[str, dict[str, Any]]
     outputs: dict[str, dict[str, Any]]
+    template_bytes: int
+    acknowledgements: tuple[Acknowledgement, ...]
 
 
-def read_assembly(assembly: Path) -> list[StackTemplate]:
-    """Every stack of ``assembly`` and of its nested assemblies (stages), in manifest order."""
+def read_assembly(assembly: Path, *, nested: bool = True) -> list[StackTemplate]:
+    """Every stack of ``assembly`` (and of its nested stage assemblies unless ``nested`` is
+    off), in manifest order."""
     manifest = json.loads((assembly / "manifest.json").read_text())
     stacks: list[StackTemplate] = []
     for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        if artifact["type"] == "cdk:cloud-assembly":
+        if artifact["type"] == "cdk:cloud-assembly" and nested:
             stacks += read_assembly(assembly / artifact["properties"]["directoryName"])
         if artifact["type"] != "aws:cloudformation:stack":
             continue
-        template = json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+        template_file = assembly / artifact["properties"]["templateFile"]
+        template = json.loads(template_file.read_text())
+        metadata = dict(artifact.get("metadata", {}))
+        if "additionalMetadataFile" in artifact:
+            metadata.update(json.loads((assembly / artifact["additionalMetadataFile"]).read_text()))
         stacks.append(
             StackTemplate(
                 display_name=artifact.get("displayName", artifact_id),
@@ -40,6 +60,14 @@ def read_assembly(assembly: Path) -> list[StackTemplate]:
                 region=artifact.get("environment", "aws://unknown/unknown").rsplit("/", 1)[-1],
                 resources=template.get("Resources", {}),
                 outputs=template.get("Outputs", {}),
+                template_bytes=template_file.stat().st_size,
+                acknowledgements=tuple(
+                    Acknowledgement(path, rule, reason)
+                    for path, entries in metadata.items()
+                    for entry in entries
+                    if entry["type"] == ACKNOWLEDGED_RULES
+                    for rule, reason in entry["data"].items()
+                ),
             )
         )
     return stacks

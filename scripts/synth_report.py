@@ -12,10 +12,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.cloud_assembly import read_assembly
+
 #: Headroom below CloudFormation's 500 resources and 1 MB template limits.
 MAX_RESOURCES = 400
 MAX_TEMPLATE_BYTES = 700 * 1024
-ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
 
 
 @dataclass(frozen=True)
@@ -35,34 +36,16 @@ class StackSummary:
 
 def summarize(assembly: Path) -> list[StackSummary]:
     """Summaries of every stack in ``assembly`` and its nested assemblies (stages)."""
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    summaries: list[StackSummary] = []
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact["type"] == "cdk:cloud-assembly":
-            summaries += summarize(assembly / artifact["properties"]["directoryName"])
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        template = assembly / artifact["properties"]["templateFile"]
-        resources = json.loads(template.read_text()).get("Resources", {})
-        metadata = dict(artifact.get("metadata", {}))
-        if "additionalMetadataFile" in artifact:
-            metadata.update(json.loads((assembly / artifact["additionalMetadataFile"]).read_text()))
-        acknowledged = sum(
-            len(entry["data"])
-            for entries in metadata.values()
-            for entry in entries
-            if entry["type"] == ACKNOWLEDGED
+    return [
+        StackSummary(
+            display_name=stack.display_name,
+            stack_name=stack.stack_name,
+            resources=len(stack.resources),
+            template_bytes=stack.template_bytes,
+            acknowledged=len(stack.acknowledgements),
         )
-        summaries.append(
-            StackSummary(
-                display_name=artifact.get("displayName", ""),
-                stack_name=artifact["properties"].get("stackName", ""),
-                resources=len(resources),
-                template_bytes=template.stat().st_size,
-                acknowledged=acknowledged,
-            )
-        )
-    return summaries
+        for stack in read_assembly(assembly)
+    ]
 
 
 def open_findings(assembly: Path) -> int:

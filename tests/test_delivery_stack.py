@@ -27,6 +27,7 @@ from ml_constructs.compliance import RULE_PACKS
 from platform_config import ConfigError, available_environments
 from platform_config.delivery import DeliveryConfig, load_delivery
 from platform_config.loader import DEFAULT_CONFIG_DIR
+from scripts.cloud_assembly import read_assembly
 from stacks.delivery_stack import SYNTH_COMMANDS, DeliveryStack, build_delivery, smoke_targets
 from tests.conftest import REPO, SynthesizedPlatform, cdk_context
 from tests.test_quality_gates import _without_paths
@@ -278,17 +279,12 @@ def test_compliance_packs_leave_no_open_finding(delivery: SynthesizedDelivery) -
 
 
 def _acknowledgements(outdir: Path) -> list[tuple[str, str, str]]:
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    found = []
-    for artifact in manifest["artifacts"].values():
-        if "additionalMetadataFile" not in artifact:
-            continue
-        metadata = json.loads((outdir / artifact["additionalMetadataFile"]).read_text())
-        for path, entries in metadata.items():
-            for entry in entries:
-                if entry["type"] == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                    found += [(path, rule, reason) for rule, reason in entry["data"].items()]
-    return found
+    """(construct path, rule id, reason) of the acknowledgements of the pipeline app's stacks."""
+    return [
+        (ack.path, ack.rule, ack.reason)
+        for stack in read_assembly(outdir, nested=False)
+        for ack in stack.acknowledgements
+    ]
 
 
 def test_pipeline_acknowledgements_are_one_rule_each_with_a_reason(

@@ -14,6 +14,7 @@ from cfnlint.api import ManualArgs, lint_file
 from ml_constructs import acknowledge, add_compliance_checks
 from ml_constructs.compliance import RULE_PACKS
 from platform_config import load_environment
+from scripts.cloud_assembly import read_assembly
 from scripts.synth_report import MAX_RESOURCES, MAX_TEMPLATE_BYTES, summarize
 from stacks import PlatformStage, construct_id_of
 from tests.conftest import ENVIRONMENTS, SynthesizedPlatform, cdk_context
@@ -23,17 +24,11 @@ REGIONS = sorted({load_environment(name).region for name in ENVIRONMENTS})
 
 def _acknowledgements(platform: SynthesizedPlatform) -> list[tuple[str, str, str]]:
     """(construct path, rule id, reason) of every acknowledgement in the assembly."""
-    manifest = json.loads((platform.outdir / "manifest.json").read_text())
-    found = []
-    for artifact in manifest["artifacts"].values():
-        if "additionalMetadataFile" not in artifact:
-            continue
-        metadata = json.loads((platform.outdir / artifact["additionalMetadataFile"]).read_text())
-        for path, entries in metadata.items():
-            for entry in entries:
-                if entry["type"] == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                    found += [(path, rule, reason) for rule, reason in entry["data"].items()]
-    return found
+    return [
+        (ack.path, ack.rule, ack.reason)
+        for stack in read_assembly(platform.outdir)
+        for ack in stack.acknowledgements
+    ]
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
