@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import acknowledge_wildcards
 from ml_constructs.platform_function import PlatformFunction
 
 
@@ -102,21 +102,4 @@ class ModelPackageResolver(Construct):
             role,
             [list_packages],
             reason="sagemaker:ListModelPackages does not support resource-level permissions.",
-        )
-        acknowledge(
-            role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaVPCAccessExecutionRole]",
-            reason="AWS's managed policies for a VPC function's logs and network interfaces,"
-            " which Lambda attaches to every function in a VPC.",
-        )
-        acknowledge(
-            role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            reason="CDK grants specific to this function's role (its queue, keys and the"
-            " registry's read-only calls).",
         )

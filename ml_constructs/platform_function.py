@@ -144,3 +144,20 @@ class PlatformFunction(Construct):
                                  resources=[key.key_arn])],  # fmt: skip
             reason="CDK's grants on the one key that encrypts this function's queue (and table).",
         )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaVPCAccessExecutionRole]",
+            reason="AWS's managed policies for a VPC function's logs and network interfaces,"
+            " which Lambda attaches to every function in a VPC and AWS maintains.",
+        )
+        acknowledge(
+            role,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "PCI.DSS.321-IAMNoInlinePolicy",
+            reason="CDK grants specific to this one function's role (its queue, keys and what"
+            " its caller grants it); no other role would share a managed policy.",
+        )

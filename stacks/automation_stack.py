@@ -10,7 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge, acknowledge_wildcards
+from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge_wildcards
 from platform_config import EnvironmentConfig
 from platform_config.serving_spec import EndpointKind
 from stacks.data_stack import DataStack
@@ -111,7 +111,6 @@ class AutomationStack(Stack):
                                 resource_name=f"{config.name_prefix}-none")],  # fmt: skip
         )
         function.add_to_role_policy(start_pipelines)
-        self._acknowledge_function_role(self.retraining_trigger)
 
         self.retraining_rules: dict[str, events.Rule] = {}
         target = targets.LambdaFunction(
@@ -269,7 +268,6 @@ class AutomationStack(Stack):
                                  resources=[data.keys.data.key_arn])],  # fmt: skip
             reason="CDK's grant on the data key, which encrypts the baselines it copies.",
         )
-        self._acknowledge_function_role(deployment)
         self.approval_rule = events.Rule(
             self,
             "ModelApprovalRule",
@@ -291,28 +289,6 @@ class AutomationStack(Stack):
                 )
             ],
         )
-
-    @staticmethod
-    def _acknowledge_function_role(platform_function: PlatformFunction) -> None:
-        role = platform_function.function.role
-        assert role is not None
-        acknowledge(
-            role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaVPCAccessExecutionRole]",
-            reason="AWS's managed policies for a VPC function's logs and network interfaces,"
-            " maintained by AWS as Lambda's requirements change.",
-        )
-        acknowledge(
-            role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            reason="CDK grants specific to this function's role (its table, queue, keys).",
-        )
-
 
 
 def deployment_models(config: EnvironmentConfig, serving: ServingStack) -> dict[str, dict[str, Any]]:
