@@ -82,9 +82,7 @@ def acknowledge_wildcards(
         )
 
 
-def acknowledge_generated_wildcards(
-    policy: iam.Policy, reasons: Mapping[str, str]
-) -> list[str]:
+def acknowledge_generated_wildcards(policy: iam.Policy, reasons: Mapping[str, str]) -> list[str]:
     """Acknowledge AwsSolutions-IAM5 findings of a policy a library wrote, pattern by pattern.
 
     For policies built inside a library's constructs (CDK Pipelines' roles), whose statements
@@ -125,8 +123,9 @@ def _wildcard_findings(resolved_statements: Sequence[dict[str, Any]]) -> list[st
     for resolved in resolved_statements:
         if resolved.get("Effect") != "Allow":
             continue
-        findings += [f"Action::{action}" for action in _as_list(resolved.get("Action"))
-                     if "*" in action]  # fmt: skip
+        findings += [
+            f"Action::{action}" for action in _as_list(resolved.get("Action")) if "*" in action
+        ]
         for resource in _as_list(resolved.get("Resource")):
             text = _flatten(resource)
             if "*" in text:

@@ -70,9 +70,13 @@ class EndpointAlarms(Construct):
             for alarm_id, metric, threshold, what in (
                 ("Errors5xx", errors, thresholds.errors_5xx, "5xx errors per minute"),
                 # ModelLatency is reported in microseconds.
-                ("LatencyP99", latency, thresholds.model_latency_p99_ms * 1000,
-                 "p99 model latency (microseconds)"),
-            ):  # fmt: skip
+                (
+                    "LatencyP99",
+                    latency,
+                    thresholds.model_latency_p99_ms * 1000,
+                    "p99 model latency (microseconds)",
+                ),
+            ):
                 alarm = metric.create_alarm(
                     self,
                     f"{variant}{alarm_id}",

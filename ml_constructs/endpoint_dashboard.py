@@ -70,34 +70,57 @@ class EndpointDashboard(Construct):
         rows: list[list[cloudwatch.IWidget]] = [
             [
                 graph("Invocations", metrics(invocations, "Invocations", "Sum")),
-                graph("Errors", metrics(invocations, "Invocation4XXErrors", "Sum"),
-                      metrics(invocations, "Invocation5XXErrors", "Sum")),  # fmt: skip
-                graph("Model latency (µs)", metrics(invocations, "ModelLatency", "p50"),
-                      metrics(invocations, "ModelLatency", "p99")),  # fmt: skip
+                graph(
+                    "Errors",
+                    metrics(invocations, "Invocation4XXErrors", "Sum"),
+                    metrics(invocations, "Invocation5XXErrors", "Sum"),
+                ),
+                graph(
+                    "Model latency (µs)",
+                    metrics(invocations, "ModelLatency", "p50"),
+                    metrics(invocations, "ModelLatency", "p99"),
+                ),
             ],
-            [graph("Overhead latency (µs)", metrics(invocations, "OverheadLatency", "p50"),
-                   metrics(invocations, "OverheadLatency", "p99"))],  # fmt: skip
+            [
+                graph(
+                    "Overhead latency (µs)",
+                    metrics(invocations, "OverheadLatency", "p50"),
+                    metrics(invocations, "OverheadLatency", "p99"),
+                )
+            ],
         ]
         utilisation = "/aws/sagemaker/Endpoints"
         if instance_metrics:
             rows[1] += [
                 graph("CPU utilisation (%)", metrics(utilisation, "CPUUtilization", "Average")),
-                graph("Memory utilisation (%)",
-                      metrics(utilisation, "MemoryUtilization", "Average")),  # fmt: skip
+                graph(
+                    "Memory utilisation (%)", metrics(utilisation, "MemoryUtilization", "Average")
+                ),
             ]
         if gpu:
-            rows.append([
-                graph("GPU utilisation (%)", metrics(utilisation, "GPUUtilization", "Average")),
-                graph("GPU memory (%)", metrics(utilisation, "GPUMemoryUtilization", "Average")),
-            ])  # fmt: skip
+            rows.append(
+                [
+                    graph("GPU utilisation (%)", metrics(utilisation, "GPUUtilization", "Average")),
+                    graph(
+                        "GPU memory (%)", metrics(utilisation, "GPUMemoryUtilization", "Average")
+                    ),
+                ]
+            )
         if asynchronous:
             backlog = [
-                cloudwatch.Metric(namespace=invocations, metric_name=name,
-                                  dimensions_map={"EndpointName": endpoint_name},
-                                  statistic="Average", period=period)
-                for name in ("ApproximateBacklogSize", "ApproximateBacklogSizePerInstance",
-                             "HasBacklogWithoutCapacity")
-            ]  # fmt: skip
+                cloudwatch.Metric(
+                    namespace=invocations,
+                    metric_name=name,
+                    dimensions_map={"EndpointName": endpoint_name},
+                    statistic="Average",
+                    period=period,
+                )
+                for name in (
+                    "ApproximateBacklogSize",
+                    "ApproximateBacklogSizePerInstance",
+                    "HasBacklogWithoutCapacity",
+                )
+            ]
             rows.append([cloudwatch.GraphWidget(title="Queue backlog", left=backlog, width=24)])
         self.dashboard = cloudwatch.Dashboard(
             self, "Default", dashboard_name=endpoint_name, widgets=rows

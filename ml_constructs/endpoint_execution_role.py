@@ -58,14 +58,21 @@ class EndpointExecutionRole(Construct):
         )
         statements = {
             "PullImages": iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-                         "ecr:GetDownloadUrlForLayer"],  # fmt: skip
+                actions=[
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
                 resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/*"],
             ),
             "EcrToken": iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             "Logs": iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams",
-                         "logs:PutLogEvents"],  # fmt: skip
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
                 resources=[
                     stack.format_arn(
                         service="logs",
@@ -81,11 +88,17 @@ class EndpointExecutionRole(Construct):
                 conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
             ),
             "NetworkInterfaces": iam.PolicyStatement(
-                actions=["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                         "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-                         "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
-                         "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
-                         "ec2:DescribeSecurityGroups"],  # fmt: skip
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
                 resources=["*"],
             ),
         }

@@ -251,8 +251,10 @@ class ModelEndpoint(Construct):
         deployment: DeploymentSpec = spec.deployment
         rollback = (
             sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
-                        for alarm in alarms]  # fmt: skip
+                alarms=[
+                    sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
+                    for alarm in alarms
+                ]
             )
             if deployment.auto_rollback and alarms
             else None

@@ -58,5 +58,3 @@ class ModelQualityMonitor(ModelMonitor):
 
     def extra_job_input(self) -> dict[str, Any]:
         return {"GroundTruthS3Input": {"S3Uri": self.ground_truth_uri}}
-
-

@@ -94,7 +94,9 @@ class ModelPackageGroup(Construct):
                     "Sid": "PromotionReaders",
                     "Effect": "Allow",
                     "Principal": {
-                        "AWS": [f"arn:{stack.partition}:iam::{account}:root" for account in accounts]
+                        "AWS": [
+                            f"arn:{stack.partition}:iam::{account}:root" for account in accounts
+                        ]
                     },
                     "Action": list(READER_ACTIONS),
                     "Resource": [group_arn, package_arn],

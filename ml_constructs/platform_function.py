@@ -134,14 +134,20 @@ class PlatformFunction(Construct):
         assert role is not None
         acknowledge_wildcards(
             role,
-            [iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                                 resources=["*"])],  # fmt: skip
+            [
+                iam.PolicyStatement(
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
+                )
+            ],
             reason="X-Ray's trace submission calls have no resource-level permissions.",
         )
         acknowledge_wildcards(
             role,
-            [iam.PolicyStatement(actions=["kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                                 resources=[key.key_arn])],  # fmt: skip
+            [
+                iam.PolicyStatement(
+                    actions=["kms:ReEncrypt*", "kms:GenerateDataKey*"], resources=[key.key_arn]
+                )
+            ],
             reason="CDK's grants on the one key that encrypts this function's queue (and table).",
         )
         acknowledge(

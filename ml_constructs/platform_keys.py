@@ -84,4 +84,3 @@ class PlatformKeys(Construct):
                 },
             )
         )
-

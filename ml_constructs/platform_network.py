@@ -89,9 +89,11 @@ class PlatformNetwork(Construct):
         self.flow_log_group: logs.ILogGroup | None = None
         if config.new_vpc is not None:
             self.vpc: ec2.IVpc = self._new_vpc(
-                config, flow_logs_key=flow_logs_key, log_retention=log_retention,
+                config,
+                flow_logs_key=flow_logs_key,
+                log_retention=log_retention,
                 removal_policy=removal_policy,
-            )  # fmt: skip
+            )
         else:
             existing = config.existing_vpc
             assert existing is not None  # guaranteed by NetworkConfig

@@ -58,17 +58,27 @@ class SageMakerExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="RunJobs",
                 actions=[
-                    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
-                    "sagemaker:StopTrainingJob", "sagemaker:CreateProcessingJob",
-                    "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob",
-                    "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTransformJob", "sagemaker:CreateHyperParameterTuningJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                    "sagemaker:CreateHyperParameterTuningJob",
                     "sagemaker:DescribeHyperParameterTuningJob",
-                    "sagemaker:StopHyperParameterTuningJob", "sagemaker:CreateAutoMLJobV2",
-                    "sagemaker:DescribeAutoMLJobV2", "sagemaker:StopAutoMLJob",
-                    "sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:DeleteModel",
-                    "sagemaker:AddTags", "sagemaker:ListTags",
-                ],  # fmt: skip
+                    "sagemaker:StopHyperParameterTuningJob",
+                    "sagemaker:CreateAutoMLJobV2",
+                    "sagemaker:DescribeAutoMLJobV2",
+                    "sagemaker:StopAutoMLJob",
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
                 resources=[
                     arn("training-job", "*"),
                     arn("processing-job", "*"),
@@ -81,13 +91,17 @@ class SageMakerExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="UsePlatformPipelines",
                 actions=[
-                    "sagemaker:DescribePipeline", "sagemaker:DescribePipelineDefinitionForExecution",
-                    "sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutions",
-                    "sagemaker:ListPipelineExecutionSteps", "sagemaker:StartPipelineExecution",
-                    "sagemaker:StopPipelineExecution", "sagemaker:RetryPipelineExecution",
+                    "sagemaker:DescribePipeline",
+                    "sagemaker:DescribePipelineDefinitionForExecution",
+                    "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineExecutions",
+                    "sagemaker:ListPipelineExecutionSteps",
+                    "sagemaker:StartPipelineExecution",
+                    "sagemaker:StopPipelineExecution",
+                    "sagemaker:RetryPipelineExecution",
                     "sagemaker:SendPipelineExecutionStepSuccess",
                     "sagemaker:SendPipelineExecutionStepFailure",
-                ],  # fmt: skip
+                ],
                 resources=[
                     arn("pipeline", f"{name_prefix}-*"),
                     arn("pipeline-execution", f"{name_prefix}-*/*"),
@@ -109,11 +123,15 @@ class SageMakerExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="ListAndSearch",
                 actions=[
-                    "sagemaker:ListTrainingJobs", "sagemaker:ListProcessingJobs",
-                    "sagemaker:ListTransformJobs", "sagemaker:ListPipelines",
-                    "sagemaker:ListModelPackageGroups", "sagemaker:ListModels",
-                    "sagemaker:ListFeatureGroups", "sagemaker:Search",
-                ],  # fmt: skip
+                    "sagemaker:ListTrainingJobs",
+                    "sagemaker:ListProcessingJobs",
+                    "sagemaker:ListTransformJobs",
+                    "sagemaker:ListPipelines",
+                    "sagemaker:ListModelPackageGroups",
+                    "sagemaker:ListModels",
+                    "sagemaker:ListFeatureGroups",
+                    "sagemaker:Search",
+                ],
                 resources=["*"],
             ),
             iam.PolicyStatement(
@@ -155,12 +173,16 @@ class SageMakerExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="JobNetworkInterfaces",
                 actions=[
-                    "ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions", "ec2:DescribeSubnets",
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups",
-                ],  # fmt: skip
+                ],
                 resources=["*"],
             ),
             iam.PolicyStatement(
@@ -213,24 +235,29 @@ class SageMakerExecutionRole(Construct):
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
         studio = iam.PolicyStatement(
-                sid="StudioApps",
-                actions=[
-                    "sagemaker:CreateApp", "sagemaker:DeleteApp", "sagemaker:DescribeApp",
-                    "sagemaker:ListApps", "sagemaker:DescribeSpace", "sagemaker:ListSpaces",
-                    "sagemaker:UpdateSpace", "sagemaker:DescribeUserProfile",
-                    "sagemaker:ListUserProfiles", "sagemaker:DescribeDomain",
-                ],  # fmt: skip
-                resources=[
-                    arn("domain", domain_id),
-                    arn("app", f"{domain_id}/*"),
-                    arn("space", f"{domain_id}/*"),
-                    arn("user-profile", f"{domain_id}/*"),
-                ],
-            )
+            sid="StudioApps",
+            actions=[
+                "sagemaker:CreateApp",
+                "sagemaker:DeleteApp",
+                "sagemaker:DescribeApp",
+                "sagemaker:ListApps",
+                "sagemaker:DescribeSpace",
+                "sagemaker:ListSpaces",
+                "sagemaker:UpdateSpace",
+                "sagemaker:DescribeUserProfile",
+                "sagemaker:ListUserProfiles",
+                "sagemaker:DescribeDomain",
+            ],
+            resources=[
+                arn("domain", domain_id),
+                arn("app", f"{domain_id}/*"),
+                arn("space", f"{domain_id}/*"),
+                arn("user-profile", f"{domain_id}/*"),
+            ],
+        )
         self.role.add_to_principal_policy(studio)
         acknowledge_wildcards(
             self.role,
             [studio],
             reason="Apps, spaces and profiles of this one domain, whose names users choose.",
         )
-

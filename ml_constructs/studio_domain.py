@@ -18,7 +18,6 @@ MAX_LIFECYCLE_SCRIPT_BYTES = 16384
 _APP_TYPES = {StudioApp.JUPYTER_LAB: "JupyterLab", StudioApp.CODE_EDITOR: "CodeEditor"}
 
 
-
 class StudioDomain(Construct):
     """The domain, its Studio lifecycle configurations, user profiles and shared spaces.
 
@@ -167,12 +166,18 @@ class StudioDomain(Construct):
             # A space's apps follow the domain's idle shutdown (CloudFormation has no
             # per-space setting for it).
             app_settings = (
-                {"jupyter_lab_app_settings": Space.SpaceJupyterLabAppSettingsProperty(
-                    default_resource_spec=resource_spec)}
+                {
+                    "jupyter_lab_app_settings": Space.SpaceJupyterLabAppSettingsProperty(
+                        default_resource_spec=resource_spec
+                    )
+                }
                 if space.app is StudioApp.JUPYTER_LAB
-                else {"code_editor_app_settings": Space.SpaceCodeEditorAppSettingsProperty(
-                    default_resource_spec=resource_spec)}
-            )  # fmt: skip
+                else {
+                    "code_editor_app_settings": Space.SpaceCodeEditorAppSettingsProperty(
+                        default_resource_spec=resource_spec
+                    )
+                }
+            )
             shared = Space(
                 self,
                 f"Space{_pascal(space.name)}",

@@ -215,9 +215,7 @@ def build_automl_pipeline(
         request: dict[str, object] = {
             "InputDataConfig": [
                 {
-                    "DataSource": {
-                        "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_data}
-                    },
+                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_data}},
                     "TargetAttributeName": settings.target_column,
                     "ContentType": "text/csv;header=present",
                     "ChannelType": "training",

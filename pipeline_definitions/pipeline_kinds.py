@@ -241,9 +241,12 @@ def _fine_tuning_statements(
         return []
     models = [foundation_models()[name] for name in tuned]
     objects = sorted(
-        {uri.removeprefix("s3://") for m in models
-         for uri in (m.source_uri(stack.region), m.artifacts_uri(stack.region))}
-    )  # fmt: skip
+        {
+            uri.removeprefix("s3://")
+            for m in models
+            for uri in (m.source_uri(stack.region), m.artifacts_uri(stack.region))
+        }
+    )
     buckets = sorted({obj.split("/", 1)[0] for obj in objects})
     return [
         iam.PolicyStatement(

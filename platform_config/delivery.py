@@ -48,7 +48,9 @@ ConnectionArn = Annotated[
     ),
 ]
 Repository = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
-Branch = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")]
+Branch = Annotated[
+    StrictStr, Field(pattern=r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
+]
 CliVersion = Annotated[StrictStr, Field(pattern=r"^\d+\.\d+\.\d+$")]
 BootstrapQualifier = Annotated[StrictStr, Field(pattern=r"^[a-z0-9]{1,10}$")]
 

@@ -55,9 +55,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def available_environments(config_dir: Path = DEFAULT_CONFIG_DIR) -> list[str]:
     """Names of the environments that have a file in ``config_dir``."""
-    return sorted(
-        path.stem for path in config_dir.glob("*.yaml") if path.name not in SHARED_FILES
-    )
+    return sorted(path.stem for path in config_dir.glob("*.yaml") if path.name not in SHARED_FILES)
 
 
 def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> EnvironmentConfig:
@@ -86,9 +84,7 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     feature_groups_file = config_dir / FEATURE_GROUPS_FILE
     if name in {Path(shared).stem for shared in SHARED_FILES} or not env_file.is_file():
         known = ", ".join(available_environments(config_dir)) or "none"
-        raise ConfigError(
-            f"{_shown(env_file)}: no such environment '{name}' (available: {known})"
-        )
+        raise ConfigError(f"{_shown(env_file)}: no such environment '{name}' (available: {known})")
     environment = _read_mapping(env_file)
     catalogue = _read_mapping(catalogue_file) if catalogue_file.is_file() else {"models": []}
 
@@ -99,8 +95,9 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     }
     for key, instead in where_instead.items():
         if key in environment:
-            raise ConfigError(f"{_shown(env_file)}: {key}: is not set in an environment file"
-                              f" ({instead})")  # fmt: skip
+            raise ConfigError(
+                f"{_shown(env_file)}: {key}: is not set in an environment file ({instead})"
+            )
     feature_groups = _read_list(feature_groups_file, "feature_groups")
     overrides = environment.pop(OVERRIDES_KEY, None) or {}
     pipeline_kinds = _import_pipeline_plugins(catalogue.pop(PLUGINS_KEY, None), catalogue_file)
@@ -194,8 +191,10 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
     if modules is None:
         modules = []
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
-        raise ConfigError(f"{_shown(catalogue_file)}: {PLUGINS_KEY}: must be a list of module"
-                          " paths (e.g. examples.custom_pipeline_kind)")  # fmt: skip
+        raise ConfigError(
+            f"{_shown(catalogue_file)}: {PLUGINS_KEY}: must be a list of module"
+            " paths (e.g. examples.custom_pipeline_kind)"
+        )
     kinds = {plugin.name for plugin in BUILT_IN_KINDS}
     for index, path in enumerate(modules):
         where = f"{_shown(catalogue_file)}: {PLUGINS_KEY}[{index}]: {path!r}"
@@ -203,14 +202,16 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
             module = importlib.import_module(path)
         except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
             reason = " ".join(str(error).split())
-            raise ConfigError(f"{where} cannot be imported ({type(error).__name__}: {reason})"
-                              ) from None  # fmt: skip
+            raise ConfigError(
+                f"{where} cannot be imported ({type(error).__name__}: {reason})"
+            ) from None
         plugins = getattr(module, "PIPELINE_KINDS", None)
         if not isinstance(plugins, list | tuple) or not all(
             isinstance(plugin, PipelineKindPlugin) for plugin in plugins
         ):
-            raise ConfigError(f"{where} does not define PIPELINE_KINDS, a list of"
-                              " PipelineKindPlugin")  # fmt: skip
+            raise ConfigError(
+                f"{where} does not define PIPELINE_KINDS, a list of PipelineKindPlugin"
+            )
         for plugin in plugins:
             try:
                 register_pipeline_kind(plugin)
@@ -233,9 +234,7 @@ def _apply_overrides(
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise ConfigError(f"{_shown(catalogue_file)}: models: must be a list of mappings")
     if not isinstance(overrides, dict):
-        raise ConfigError(
-            f"{_shown(env_file)}: {OVERRIDES_KEY}: must map model names to settings"
-        )
+        raise ConfigError(f"{_shown(env_file)}: {OVERRIDES_KEY}: must map model names to settings")
     names = [entry.get("name") for entry in entries]
     merged = []
     for entry in entries:

@@ -81,18 +81,35 @@ _CRON_FIELDS = (
 #: another one is an error, so that a setting is never ignored.
 APPLICABLE_FIELDS = {
     PipelineKind.TRAINING.value: {
-        "target_column", "processing_instance_type", "training_instance_type",
-        "training_instance_count", "use_spot", "max_run_seconds", "max_wait_seconds",
-        "quality_threshold", "distribution",
+        "target_column",
+        "processing_instance_type",
+        "training_instance_type",
+        "training_instance_count",
+        "use_spot",
+        "max_run_seconds",
+        "max_wait_seconds",
+        "quality_threshold",
+        "distribution",
     },
     PipelineKind.AUTOML.value: {
-        "target_column", "max_run_seconds", "quality_threshold", "automl_mode",
+        "target_column",
+        "max_run_seconds",
+        "quality_threshold",
+        "automl_mode",
     },
     PipelineKind.FINE_TUNING.value: {
-        "training_instance_type", "training_instance_count", "use_spot", "max_run_seconds",
-        "max_wait_seconds", "distribution", "base_model", "accept_eula", "epochs", "batch_size",
+        "training_instance_type",
+        "training_instance_count",
+        "use_spot",
+        "max_run_seconds",
+        "max_wait_seconds",
+        "distribution",
+        "base_model",
+        "accept_eula",
+        "epochs",
+        "batch_size",
     },
-}  # fmt: skip
+}
 
 
 def _column(value: str) -> str:
@@ -275,8 +292,9 @@ class PipelineSpec(Frozen):
         return self
 
     def _check_training(self) -> None:
-        _instance_type("processing_instance_type", self.processing_instance_type,
-                       JobKind.PROCESSING)  # fmt: skip
+        _instance_type(
+            "processing_instance_type", self.processing_instance_type, JobKind.PROCESSING
+        )
         field, value = "training_instance_type", self.instance_type
         try:
             check_xgboost_training_instance_type(field=field, value=value)
@@ -289,8 +307,7 @@ class PipelineSpec(Frozen):
                 "is not allowed for kind training (allowed: none, or sharded_by_s3_key: the"
                 " XGBoost algorithm distributes itself; torchrun is for fine_tuning)",
             )
-        if (self.distribution is Distribution.SHARDED_BY_S3_KEY
-                and self.training_instance_count < 2):  # fmt: skip
+        if self.distribution is Distribution.SHARDED_BY_S3_KEY and self.training_instance_count < 2:
             raise FieldError(
                 "distribution",
                 self.distribution.value,

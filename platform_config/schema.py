@@ -23,9 +23,29 @@ from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 _REGION = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
@@ -319,8 +339,10 @@ class StudioConfig(Frozen):
                 f"is larger than max_ebs_volume_size_gb ({self.max_ebs_volume_size_gb})",
             )
         users = [user.name for user in self.user_profiles]
-        for kind, names in (("user_profiles", users),
-                            ("shared_spaces", [space.name for space in self.shared_spaces])):
+        for kind, names in (
+            ("user_profiles", users),
+            ("shared_spaces", [space.name for space in self.shared_spaces]),
+        ):
             repeated = sorted({name for name in names if names.count(name) > 1})
             if repeated:
                 raise FieldError(kind, repeated, "repeats names; each must be unique")
@@ -453,8 +475,10 @@ class FeatureGroupSpec(Frozen):
                     f"is reserved by the offline store ({', '.join(RESERVED_FEATURE_NAMES)})",
                 )
         types = {feature.name: feature.type for feature in self.features}
-        allowed = {"record_identifier": ("string", "integral"),
-                   "event_time": ("string", "fractional")}  # fmt: skip
+        allowed = {
+            "record_identifier": ("string", "integral"),
+            "event_time": ("string", "fractional"),
+        }
         for field, kinds in allowed.items():
             name = getattr(self, field)
             if name not in types:
@@ -587,8 +611,10 @@ class EnvironmentConfig(Frozen):
                 )
             if len(value) > 256:
                 raise FieldError(f"tags.{key}", value, "is longer than 256 characters")
-        for kind, names in (("models", [model.name for model in self.models]),
-                            ("feature_groups", [group.name for group in self.feature_groups])):
+        for kind, names in (
+            ("models", [model.name for model in self.models]),
+            ("feature_groups", [group.name for group in self.feature_groups]),
+        ):
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:
                 raise FieldError(kind, duplicates, "repeats names; each must be unique")
@@ -632,4 +658,3 @@ class EnvironmentConfig(Frozen):
     def is_retained(self) -> bool:
         """Whether stateful resources are kept when deleted from their stack."""
         return self.retention is Retention.RETAIN
-

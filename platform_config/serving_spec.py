@@ -33,9 +33,23 @@ ACCELERATOR_FAMILIES = ("inf1", "inf2", "trn1", "trn1n", "trn2")
 #: Nitro families with local NVMe storage: SageMaker encrypts it with a hardware key and
 #: rejects an endpoint config ``KmsKeyId`` for them (``CreateEndpointConfig`` API reference).
 LOCAL_STORAGE_FAMILIES = (
-    "c5d", "c6id", "m5d", "m6id", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de",
-    "p5", "p5e", "trn1", "trn1n",
-)  # fmt: skip
+    "c5d",
+    "c6id",
+    "m5d",
+    "m6id",
+    "r5d",
+    "g4dn",
+    "g5",
+    "g6",
+    "g6e",
+    "p3dn",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "trn1",
+    "trn1n",
+)
 
 #: Serverless memory sizes SageMaker accepts (MB).
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -179,8 +193,11 @@ class DeploymentSpec(Frozen):
 
     @model_validator(mode="after")
     def _sizes(self) -> DeploymentSpec:
-        limits = {"canary_size_percent": (1, 50), "linear_step_percent": (1, 50),
-                  "rolling_batch_percent": (5, 50)}  # fmt: skip
+        limits = {
+            "canary_size_percent": (1, 50),
+            "linear_step_percent": (1, 50),
+            "rolling_batch_percent": (5, 50),
+        }
         for field, (low, high) in limits.items():
             value = getattr(self, field)
             if not low <= value <= high:

@@ -81,16 +81,17 @@ MAIN: dict[str, Kind] = {
     "AWS::SageMaker::MlflowTrackingServer": Kind(
         SagemakerTrainingJob, "MLflow tracking server", name_key="TrackingServerName"
     ),
-    "AWS::SageMaker::ModelPackageGroup": Kind(SagemakerModel, "model package groups",
-                                              individual=0),  # fmt: skip
-    "AWS::SageMaker::FeatureGroup": Kind(GlueDataCatalog, "feature group", individual=6,
-                                         name_key="FeatureGroupName"),  # fmt: skip
-    "AWS::SageMaker::Pipeline": Kind(SagemakerTrainingJob, "pipeline", individual=8,
-                                     name_key="PipelineName"),  # fmt: skip
-    "AWS::SageMaker::Endpoint": Kind(Sagemaker, "endpoint", individual=8,
-                                     name_key="EndpointName"),  # fmt: skip
-    "AWS::SageMaker::MonitoringSchedule": Kind(CloudwatchEventTimeBased, "monitoring schedules",
-                                               individual=0),  # fmt: skip
+    "AWS::SageMaker::ModelPackageGroup": Kind(SagemakerModel, "model package groups", individual=0),
+    "AWS::SageMaker::FeatureGroup": Kind(
+        GlueDataCatalog, "feature group", individual=6, name_key="FeatureGroupName"
+    ),
+    "AWS::SageMaker::Pipeline": Kind(
+        SagemakerTrainingJob, "pipeline", individual=8, name_key="PipelineName"
+    ),
+    "AWS::SageMaker::Endpoint": Kind(Sagemaker, "endpoint", individual=8, name_key="EndpointName"),
+    "AWS::SageMaker::MonitoringSchedule": Kind(
+        CloudwatchEventTimeBased, "monitoring schedules", individual=0
+    ),
     "AWS::Events::Rule": Kind(EventbridgeRule, "rules", individual=3),
     "AWS::Lambda::Function": Kind(LambdaFunction, "function", individual=6),
     "AWS::SQS::Queue": Kind(SimpleQueueServiceSqsQueue, "queue", individual=4),
@@ -113,8 +114,12 @@ CONNECTORS = {
     "AWS::Lambda::EventInvokeConfig": ("FunctionName", "DestinationConfig"),
 }
 #: Where data lives: an edge to one of these is a data flow.
-DATA_STORES = {"AWS::S3::Bucket", "AWS::SageMaker::FeatureGroup", "AWS::DynamoDB::Table",
-               "AWS::DynamoDB::GlobalTable"}  # fmt: skip
+DATA_STORES = {
+    "AWS::S3::Bucket",
+    "AWS::SageMaker::FeatureGroup",
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+}
 EVENT_TYPES = {"AWS::Events::Rule", "AWS::SNS::Topic", "AWS::SQS::Queue"}
 #: Properties whose string value is the physical name of a resource of the given type.
 NAME_KEYS = {
@@ -182,7 +187,9 @@ class _Graph:
                 for resource in stack.resources.values()
                 if resource["Type"].startswith("Custom::")
                 or resource["Type"] == "AWS::CloudFormation::CustomResource"
-                for ref in self._local_refs(stack, resource.get("Properties", {}).get("ServiceToken"))
+                for ref in self._local_refs(
+                    stack, resource.get("Properties", {}).get("ServiceToken")
+                )
             }
             prefix = stack.stack_name.rsplit("-", 1)[0] + "-"
             by_type: dict[str, list[str]] = defaultdict(list)
@@ -204,8 +211,10 @@ class _Graph:
                     continue
                 if len(logical_ids) > kind.individual:
                     key = f"{stack.stack_name}/{rtype}"
-                    label = f"{kind.label} x{len(logical_ids)}" if len(logical_ids) > 1 else (
-                        kind.label.rstrip("s")
+                    label = (
+                        f"{kind.label} x{len(logical_ids)}"
+                        if len(logical_ids) > 1
+                        else (kind.label.rstrip("s"))
                     )
                     self.nodes[key] = (stack.stack_name, kind, label)
                     for logical_id in logical_ids:
@@ -299,8 +308,14 @@ class _Graph:
             if self._type(target) == "AWS::KMS::Key" or self._type(source) == "AWS::KMS::Key":
                 return
             if kind is None:
-                kind = "data" if self._type(target) in DATA_STORES else (
-                    "event" if EVENT_TYPES & {self._type(source), self._type(target)} else "uses"
+                kind = (
+                    "data"
+                    if self._type(target) in DATA_STORES
+                    else (
+                        "event"
+                        if EVENT_TYPES & {self._type(source), self._type(target)}
+                        else "uses"
+                    )
                 )
             found.setdefault((a, b), kind)
 
@@ -348,17 +363,31 @@ def draw(stacks: list[StackTemplate], output: Path, title: str) -> Path:
     graph = _Graph(stacks)
     output.parent.mkdir(parents=True, exist_ok=True)
     base = output.with_suffix("")
-    attrs = {"fontsize": "20", "pad": "0.4", "splines": "spline", "nodesep": "0.35",
-             "ranksep": "0.9", "labelloc": "t", "compound": "true"}  # fmt: skip
+    attrs = {
+        "fontsize": "20",
+        "pad": "0.4",
+        "splines": "spline",
+        "nodesep": "0.35",
+        "ranksep": "0.9",
+        "labelloc": "t",
+        "compound": "true",
+    }
     nodes: dict[str, Node] = {}
     clusters: dict[str, str] = {}
-    with Diagram(title, filename=str(base), outformat=["png", "dot"], show=False,
-                 direction="TB", graph_attr=attrs):  # fmt: skip
+    with Diagram(
+        title,
+        filename=str(base),
+        outformat=["png", "dot"],
+        show=False,
+        direction="TB",
+        graph_attr=attrs,
+    ):
         for number, stack_name in enumerate(graph.order):
             stack = graph.stacks[stack_name]
             keys = [key for key, (owner, _, _) in graph.nodes.items() if owner == stack_name]
-            with Cluster(f"{stack.display_name}  ({stack.stack_name})",
-                         graph_attr={"fontsize": "14"}) as cluster:  # fmt: skip
+            with Cluster(
+                f"{stack.display_name}  ({stack.stack_name})", graph_attr={"fontsize": "14"}
+            ) as cluster:
                 clusters[stack_name] = cluster.name
                 if not keys:  # a stack with nothing drawable still shows, with its size
                     keys_label = f"{len(stack.resources)} resources"
@@ -373,8 +402,11 @@ def draw(stacks: list[StackTemplate], output: Path, title: str) -> Path:
             fanned[(a, graph.nodes[b][0], kind)].append(b)
         for (a, stack_name, kind), targets in fanned.items():
             if len(targets) >= FAN_IN_CLUSTER and stack_name != graph.nodes[a][0]:
-                style = {**STYLES[kind], "lhead": clusters[stack_name],
-                         "label": f"{len(targets)} {kind}"}  # fmt: skip
+                style = {
+                    **STYLES[kind],
+                    "lhead": clusters[stack_name],
+                    "label": f"{len(targets)} {kind}",
+                }
                 nodes[a] >> Edge(**style) >> nodes[targets[0]]
             else:
                 for b in targets:
@@ -383,19 +415,23 @@ def draw(stacks: list[StackTemplate], output: Path, title: str) -> Path:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.architecture_diagram",
-                                     description=__doc__.split("\n")[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.architecture_diagram", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("assembly", nargs="?", default="cdk.out", type=Path)
     parser.add_argument("--output", default=Path("build/architecture.png"), type=Path)
-    parser.add_argument("--dot", type=Path, help="where the Graphviz source goes "
-                        "(default: beside the PNG)")  # fmt: skip
+    parser.add_argument(
+        "--dot", type=Path, help="where the Graphviz source goes (default: beside the PNG)"
+    )
     args = parser.parse_args(argv)
     if not (args.assembly / "manifest.json").is_file():
         print(f"{args.assembly}: no cloud assembly here (run cdk synth first)", file=sys.stderr)
         return 1
     stacks = read_assembly(args.assembly)
     environments = sorted({stack.display_name.split("/")[0] for stack in stacks})
-    title = f"ML platform: {', '.join(environments)} ({', '.join(sorted({s.region for s in stacks}))})"
+    title = (
+        f"ML platform: {', '.join(environments)} ({', '.join(sorted({s.region for s in stacks}))})"
+    )
     source = draw(stacks, args.output, title)
     if args.dot and args.dot.resolve() != source.resolve():
         args.dot.parent.mkdir(parents=True, exist_ok=True)

@@ -113,13 +113,25 @@ class _Pricer:
         entry = self.prices.get("regions", {}).get(stack.region, {}).get(name)
         if entry is None:
             self.report.unpriced.append(
-                Unpriced(stack.display_name, logical_id, rtype,
-                         f"no `{name}` price for region {stack.region} in the price table")
-            )  # fmt: skip
+                Unpriced(
+                    stack.display_name,
+                    logical_id,
+                    rtype,
+                    f"no `{name}` price for region {stack.region} in the price table",
+                )
+            )
         return entry  # type: ignore[no-any-return]
 
-    def add(self, stack: StackTemplate, item: str, count: float, unit: str, monthly: float,
-            knob: str, estimate: bool) -> None:  # fmt: skip
+    def add(
+        self,
+        stack: StackTemplate,
+        item: str,
+        count: float,
+        unit: str,
+        monthly: float,
+        knob: str,
+        estimate: bool,
+    ) -> None:
         self.report.lines.append(
             CostLine(stack.display_name, item, count, unit, monthly, knob, estimate)
         )
@@ -146,10 +158,16 @@ class _Pricer:
             )
         entry = self.price(stack, "interface_endpoint_az_hour", logical_id, resource["Type"])
         if entry:
-            self.add(stack, "interface VPC endpoints", zones, "endpoint-AZ",
-                     zones * entry["price"] * self.hours,
-                     "`network.interface_endpoints` (keep only the services used; `[]` when "
-                     "the VPC already has them)", entry.get("estimate", True))  # fmt: skip
+            self.add(
+                stack,
+                "interface VPC endpoints",
+                zones,
+                "endpoint-AZ",
+                zones * entry["price"] * self.hours,
+                "`network.interface_endpoints` (keep only the services used; `[]` when "
+                "the VPC already has them)",
+                entry.get("estimate", True),
+            )
 
     def endpoint(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -160,28 +178,49 @@ class _Pricer:
             config_id = target if target in stack.resources else None
         if config_id is None:
             self.report.unpriced.append(
-                Unpriced(stack.display_name, logical_id, resource["Type"],
-                         "its endpoint configuration is not in this template")
-            )  # fmt: skip
+                Unpriced(
+                    stack.display_name,
+                    logical_id,
+                    resource["Type"],
+                    "its endpoint configuration is not in this template",
+                )
+            )
             return
         name = props.get("EndpointName")
         endpoint_name = name if isinstance(name, str) else logical_id
         model = self.model_of(stack, endpoint_name)
-        where = f"model `{model}` (config/models.yaml, or `model_overrides` in {self.env_file(stack)})"
+        where = (
+            f"model `{model}` (config/models.yaml, or `model_overrides` in {self.env_file(stack)})"
+        )
         config = stack.resources[config_id].get("Properties", {})
         kept_any = False
-        for shadow, variants in ((False, config.get("ProductionVariants", [])),
-                                 (True, config.get("ShadowProductionVariants", []))):  # fmt: skip
+        for shadow, variants in (
+            (False, config.get("ProductionVariants", [])),
+            (True, config.get("ShadowProductionVariants", [])),
+        ):
             for variant in variants:
-                kept_any |= self._variant(stack, logical_id, endpoint_name, variant, shadow,
-                                          "AsyncInferenceConfig" in config, where)  # fmt: skip
+                kept_any |= self._variant(
+                    stack,
+                    logical_id,
+                    endpoint_name,
+                    variant,
+                    shadow,
+                    "AsyncInferenceConfig" in config,
+                    where,
+                )
         if not kept_any:
-            self.report.scales_with_use[
-                "AWS::SageMaker::Endpoint (no instance kept at idle)"
-            ] += 1
+            self.report.scales_with_use["AWS::SageMaker::Endpoint (no instance kept at idle)"] += 1
 
-    def _variant(self, stack: StackTemplate, logical_id: str, endpoint_name: str,
-                 variant: Resource, shadow: bool, asynchronous: bool, where: str) -> bool:  # fmt: skip
+    def _variant(
+        self,
+        stack: StackTemplate,
+        logical_id: str,
+        endpoint_name: str,
+        variant: Resource,
+        shadow: bool,
+        asynchronous: bool,
+        where: str,
+    ) -> bool:
         resource_id = f"endpoint/{endpoint_name}/variant/{variant.get('VariantName')}"
         serverless = variant.get("ServerlessConfig")
         if serverless is not None:
@@ -192,14 +231,22 @@ class _Pricer:
             if not concurrency:
                 return False
             gb = serverless["MemorySizeInMB"] / 1024
-            entry = self.price(stack, "serverless_provisioned_concurrency_gb_second", logical_id,
-                               "AWS::SageMaker::Endpoint")  # fmt: skip
+            entry = self.price(
+                stack,
+                "serverless_provisioned_concurrency_gb_second",
+                logical_id,
+                "AWS::SageMaker::Endpoint",
+            )
             if entry:
-                self.add(stack, f"serverless provisioned concurrency, {endpoint_name}",
-                         concurrency, f"x {gb:g} GB",
-                         concurrency * gb * entry["price"] * self.hours * 3600,
-                         f"{where}: `serving.serverless.provisioned_concurrency` (unset: none)",
-                         entry.get("estimate", True))  # fmt: skip
+                self.add(
+                    stack,
+                    f"serverless provisioned concurrency, {endpoint_name}",
+                    concurrency,
+                    f"x {gb:g} GB",
+                    concurrency * gb * entry["price"] * self.hours * 3600,
+                    f"{where}: `serving.serverless.provisioned_concurrency` (unset: none)",
+                    entry.get("estimate", True),
+                )
             return True
         instance_type = variant.get("InstanceType", "?")
         count = self.min_capacity.get(
@@ -212,27 +259,40 @@ class _Pricer:
             knob = f"{where}: `serving.shadow_variants` (remove when the comparison is done)"
         elif (resource_id, "sagemaker:variant:DesiredInstanceCount") in self.min_capacity:
             knob = f"{where}: `serving.autoscaling.min_capacity`" + (
-                " (0 scales to zero)" if asynchronous else
-                ", or `serving.kind: serverless` / `async` for sparse traffic"
-            )  # fmt: skip
+                " (0 scales to zero)"
+                if asynchronous
+                else ", or `serving.kind: serverless` / `async` for sparse traffic"
+            )
         else:
-            knob = (f"{where}: `serving.kind` (`serverless`, or `async` with "
-                    "`autoscaling.min_capacity: 0`), or `instance_count`")  # fmt: skip
+            knob = (
+                f"{where}: `serving.kind` (`serverless`, or `async` with "
+                "`autoscaling.min_capacity: 0`), or `instance_count`"
+            )
         entry = self.price(stack, "hosting_instance_hour", logical_id, "AWS::SageMaker::Endpoint")
         if not entry:
             return True
         hourly = entry.get("prices", {}).get(instance_type)
         if hourly is None:
             self.report.unpriced.append(
-                Unpriced(stack.display_name, logical_id, "AWS::SageMaker::Endpoint",
-                         f"{count} x {instance_type} ({endpoint_name}): no price for this "
-                         f"instance type in {stack.region}")
-            )  # fmt: skip
+                Unpriced(
+                    stack.display_name,
+                    logical_id,
+                    "AWS::SageMaker::Endpoint",
+                    f"{count} x {instance_type} ({endpoint_name}): no price for this "
+                    f"instance type in {stack.region}",
+                )
+            )
             return True
         role = "shadow variant" if shadow else "variant"
-        self.add(stack, f"{instance_type}, {endpoint_name} ({role} {variant.get('VariantName')})",
-                 count, "instance", count * hourly * self.hours, knob,
-                 entry.get("estimate", True))  # fmt: skip
+        self.add(
+            stack,
+            f"{instance_type}, {endpoint_name} ({role} {variant.get('VariantName')})",
+            count,
+            "instance",
+            count * hourly * self.hours,
+            knob,
+            entry.get("estimate", True),
+        )
         return True
 
     def mlflow(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
@@ -242,19 +302,34 @@ class _Pricer:
             return
         hourly = entry.get("prices", {}).get(size)
         if hourly is None:
-            self.report.unpriced.append(Unpriced(stack.display_name, logical_id,
-                                                 resource["Type"], f"no price for size {size}"))
+            self.report.unpriced.append(
+                Unpriced(
+                    stack.display_name, logical_id, resource["Type"], f"no price for size {size}"
+                )
+            )
             return
-        self.add(stack, f"MLflow tracking server ({size})", 1, "server", hourly * self.hours,
-                 f"`mlflow.enabled: false` in {self.env_file(stack)} (or a smaller `mlflow.size`)",
-                 entry.get("estimate", True))  # fmt: skip
+        self.add(
+            stack,
+            f"MLflow tracking server ({size})",
+            1,
+            "server",
+            hourly * self.hours,
+            f"`mlflow.enabled: false` in {self.env_file(stack)} (or a smaller `mlflow.size`)",
+            entry.get("estimate", True),
+        )
 
     def kms_key(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         entry = self.price(stack, "kms_key_month", logical_id, resource["Type"])
         if entry:
-            self.add(stack, "KMS customer managed keys", 1, "key", entry["price"],
-                     "none: the keys are the platform's encryption baseline",
-                     entry.get("estimate", True))  # fmt: skip
+            self.add(
+                stack,
+                "KMS customer managed keys",
+                1,
+                "key",
+                entry["price"],
+                "none: the keys are the platform's encryption baseline",
+                entry.get("estimate", True),
+            )
 
     def alarm(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -265,30 +340,48 @@ class _Pricer:
         else:
             metrics, periods = 1, [props.get("Period", 60)]
         high = any(isinstance(period, int) and period < 60 for period in periods)
-        name = "cloudwatch_high_resolution_alarm_metric_month" if high else (
-            "cloudwatch_alarm_metric_month"
+        name = (
+            "cloudwatch_high_resolution_alarm_metric_month"
+            if high
+            else ("cloudwatch_alarm_metric_month")
         )
         entry = self.price(stack, name, logical_id, resource["Type"])
         if entry:
-            self.add(stack, "CloudWatch alarms" + (" (high resolution)" if high else ""),
-                     metrics, "alarm metric", metrics * entry["price"],
-                     "come with each endpoint and monitor: fewer endpoints, fewer alarms",
-                     entry.get("estimate", True))  # fmt: skip
+            self.add(
+                stack,
+                "CloudWatch alarms" + (" (high resolution)" if high else ""),
+                metrics,
+                "alarm metric",
+                metrics * entry["price"],
+                "come with each endpoint and monitor: fewer endpoints, fewer alarms",
+                entry.get("estimate", True),
+            )
 
     def composite_alarm(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "cloudwatch_composite_alarm_month", logical_id,
-                           resource["Type"])  # fmt: skip
+        entry = self.price(stack, "cloudwatch_composite_alarm_month", logical_id, resource["Type"])
         if entry:
-            self.add(stack, "CloudWatch composite alarms", 1, "alarm", entry["price"],
-                     "come with monitoring: fewer endpoints, fewer alarms",
-                     entry.get("estimate", True))  # fmt: skip
+            self.add(
+                stack,
+                "CloudWatch composite alarms",
+                1,
+                "alarm",
+                entry["price"],
+                "come with monitoring: fewer endpoints, fewer alarms",
+                entry.get("estimate", True),
+            )
 
     def dashboard(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         entry = self.price(stack, "cloudwatch_dashboard_month", logical_id, resource["Type"])
         if entry:
-            self.add(stack, "CloudWatch dashboards", 1, "dashboard", entry["price"],
-                     "one per endpoint: fewer endpoints, fewer dashboards",
-                     entry.get("estimate", True))  # fmt: skip
+            self.add(
+                stack,
+                "CloudWatch dashboards",
+                1,
+                "dashboard",
+                entry["price"],
+                "one per endpoint: fewer endpoints, fewer dashboards",
+                entry.get("estimate", True),
+            )
 
     def space(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -299,10 +392,15 @@ class _Pricer:
             size = 5  # SageMaker's default space volume
         entry = self.price(stack, "studio_space_storage_gb_month", logical_id, resource["Type"])
         if entry:
-            self.add(stack, f"Studio space volume, {props.get('SpaceName', logical_id)}", size,
-                     "GB", size * entry["price"],
-                     f"`studio.shared_spaces` / `ebs_volume_size_gb` in {self.env_file(stack)}",
-                     entry.get("estimate", True))  # fmt: skip
+            self.add(
+                stack,
+                f"Studio space volume, {props.get('SpaceName', logical_id)}",
+                size,
+                "GB",
+                size * entry["price"],
+                f"`studio.shared_spaces` / `ebs_volume_size_gb` in {self.env_file(stack)}",
+                entry.get("estimate", True),
+            )
 
     def domain(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         self.report.scales_with_use[resource["Type"]] += 1
@@ -312,8 +410,11 @@ class _Pricer:
             for app in ("JupyterLabAppSettings", "CodeEditorAppSettings")
         }
         timeouts = sorted({str(s.get("IdleTimeoutInMinutes")) for s in idle.values() if s})
-        shutdown = (f"idle shutdown stops JupyterLab and Code Editor apps after "
-                    f"{'/'.join(timeouts)} min") if timeouts else "no idle shutdown configured"  # fmt: skip
+        shutdown = (
+            (f"idle shutdown stops JupyterLab and Code Editor apps after {'/'.join(timeouts)} min")
+            if timeouts
+            else "no idle shutdown configured"
+        )
         self.report.notes.append(
             f"Studio ({stack.display_name}): no idle cost while its apps are stopped ({shutdown}; "
             "`studio.idle_timeout_minutes`); a running app bills its instance by the hour, home "
@@ -325,9 +426,13 @@ class _Pricer:
             self.report.scales_with_use[resource["Type"]] += 1
         else:
             self.report.unpriced.append(
-                Unpriced(stack.display_name, logical_id, resource["Type"],
-                         "provisioned capacity is not in the price table")
-            )  # fmt: skip
+                Unpriced(
+                    stack.display_name,
+                    logical_id,
+                    resource["Type"],
+                    "provisioned capacity is not in the price table",
+                )
+            )
 
     # -- all of it ----------------------------------------------------------------------------
 
@@ -360,9 +465,10 @@ class _Pricer:
                     self.report.scales_with_use[rtype] += 1
                 else:
                     self.report.unpriced.append(
-                        Unpriced(stack.display_name, logical_id, rtype,
-                                 "type not in pricing/prices.yaml")
-                    )  # fmt: skip
+                        Unpriced(
+                            stack.display_name, logical_id, rtype, "type not in pricing/prices.yaml"
+                        )
+                    )
         return self.report
 
 
@@ -388,8 +494,10 @@ def grouped(lines: list[CostLine]) -> list[CostLine]:
 def _table(rows: list[tuple[str, ...]], right: set[int]) -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for number, row in enumerate(rows):
-        cells = [cell.rjust(w) if i in right else cell.ljust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths))]  # fmt: skip
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths))
+        ]
         yield "  ".join(cells).rstrip()
         if number == 0:
             yield "-" * (sum(widths) + 2 * (len(widths) - 1))
@@ -402,14 +510,22 @@ def _quantity(line: CostLine) -> str:
     return f"{count} {line.unit}{'' if line.count == 1 or line.unit == 'GB' else 's'}"
 
 
-def render(report: IdleCostReport, prices: dict[str, Any], top: int = 5,
-           source: str = "pricing/prices.yaml") -> str:  # fmt: skip
+def render(
+    report: IdleCostReport,
+    prices: dict[str, Any],
+    top: int = 5,
+    source: str = "pricing/prices.yaml",
+) -> str:
     """The report as text; ``source`` names the price table in the heading."""
     regions = sorted({stack.region for stack in report.stacks})
-    taken = sorted({
-        str(entry.get("taken")) for region in regions
-        for entry in prices.get("regions", {}).get(region, {}).values() if isinstance(entry, dict)
-    })  # fmt: skip
+    taken = sorted(
+        {
+            str(entry.get("taken"))
+            for region in regions
+            for entry in prices.get("regions", {}).get(region, {}).values()
+            if isinstance(entry, dict)
+        }
+    )
     environments = sorted({stack.display_name.split("/")[0] for stack in report.stacks})
     out = [
         f"Idle cost of {', '.join(environments)}: {len(report.stacks)} stacks in "
@@ -419,15 +535,33 @@ def render(report: IdleCostReport, prices: dict[str, Any], top: int = 5,
     ]
     lines = grouped(report.lines)
     rows = [("stack", "idle cost", "quantity", "USD/month")]
-    rows += [(line.stack, line.item, _quantity(line),
-              f"{line.monthly:,.2f}{'*' if line.estimate else ' '}") for line in lines]  # fmt: skip
+    rows += [
+        (
+            line.stack,
+            line.item,
+            _quantity(line),
+            f"{line.monthly:,.2f}{'*' if line.estimate else ' '}",
+        )
+        for line in lines
+    ]
     out += _table(rows, right={3}) if lines else ["(nothing costs anything at idle)"]
     estimated = sum(line.monthly for line in report.lines if line.estimate)
-    out += ["", f"Total with no traffic: {report.total:,.2f} USD/month"
-                f" ({estimated:,.2f} of it from estimated prices)", ""]  # fmt: skip
+    out += [
+        "",
+        f"Total with no traffic: {report.total:,.2f} USD/month"
+        f" ({estimated:,.2f} of it from estimated prices)",
+        "",
+    ]
     rows = [("stack", "CloudFormation name", "resources", "idle USD/month")]
-    rows += [(stack.display_name, stack.stack_name, str(len(stack.resources)),
-              f"{report.stack_total(stack):,.2f}") for stack in report.stacks]  # fmt: skip
+    rows += [
+        (
+            stack.display_name,
+            stack.stack_name,
+            str(len(stack.resources)),
+            f"{report.stack_total(stack):,.2f}",
+        )
+        for stack in report.stacks
+    ]
     out += ["Per stack:", *_table(rows, right={2, 3}), ""]
 
     by_knob: dict[str, list[CostLine]] = defaultdict(list)
@@ -448,17 +582,21 @@ def render(report: IdleCostReport, prices: dict[str, Any], top: int = 5,
     out.append("Zero at idle, scales with use:")
     for rtype, count in sorted(report.scales_with_use.items()):
         base = rtype.split(" (")[0]
-        detail = rtype[len(base):].strip(" ()") or described.get(base, "")
+        detail = rtype[len(base) :].strip(" ()") or described.get(base, "")
         out.append(f"  {count:>3} x {base}: {detail}")
     free_total = sum(report.free_at_rest.values())
-    out.append(f"Free at rest: {free_total} resources of {len(report.free_at_rest)} types "
-               "(IAM, network configuration, policies, models, registry, custom resources)")
+    out.append(
+        f"Free at rest: {free_total} resources of {len(report.free_at_rest)} types "
+        "(IAM, network configuration, policies, models, registry, custom resources)"
+    )
     for note in report.notes:
         out.append(f"Note: {note}")
     out.append("")
     if report.unpriced:
-        out.append(f"Unpriced ({len(report.unpriced)}): not counted in the total, add them to "
-                   "pricing/prices.yaml")  # fmt: skip
+        out.append(
+            f"Unpriced ({len(report.unpriced)}): not counted in the total, add them to "
+            "pricing/prices.yaml"
+        )
         for item in report.unpriced:
             out.append(f"  {item.stack}/{item.logical_id} {item.resource_type}: {item.reason}")
     else:
@@ -467,8 +605,9 @@ def render(report: IdleCostReport, prices: dict[str, Any], top: int = 5,
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.idle_cost_report",
-                                     description=__doc__.split("\n")[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.idle_cost_report", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("assembly", nargs="?", default="cdk.out", type=Path)
     parser.add_argument("--prices", default=DEFAULT_PRICES, type=Path)
     parser.add_argument("--top", default=5, type=int, help="how many idle costs to flag")

@@ -69,8 +69,9 @@ class SmokeTargets:
         words += ["--role-arn", role_arn] if role_arn else []
         words += [word for name in self.stacks for word in ("--stack", name)]
         words += ["--domain", self.domain] if self.domain else []
-        words += [word for name in self.model_package_groups
-                  for word in ("--model-package-group", name)]  # fmt: skip
+        words += [
+            word for name in self.model_package_groups for word in ("--model-package-group", name)
+        ]
         words += [word for name in self.pipelines for word in ("--pipeline", name)]
         words += [word for name in self.endpoints for word in ("--endpoint", name)]
         return shlex.join(words)
@@ -96,26 +97,41 @@ def run_checks(session: boto3.Session, targets: SmokeTargets) -> list[CheckResul
     cloudformation = session.client("cloudformation")
     sagemaker = session.client("sagemaker")
     results = [
-        _check("stack", name, lambda name=name: _stack_status(cloudformation, name),
-               HEALTHY_STACK_STATES)
+        _check(
+            "stack",
+            name,
+            lambda name=name: _stack_status(cloudformation, name),
+            HEALTHY_STACK_STATES,
+        )
         for name in targets.stacks
-    ]  # fmt: skip
+    ]
     if targets.domain is not None:
         domain = targets.domain
         results.append(
             _check("domain", domain, lambda: _domain_status(sagemaker, domain), ("InService",))
         )
     checks: list[tuple[str, Sequence[str], Callable[[str], str], tuple[str, ...]]] = [
-        ("model package group", targets.model_package_groups,
-         lambda name: sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
-             "ModelPackageGroupStatus"], ("Completed",)),
-        ("pipeline", targets.pipelines,
-         lambda name: sagemaker.describe_pipeline(PipelineName=name)["PipelineStatus"],
-         ("Active",)),
-        ("endpoint", targets.endpoints,
-         lambda name: sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"],
-         ("InService",)),
-    ]  # fmt: skip
+        (
+            "model package group",
+            targets.model_package_groups,
+            lambda name: sagemaker.describe_model_package_group(ModelPackageGroupName=name)[
+                "ModelPackageGroupStatus"
+            ],
+            ("Completed",),
+        ),
+        (
+            "pipeline",
+            targets.pipelines,
+            lambda name: sagemaker.describe_pipeline(PipelineName=name)["PipelineStatus"],
+            ("Active",),
+        ),
+        (
+            "endpoint",
+            targets.endpoints,
+            lambda name: sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"],
+            ("InService",),
+        ),
+    ]
     for kind, names, status_of, healthy in checks:
         results += [
             _check(kind, name, lambda name=name, status_of=status_of: status_of(name), healthy)

@@ -70,13 +70,17 @@ class AutomationStack(Stack):
             model.name: {
                 "pipeline_name": f"{config.name_prefix}-{model.name}",
                 "cooldown_seconds": model.retraining.cooldown_minutes * 60,
-                **({"dataset_prefix": f"{model.name}/incoming/"}
-                   if model.retraining.on_new_data else {}),
+                **(
+                    {"dataset_prefix": f"{model.name}/incoming/"}
+                    if model.retraining.on_new_data
+                    else {}
+                ),
                 "drift_alarm_names": [drift_alarm_name(config, model.name)]
-                if model.retraining.on_drift and has_drift_alarm(model) else [],
+                if model.retraining.on_drift and has_drift_alarm(model)
+                else [],
             }
             for model in config.models
-        }  # fmt: skip
+        }
         self._function_placement: dict[str, Any] = {
             "vpc": net.vpc,
             "subnets": net.subnets.subnets,
@@ -102,13 +106,16 @@ class AutomationStack(Stack):
         start_pipelines = iam.PolicyStatement(
             actions=["sagemaker:StartPipelineExecution"],
             resources=[
-                self.format_arn(
-                    service="sagemaker", resource="pipeline", resource_name=f"{name}"
-                )
+                self.format_arn(service="sagemaker", resource="pipeline", resource_name=f"{name}")
                 for name in sorted({m["pipeline_name"] for m in retraining_models.values()})
             ]
-            or [self.format_arn(service="sagemaker", resource="pipeline",
-                                resource_name=f"{config.name_prefix}-none")],  # fmt: skip
+            or [
+                self.format_arn(
+                    service="sagemaker",
+                    resource="pipeline",
+                    resource_name=f"{config.name_prefix}-none",
+                )
+            ],
         )
         function.add_to_role_policy(start_pipelines)
 
@@ -225,11 +232,15 @@ class AutomationStack(Stack):
 
         sagemaker_writes = iam.PolicyStatement(
             actions=[
-                "sagemaker:DescribeModelPackage", "sagemaker:DescribeModel",
-                "sagemaker:CreateModel", "sagemaker:DescribeEndpoint",
-                "sagemaker:DescribeEndpointConfig", "sagemaker:CreateEndpointConfig",
-                "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
-            ],  # fmt: skip
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModel",
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+            ],
             resources=[
                 arn("model-package", f"{prefix}-*/*"),
                 arn("model", f"{prefix}-*"),
@@ -256,16 +267,30 @@ class AutomationStack(Stack):
         data.keys.data.grant_encrypt_decrypt(function)
         role = function.role
         assert role is not None
-        acknowledge_wildcards(role, [sagemaker_writes], reason=(
-            "Versions of this environment's packages, the models and endpoint configs it"
-            " creates per version, and the live endpoint configs CloudFormation named."))  # fmt: skip
-        acknowledge_wildcards(role, [baselines, publish], reason=(
-            "Reads the baselines a pipeline run wrote (per-execution keys) and publishes them"
-            " under the monitors' baselines prefix."))  # fmt: skip
         acknowledge_wildcards(
             role,
-            [iam.PolicyStatement(actions=["kms:ReEncrypt*", "kms:GenerateDataKey*"],
-                                 resources=[data.keys.data.key_arn])],  # fmt: skip
+            [sagemaker_writes],
+            reason=(
+                "Versions of this environment's packages, the models and endpoint configs it"
+                " creates per version, and the live endpoint configs CloudFormation named."
+            ),
+        )
+        acknowledge_wildcards(
+            role,
+            [baselines, publish],
+            reason=(
+                "Reads the baselines a pipeline run wrote (per-execution keys) and publishes them"
+                " under the monitors' baselines prefix."
+            ),
+        )
+        acknowledge_wildcards(
+            role,
+            [
+                iam.PolicyStatement(
+                    actions=["kms:ReEncrypt*", "kms:GenerateDataKey*"],
+                    resources=[data.keys.data.key_arn],
+                )
+            ],
             reason="CDK's grant on the data key, which encrypts the baselines it copies.",
         )
         self.approval_rule = events.Rule(
@@ -291,7 +316,9 @@ class AutomationStack(Stack):
         )
 
 
-def deployment_models(config: EnvironmentConfig, serving: ServingStack) -> dict[str, dict[str, Any]]:
+def deployment_models(
+    config: EnvironmentConfig, serving: ServingStack
+) -> dict[str, dict[str, Any]]:
     """``DEPLOYMENT_MODELS`` of the deployment function: one entry per endpoint that follows
     approvals (its model version is ``latest``), keyed by model package group."""
     models: dict[str, dict[str, Any]] = {}
@@ -321,11 +348,15 @@ def deployment_models(config: EnvironmentConfig, serving: ServingStack) -> dict[
                 "strategy": rollout.strategy,
                 "wait_seconds": rollout.wait_seconds,
                 "maximum_execution_timeout_seconds": rollout.maximum_execution_timeout_seconds,
-                **({} if rollout.strategy == "rolling"
-                   else {"termination_wait_seconds": rollout.termination_wait_seconds}),
+                **(
+                    {}
+                    if rollout.strategy == "rolling"
+                    else {"termination_wait_seconds": rollout.termination_wait_seconds}
+                ),
                 **strategy_fields,
-                "rollback_alarm_names": [alarm.alarm_name for alarm in
-                                         serving.endpoint_alarms[model.name].alarms],
+                "rollback_alarm_names": [
+                    alarm.alarm_name for alarm in serving.endpoint_alarms[model.name].alarms
+                ],
             },
-        }  # fmt: skip
+        }
     return models

@@ -271,8 +271,9 @@ def smoke_targets(stage: PlatformStage) -> SmokeTargets:
     found = stage.node.find_all()
 
     def names(kind: type, attribute: str) -> list[str]:
-        values = [getattr(construct, attribute) for construct in found
-                  if isinstance(construct, kind)]  # fmt: skip
+        values = [
+            getattr(construct, attribute) for construct in found if isinstance(construct, kind)
+        ]
         return sorted(str(v) for v in values if v is not None and not Token.is_unresolved(v))
 
     domains = names(sagemaker.CfnDomain, "domain_name")

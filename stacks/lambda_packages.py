@@ -2,7 +2,7 @@
 
 A package is the function's own modules (not its tests) plus the pure-Python libraries it
 imports that the Lambda runtime lacks (aws-lambda-powertools and its dependencies), copied
-from the versions pinned in ``requirements-dev.txt`` and installed in this environment. The
+from the versions pinned in ``requirements.txt`` and installed in this environment. The
 result is deterministic: the same sources and pins give the same files and so the same
 asset hash. Packages are built in a scratch folder and moved into place in one rename, so
 synths running at the same time never see a half-built package.

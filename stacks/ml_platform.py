@@ -104,11 +104,12 @@ class MlPlatform:
             network=self.network,
             workspace=self.workspace,
             endpoints=[
-                MonitoredEndpoint(model=model, endpoint_name=self.serving.capturing_endpoints[
-                    model.name])
+                MonitoredEndpoint(
+                    model=model, endpoint_name=self.serving.capturing_endpoints[model.name]
+                )
                 for model in config.models
                 if model.name in self.serving.capturing_endpoints
-            ],  # fmt: skip
+            ],
             alert_topic=self.serving.alert_topic,
             **placement("monitoring", "Model Monitor schedules and drift alarms"),
         )

@@ -26,8 +26,9 @@ def _config(name: str) -> dict[str, Any]:
 def _uri(entry: dict[str, Any], region: str, what: str) -> str:
     registries = entry["registries"]
     if region not in registries:
-        raise ValueError(f"{what} has no image in region {region} (regions: "
-                         f"{', '.join(sorted(registries))})")  # fmt: skip
+        raise ValueError(
+            f"{what} has no image in region {region} (regions: {', '.join(sorted(registries))})"
+        )
     domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"{registries[region]}.dkr.ecr.{region}.{domain}/{entry['repository']}"
 

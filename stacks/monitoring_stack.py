@@ -52,9 +52,13 @@ def drift_alarm_name(config: EnvironmentConfig, model: str) -> str:
 def has_drift_alarm(model: ModelSpec) -> bool:
     """Whether the monitoring stack gives ``model`` a composite drift alarm."""
     monitoring = model.monitoring
-    return model.serving is not None and monitoring.enabled and bool(
-        (monitoring.data_quality and monitoring.drift_features)
-        or (monitoring.model_quality and monitoring.problem_type in _QUALITY_METRIC)
+    return (
+        model.serving is not None
+        and monitoring.enabled
+        and bool(
+            (monitoring.data_quality and monitoring.drift_features)
+            or (monitoring.model_quality and monitoring.problem_type in _QUALITY_METRIC)
+        )
     )
 
 
@@ -118,33 +122,45 @@ class MonitoringStack(Stack):
             monitors: dict[str, ModelMonitor] = {}
             if monitoring.data_quality:
                 monitors["data-quality"] = DataQualityMonitor(
-                    self, f"{model.name}-data-quality", schedule_name=f"{group}-data-quality",
+                    self,
+                    f"{model.name}-data-quality",
+                    schedule_name=f"{group}-data-quality",
                     image_uri=model_monitor_image(config.region),
-                    baseline_uri=f"{baseline}/data-quality", **common,
-                )  # fmt: skip
+                    baseline_uri=f"{baseline}/data-quality",
+                    **common,
+                )
             if monitoring.model_quality:
                 assert monitoring.ground_truth_uri is not None  # guaranteed by MonitoringSpec
                 monitors["model-quality"] = ModelQualityMonitor(
-                    self, f"{model.name}-model-quality", schedule_name=f"{group}-model-quality",
+                    self,
+                    f"{model.name}-model-quality",
+                    schedule_name=f"{group}-model-quality",
                     image_uri=model_monitor_image(config.region),
                     baseline_uri=f"{baseline}/model-quality",
                     ground_truth_uri=monitoring.ground_truth_uri,
-                    problem_type=monitoring.problem_type, **common,
-                )  # fmt: skip
+                    problem_type=monitoring.problem_type,
+                    **common,
+                )
             if monitoring.bias:
                 assert monitoring.ground_truth_uri is not None
                 monitors["model-bias"] = ModelBiasMonitor(
-                    self, f"{model.name}-model-bias", schedule_name=f"{group}-model-bias",
-                    image_uri=clarify_image(config.region), baseline_uri=f"{baseline}/model-bias",
-                    ground_truth_uri=monitoring.ground_truth_uri, **common,
-                )  # fmt: skip
+                    self,
+                    f"{model.name}-model-bias",
+                    schedule_name=f"{group}-model-bias",
+                    image_uri=clarify_image(config.region),
+                    baseline_uri=f"{baseline}/model-bias",
+                    ground_truth_uri=monitoring.ground_truth_uri,
+                    **common,
+                )
             if monitoring.explainability:
                 monitors["model-explainability"] = ModelExplainabilityMonitor(
-                    self, f"{model.name}-model-explainability",
+                    self,
+                    f"{model.name}-model-explainability",
                     schedule_name=f"{group}-model-explainability",
                     image_uri=clarify_image(config.region),
-                    baseline_uri=f"{baseline}/model-explainability", **common,
-                )  # fmt: skip
+                    baseline_uri=f"{baseline}/model-explainability",
+                    **common,
+                )
             self.monitors[model.name] = monitors
             if monitoring.ground_truth_uri is not None:
                 self._grant_ground_truth(role, monitoring.ground_truth_uri)
@@ -171,9 +187,7 @@ class MonitoringStack(Stack):
                 detail={
                     "ProcessingJobStatus": ["Failed"],
                     "Environment": {
-                        "sagemaker_monitoring_schedule_name": [
-                            {"prefix": f"{config.name_prefix}-"}
-                        ]
+                        "sagemaker_monitoring_schedule_name": [{"prefix": f"{config.name_prefix}-"}]
                     },
                 },
             ),
@@ -193,37 +207,51 @@ class MonitoringStack(Stack):
         if "data-quality" in monitors:
             schedule = monitors["data-quality"].schedule_name
             for feature in monitoring.drift_features:
-                alarms.append(cloudwatch.Alarm(
-                    self, f"{model.name}-drift-{feature}",
-                    alarm_description=f"Drift of feature {feature} of {model.name}",
-                    metric=cloudwatch.Metric(
-                        namespace="aws/sagemaker/Endpoints/data-metrics",
-                        metric_name=f"feature_baseline_drift_{feature}",
-                        dimensions_map={"Endpoint": endpoint.endpoint_name,
-                                        "MonitoringSchedule": schedule},
-                        statistic="Maximum", period=Duration.hours(1),
-                    ),
-                    threshold=monitoring.drift_threshold, evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                ))  # fmt: skip
+                alarms.append(
+                    cloudwatch.Alarm(
+                        self,
+                        f"{model.name}-drift-{feature}",
+                        alarm_description=f"Drift of feature {feature} of {model.name}",
+                        metric=cloudwatch.Metric(
+                            namespace="aws/sagemaker/Endpoints/data-metrics",
+                            metric_name=f"feature_baseline_drift_{feature}",
+                            dimensions_map={
+                                "Endpoint": endpoint.endpoint_name,
+                                "MonitoringSchedule": schedule,
+                            },
+                            statistic="Maximum",
+                            period=Duration.hours(1),
+                        ),
+                        threshold=monitoring.drift_threshold,
+                        evaluation_periods=1,
+                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    )
+                )
         metric_name = _QUALITY_METRIC.get(monitoring.problem_type)
         if "model-quality" in monitors and metric_name:
-            alarms.append(cloudwatch.Alarm(
-                self, f"{model.name}-quality",
-                alarm_description=f"{metric_name} of {model.name} below"
-                                  f" {monitoring.quality_alarm_threshold}",
-                metric=cloudwatch.Metric(
-                    namespace="aws/sagemaker/Endpoints/model-metrics",
-                    metric_name=metric_name,
-                    dimensions_map={"Endpoint": endpoint.endpoint_name,
-                                    "MonitoringSchedule": monitors["model-quality"].schedule_name},
-                    statistic="Minimum", period=Duration.hours(1),
-                ),
-                threshold=monitoring.quality_alarm_threshold, evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ))  # fmt: skip
+            alarms.append(
+                cloudwatch.Alarm(
+                    self,
+                    f"{model.name}-quality",
+                    alarm_description=f"{metric_name} of {model.name} below"
+                    f" {monitoring.quality_alarm_threshold}",
+                    metric=cloudwatch.Metric(
+                        namespace="aws/sagemaker/Endpoints/model-metrics",
+                        metric_name=metric_name,
+                        dimensions_map={
+                            "Endpoint": endpoint.endpoint_name,
+                            "MonitoringSchedule": monitors["model-quality"].schedule_name,
+                        },
+                        statistic="Minimum",
+                        period=Duration.hours(1),
+                    ),
+                    threshold=monitoring.quality_alarm_threshold,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
         for alarm in alarms:
             alarm.add_alarm_action(action)
         return alarms
@@ -234,8 +262,16 @@ class MonitoringStack(Stack):
         objects = f"arn:{self.partition}:s3:::{bucket}/{prefix + '/' if prefix else ''}*"
         read = iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects])
         role.add_to_principal_policy(read)
-        role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{bucket}"]))  # fmt: skip
-        acknowledge_wildcards(role, [read], reason=(
-            "Model-quality and bias jobs read every label file under the model's ground-truth"
-            " prefix, named by the team's labelling process."))  # fmt: skip
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{bucket}"]
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            [read],
+            reason=(
+                "Model-quality and bias jobs read every label file under the model's ground-truth"
+                " prefix, named by the team's labelling process."
+            ),
+        )

@@ -142,8 +142,9 @@ class PipelinesStack(Stack):
                 role=role,
                 definition=definition,
                 definition_substitutions=substitutions,
-                description=f"{model.pipeline.kind} pipeline of {model.name}: "
-                f"{model.description}"[:3072],
+                description=f"{model.pipeline.kind} pipeline of {model.name}: {model.description}"[
+                    :3072
+                ],
                 definition_bucket=code_bucket,
                 deployment_log_group=self.step_code_logs,
             )

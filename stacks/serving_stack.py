@@ -158,13 +158,19 @@ class ServingStack(Stack):
         }
         if batch:
             output = f"{BATCH_OUTPUT_PREFIX}/{model.name}/"
-            role.grant_read(self._datasets, f"{model.name}/",
-                            reason="Transform jobs read this model's input prefix.")  # fmt: skip
-            role.grant_write(self._datasets, output,
-                             reason="Transform jobs write this model's output prefix.")  # fmt: skip
-            role.grant_write(self._datasets, f"{batch_pipeline_name(config, model.name)}/",
-                             reason="The batch inference pipeline's predictions, one prefix"
-                             " per execution.")  # fmt: skip
+            role.grant_read(
+                self._datasets,
+                f"{model.name}/",
+                reason="Transform jobs read this model's input prefix.",
+            )
+            role.grant_write(
+                self._datasets, output, reason="Transform jobs write this model's output prefix."
+            )
+            role.grant_write(
+                self._datasets,
+                f"{batch_pipeline_name(config, model.name)}/",
+                reason="The batch inference pipeline's predictions, one prefix per execution.",
+            )
             self.batch_models[model.name] = BatchTransformModel(
                 scope,
                 "Transform",
@@ -177,32 +183,44 @@ class ServingStack(Stack):
 
         variants = [variant.name for variant in spec.production_variants]
         alarms = EndpointAlarms(
-            scope, "Alarms", endpoint_name=name, variant_names=variants,
-            thresholds=spec.alarms, topic=self.alert_topic,
-        )  # fmt: skip
+            scope,
+            "Alarms",
+            endpoint_name=name,
+            variant_names=variants,
+            thresholds=spec.alarms,
+            topic=self.alert_topic,
+        )
         self.endpoint_alarms[model.name] = alarms
         capture_uri = None
         if spec.captures_data:
             capture_prefix = f"{DATA_CAPTURE_PREFIX}/{model.name}/"
-            role.grant_write(self._capture, capture_prefix,
-                             reason="Data capture writes this endpoint's prefix, with"
-                             " generated object names.")  # fmt: skip
+            role.grant_write(
+                self._capture,
+                capture_prefix,
+                reason="Data capture writes this endpoint's prefix, with generated object names.",
+            )
             capture_uri = f"s3://{self._capture.bucket_name}/{capture_prefix.rstrip('/')}"
             self.capturing_endpoints[model.name] = name
         async_output = None
         if spec.kind is EndpointKind.ASYNC:
-            notifications = AsyncInferenceNotifications(
-                scope, "Notifications", key=self.alerts.key
-            )
+            notifications = AsyncInferenceNotifications(scope, "Notifications", key=self.alerts.key)
             base = f"{ASYNC_PREFIX}/{model.name}"
-            role.grant_read(self._capture, f"{base}/input/",
-                            reason="Asynchronous requests, uploaded by clients.")  # fmt: skip
-            role.grant_write(self._capture, f"{base}/output/",
-                             reason="Asynchronous results, named by SageMaker.")  # fmt: skip
-            role.grant_write(self._capture, f"{base}/failures/",
-                             reason="Asynchronous failures, named by SageMaker.")  # fmt: skip
-            role.grant_publish([notifications.success_topic, notifications.error_topic],
-                               self.alerts.key)  # fmt: skip
+            role.grant_read(
+                self._capture,
+                f"{base}/input/",
+                reason="Asynchronous requests, uploaded by clients.",
+            )
+            role.grant_write(
+                self._capture, f"{base}/output/", reason="Asynchronous results, named by SageMaker."
+            )
+            role.grant_write(
+                self._capture,
+                f"{base}/failures/",
+                reason="Asynchronous failures, named by SageMaker.",
+            )
+            role.grant_publish(
+                [notifications.success_topic, notifications.error_topic], self.alerts.key
+            )
             bucket = self._capture.bucket_name
             async_output = AsyncOutput(
                 output_uri=f"s3://{bucket}/{base}/output",
@@ -240,8 +258,10 @@ class ServingStack(Stack):
             endpoint_name=name,
             variant_names=variants + endpoint.shadow_variant_names,
             gpu=spec.kind is not EndpointKind.SERVERLESS
-            and any(is_gpu_or_accelerator(t) and t.split(".")[1].startswith(("g", "p"))
-                    for t in instance_types),  # fmt: skip
+            and any(
+                is_gpu_or_accelerator(t) and t.split(".")[1].startswith(("g", "p"))
+                for t in instance_types
+            ),
             asynchronous=spec.kind is EndpointKind.ASYNC,
             instance_metrics=spec.kind is not EndpointKind.SERVERLESS,
         )

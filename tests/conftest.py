@@ -28,7 +28,6 @@ from stacks.platform_app import APP_CONTEXT  # noqa: E402
 ENVIRONMENTS = available_environments()
 
 
-
 def cdk_context() -> dict[str, object]:
     """The feature flags and settings of ``cdk.json``, as the CLI would pass them."""
     context = json.loads((REPO / "cdk.json").read_text())["context"]
@@ -79,9 +78,7 @@ def synthesize(env_name: str, outdir: Path) -> SynthesizedPlatform:
 @pytest.fixture(scope="session")
 def platforms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedPlatform]:
     """Every environment of ``config/``, synthesized once."""
-    return {
-        name: synthesize(name, tmp_path_factory.mktemp(f"cdk-{name}")) for name in ENVIRONMENTS
-    }
+    return {name: synthesize(name, tmp_path_factory.mktemp(f"cdk-{name}")) for name in ENVIRONMENTS}
 
 
 @pytest.fixture(scope="session")

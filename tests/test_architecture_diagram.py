@@ -39,7 +39,7 @@ def test_every_stack_is_a_cluster_of_the_picture(
 def test_picture_shows_data_and_event_flows(picture: Path) -> None:
     source = picture.with_suffix(".dot").read_text()
     assert 'color="#1f6fb2"' in source  # data
-    assert 'style=dashed' in source  # events
+    assert "style=dashed" in source  # events
 
 
 def test_same_templates_give_the_same_graphviz_source(

@@ -20,8 +20,9 @@ def _automation(platform: SynthesizedPlatform) -> Template:
 
 
 def _function(template: Template) -> dict[str, Any]:
-    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {
-        "Handler": "retraining_trigger.lambda_handler"}})  # fmt: skip
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "retraining_trigger.lambda_handler"}}
+    )
     assert len(functions) == 1
     return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
 
@@ -52,8 +53,12 @@ def test_trigger_knows_each_models_pipeline_and_cooldown(sandbox: SynthesizedPla
 
 def test_trigger_may_start_only_this_environments_pipelines(sandbox: SynthesizedPlatform) -> None:
     policies = _automation(sandbox).find_resources("AWS::IAM::Policy")
-    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"][
-        "Statement"] if s["Action"] == "sagemaker:StartPipelineExecution"]  # fmt: skip
+    statements = [
+        s
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "sagemaker:StartPipelineExecution"
+    ]
     assert len(statements) == 1
     resources = json.dumps(statements[0]["Resource"])
     for model in sandbox.config.models:
@@ -65,20 +70,40 @@ def test_violation_rule_targets_the_trigger_with_retries_and_the_dead_letter_que
     sandbox: SynthesizedPlatform,
 ) -> None:
     template = _automation(sandbox)
-    template.has_resource_properties("AWS::Events::Rule", {
-        "EventPattern": {
-            "source": ["aws.sagemaker"],
-            "detail-type": ["SageMaker Processing Job State Change"],
-            "detail": {"ProcessingJobStatus": ["Completed"],
-                       "ExitMessage": [{"prefix": "CompletedWithViolations"}]},
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Processing Job State Change"],
+                "detail": {
+                    "ProcessingJobStatus": ["Completed"],
+                    "ExitMessage": [{"prefix": "CompletedWithViolations"}],
+                },
+            },
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {
+                            "Fn::GetAtt": [Match.string_like_regexp("^RetrainingTrigger"), "Arn"]
+                        },
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": 4,
+                            "MaximumEventAgeInSeconds": 7200,
+                        },
+                        "DeadLetterConfig": {
+                            "Arn": {
+                                "Fn::GetAtt": [
+                                    Match.string_like_regexp("^RetrainingTriggerDeadLetterQueue"),
+                                    "Arn",
+                                ]
+                            }
+                        },
+                    }
+                )
+            ],
         },
-        "Targets": [Match.object_like({
-            "Arn": {"Fn::GetAtt": [Match.string_like_regexp("^RetrainingTrigger"), "Arn"]},
-            "RetryPolicy": {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200},
-            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [
-                Match.string_like_regexp("^RetrainingTriggerDeadLetterQueue"), "Arn"]}},
-        })],
-    })  # fmt: skip
+    )
 
 
 def test_async_failures_are_retried_twice_then_dead_lettered(sandbox: SynthesizedPlatform) -> None:
@@ -89,20 +114,38 @@ def test_async_failures_are_retried_twice_then_dead_lettered(sandbox: Synthesize
 
 def test_dead_letter_queue_is_encrypted_and_tls_only(sandbox: SynthesizedPlatform) -> None:
     template = _automation(sandbox)
-    template.has_resource_properties("AWS::SQS::Queue", {
-        "KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600})  # fmt: skip
-    template.has_resource_properties("AWS::SQS::QueuePolicy", {"PolicyDocument": {
-        "Statement": Match.array_with([Match.object_like({
-            "Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 1209600}
+    )
+    template.has_resource_properties(
+        "AWS::SQS::QueuePolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
 
 
 def test_idempotency_table_matches_what_the_handlers_expect(sandbox: SynthesizedPlatform) -> None:
-    _automation(sandbox).has_resource_properties("AWS::DynamoDB::GlobalTable", {
-        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-        "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
-        "BillingMode": "PAY_PER_REQUEST",
-        "SSESpecification": Match.object_like({"SSEEnabled": True, "SSEType": "KMS"}),
-    })  # fmt: skip
+    _automation(sandbox).has_resource_properties(
+        "AWS::DynamoDB::GlobalTable",
+        {
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+            "BillingMode": "PAY_PER_REQUEST",
+            "SSESpecification": Match.object_like({"SSEEnabled": True, "SSEType": "KMS"}),
+        },
+    )
 
 
 def test_new_data_rule_appears_when_a_model_retrains_on_new_data(
@@ -111,36 +154,53 @@ def test_new_data_rule_appears_when_a_model_retrains_on_new_data(
     model = sandbox.config.models[0]
     changed = model.model_copy(update={"retraining": RetrainingSpec(on_new_data=True)})
     config = sandbox.config.model_copy(update={"models": (changed, *sandbox.config.models[1:])})
-    app = cdk.App(context=cdk_context(), outdir=str(tmp_path),
-                  builtin_cloud_formation_validation=False)  # fmt: skip
+    app = cdk.App(
+        context=cdk_context(), outdir=str(tmp_path), builtin_cloud_formation_validation=False
+    )
     template = Template.from_stack(build_platform(app, config).automation)
-    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {
-        "source": ["aws.s3"], "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": ["mlp-sandbox-111111111111-eu-west-1-datasets"]},
-                   "object": {"key": [{"prefix": f"{model.name}/incoming/"}]}}}})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {
+                    "bucket": {"name": ["mlp-sandbox-111111111111-eu-west-1-datasets"]},
+                    "object": {"key": [{"prefix": f"{model.name}/incoming/"}]},
+                },
+            }
+        },
+    )
 
 
 def test_datasets_bucket_announces_new_objects_on_eventbridge(
     sandbox: SynthesizedPlatform,
 ) -> None:
     bucket = sandbox.template(sandbox.platform.data).find_resources("AWS::S3::Bucket")[
-        "Datasets0030EE04"]["Properties"]  # fmt: skip
+        "Datasets0030EE04"
+    ]["Properties"]
     assert bucket["NotificationConfiguration"] == {
-        "EventBridgeConfiguration": {"EventBridgeEnabled": True}}  # fmt: skip
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
 
 
 def test_function_package_holds_the_handler_and_powertools_but_no_tests() -> None:
     package = function_package("retraining_trigger")
     names = {path.relative_to(package).parts[0] for path in package.rglob("*")}
-    assert {"retraining_trigger.py", "trigger_settings.py", "aws_lambda_powertools",
-            "jmespath"} <= names  # fmt: skip
+    assert {
+        "retraining_trigger.py",
+        "trigger_settings.py",
+        "aws_lambda_powertools",
+        "jmespath",
+    } <= names
     assert "tests" not in names and "conftest.py" not in names
     assert not list(package.rglob("__pycache__"))
 
 
 def _deployment(template: Template) -> dict[str, Any]:
-    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {
-        "Handler": "model_deployment.lambda_handler"}})  # fmt: skip
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "model_deployment.lambda_handler"}}
+    )
     assert len(functions) == 1
     return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
 
@@ -148,18 +208,29 @@ def _deployment(template: Template) -> dict[str, Any]:
 def test_drift_alarm_rule_listens_for_each_models_composite_alarm(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    _automation(sandbox).has_resource_properties("AWS::Events::Rule", {"EventPattern": {
-        "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
-        "detail": {"alarmName": ["ml-platform-sandbox-churn-prediction-drift"],
-                   "state": {"value": ["ALARM"]}}}})  # fmt: skip
+    _automation(sandbox).has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "detail": {
+                    "alarmName": ["ml-platform-sandbox-churn-prediction-drift"],
+                    "state": {"value": ["ALARM"]},
+                },
+            }
+        },
+    )
 
 
 def test_approvals_of_served_models_invoke_the_deployment_function(
     sandbox: SynthesizedPlatform,
 ) -> None:
     template = _automation(sandbox)
-    rules = template.find_resources("AWS::Events::Rule", {"Properties": {"EventPattern": {
-        "detail-type": ["SageMaker Model Package State Change"]}}})  # fmt: skip
+    rules = template.find_resources(
+        "AWS::Events::Rule",
+        {"Properties": {"EventPattern": {"detail-type": ["SageMaker Model Package State Change"]}}},
+    )
     assert len(rules) == 1
     rule = next(iter(rules.values()))["Properties"]
     groups = rule["EventPattern"]["detail"]["ModelPackageGroupName"]
@@ -178,20 +249,30 @@ def test_deployment_function_rolls_out_with_each_endpoints_guardrails(
     assert function["ReservedConcurrentExecutions"] == 1
     variables = function["Environment"]["Variables"]
     assert variables["BASELINES_URI"] == (
-        "s3://mlp-sandbox-111111111111-eu-west-1-reports/baselines")
+        "s3://mlp-sandbox-111111111111-eu-west-1-reports/baselines"
+    )
     text = json.dumps(variables["DEPLOYMENT_MODELS"])
-    for expected in ('\\"variant_names\\":[\\"champion\\"]', '\\"strategy\\":\\"canary\\"',
-                     '\\"canary_percent\\":10', "rollback_alarm_names"):
-        assert expected in text, expected  # fmt: skip
+    for expected in (
+        '\\"variant_names\\":[\\"champion\\"]',
+        '\\"strategy\\":\\"canary\\"',
+        '\\"canary_percent\\":10',
+        "rollback_alarm_names",
+    ):
+        assert expected in text, expected
 
 
 def test_deployment_function_passes_only_the_endpoint_roles_to_sagemaker(
     sandbox: SynthesizedPlatform,
 ) -> None:
     policies = _automation(sandbox).find_resources("AWS::IAM::Policy")
-    passes = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"][
-        "Statement"] if s["Action"] == "iam:PassRole"]  # fmt: skip
+    passes = [
+        s
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "iam:PassRole"
+    ]
     assert len(passes) == 1
     assert passes[0]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}  # fmt: skip
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
     assert "*" not in json.dumps(passes[0]["Resource"])

@@ -111,9 +111,14 @@ BAD_VALUES = [
         "dev.yaml: network.interface_endpoints: ['kms', 'kms'] lists an endpoint twice",
     ),
     (
-        {"network.existing_vpc": {"vpc_id": "vpc-0a1b2c3d", "cidr": "10.0.0.0/16",
-                                  "availability_zones": ["eu-west-1a", "eu-west-1b"],
-                                  "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"]}},
+        {
+            "network.existing_vpc": {
+                "vpc_id": "vpc-0a1b2c3d",
+                "cidr": "10.0.0.0/16",
+                "availability_zones": ["eu-west-1a", "eu-west-1b"],
+                "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"],
+            }
+        },
         "dev.yaml: network: ['new_vpc', 'existing_vpc'] must give exactly one of new_vpc or"
         " existing_vpc",
     ),
@@ -122,8 +127,11 @@ BAD_VALUES = [
         "dev.yaml: data.data_capture_expiration_days: 30 is invalid: input should be greater"
         " than or equal to 31",
     ),
-    ({"tags": {"aws:owner": "me"}}, "dev.yaml: tags.aws:owner: 'aws:owner' is not an allowed tag key"),
-]  # fmt: skip
+    (
+        {"tags": {"aws:owner": "me"}},
+        "dev.yaml: tags.aws:owner: 'aws:owner' is not an allowed tag key",
+    ),
+]
 
 
 @pytest.mark.parametrize(("change", "expected"), BAD_VALUES, ids=[e for _, e in BAD_VALUES])
@@ -140,18 +148,34 @@ def test_bad_value_is_one_line_naming_file_field_value_and_allowed(
 
 
 def test_existing_vpc_zone_outside_region_is_rejected(config_dir: Path) -> None:
-    _edit(config_dir, "prod", {"network.existing_vpc.availability_zones": [
-        "us-east-1a", "eu-west-1b", "us-east-1c"]})  # fmt: skip
-    with pytest.raises(ConfigError, match=r"prod.yaml: network.existing_vpc.availability_zones"
-                       r"\[1\]: 'eu-west-1b' is not a zone of region us-east-1"):  # fmt: skip
+    _edit(
+        config_dir,
+        "prod",
+        {"network.existing_vpc.availability_zones": ["us-east-1a", "eu-west-1b", "us-east-1c"]},
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"prod.yaml: network.existing_vpc.availability_zones"
+        r"\[1\]: 'eu-west-1b' is not a zone of region us-east-1",
+    ):
         load_environment("prod", config_dir)
 
 
 def test_existing_vpc_needs_one_subnet_per_zone(config_dir: Path) -> None:
-    _edit(config_dir, "prod", {"network.existing_vpc.subnet_ids": [
-        "subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]})  # fmt: skip
-    with pytest.raises(ConfigError, match="network.existing_vpc.subnet_ids: .* has 2 entries but"
-                       " availability_zones has 3"):  # fmt: skip
+    _edit(
+        config_dir,
+        "prod",
+        {
+            "network.existing_vpc.subnet_ids": [
+                "subnet-0a1b2c3d4e5f60001",
+                "subnet-0a1b2c3d4e5f60002",
+            ]
+        },
+    )
+    with pytest.raises(
+        ConfigError,
+        match="network.existing_vpc.subnet_ids: .* has 2 entries but availability_zones has 3",
+    ):
         load_environment("prod", config_dir)
 
 
@@ -169,15 +193,19 @@ def test_malformed_yaml_names_line_and_column(config_dir: Path) -> None:
 
 
 def test_unknown_environment_lists_the_available_ones(config_dir: Path) -> None:
-    with pytest.raises(ConfigError, match=r"no such environment 'qa' \(available: dev, prod,"
-                       r" sandbox, staging\)"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"no such environment 'qa' \(available: dev, prod,"
+        r" sandbox, staging\)",
+    ):
         load_environment("qa", config_dir)
 
 
 def test_override_of_a_model_not_in_the_catalogue_is_rejected(config_dir: Path) -> None:
     _edit(config_dir, "dev", {"model_overrides": {"churn": {"description": "x"}}})
-    with pytest.raises(ConfigError, match="dev.yaml: model_overrides.churn: 'churn' is not a"
-                       " model of models.yaml"):  # fmt: skip
+    with pytest.raises(
+        ConfigError, match="dev.yaml: model_overrides.churn: 'churn' is not a model of models.yaml"
+    ):
         load_environment("dev", config_dir)
 
 
@@ -192,16 +220,22 @@ def test_override_changes_only_its_environment(config_dir: Path) -> None:
 
 def test_bad_value_in_the_catalogue_names_the_catalogue(config_dir: Path) -> None:
     (config_dir / "models.yaml").write_text("models:\n  - name: Churn_Model\n")
-    with pytest.raises(ConfigError, match=r"models.yaml: models\[0\].name: 'Churn_Model' is not"
-                       " a valid name"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"models.yaml: models\[0\].name: 'Churn_Model' is not"
+        " a valid name",
+    ):
         load_environment("dev", config_dir)
 
 
 def test_bad_value_in_an_override_names_the_environment_file(config_dir: Path) -> None:
     (config_dir / "models.yaml").write_text("models:\n  - name: churn\n")
     _edit(config_dir, "dev", {"model_overrides": {"churn": {"descripton": "typo"}}})
-    with pytest.raises(ConfigError, match=r"dev.yaml: model_overrides.churn.descripton: 'typo'"
-                       " is not a known field"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"dev.yaml: model_overrides.churn.descripton: 'typo'"
+        " is not a known field",
+    ):
         load_environment("dev", config_dir)
 
 
@@ -231,8 +265,11 @@ def test_app_exits_2_with_one_line_and_no_traceback_on_bad_config(config_dir: Pa
 def test_config_check_command_exits_2_on_unknown_environment() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "platform_config", "qa"],
-        cwd=REPO, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "configuration error: config/qa.yaml: no such environment 'qa'"
@@ -248,33 +285,53 @@ _GROUP = {
     "name": "orders",
     "record_identifier": "order_id",
     "event_time": "event_time",
-    "features": [{"name": "order_id", "type": "string"},
-                 {"name": "event_time", "type": "fractional"},
-                 {"name": "amount", "type": "fractional"}],
-}  # fmt: skip
+    "features": [
+        {"name": "order_id", "type": "string"},
+        {"name": "event_time", "type": "fractional"},
+        {"name": "amount", "type": "fractional"},
+    ],
+}
 
 BAD_FEATURE_GROUPS = [
-    ({"event_time": "created"}, "feature_groups.yaml: feature_groups[0].event_time: 'created' is"
-     " not one of the features (order_id, event_time, amount)"),
-    ({"features": [*_GROUP["features"], {"name": "amount", "type": "string"}]},  # type: ignore[list-item]
-     "feature_groups[0].features: ['amount'] repeats feature names"),
-    ({"features": [*_GROUP["features"], {"name": "tags", "type": "list"}]},  # type: ignore[list-item]
-     "feature_groups[0].features[3].type: 'list' is not allowed (allowed: 'string',"
-     " 'integral' or 'fractional')"),
-    ({"online_ttl": {"unit": "Days", "value": 7}},
-     "feature_groups[0].online_ttl: {...} is set but online_store is off"),
-    ({"record_identifier": "amount"},
-     "feature_groups[0].record_identifier: 'amount' has type fractional; allowed: string or"
-     " integral"),
-    ({"features": [*_GROUP["features"], {"name": "write_time", "type": "string"}]},  # type: ignore[list-item]
-     "feature_groups[0].features[3].name: 'write_time' is reserved by the offline store"),
-    ({"offline_store": False}, "feature_groups[0]: 'orders' has neither an online nor an offline"
-     " store"),
-]  # fmt: skip
+    (
+        {"event_time": "created"},
+        "feature_groups.yaml: feature_groups[0].event_time: 'created' is"
+        " not one of the features (order_id, event_time, amount)",
+    ),
+    (
+        {"features": [*_GROUP["features"], {"name": "amount", "type": "string"}]},  # type: ignore[list-item]
+        "feature_groups[0].features: ['amount'] repeats feature names",
+    ),
+    (
+        {"features": [*_GROUP["features"], {"name": "tags", "type": "list"}]},  # type: ignore[list-item]
+        "feature_groups[0].features[3].type: 'list' is not allowed (allowed: 'string',"
+        " 'integral' or 'fractional')",
+    ),
+    (
+        {"online_ttl": {"unit": "Days", "value": 7}},
+        "feature_groups[0].online_ttl: {...} is set but online_store is off",
+    ),
+    (
+        {"record_identifier": "amount"},
+        "feature_groups[0].record_identifier: 'amount' has type fractional; allowed: string or"
+        " integral",
+    ),
+    (
+        {"features": [*_GROUP["features"], {"name": "write_time", "type": "string"}]},  # type: ignore[list-item]
+        "feature_groups[0].features[3].name: 'write_time' is reserved by the offline store",
+    ),
+    (
+        {"offline_store": False},
+        "feature_groups[0]: 'orders' has neither an online nor an offline store",
+    ),
+]
 
 
-@pytest.mark.parametrize(("change", "expected"), BAD_FEATURE_GROUPS,
-                         ids=[e.split(": ")[1] for _, e in BAD_FEATURE_GROUPS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    BAD_FEATURE_GROUPS,
+    ids=[e.split(": ")[1] for _, e in BAD_FEATURE_GROUPS],
+)
 def test_invalid_feature_group_is_one_line_naming_the_catalogue(
     config_dir: Path, change: dict[str, object], expected: str
 ) -> None:
@@ -287,34 +344,52 @@ def test_invalid_feature_group_is_one_line_naming_the_catalogue(
 
 def test_feature_group_declared_in_an_environment_file_is_redirected(config_dir: Path) -> None:
     _edit(config_dir, "dev", {"feature_groups": [_GROUP]})
-    with pytest.raises(ConfigError, match="dev.yaml: feature_groups: is not set in an environment"
-                       " file \\(feature groups are declared in feature_groups.yaml\\)"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match="dev.yaml: feature_groups: is not set in an environment"
+        " file \\(feature groups are declared in feature_groups.yaml\\)",
+    ):
         load_environment("dev", config_dir)
 
 
 BAD_WORKSPACE = [
-    ({"studio.shared_spaces": [{"name": "lab", "owner": "nobody"}]},
-     "dev.yaml: studio.shared_spaces[0].owner: 'nobody' is not a user profile (user profiles:"
-     " data-scientist, ml-engineer)"),
-    ({"studio.auth_mode": "sso"},
-     "dev.yaml: studio.user_profiles[0].sso_user_name: None is required when auth_mode is sso"),
-    ({"studio.idle_timeout_minutes": 30},
-     "dev.yaml: studio.idle_timeout_minutes: 30 is invalid: input should be greater than or equal"
-     " to 60"),
-    ({"studio.default_instance_type": "t3.medium"},
-     "dev.yaml: studio.default_instance_type: 't3.medium' is invalid"),
-    ({"mlflow.size": "Huge"},
-     "dev.yaml: mlflow.size: 'Huge' is not allowed (allowed: 'Small', 'Medium' or 'Large')"),
-    ({"model_registry.reader_accounts": ["222222222222"]},
-     "dev.yaml: model_registry.reader_accounts: '222222222222' is this environment's own"
-     " account"),
-    ({"studio.user_profiles": [{"name": "ana"}, {"name": "ana"}]},
-     "dev.yaml: studio.user_profiles: ['ana'] repeats names"),
-]  # fmt: skip
+    (
+        {"studio.shared_spaces": [{"name": "lab", "owner": "nobody"}]},
+        "dev.yaml: studio.shared_spaces[0].owner: 'nobody' is not a user profile (user profiles:"
+        " data-scientist, ml-engineer)",
+    ),
+    (
+        {"studio.auth_mode": "sso"},
+        "dev.yaml: studio.user_profiles[0].sso_user_name: None is required when auth_mode is sso",
+    ),
+    (
+        {"studio.idle_timeout_minutes": 30},
+        "dev.yaml: studio.idle_timeout_minutes: 30 is invalid: input should be greater than or equal"
+        " to 60",
+    ),
+    (
+        {"studio.default_instance_type": "t3.medium"},
+        "dev.yaml: studio.default_instance_type: 't3.medium' is invalid",
+    ),
+    (
+        {"mlflow.size": "Huge"},
+        "dev.yaml: mlflow.size: 'Huge' is not allowed (allowed: 'Small', 'Medium' or 'Large')",
+    ),
+    (
+        {"model_registry.reader_accounts": ["222222222222"]},
+        "dev.yaml: model_registry.reader_accounts: '222222222222' is this environment's own"
+        " account",
+    ),
+    (
+        {"studio.user_profiles": [{"name": "ana"}, {"name": "ana"}]},
+        "dev.yaml: studio.user_profiles: ['ana'] repeats names",
+    ),
+]
 
 
-@pytest.mark.parametrize(("change", "expected"), BAD_WORKSPACE,
-                         ids=[e.split(": ")[1] for _, e in BAD_WORKSPACE])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "expected"), BAD_WORKSPACE, ids=[e.split(": ")[1] for _, e in BAD_WORKSPACE]
+)
 def test_invalid_workspace_setting_is_one_line(
     config_dir: Path, change: dict[str, object], expected: str
 ) -> None:
@@ -327,8 +402,11 @@ def test_invalid_workspace_setting_is_one_line(
 
 def test_environment_name_too_long_for_bucket_names_is_rejected(config_dir: Path) -> None:
     shutil.copy(config_dir / "dev.yaml", config_dir / "integration-testing-europe.yaml")
-    with pytest.raises(ConfigError, match="integration-testing-europe.yaml: name: 'integration-testing-europe' is"
-                       " too long for bucket names"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match="integration-testing-europe.yaml: name: 'integration-testing-europe' is"
+        " too long for bucket names",
+    ):
         load_environment("integration-testing-europe", config_dir)
 
 

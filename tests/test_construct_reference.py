@@ -46,8 +46,11 @@ def _public_classes() -> list[tuple[str, type]]:
     for name in _modules():
         module = importlib.import_module(name)
         for attribute, value in sorted(vars(module).items()):
-            if (inspect.isclass(value) and value.__module__ == name
-                    and not attribute.startswith("_")):  # fmt: skip
+            if (
+                inspect.isclass(value)
+                and value.__module__ == name
+                and not attribute.startswith("_")
+            ):
                 classes.append((f"{name}.{attribute}", value))
     return classes
 
@@ -61,18 +64,25 @@ def _documented_names(cls: type) -> list[str]:
     if "__init__" not in vars(cls):
         return []
     names = [
-        name for name, parameter in inspect.signature(cls.__init__).parameters.items()
+        name
+        for name, parameter in inspect.signature(cls.__init__).parameters.items()
         if name not in SKIPPED_PARAMETERS
         and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
-    ]  # fmt: skip
+    ]
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls.__init__)))
     for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else ([node.target] if isinstance(node, ast.AnnAssign) else [])
         )
         for target in targets:
-            if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                    and target.value.id == "self" and not target.attr.startswith("_")):  # fmt: skip
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+                and not target.attr.startswith("_")
+            ):
                 names.append(target.attr)
     return list(dict.fromkeys(names))
 
@@ -80,11 +90,19 @@ def _documented_names(cls: type) -> list[str]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("reference")
-    env = {**os.environ, "PATH": f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PATH": f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "scripts.construct_reference", str(output)],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return output
 
@@ -103,7 +121,9 @@ def test_every_public_class_is_on_its_modules_page(reference: Path) -> None:
         assert f'id="{cls.__name__}"' in page, qualified
 
 
-@pytest.mark.parametrize("qualified,cls", _public_classes(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "qualified,cls", _public_classes(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_public_class_docstring_names_every_prop_and_attribute(qualified: str, cls: type) -> None:
     doc = (cls.__doc__ or "") + (cls.__init__.__doc__ or "" if "__init__" in vars(cls) else "")
     assert cls.__doc__, f"{qualified} has no docstring"

@@ -69,11 +69,15 @@ def test_listed_plugin_kind_synthesizes_the_plugins_pipeline(
     config = load_environment("sandbox", config_dir)
     spec = config.models[-1].pipeline
     assert spec.kind == PROCESSING_ONLY.name
-    assert spec.settings == ProcessingOnlySettings(instance_type="ml.m5.2xlarge",
-                                                   target_column="churned")  # fmt: skip
+    assert spec.settings == ProcessingOnlySettings(
+        instance_type="ml.m5.2xlarge", target_column="churned"
+    )
 
-    app = cdk.App(context=cdk_context(), outdir=str(tmp_path_factory.mktemp("cdk.out")),
-                  builtin_cloud_formation_validation=False)  # fmt: skip
+    app = cdk.App(
+        context=cdk_context(),
+        outdir=str(tmp_path_factory.mktemp("cdk.out")),
+        builtin_cloud_formation_validation=False,
+    )
     platform = build_platform(app, config)
     template = Template.from_stack(platform.pipelines)
     batch_pipelines = len(platform.pipelines.batch_pipelines)  # one per batch-served model
@@ -84,8 +88,7 @@ def test_listed_plugin_kind_synthesizes_the_plugins_pipeline(
     assert step["Type"] == "Processing"
     job = step["Arguments"]
     assert job["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.2xlarge"
-    assert job["AppSpecification"]["ContainerArguments"][-3:] == ["churned", "--train-shards",
-                                                                  "1"]  # fmt: skip
+    assert job["AppSpecification"]["ContainerArguments"][-3:] == ["churned", "--train-shards", "1"]
     assert sorted(o["OutputName"] for o in job["ProcessingOutputConfig"]["Outputs"]) == sorted(
         SPLITS
     )
@@ -113,27 +116,48 @@ def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kin
 @pytest.mark.parametrize(
     ("plugins", "pipeline", "expected"),
     [
-        (["no_such.plugin"], MODEL["pipeline"],
-         "models.yaml: pipeline_plugins[0]: 'no_such.plugin' cannot be imported"
-         " (ModuleNotFoundError: No module named 'no_such')"),
-        (["json"], MODEL["pipeline"],
-         "models.yaml: pipeline_plugins[0]: 'json' does not define PIPELINE_KINDS, a list of"
-         " PipelineKindPlugin"),
-        ("examples.custom_pipeline_kind", MODEL["pipeline"],
-         "models.yaml: pipeline_plugins: must be a list of module paths"),
-        ([PLUGIN], {"kind": "processing_only", "settings": {"instance_type": "ml.m5.huge"}},
-         "models.yaml: models[{index}].pipeline.settings.instance_type: 'ml.m5.huge' is not an"
-         " instance type SageMaker accepts for processing jobs"),
-        ([PLUGIN], {"kind": "processing_only", "settings": {"retries": 3}},
-         "models.yaml: models[{index}].pipeline.settings.retries: 3 is not a known field"),
-        ([PLUGIN], {"kind": "processing_only", "target_column": "churned"},
-         "models.yaml: models[{index}].pipeline.target_column: 'churned' is set but kind is"
-         " processing_only (it applies to: training, automl)"),
-        ([PLUGIN], {"kind": "training", "settings": {"instance_type": "ml.m5.xlarge"}},
-         "models.yaml: models[{index}].pipeline.settings: {...} is set but kind training takes"
-         " no settings"),
+        (
+            ["no_such.plugin"],
+            MODEL["pipeline"],
+            "models.yaml: pipeline_plugins[0]: 'no_such.plugin' cannot be imported"
+            " (ModuleNotFoundError: No module named 'no_such')",
+        ),
+        (
+            ["json"],
+            MODEL["pipeline"],
+            "models.yaml: pipeline_plugins[0]: 'json' does not define PIPELINE_KINDS, a list of"
+            " PipelineKindPlugin",
+        ),
+        (
+            "examples.custom_pipeline_kind",
+            MODEL["pipeline"],
+            "models.yaml: pipeline_plugins: must be a list of module paths",
+        ),
+        (
+            [PLUGIN],
+            {"kind": "processing_only", "settings": {"instance_type": "ml.m5.huge"}},
+            "models.yaml: models[{index}].pipeline.settings.instance_type: 'ml.m5.huge' is not an"
+            " instance type SageMaker accepts for processing jobs",
+        ),
+        (
+            [PLUGIN],
+            {"kind": "processing_only", "settings": {"retries": 3}},
+            "models.yaml: models[{index}].pipeline.settings.retries: 3 is not a known field",
+        ),
+        (
+            [PLUGIN],
+            {"kind": "processing_only", "target_column": "churned"},
+            "models.yaml: models[{index}].pipeline.target_column: 'churned' is set but kind is"
+            " processing_only (it applies to: training, automl)",
+        ),
+        (
+            [PLUGIN],
+            {"kind": "training", "settings": {"instance_type": "ml.m5.xlarge"}},
+            "models.yaml: models[{index}].pipeline.settings: {...} is set but kind training takes"
+            " no settings",
+        ),
     ],
-)  # fmt: skip
+)
 def test_plugin_mistakes_are_one_config_error_line(
     config_dir: Path, plugins: Any, pipeline: dict[str, Any], expected: str
 ) -> None:

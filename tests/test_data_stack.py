@@ -46,7 +46,8 @@ def test_three_customer_managed_keys_rotate(sandbox: SynthesizedPlatform) -> Non
 
 def test_logs_key_lets_only_this_accounts_log_groups_use_it(sandbox: SynthesizedPlatform) -> None:
     statements = _data(sandbox).find_resources("AWS::KMS::Key")["KeysLogsKeyD24E82DB"][
-        "Properties"]["KeyPolicy"]["Statement"]  # fmt: skip
+        "Properties"
+    ]["KeyPolicy"]["Statement"]
     logs = next(s for s in statements if s.get("Sid") == "AllowCloudWatchLogsOfThisAccount")
     assert logs["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
     condition = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]

@@ -54,8 +54,11 @@ class SynthesizedDelivery:
     @property
     def pipeline(self) -> dict[str, Any]:
         """Properties of the AWS::CodePipeline::Pipeline."""
-        [resource] = [r for r in self.template_json()["Resources"].values()
-                      if r["Type"] == "AWS::CodePipeline::Pipeline"]  # fmt: skip
+        [resource] = [
+            r
+            for r in self.template_json()["Resources"].values()
+            if r["Type"] == "AWS::CodePipeline::Pipeline"
+        ]
         return resource["Properties"]  # type: ignore[no-any-return]
 
     def actions(self, stage: str) -> list[dict[str, Any]]:
@@ -63,8 +66,11 @@ class SynthesizedDelivery:
         return found["Actions"]  # type: ignore[no-any-return]
 
     def support_stack_ids(self) -> list[str]:
-        return [artifact.id for artifact in self.assembly.stacks_recursively
-                if artifact.id.startswith("cross-region-stack-")]  # fmt: skip
+        return [
+            artifact.id
+            for artifact in self.assembly.stacks_recursively
+            if artifact.id.startswith("cross-region-stack-")
+        ]
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +78,12 @@ def delivery(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedDelivery:
     """``app.py -c delivery=true``, in process (CDK's own validation off, as conftest does)."""
     outdir = tmp_path_factory.mktemp("cdk-delivery")
     config = load_delivery()
-    app = cdk.App(context=cdk_context(), outdir=str(outdir), stack_traces=False,
-                  builtin_cloud_formation_validation=False)  # fmt: skip
+    app = cdk.App(
+        context=cdk_context(),
+        outdir=str(outdir),
+        stack_traces=False,
+        builtin_cloud_formation_validation=False,
+    )
     stack = build_delivery(app, config)
     return SynthesizedDelivery(config, stack, app.synth(), outdir)
 
@@ -110,27 +120,58 @@ def test_stages_are_source_synth_self_mutation_assets_then_environments_in_confi
 def test_synth_step_installs_tests_and_synthesizes_with_the_readme_commands(
     delivery: SynthesizedDelivery,
 ) -> None:
-    delivery.template.has_resource_properties("AWS::CodeBuild::Project", {
-        "Source": {"BuildSpec": Match.serialized_json(Match.object_like({"phases": {
-            "install": {"commands": ["make setup"]},
-            "build": {"commands": ["make test", "make synth-delivery"]},
-        }, "artifacts": Match.object_like({"base-directory": "cdk.out"})}))},
-        "Environment": Match.object_like({"PrivilegedMode": True,
-                                          "Image": "aws/codebuild/standard:7.0"}),
-    })  # fmt: skip
+    delivery.template.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Source": {
+                "BuildSpec": Match.serialized_json(
+                    Match.object_like(
+                        {
+                            "phases": {
+                                "install": {"commands": ["make setup"]},
+                                "build": {"commands": ["make test", "make synth-delivery"]},
+                            },
+                            "artifacts": Match.object_like({"base-directory": "cdk.out"}),
+                        }
+                    )
+                )
+            },
+            "Environment": Match.object_like(
+                {"PrivilegedMode": True, "Image": "aws/codebuild/standard:7.0"}
+            ),
+        },
+    )
     assert SYNTH_COMMANDS == ("make test", "make synth-delivery")
 
 
 def test_pipeline_mutates_itself_with_the_pinned_cdk_cli(delivery: SynthesizedDelivery) -> None:
     [action] = delivery.actions("UpdatePipeline")
     assert action["Name"] == "SelfMutate"
-    delivery.template.has_resource_properties("AWS::CodeBuild::Project", {
-        "Source": {"BuildSpec": Match.serialized_json(Match.object_like({"phases": {
-            "install": {"commands": [f"npm install -g aws-cdk@{delivery.config.cdk_cli_version}"]},
-            "build": {"commands": Match.array_with(
-                [Match.string_like_regexp("cdk -a . deploy Delivery")])},
-        }}))},
-    })  # fmt: skip
+    delivery.template.has_resource_properties(
+        "AWS::CodeBuild::Project",
+        {
+            "Source": {
+                "BuildSpec": Match.serialized_json(
+                    Match.object_like(
+                        {
+                            "phases": {
+                                "install": {
+                                    "commands": [
+                                        f"npm install -g aws-cdk@{delivery.config.cdk_cli_version}"
+                                    ]
+                                },
+                                "build": {
+                                    "commands": Match.array_with(
+                                        [Match.string_like_regexp("cdk -a . deploy Delivery")]
+                                    )
+                                },
+                            }
+                        }
+                    )
+                )
+            },
+        },
+    )
 
 
 def test_cdk_cli_version_of_the_pipeline_is_package_json_s() -> None:
@@ -139,8 +180,16 @@ def test_cdk_cli_version_of_the_pipeline_is_package_json_s() -> None:
 
 
 def _deploy_role(account: str, region: str, kind: str = "deploy") -> dict[str, Any]:
-    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
-                              f":iam::{account}:role/cdk-hnb659fds-{kind}-role-{account}-{region}"]]}  # fmt: skip
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                f":iam::{account}:role/cdk-hnb659fds-{kind}-role-{account}-{region}",
+            ],
+        ]
+    }
 
 
 @pytest.mark.parametrize("stage", ["Dev", "Staging", "Prod"])
@@ -154,14 +203,14 @@ def test_each_stage_deploys_through_its_target_account_s_bootstrap_roles(
     assert {a["Configuration"]["StackName"] for a in deploys} == {
         s.stack_name for s in delivery.stack.stages[index].platform.stacks
     }
-    assert f"ml-platform-{environment.name}-data" in {a["Configuration"]["StackName"] for a in deploys}
+    assert f"ml-platform-{environment.name}-data" in {
+        a["Configuration"]["StackName"] for a in deploys
+    }
     for action in deploys:
         assert action["RoleArn"] == _deploy_role(account, region), action["Name"]
         assert action.get("Region", delivery.config.region) == region
         if action["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE":
-            assert action["Configuration"]["RoleArn"] == _deploy_role(
-                account, region, "cfn-exec"
-            )
+            assert action["Configuration"]["RoleArn"] == _deploy_role(account, region, "cfn-exec")
 
 
 def test_artifacts_are_encrypted_with_keys_the_target_accounts_may_use(
@@ -179,16 +228,28 @@ def test_artifacts_are_encrypted_with_keys_the_target_accounts_may_use(
         # Stages in another region read their artifacts from that region's replication bucket.
         policies = principals if env.region == delivery.config.region else replication_key
         assert f"cdk-hnb659fds-deploy-role-{env.account}-{env.region}" in policies, env.name
-    delivery.template.has_resource("AWS::S3::Bucket", {
-        "DeletionPolicy": "Retain",
-        "Properties": Match.object_like({
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [{
-                "ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
-                                                  "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]}}}]},
-            "VersioningConfiguration": {"Status": "Enabled"},
-            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "artifacts/"}),
-        }),
-    })  # fmt: skip
+    delivery.template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like(
+                {
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [
+                            {
+                                "ServerSideEncryptionByDefault": {
+                                    "SSEAlgorithm": "aws:kms",
+                                    "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+                                }
+                            }
+                        ]
+                    },
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "LoggingConfiguration": Match.object_like({"LogFilePrefix": "artifacts/"}),
+                }
+            ),
+        },
+    )
 
 
 def test_the_other_region_s_replication_bucket_is_hardened_and_retained_too(
@@ -197,11 +258,18 @@ def test_the_other_region_s_replication_bucket_is_hardened_and_retained_too(
     [support] = delivery.support_stack_ids()
     template = Template.from_json(delivery.template_json(support))
     template.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Retain"})
-    template.has_resource("AWS::S3::Bucket", {
-        "DeletionPolicy": "Retain",
-        "Properties": Match.object_like({"VersioningConfiguration": {"Status": "Enabled"},
-                                         "LoggingConfiguration": Match.any_value()}),
-    })  # fmt: skip
+    template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "DeletionPolicy": "Retain",
+            "Properties": Match.object_like(
+                {
+                    "VersioningConfiguration": {"Status": "Enabled"},
+                    "LoggingConfiguration": Match.any_value(),
+                }
+            ),
+        },
+    )
 
 
 @pytest.mark.parametrize("stage", ["Staging", "Prod"])
@@ -209,11 +277,15 @@ def test_prod_like_stages_check_permissions_broadening_then_wait_for_approval(
     delivery: SynthesizedDelivery, stage: str
 ) -> None:
     actions = {a["Name"]: a for a in delivery.actions(stage)}
-    check, confirm = actions["PermissionsBroadening.Check"], actions["PermissionsBroadening.Confirm"]
+    check, confirm = (
+        actions["PermissionsBroadening.Check"],
+        actions["PermissionsBroadening.Confirm"],
+    )
     approve = actions["Approve"]
     assert approve["ActionTypeId"]["Category"] == "Approval"
-    first_deploy = min(a["RunOrder"] for a in actions.values()
-                       if a["ActionTypeId"]["Category"] == "Deploy")  # fmt: skip
+    first_deploy = min(
+        a["RunOrder"] for a in actions.values() if a["ActionTypeId"]["Category"] == "Deploy"
+    )
     assert check["RunOrder"] < confirm["RunOrder"] < approve["RunOrder"] < first_deploy
 
 
@@ -234,13 +306,23 @@ def test_each_stage_ends_with_a_smoke_check_in_the_target_account(
         next(s for s in delivery.config.stages if s.environment == stage.lower())
     )
     role = delivery.config.smoke_check_role_arn(env)
-    assert role == (f"arn:aws:iam::{env.account}:role/cdk-hnb659fds-lookup-role-{env.account}"
-                    f"-{env.region}")  # fmt: skip
-    delivery.template.has_resource_properties("AWS::IAM::Policy", {"PolicyDocument": {
-        "Statement": Match.array_with([{"Action": "sts:AssumeRole", "Effect": "Allow",
-                                        "Resource": role}])}})  # fmt: skip
+    assert role == (
+        f"arn:aws:iam::{env.account}:role/cdk-hnb659fds-lookup-role-{env.account}-{env.region}"
+    )
+    delivery.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": role}]
+                )
+            }
+        },
+    )
     command = delivery.stack.smoke_checks[env.name].commands[0]
-    assert command.startswith(f"python -m scripts.smoke_check --region {env.region} --role-arn {role}")
+    assert command.startswith(
+        f"python -m scripts.smoke_check --region {env.region} --role-arn {role}"
+    )
     for part in ("data", "network", "registry", "workspace"):
         assert f"--stack ml-platform-{env.name}-{part}" in command
     assert f"--domain ml-platform-{env.name}" in command
@@ -251,7 +333,9 @@ def test_each_stage_ends_with_a_smoke_check_in_the_target_account(
 def test_smoke_targets_are_read_from_the_stage_s_constructs(delivery: SynthesizedDelivery) -> None:
     targets = smoke_targets(delivery.stack.stages[0])
     assert targets.domain == "ml-platform-dev"
-    assert targets.stacks == [stack.stack_name for stack in delivery.stack.stages[0].platform.stacks]
+    assert targets.stacks == [
+        stack.stack_name for stack in delivery.stack.stages[0].platform.stacks
+    ]
 
 
 def test_delivery_stages_deploy_the_same_templates_as_cdk_deploy(
@@ -306,8 +390,9 @@ def test_a_wildcard_no_reason_covers_stays_open() -> None:
 
     from ml_constructs import acknowledge_generated_wildcards
 
-    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="555555555555",
-                                                          region="eu-west-1"))  # fmt: skip
+    stack = cdk.Stack(
+        cdk.App(), "S", env=cdk.Environment(account="555555555555", region="eu-west-1")
+    )
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"))
     role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject*", "ec2:*"], resources=["*"]))
     policy = role.node.find_child("DefaultPolicy")
@@ -353,10 +438,24 @@ def two_cli_synths(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     env["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
     outdirs = (tmp_path_factory.mktemp("delivery-a"), tmp_path_factory.mktemp("delivery-b"))
     for outdir in outdirs:
-        command = [str(REPO / "node_modules" / ".bin" / "cdk"), "synth", "-c", "delivery=true",
-                   "--quiet", "--output", str(outdir)]  # fmt: skip
-        result = subprocess.run(["unshare", "--net", *command], cwd=REPO, env=env,
-                                capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+        command = [
+            str(REPO / "node_modules" / ".bin" / "cdk"),
+            "synth",
+            "-c",
+            "delivery=true",
+            "--quiet",
+            "--output",
+            str(outdir),
+        ]
+        result = subprocess.run(
+            ["unshare", "--net", *command],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
     return outdirs
 
@@ -367,8 +466,10 @@ def test_delivery_synth_is_offline_and_byte_identical_twice(
     first, second = two_cli_synths
     files = sorted(str(p.relative_to(first)) for p in first.rglob("*") if p.is_file())
     assert files == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
-    assert any(name.endswith("ml-platform-delivery.template.json") or name.startswith("Delivery")
-               for name in files)  # fmt: skip
+    assert any(
+        name.endswith("ml-platform-delivery.template.json") or name.startswith("Delivery")
+        for name in files
+    )
     _, mismatch, errors = filecmp.cmpfiles(first, second, files, shallow=False)
     assert mismatch == [] and errors == []
     manifest = json.loads((first / "manifest.json").read_text())
@@ -408,43 +509,86 @@ def _stages(*names: str, approve: tuple[str, ...] = ("staging", "prod")) -> list
 
 
 BAD_DELIVERY = [
-    ("delivery", {"stages": _stages("staging", "dev", "prod")},
-     "delivery.yaml: stages[1].environment: 'dev' comes after 'staging' but is less protected"
-     " (termination_protection off, retention destroy vs termination_protection on, retention"
-     " retain); order stages from the least to the most protected"),
-    ("delivery", {"stages": _stages("dev", "qa", "prod")},
-     "delivery.yaml: stages[1].environment: 'qa' is not an environment of config/ (available:"
-     " dev, prod, sandbox, staging)"),
-    ("delivery", {"stages": _stages("dev", "dev", "prod")},
-     "delivery.yaml: stages[1].environment: 'dev' is already an earlier stage"),
-    ("staging", {"account": "222222222222"},
-     "delivery.yaml: stages[1].environment: 'staging' deploys to account 222222222222 as 'dev'"
-     " does (distinct_accounts is on: one account per environment)"),
-    ("delivery", {"account": "444444444444"},
-     "delivery.yaml: account: '444444444444' is also the account of environment 'prod'"),
-    ("delivery", {"stages": _stages("dev", "staging", "prod", approve=("staging",))},
-     "delivery.yaml: stages[2].manual_approval: False must be true: 'prod' is prod-like (the"
-     " last stage, or termination_protection on)"),
-    ("delivery", {"stages": _stages("dev", "staging", "prod", approve=("prod",))},
-     "delivery.yaml: stages[1].manual_approval: False must be true: 'staging' is prod-like"),
-    ("delivery", {"stages": _stages("dev", approve=())},
-     "delivery.yaml: stages[0].manual_approval: False must be true: 'dev' is prod-like"),
-    ("delivery", {"stages": []}, "delivery.yaml: stages: [] is invalid: tuple should have at least 1 item"),
-    ("delivery", {"connection_arn": "arn:aws:codestar:eu-west-1:555555555555:connection/x"},
-     "delivery.yaml: connection_arn: 'arn:aws:codestar:eu-west-1:555555555555:connection/x' is"
-     " invalid: string should match pattern"),
-    ("delivery", {"repository": "sagemaker-ml-platform"},
-     "delivery.yaml: repository: 'sagemaker-ml-platform' is invalid: string should match pattern"),
-    ("delivery", {"account": 555555555555},
-     "delivery.yaml: account: 555555555555 must be a string (quote it)"),
+    (
+        "delivery",
+        {"stages": _stages("staging", "dev", "prod")},
+        "delivery.yaml: stages[1].environment: 'dev' comes after 'staging' but is less protected"
+        " (termination_protection off, retention destroy vs termination_protection on, retention"
+        " retain); order stages from the least to the most protected",
+    ),
+    (
+        "delivery",
+        {"stages": _stages("dev", "qa", "prod")},
+        "delivery.yaml: stages[1].environment: 'qa' is not an environment of config/ (available:"
+        " dev, prod, sandbox, staging)",
+    ),
+    (
+        "delivery",
+        {"stages": _stages("dev", "dev", "prod")},
+        "delivery.yaml: stages[1].environment: 'dev' is already an earlier stage",
+    ),
+    (
+        "staging",
+        {"account": "222222222222"},
+        "delivery.yaml: stages[1].environment: 'staging' deploys to account 222222222222 as 'dev'"
+        " does (distinct_accounts is on: one account per environment)",
+    ),
+    (
+        "delivery",
+        {"account": "444444444444"},
+        "delivery.yaml: account: '444444444444' is also the account of environment 'prod'",
+    ),
+    (
+        "delivery",
+        {"stages": _stages("dev", "staging", "prod", approve=("staging",))},
+        "delivery.yaml: stages[2].manual_approval: False must be true: 'prod' is prod-like (the"
+        " last stage, or termination_protection on)",
+    ),
+    (
+        "delivery",
+        {"stages": _stages("dev", "staging", "prod", approve=("prod",))},
+        "delivery.yaml: stages[1].manual_approval: False must be true: 'staging' is prod-like",
+    ),
+    (
+        "delivery",
+        {"stages": _stages("dev", approve=())},
+        "delivery.yaml: stages[0].manual_approval: False must be true: 'dev' is prod-like",
+    ),
+    (
+        "delivery",
+        {"stages": []},
+        "delivery.yaml: stages: [] is invalid: tuple should have at least 1 item",
+    ),
+    (
+        "delivery",
+        {"connection_arn": "arn:aws:codestar:eu-west-1:555555555555:connection/x"},
+        "delivery.yaml: connection_arn: 'arn:aws:codestar:eu-west-1:555555555555:connection/x' is"
+        " invalid: string should match pattern",
+    ),
+    (
+        "delivery",
+        {"repository": "sagemaker-ml-platform"},
+        "delivery.yaml: repository: 'sagemaker-ml-platform' is invalid: string should match pattern",
+    ),
+    (
+        "delivery",
+        {"account": 555555555555},
+        "delivery.yaml: account: 555555555555 must be a string (quote it)",
+    ),
     ("delivery", {"brnach": "main"}, "delivery.yaml: brnach: 'main' is not a known field"),
-    ("delivery", {"environments": ["dev"]},
-     "delivery.yaml: environments: ['dev'] is not a known field"),
-]  # fmt: skip
+    (
+        "delivery",
+        {"environments": ["dev"]},
+        "delivery.yaml: environments: ['dev'] is not a known field",
+    ),
+]
 
 
-@pytest.mark.parametrize(("file", "change", "expected"), BAD_DELIVERY,
-                         ids=[e.split(": ", 1)[1][:60] for _, _, e in BAD_DELIVERY])  # fmt: skip
+@pytest.mark.parametrize(
+    ("file", "change", "expected"),
+    BAD_DELIVERY,
+    ids=[e.split(": ", 1)[1][:60] for _, _, e in BAD_DELIVERY],
+)
 def test_bad_delivery_config_is_one_line_naming_file_field_value_and_allowed(
     config_dir: Path, file: str, change: dict[str, Any], expected: str
 ) -> None:
@@ -459,9 +603,9 @@ def test_bad_delivery_config_is_one_line_naming_file_field_value_and_allowed(
 def test_shared_accounts_are_allowed_when_distinct_accounts_is_off(config_dir: Path) -> None:
     _edit(config_dir, "staging", {"account": "222222222222"})
     _edit(config_dir, "delivery", {"distinct_accounts": False})
-    assert load_delivery(config_dir).environment_of(load_delivery(config_dir).stages[1]).account == (
-        "222222222222"
-    )
+    assert load_delivery(config_dir).environment_of(
+        load_delivery(config_dir).stages[1]
+    ).account == ("222222222222")
 
 
 def test_an_invalid_environment_is_reported_with_its_own_file(config_dir: Path) -> None:
@@ -481,8 +625,9 @@ def test_app_exits_2_with_one_line_on_bad_delivery_config(config_dir: Path) -> N
     context = {"delivery": "true", "config_dir": str(config_dir)}
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context)}
     env["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    result = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True,
-                            text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "delivery.yaml: stages[1].manual_approval: False must be true" in result.stderr

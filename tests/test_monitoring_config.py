@@ -27,24 +27,45 @@ def _first_model(config_dir: Path, section: str, settings: dict[str, object]) ->
 
 
 BAD = [
-    ("monitoring", {"model_quality": True},
-     "models.yaml: models[0].monitoring.ground_truth_uri: None is required when model_quality is"
-     " on"),
-    ("monitoring", {"bias": True},
-     "models[0].monitoring.ground_truth_uri: None is required when bias is on"),
-    ("monitoring", {"schedule": "rate(1 hour)"},
-     "models[0].monitoring.schedule: 'rate(1 hour)' must be a cron(...) expression"),
+    (
+        "monitoring",
+        {"model_quality": True},
+        "models.yaml: models[0].monitoring.ground_truth_uri: None is required when model_quality is"
+        " on",
+    ),
+    (
+        "monitoring",
+        {"bias": True},
+        "models[0].monitoring.ground_truth_uri: None is required when bias is on",
+    ),
+    (
+        "monitoring",
+        {"schedule": "rate(1 hour)"},
+        "models[0].monitoring.schedule: 'rate(1 hour)' must be a cron(...) expression",
+    ),
     ("monitoring", {"schedule": "hourly"}, "models[0].monitoring.schedule: 'hourly' is invalid"),
-    ("monitoring", {"ground_truth_uri": "labels/"},
-     "models[0].monitoring.ground_truth_uri: 'labels/' is invalid"),
-    ("monitoring", {"problem_type": "Ranking"},
-     "models[0].monitoring.problem_type: 'Ranking' is invalid"),
-    ("retraining", {"cooldown_minutes": -5},
-     "models[0].retraining.cooldown_minutes: -5 is invalid: input should be greater than or"
-     " equal to 0"),
-    ("retraining", {"on_drift": "sometimes"}, "models[0].retraining.on_drift: 'sometimes' is"
-     " invalid"),
-]  # fmt: skip
+    (
+        "monitoring",
+        {"ground_truth_uri": "labels/"},
+        "models[0].monitoring.ground_truth_uri: 'labels/' is invalid",
+    ),
+    (
+        "monitoring",
+        {"problem_type": "Ranking"},
+        "models[0].monitoring.problem_type: 'Ranking' is invalid",
+    ),
+    (
+        "retraining",
+        {"cooldown_minutes": -5},
+        "models[0].retraining.cooldown_minutes: -5 is invalid: input should be greater than or"
+        " equal to 0",
+    ),
+    (
+        "retraining",
+        {"on_drift": "sometimes"},
+        "models[0].retraining.on_drift: 'sometimes' is invalid",
+    ),
+]
 
 
 @pytest.mark.parametrize(("section", "settings", "expected"), BAD, ids=[b[2] for b in BAD])
@@ -59,8 +80,11 @@ def test_bad_monitoring_or_retraining_setting_is_one_line(
 
 
 def test_model_quality_with_ground_truth_is_accepted(config_dir: Path) -> None:
-    _first_model(config_dir, "monitoring", {"model_quality": True,
-                                            "ground_truth_uri": "s3://labels-bucket/churn/"})  # fmt: skip
+    _first_model(
+        config_dir,
+        "monitoring",
+        {"model_quality": True, "ground_truth_uri": "s3://labels-bucket/churn/"},
+    )
     monitoring = load_environment("dev", config_dir).models[0].monitoring
     assert monitoring.model_quality and monitoring.enabled
 
@@ -75,9 +99,12 @@ def _model(config_dir: Path, name: str, section: str, settings: object) -> None:
 
 def test_monitoring_a_serverless_endpoint_is_refused(config_dir: Path) -> None:
     _model(config_dir, "fraud-detection", "monitoring", {"data_quality": True})
-    with pytest.raises(ConfigError, match=r"models.yaml: models\[1\].monitoring: \{\.\.\.\} needs"
-                       r" data capture, which this model's endpoint does not do \(serving.kind"
-                       r" serverless"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"models.yaml: models\[1\].monitoring: \{\.\.\.\} needs"
+        r" data capture, which this model's endpoint does not do \(serving.kind"
+        r" serverless",
+    ):
         load_environment("dev", config_dir)
 
 

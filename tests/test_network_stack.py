@@ -87,10 +87,11 @@ def test_each_interface_endpoint_is_private_and_behind_its_security_group(
     )
     assert len(endpoints) == len(InterfaceEndpoint)
     matching = [
-        e["Properties"] for e in endpoints.values()
-        if str(e["Properties"]["ServiceName"]).endswith(f"{service}'") or service in str(
-            e["Properties"]["ServiceName"])
-    ]  # fmt: skip
+        e["Properties"]
+        for e in endpoints.values()
+        if str(e["Properties"]["ServiceName"]).endswith(f"{service}'")
+        or service in str(e["Properties"]["ServiceName"])
+    ]
     assert matching, f"no endpoint for {service}"
     properties = matching[0]
     assert properties["PrivateDnsEnabled"] is True
@@ -108,9 +109,12 @@ def test_endpoint_group_accepts_https_from_the_workload_group_only(
     assert endpoint_group.get("SecurityGroupIngress", []) == []
     ingress = template.find_resources(
         "AWS::EC2::SecurityGroupIngress",
-        {"Properties": {"GroupId": {"Fn::GetAtt": ["NetworkEndpointSecurityGroup6DEF6240",
-                                                   "GroupId"]}}},
-    )  # fmt: skip
+        {
+            "Properties": {
+                "GroupId": {"Fn::GetAtt": ["NetworkEndpointSecurityGroup6DEF6240", "GroupId"]}
+            }
+        },
+    )
     assert [rule["Properties"]["FromPort"] for rule in ingress.values()] == [443]
     assert all(
         rule["Properties"]["SourceSecurityGroupId"]

@@ -97,14 +97,17 @@ def _add_model(config_dir: Path, pipeline: dict[str, Any]) -> int:
     return len(data["models"]) - 1
 
 
-TUNING = {"kind": "fine_tuning", "base_model": NEURON_MODEL, "accept_eula": True,
-          "distribution": "torchrun"}  # fmt: skip
+TUNING = {
+    "kind": "fine_tuning",
+    "base_model": NEURON_MODEL,
+    "accept_eula": True,
+    "distribution": "torchrun",
+}
 
 BAD_PIPELINES = [
     (
         {"kind": "deep_learning"},
-        "pipeline.kind: 'deep_learning' is not allowed (allowed: automl, fine_tuning,"
-        " training)",
+        "pipeline.kind: 'deep_learning' is not allowed (allowed: automl, fine_tuning, training)",
     ),
     ({"knd": "training"}, "pipeline.knd: 'training' is not a known field"),
     (
@@ -253,7 +256,7 @@ BAD_PIPELINES = [
     ({"schedule": "rate(1 days)"}, "with 1 write minute, hour or day"),
     ({"schedule": "rate(2 day)"}, "with 2 write minutes, hours or days"),
     ({"schedule": "rate(0 minutes)"}, "pipeline.schedule: 'rate(0 minutes)' is not an"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("pipeline", "expected"), BAD_PIPELINES, ids=[e for _, e in BAD_PIPELINES])
@@ -270,8 +273,13 @@ def test_bad_pipeline_is_one_line_naming_file_field_value_and_allowed(
 
 
 def test_good_schedules_are_accepted(config_dir: Path) -> None:
-    for schedule in ("rate(1 day)", "rate(12 hours)", "cron(0 3 ? * MON *)",
-                     "cron(15 2 1 * ? *)", "cron(0 */6 ? * MON-FRI *)"):  # fmt: skip
+    for schedule in (
+        "rate(1 day)",
+        "rate(12 hours)",
+        "cron(0 3 ? * MON *)",
+        "cron(15 2 1 * ? *)",
+        "cron(0 */6 ? * MON-FRI *)",
+    ):
         assert PipelineSpec(schedule=schedule).schedule == schedule
 
 

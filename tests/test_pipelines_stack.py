@@ -33,17 +33,23 @@ PINNED_LOGICAL_IDS = {
 #: Step names and types each kind of pipeline must have.
 STEP_TYPES = {
     PipelineKind.TRAINING: {
-        "Preprocess": "Processing", "Train": "Training", "Evaluate": "Processing",
-        "CheckAucThreshold": "Condition", "DataQualityBaseline": "QualityCheck",
-        "ModelQualityBaseline": "QualityCheck", "RegisterModel": "RegisterModel",
+        "Preprocess": "Processing",
+        "Train": "Training",
+        "Evaluate": "Processing",
+        "CheckAucThreshold": "Condition",
+        "DataQualityBaseline": "QualityCheck",
+        "ModelQualityBaseline": "QualityCheck",
+        "RegisterModel": "RegisterModel",
         "AucBelowThreshold": "Fail",
     },
     PipelineKind.AUTOML: {
-        "AutoML": "AutoML", "CheckAucThreshold": "Condition", "RegisterModel": "RegisterModel",
+        "AutoML": "AutoML",
+        "CheckAucThreshold": "Condition",
+        "RegisterModel": "RegisterModel",
         "AucBelowThreshold": "Fail",
     },
     PipelineKind.FINE_TUNING: {"FineTune": "Training", "RegisterModel": "RegisterModel"},
-}  # fmt: skip
+}
 
 
 def _template(platform: SynthesizedPlatform) -> dict[str, Any]:
@@ -100,10 +106,12 @@ def test_logical_ids_of_pipelines_are_pinned(sandbox: SynthesizedPlatform) -> No
         if resource["Type"] == "AWS::SageMaker::Pipeline"
     }
     assert pipelines == {
-        **{f"ml-platform-sandbox-{model.name}": PINNED_LOGICAL_IDS[model.name]
-           for model in sandbox.config.models},
+        **{
+            f"ml-platform-sandbox-{model.name}": PINNED_LOGICAL_IDS[model.name]
+            for model in sandbox.config.models
+        },
         "ml-platform-sandbox-lead-scoring-batch": "leadscoringbatch",
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
@@ -112,8 +120,11 @@ def test_one_pipeline_per_model_named_after_environment_and_model(
 ) -> None:
     platform = platforms[env_name]
     template = platform.template(platform.platform.pipelines)
-    batch_served = [m for m in platform.config.models
-                    if m.serving is not None and m.serving.kind.value == "batch"]  # fmt: skip
+    batch_served = [
+        m
+        for m in platform.config.models
+        if m.serving is not None and m.serving.kind.value == "batch"
+    ]
     template.resource_count_is(
         "AWS::SageMaker::Pipeline", len(platform.config.models) + len(batch_served)
     )
@@ -372,9 +383,13 @@ def test_a_small_definition_is_inline_and_needs_no_bucket() -> None:
     stack = _bare_stack()
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     SageMakerPipeline(
-        stack, "Small", pipeline_name="p", role=role, definition='{"Steps": []}',
+        stack,
+        "Small",
+        pipeline_name="p",
+        role=role,
+        definition='{"Steps": []}',
         max_parallel_steps=4,
-    )  # fmt: skip
+    )
     template = Template.from_stack(stack)
     template.has_resource_properties(
         "AWS::SageMaker::Pipeline",
@@ -407,7 +422,9 @@ def test_a_pipeline_takes_one_schedule() -> None:
 def test_a_base_model_not_published_in_the_region_is_a_one_line_config_error(
     sandbox: SynthesizedPlatform, tmp_path: Path
 ) -> None:
-    tuned = next(m for m in sandbox.config.models if m.pipeline.kind == PipelineKind.FINE_TUNING.value)
+    tuned = next(
+        m for m in sandbox.config.models if m.pipeline.kind == PipelineKind.FINE_TUNING.value
+    )
     config = sandbox.config.model_copy(
         update={"region": "af-south-1", "models": (tuned.model_copy(update={"serving": None}),)}
     )
@@ -440,7 +457,8 @@ def test_batch_served_model_gets_a_batch_inference_pipeline_with_its_served_mode
     definition = _batch_definition(sandbox)
     parameters = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
     assert parameters["InputDataUri"] == (
-        "s3://mlp-sandbox-111111111111-eu-west-1-datasets/lead-scoring/batch-input/")
+        "s3://mlp-sandbox-111111111111-eu-west-1-datasets/lead-scoring/batch-input/"
+    )
     # The served model resolves the latest approved package at deploy time.
     assert parameters["ModelName"].startswith("<ml-platform-sandbox-serving:")
     assert "TransformModel" in parameters["ModelName"]
@@ -448,8 +466,12 @@ def test_batch_served_model_gets_a_batch_inference_pipeline_with_its_served_mode
     assert step["Type"] == "Transform"
     output = step["Arguments"]["TransformOutput"]
     assert output["KmsKeyId"].startswith("<ml-platform-sandbox-data:")
-    assert json.dumps(output["S3OutputPath"]).count(
-        "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch") == 1
+    assert (
+        json.dumps(output["S3OutputPath"]).count(
+            "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch"
+        )
+        == 1
+    )
     assert "cdk-placeholder" not in json.dumps(definition)
 
 
@@ -457,5 +479,7 @@ def test_batch_models_role_may_write_the_batch_pipelines_predictions(
     sandbox: SynthesizedPlatform,
 ) -> None:
     serving = json.dumps(sandbox.template_json(sandbox.platform.serving))
-    assert "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch/*" in (
-        serving)
+    assert (
+        "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch/*"
+        in (serving)
+    )

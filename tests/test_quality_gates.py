@@ -62,8 +62,9 @@ def test_every_acknowledgement_names_one_rule_of_a_pack_and_a_reason(
 
 def test_compliance_gate_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
-    stack = cdk.Stack(app, "Careless", env=cdk.Environment(account="111111111111",
-                                                            region="eu-west-1"))  # fmt: skip
+    stack = cdk.Stack(
+        app, "Careless", env=cdk.Environment(account="111111111111", region="eu-west-1")
+    )
     s3.Bucket(stack, "PlainBucket")
     add_compliance_checks(app)
     with pytest.raises(Exception, match="ValidationFailed"):
@@ -98,12 +99,27 @@ def test_cfn_lint_finds_nothing_in_any_configured_region(
 
 def test_cfn_lint_gate_can_fail(tmp_path: Path) -> None:
     template = tmp_path / "bad.template.json"
-    template.write_text(json.dumps({"Resources": {"Endpoint": {
-        "Type": "AWS::SageMaker::EndpointConfig",
-        "Properties": {"ProductionVariants": [{"VariantName": "a", "ModelName": "m",
-                                               "InitialInstanceCount": 1,
-                                               "InstanceType": "ml.not.a.type"}]},
-    }}}))  # fmt: skip
+    template.write_text(
+        json.dumps(
+            {
+                "Resources": {
+                    "Endpoint": {
+                        "Type": "AWS::SageMaker::EndpointConfig",
+                        "Properties": {
+                            "ProductionVariants": [
+                                {
+                                    "VariantName": "a",
+                                    "ModelName": "m",
+                                    "InitialInstanceCount": 1,
+                                    "InstanceType": "ml.not.a.type",
+                                }
+                            ]
+                        },
+                    }
+                }
+            }
+        )
+    )
     assert lint_file(template, ManualArgs(regions=REGIONS))
 
 
@@ -129,15 +145,20 @@ def _without_paths(template: dict[str, Any]) -> dict[str, Any]:
 def test_delivery_stage_deploys_the_same_templates_as_cdk_deploy(
     sandbox: SynthesizedPlatform, tmp_path: Path
 ) -> None:
-    app = cdk.App(context=cdk_context(), outdir=str(tmp_path), stack_traces=False,
-                  builtin_cloud_formation_validation=False)  # fmt: skip
+    app = cdk.App(
+        context=cdk_context(),
+        outdir=str(tmp_path),
+        stack_traces=False,
+        builtin_cloud_formation_validation=False,
+    )
     stage = PlatformStage(app, construct_id_of("sandbox"), config=sandbox.config)
     stage_assembly = stage.synth()
     for top_level, staged in zip(sandbox.platform.stacks, stage.platform.stacks, strict=True):
         assert staged.stack_name == top_level.stack_name
         staged_template = json.loads(
-            Path(stage_assembly.get_stack_artifact(staged.artifact_id).template_full_path)
-            .read_text()
+            Path(
+                stage_assembly.get_stack_artifact(staged.artifact_id).template_full_path
+            ).read_text()
         )
         assert _without_paths(staged_template) == _without_paths(
             sandbox.template_json(top_level)

@@ -47,89 +47,163 @@ RT = {"kind": "real_time"}
 TWO_VARIANTS = [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}]
 
 BAD_SERVING = [
-    ({"kind": "serverless", "instance_type": "ml.g5.xlarge"},
-     "models[0].serving.instance_type: 'ml.g5.xlarge' is not possible on serverless endpoints,"
-     " which run on CPU only with no GPU, Inferentia or Trainium"),
-    ({"kind": "serverless", "instance_type": "ml.inf2.xlarge"},
-     "models[0].serving.instance_type: 'ml.inf2.xlarge' is not possible on serverless endpoints"),
-    ({"kind": "serverless", "instance_type": "ml.trn1.2xlarge"},
-     "models[0].serving.instance_type: 'ml.trn1.2xlarge' is not possible on serverless endpoints"),
-    ({"kind": "serverless", "instance_type": "ml.m5.large"},
-     "models[0].serving.instance_type: 'ml.m5.large' is not used by serverless endpoints"),
-    ({"kind": "serverless", "serverless": {"memory_size_mb": 1000}},
-     "models[0].serving.serverless.memory_size_mb: 1000 is not a serverless memory size"
-     " (allowed: 1024, 2048, 3072, 4096, 5120, 6144)"),
-    ({"kind": "serverless", "serverless": {"memory_size_mb": 1536}},
-     "models[0].serving.serverless.memory_size_mb: 1536 is not a serverless memory size"),
-    ({"kind": "serverless", "serverless": {"memory_size_mb": 7168}},
-     "models[0].serving.serverless.memory_size_mb: 7168 is not a serverless memory size"),
-    ({"kind": "serverless", "serverless": {"max_concurrency": 201}},
-     "models[0].serving.serverless.max_concurrency: 201 must be from 1 to 200"),
-    ({"kind": "serverless", "serverless": {"max_concurrency": 5, "provisioned_concurrency": 6}},
-     "models[0].serving.serverless.provisioned_concurrency: 6 is greater than max_concurrency (5)"),
-    ({"kind": "serverless", "data_capture": {"enabled": True}},
-     "models[0].serving.data_capture.enabled: True is not supported by serverless endpoints"),
-    ({**RT, "async_inference": {"max_concurrent_invocations_per_instance": 2}},
-     "models[0].serving.async_inference: {...} is only for kind async (this endpoint is real_time)"),
-    ({**RT, "serverless": {"memory_size_mb": 2048}},
-     "models[0].serving.serverless: {...} is only for kind serverless (this endpoint is real_time)"),
-    ({"kind": "async", "batch_transform": {"max_payload_mb": 6}},
-     "models[0].serving.batch_transform: {...} is only for kind batch (this endpoint is async)"),
-    ({"kind": "serverless", "variants": TWO_VARIANTS},
-     "models[0].serving.variants: {...} is only for kind real_time (this is serverless)"),
-    ({"kind": "async", "shadow_variants": [{"name": "s"}]},
-     "models[0].serving.shadow_variants: {...} is only for kind real_time (this is async)"),
-    ({**RT, "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 0}]},
-     "models[0].serving.variants[1].weight: 0.0 must be positive (a share of traffic)"),
-    ({**RT, "variants": [{"name": "a", "weight": -0.5}]},
-     "models[0].serving.variants[0].weight: -0.5 must be positive"),
-    ({**RT, "variants": [{"name": "a"}], "shadow_variants": [{"name": "s", "weight": 0}]},
-     "models[0].serving.shadow_variants[0].weight: 0.0 must be positive"),
-    ({**RT, "shadow_variants": [{"name": "s"}]},
-     "models[0].serving.shadow_variants: ['s'] needs at least one production variant in variants"),
-    ({**RT, "variants": [{"name": "a"}, {"name": "a"}]},
-     "models[0].serving.variants: ['a'] repeats variant names; each must be unique"),
-    ({**RT, "variants": TWO_VARIANTS, "deployment": {"strategy": "rolling"}},
-     "models[0].serving.deployment.strategy: 'rolling' needs a single variant (this endpoint"
-     " has 2: a, b)"),
-    ({**RT, "variants": [{"name": "a"}], "shadow_variants": [{"name": "s"}],
-      "deployment": {"strategy": "rolling"}},
-     "models[0].serving.deployment.strategy: 'rolling' needs a single variant"),
-    ({"kind": "serverless", "deployment": {"strategy": "rolling"}},
-     "models[0].serving.deployment.strategy: 'rolling' is not possible on serverless endpoints"),
-    ({"kind": "serverless", "deployment": {"strategy": "canary"}},
-     "models[0].serving.deployment.strategy: 'canary' is not possible on serverless endpoints"),
-    ({**RT, "deployment": {"strategy": "canary", "canary_size_percent": 60}},
-     "models[0].serving.deployment.canary_size_percent: 60 must be from 1 to 50 (percent of"
-     " capacity)"),
-    ({**RT, "deployment": {"strategy": "linear", "linear_step_percent": 75}},
-     "models[0].serving.deployment.linear_step_percent: 75 must be from 1 to 50"),
-    ({**RT, "deployment": {"strategy": "rolling", "rolling_batch_percent": 2}},
-     "models[0].serving.deployment.rolling_batch_percent: 2 must be from 5 to 50"),
-    ({**RT, "autoscaling": {"min_capacity": 4, "max_capacity": 2}},
-     "models[0].serving.autoscaling.min_capacity: 4 is greater than max_capacity (2)"),
-    ({"kind": "async", "autoscaling": {"min_capacity": 3, "max_capacity": 1}},
-     "models[0].serving.autoscaling.min_capacity: 3 is greater than max_capacity (1)"),
-    ({**RT, "autoscaling": {"min_capacity": 0, "max_capacity": 2}},
-     "models[0].serving.autoscaling.min_capacity: 0 can be 0 on async endpoints only"),
-    ({"kind": "serverless", "autoscaling": {"max_capacity": 2}},
-     "models[0].serving.autoscaling: {...} is not for serverless (SageMaker scales it)"),
-    ({"kind": "batch", "autoscaling": {"max_capacity": 2}},
-     "models[0].serving.autoscaling: {...} is not for batch"),
-    ({"kind": "streaming"},
-     "models[0].serving.kind: 'streaming' is not allowed (allowed: 'real_time', 'serverless',"
-     " 'async' or 'batch')"),
-    ({**RT, "data_capture": {"sampling_percent": 101}},
-     "models[0].serving.data_capture.sampling_percent: 101 is invalid"),
-    ({**RT, "model_version": 0},
-     "models[0].serving.model_version"),
-    ({**RT, "instance_type": "m5.large"},
-     "models[0].serving.instance_type: 'm5.large' is invalid"),
-    ({**RT, "image_uri": "docker.io/library/nginx:latest"},
-     "models[0].serving.image_uri: 'docker.io/library/nginx:latest' is invalid"),
-    ({**RT, "endpoint_type": "fast"},
-     "models[0].serving.endpoint_type: 'fast' is not a known field"),
-]  # fmt: skip
+    (
+        {"kind": "serverless", "instance_type": "ml.g5.xlarge"},
+        "models[0].serving.instance_type: 'ml.g5.xlarge' is not possible on serverless endpoints,"
+        " which run on CPU only with no GPU, Inferentia or Trainium",
+    ),
+    (
+        {"kind": "serverless", "instance_type": "ml.inf2.xlarge"},
+        "models[0].serving.instance_type: 'ml.inf2.xlarge' is not possible on serverless endpoints",
+    ),
+    (
+        {"kind": "serverless", "instance_type": "ml.trn1.2xlarge"},
+        "models[0].serving.instance_type: 'ml.trn1.2xlarge' is not possible on serverless endpoints",
+    ),
+    (
+        {"kind": "serverless", "instance_type": "ml.m5.large"},
+        "models[0].serving.instance_type: 'ml.m5.large' is not used by serverless endpoints",
+    ),
+    (
+        {"kind": "serverless", "serverless": {"memory_size_mb": 1000}},
+        "models[0].serving.serverless.memory_size_mb: 1000 is not a serverless memory size"
+        " (allowed: 1024, 2048, 3072, 4096, 5120, 6144)",
+    ),
+    (
+        {"kind": "serverless", "serverless": {"memory_size_mb": 1536}},
+        "models[0].serving.serverless.memory_size_mb: 1536 is not a serverless memory size",
+    ),
+    (
+        {"kind": "serverless", "serverless": {"memory_size_mb": 7168}},
+        "models[0].serving.serverless.memory_size_mb: 7168 is not a serverless memory size",
+    ),
+    (
+        {"kind": "serverless", "serverless": {"max_concurrency": 201}},
+        "models[0].serving.serverless.max_concurrency: 201 must be from 1 to 200",
+    ),
+    (
+        {"kind": "serverless", "serverless": {"max_concurrency": 5, "provisioned_concurrency": 6}},
+        "models[0].serving.serverless.provisioned_concurrency: 6 is greater than max_concurrency (5)",
+    ),
+    (
+        {"kind": "serverless", "data_capture": {"enabled": True}},
+        "models[0].serving.data_capture.enabled: True is not supported by serverless endpoints",
+    ),
+    (
+        {**RT, "async_inference": {"max_concurrent_invocations_per_instance": 2}},
+        "models[0].serving.async_inference: {...} is only for kind async (this endpoint is real_time)",
+    ),
+    (
+        {**RT, "serverless": {"memory_size_mb": 2048}},
+        "models[0].serving.serverless: {...} is only for kind serverless (this endpoint is real_time)",
+    ),
+    (
+        {"kind": "async", "batch_transform": {"max_payload_mb": 6}},
+        "models[0].serving.batch_transform: {...} is only for kind batch (this endpoint is async)",
+    ),
+    (
+        {"kind": "serverless", "variants": TWO_VARIANTS},
+        "models[0].serving.variants: {...} is only for kind real_time (this is serverless)",
+    ),
+    (
+        {"kind": "async", "shadow_variants": [{"name": "s"}]},
+        "models[0].serving.shadow_variants: {...} is only for kind real_time (this is async)",
+    ),
+    (
+        {**RT, "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 0}]},
+        "models[0].serving.variants[1].weight: 0.0 must be positive (a share of traffic)",
+    ),
+    (
+        {**RT, "variants": [{"name": "a", "weight": -0.5}]},
+        "models[0].serving.variants[0].weight: -0.5 must be positive",
+    ),
+    (
+        {**RT, "variants": [{"name": "a"}], "shadow_variants": [{"name": "s", "weight": 0}]},
+        "models[0].serving.shadow_variants[0].weight: 0.0 must be positive",
+    ),
+    (
+        {**RT, "shadow_variants": [{"name": "s"}]},
+        "models[0].serving.shadow_variants: ['s'] needs at least one production variant in variants",
+    ),
+    (
+        {**RT, "variants": [{"name": "a"}, {"name": "a"}]},
+        "models[0].serving.variants: ['a'] repeats variant names; each must be unique",
+    ),
+    (
+        {**RT, "variants": TWO_VARIANTS, "deployment": {"strategy": "rolling"}},
+        "models[0].serving.deployment.strategy: 'rolling' needs a single variant (this endpoint"
+        " has 2: a, b)",
+    ),
+    (
+        {
+            **RT,
+            "variants": [{"name": "a"}],
+            "shadow_variants": [{"name": "s"}],
+            "deployment": {"strategy": "rolling"},
+        },
+        "models[0].serving.deployment.strategy: 'rolling' needs a single variant",
+    ),
+    (
+        {"kind": "serverless", "deployment": {"strategy": "rolling"}},
+        "models[0].serving.deployment.strategy: 'rolling' is not possible on serverless endpoints",
+    ),
+    (
+        {"kind": "serverless", "deployment": {"strategy": "canary"}},
+        "models[0].serving.deployment.strategy: 'canary' is not possible on serverless endpoints",
+    ),
+    (
+        {**RT, "deployment": {"strategy": "canary", "canary_size_percent": 60}},
+        "models[0].serving.deployment.canary_size_percent: 60 must be from 1 to 50 (percent of"
+        " capacity)",
+    ),
+    (
+        {**RT, "deployment": {"strategy": "linear", "linear_step_percent": 75}},
+        "models[0].serving.deployment.linear_step_percent: 75 must be from 1 to 50",
+    ),
+    (
+        {**RT, "deployment": {"strategy": "rolling", "rolling_batch_percent": 2}},
+        "models[0].serving.deployment.rolling_batch_percent: 2 must be from 5 to 50",
+    ),
+    (
+        {**RT, "autoscaling": {"min_capacity": 4, "max_capacity": 2}},
+        "models[0].serving.autoscaling.min_capacity: 4 is greater than max_capacity (2)",
+    ),
+    (
+        {"kind": "async", "autoscaling": {"min_capacity": 3, "max_capacity": 1}},
+        "models[0].serving.autoscaling.min_capacity: 3 is greater than max_capacity (1)",
+    ),
+    (
+        {**RT, "autoscaling": {"min_capacity": 0, "max_capacity": 2}},
+        "models[0].serving.autoscaling.min_capacity: 0 can be 0 on async endpoints only",
+    ),
+    (
+        {"kind": "serverless", "autoscaling": {"max_capacity": 2}},
+        "models[0].serving.autoscaling: {...} is not for serverless (SageMaker scales it)",
+    ),
+    (
+        {"kind": "batch", "autoscaling": {"max_capacity": 2}},
+        "models[0].serving.autoscaling: {...} is not for batch",
+    ),
+    (
+        {"kind": "streaming"},
+        "models[0].serving.kind: 'streaming' is not allowed (allowed: 'real_time', 'serverless',"
+        " 'async' or 'batch')",
+    ),
+    (
+        {**RT, "data_capture": {"sampling_percent": 101}},
+        "models[0].serving.data_capture.sampling_percent: 101 is invalid",
+    ),
+    ({**RT, "model_version": 0}, "models[0].serving.model_version"),
+    ({**RT, "instance_type": "m5.large"}, "models[0].serving.instance_type: 'm5.large' is invalid"),
+    (
+        {**RT, "image_uri": "docker.io/library/nginx:latest"},
+        "models[0].serving.image_uri: 'docker.io/library/nginx:latest' is invalid",
+    ),
+    (
+        {**RT, "endpoint_type": "fast"},
+        "models[0].serving.endpoint_type: 'fast' is not a known field",
+    ),
+]
 
 
 @pytest.mark.parametrize(("serving", "expected"), BAD_SERVING, ids=[e for _, e in BAD_SERVING])
@@ -154,8 +228,13 @@ def test_trainium_in_a_region_that_does_not_offer_it_names_the_region(config_dir
 
 
 def test_inferentia_in_a_region_without_it_is_rejected_for_variants_too(config_dir: Path) -> None:
-    _serve(config_dir, {"kind": "real_time", "variants": [{"name": "a"},
-                        {"name": "b", "instance_type": "ml.inf2.xlarge"}]})  # fmt: skip
+    _serve(
+        config_dir,
+        {
+            "kind": "real_time",
+            "variants": [{"name": "a"}, {"name": "b", "instance_type": "ml.inf2.xlarge"}],
+        },
+    )
     path = config_dir / "sandbox.yaml"
     path.write_text(path.read_text().replace("region: eu-west-1", "region: ca-central-1"))
     message = _error(config_dir, "sandbox")
@@ -192,8 +271,12 @@ def test_an_override_can_switch_a_served_model_to_another_kind() -> None:
 
 
 def _families(env: str) -> set[str]:
-    return {instance_family(t) for m in load_environment(env).models if m.serving
-            for _, t in m.serving.instance_types()}  # fmt: skip
+    return {
+        instance_family(t)
+        for m in load_environment(env).models
+        if m.serving
+        for _, t in m.serving.instance_types()
+    }
 
 
 def test_sandbox_catalogue_exercises_every_kind_and_every_fleet_its_region_offers() -> None:
@@ -202,8 +285,13 @@ def test_sandbox_catalogue_exercises_every_kind_and_every_fleet_its_region_offer
     assert kinds == set(EndpointKind)
     assert {"m5", "g5", "inf2"} <= _families("sandbox")
     served = [m.serving for m in sandbox.models if m.serving]
-    assert any(s.variants and len(s.variants) > 1 and s.shadow_variants
-               and s.deployment.strategy == "canary" for s in served)  # fmt: skip
+    assert any(
+        s.variants
+        and len(s.variants) > 1
+        and s.shadow_variants
+        and s.deployment.strategy == "canary"
+        for s in served
+    )
     assert any(s.deployment.strategy == "rolling" for s in served)
     # eu-west-1 offers no Trainium for hosting: prod (us-east-1) serves on trn1.
     assert "trn1" in _families("prod")

@@ -20,8 +20,12 @@ from tests.conftest import SynthesizedPlatform
 
 # Sandbox models by what they exercise (config/models.yaml).
 REAL_TIME_CPU, SERVERLESS, BATCH, INF2, ASYNC_GPU = (
-    "churn-prediction", "fraud-detection", "lead-scoring", "support-assistant", "claims-triage",
-)  # fmt: skip
+    "churn-prediction",
+    "fraud-detection",
+    "lead-scoring",
+    "support-assistant",
+    "claims-triage",
+)
 ENDPOINT_MODELS = [REAL_TIME_CPU, SERVERLESS, INF2, ASYNC_GPU]
 
 
@@ -69,11 +73,19 @@ def test_each_endpoint_has_a_dashboard_and_alarms_that_roll_back_and_notify(
     template = _template(sandbox)
     name = f"ml-platform-sandbox-{model}"
     template.has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": name})
-    alarms = [a for a in _resources(sandbox, "AWS::CloudWatch::Alarm").values()
-              if {"Name": "EndpointName", "Value": name} in a["Properties"].get("Dimensions", [])
-              and a["Properties"]["MetricName"] in ("Invocation5XXErrors", "ModelLatency")]  # fmt: skip
-    assert {a["Properties"]["MetricName"] for a in alarms} == {"Invocation5XXErrors", "ModelLatency"}
-    topic = {"Ref": _serving(sandbox).get_logical_id(_serving(sandbox).alerts.topic.node.default_child)}
+    alarms = [
+        a
+        for a in _resources(sandbox, "AWS::CloudWatch::Alarm").values()
+        if {"Name": "EndpointName", "Value": name} in a["Properties"].get("Dimensions", [])
+        and a["Properties"]["MetricName"] in ("Invocation5XXErrors", "ModelLatency")
+    ]
+    assert {a["Properties"]["MetricName"] for a in alarms} == {
+        "Invocation5XXErrors",
+        "ModelLatency",
+    }
+    topic = {
+        "Ref": _serving(sandbox).get_logical_id(_serving(sandbox).alerts.topic.node.default_child)
+    }
     assert all(a["Properties"]["AlarmActions"] == [topic] for a in alarms)
     rollback = _endpoint(sandbox, model)["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
     assert len(rollback) == len(alarms)
@@ -81,14 +93,22 @@ def test_each_endpoint_has_a_dashboard_and_alarms_that_roll_back_and_notify(
 
 @pytest.mark.parametrize(
     ("model", "version_keys"),
-    [(REAL_TIME_CPU, {"latest", "1"}), (SERVERLESS, {"latest"}), (BATCH, {"latest"}),
-     (INF2, {"latest"}), (ASYNC_GPU, {"latest"})],
-)  # fmt: skip
+    [
+        (REAL_TIME_CPU, {"latest", "1"}),
+        (SERVERLESS, {"latest"}),
+        (BATCH, {"latest"}),
+        (INF2, {"latest"}),
+        (ASYNC_GPU, {"latest"}),
+    ],
+)
 def test_model_packages_are_resolved_at_deploy_time_from_the_models_group(
     sandbox: SynthesizedPlatform, model: str, version_keys: set[str]
 ) -> None:
-    resolved = [r["Properties"] for r in _resources(sandbox, "Custom::ModelPackageVersion").values()
-                if r["Properties"]["ModelPackageGroupName"] == f"ml-platform-sandbox-{model}"]  # fmt: skip
+    resolved = [
+        r["Properties"]
+        for r in _resources(sandbox, "Custom::ModelPackageVersion").values()
+        if r["Properties"]["ModelPackageGroupName"] == f"ml-platform-sandbox-{model}"
+    ]
     assert {p["ModelVersion"] for p in resolved} == version_keys
 
 
@@ -100,8 +120,11 @@ def test_models_run_in_the_vpc_with_network_isolation_except_serverless(
     sandbox: SynthesizedPlatform, model: str, in_vpc: bool
 ) -> None:
     stack = _serving(sandbox)
-    served = (stack.batch_models[model].model,) if model == BATCH else tuple(
-        stack.endpoints[model].models.values())
+    served = (
+        (stack.batch_models[model].model,)
+        if model == BATCH
+        else tuple(stack.endpoints[model].models.values())
+    )
     models = _resources(sandbox, "AWS::SageMaker::Model")
     for item in served:
         properties = models[stack.get_logical_id(item.model)]["Properties"]
@@ -118,7 +141,9 @@ def test_real_time_cpu_endpoint_splits_traffic_between_ab_variants_and_a_shadow(
     config = _endpoint_config(sandbox, REAL_TIME_CPU)
     variants = {v["VariantName"]: v for v in config["ProductionVariants"]}
     assert {name: v["InitialVariantWeight"] for name, v in variants.items()} == {
-        "champion": 9, "challenger": 1}  # fmt: skip
+        "champion": 9,
+        "challenger": 1,
+    }
     assert variants["champion"]["InstanceType"] == "ml.m5.large"
     assert variants["champion"]["ModelName"] != variants["challenger"]["ModelName"]
     (shadow,) = config["ShadowProductionVariants"]
@@ -126,28 +151,46 @@ def test_real_time_cpu_endpoint_splits_traffic_between_ab_variants_and_a_shadow(
     assert "KmsKeyId" in config
 
 
-def test_real_time_endpoint_rolls_out_by_canary_with_alarm_rollback(sandbox: SynthesizedPlatform) -> None:
+def test_real_time_endpoint_rolls_out_by_canary_with_alarm_rollback(
+    sandbox: SynthesizedPlatform,
+) -> None:
     deployment = _endpoint(sandbox, REAL_TIME_CPU)["DeploymentConfig"]
     routing = deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
-    assert routing == {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
-                       "WaitIntervalInSeconds": 600}  # fmt: skip
+    assert routing == {
+        "Type": "CANARY",
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10},
+        "WaitIntervalInSeconds": 600,
+    }
     assert len(deployment["AutoRollbackConfiguration"]["Alarms"]) == 4
 
 
 def test_real_time_variants_scale_on_invocations_per_instance(sandbox: SynthesizedPlatform) -> None:
     template = _template(sandbox)
     for variant in ("champion", "challenger"):
-        template.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
-            "ResourceId": f"endpoint/ml-platform-sandbox-{REAL_TIME_CPU}/variant/{variant}",
-            "MinCapacity": 1, "MaxCapacity": 6,
-            "RoleARN": Match.string_like_regexp("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"),
-        })  # fmt: skip
-    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        "TargetTrackingScalingPolicyConfiguration": Match.object_like({
-            "TargetValue": 200,
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-        })})  # fmt: skip
+        template.has_resource_properties(
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            {
+                "ResourceId": f"endpoint/ml-platform-sandbox-{REAL_TIME_CPU}/variant/{variant}",
+                "MinCapacity": 1,
+                "MaxCapacity": 6,
+                "RoleARN": Match.string_like_regexp(
+                    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+                ),
+            },
+        )
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "TargetValue": 200,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                    },
+                }
+            )
+        },
+    )
 
 
 def test_data_capture_samples_to_the_capture_bucket_with_the_workload_key(
@@ -171,7 +214,10 @@ def test_serverless_endpoint_has_memory_and_concurrency_and_no_capture(
     config = _endpoint_config(sandbox, SERVERLESS)
     (variant,) = config["ProductionVariants"]
     assert variant["ServerlessConfig"] == {
-        "MemorySizeInMB": 2048, "MaxConcurrency": 20, "ProvisionedConcurrency": 2}  # fmt: skip
+        "MemorySizeInMB": 2048,
+        "MaxConcurrency": 20,
+        "ProvisionedConcurrency": 2,
+    }
     assert "InstanceType" not in variant
     assert "DataCaptureConfig" not in config and "KmsKeyId" not in config
     routing = _endpoint(sandbox, SERVERLESS)["DeploymentConfig"]["BlueGreenUpdatePolicy"]
@@ -190,46 +236,86 @@ def test_async_endpoint_writes_encrypted_results_and_notifies_two_topics(
     assert output["S3OutputPath"] == f"s3://{bucket}/async-inference/{ASYNC_GPU}/output"
     assert output["S3FailurePath"] == f"s3://{bucket}/async-inference/{ASYNC_GPU}/failures"
     assert "KmsKeyId" in output
-    topics = {key for key, r in _resources(sandbox, "AWS::SNS::Topic").items()
-              if r["Properties"].get("KmsMasterKeyId")}  # fmt: skip
-    assert {output["NotificationConfig"]["SuccessTopic"]["Ref"],
-            output["NotificationConfig"]["ErrorTopic"]["Ref"]} <= topics  # fmt: skip
+    topics = {
+        key
+        for key, r in _resources(sandbox, "AWS::SNS::Topic").items()
+        if r["Properties"].get("KmsMasterKeyId")
+    }
+    assert {
+        output["NotificationConfig"]["SuccessTopic"]["Ref"],
+        output["NotificationConfig"]["ErrorTopic"]["Ref"],
+    } <= topics
     assert _endpoint_config(sandbox, ASYNC_GPU)["AsyncInferenceConfig"]["ClientConfig"] == {
-        "MaxConcurrentInvocationsPerInstance": 4}  # fmt: skip
+        "MaxConcurrentInvocationsPerInstance": 4
+    }
     del stack
 
 
-def test_async_error_topic_feeds_an_encrypted_dead_letter_queue(sandbox: SynthesizedPlatform) -> None:
+def test_async_error_topic_feeds_an_encrypted_dead_letter_queue(
+    sandbox: SynthesizedPlatform,
+) -> None:
     template = _template(sandbox)
-    template.has_resource_properties("AWS::SNS::Subscription", {
-        "Protocol": "sqs", "RawMessageDelivery": True,
-        "TopicArn": {"Ref": "claimstriageNotificationsError995A5FCB"},
-        "Endpoint": {"Fn::GetAtt": ["claimstriageNotificationsErrors0F0B6E49", "Arn"]},
-    })  # fmt: skip
-    template.has_resource_properties("AWS::SQS::Queue", {
-        "KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 14 * 24 * 3600})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {
+            "Protocol": "sqs",
+            "RawMessageDelivery": True,
+            "TopicArn": {"Ref": "claimstriageNotificationsError995A5FCB"},
+            "Endpoint": {"Fn::GetAtt": ["claimstriageNotificationsErrors0F0B6E49", "Arn"]},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {"KmsMasterKeyId": Match.any_value(), "MessageRetentionPeriod": 14 * 24 * 3600},
+    )
 
 
 def test_async_endpoint_scales_to_zero_on_backlog_and_wakes_up_on_waiting_requests(
     sandbox: SynthesizedPlatform,
 ) -> None:
     template = _template(sandbox)
-    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
-        "ResourceId": f"endpoint/ml-platform-sandbox-{ASYNC_GPU}/variant/AllTraffic",
-        "MinCapacity": 0, "MaxCapacity": 4})  # fmt: skip
-    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        "TargetTrackingScalingPolicyConfiguration": Match.object_like({
-            "TargetValue": 5,
-            "CustomizedMetricSpecification": Match.object_like({
-                "MetricName": "ApproximateBacklogSizePerInstance"})})})  # fmt: skip
-    template.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        "PolicyType": "StepScaling",
-        "StepScalingPolicyConfiguration": Match.object_like({
-            "AdjustmentType": "ChangeInCapacity",
-            "StepAdjustments": Match.array_with([Match.object_like({"ScalingAdjustment": 1})])})})  # fmt: skip
-    template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "MetricName": "HasBacklogWithoutCapacity",
-        "Dimensions": [{"Name": "EndpointName", "Value": f"ml-platform-sandbox-{ASYNC_GPU}"}]})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ResourceId": f"endpoint/ml-platform-sandbox-{ASYNC_GPU}/variant/AllTraffic",
+            "MinCapacity": 0,
+            "MaxCapacity": 4,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "TargetValue": 5,
+                    "CustomizedMetricSpecification": Match.object_like(
+                        {"MetricName": "ApproximateBacklogSizePerInstance"}
+                    ),
+                }
+            )
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "PolicyType": "StepScaling",
+            "StepScalingPolicyConfiguration": Match.object_like(
+                {
+                    "AdjustmentType": "ChangeInCapacity",
+                    "StepAdjustments": Match.array_with(
+                        [Match.object_like({"ScalingAdjustment": 1})]
+                    ),
+                }
+            ),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "HasBacklogWithoutCapacity",
+            "Dimensions": [{"Name": "EndpointName", "Value": f"ml-platform-sandbox-{ASYNC_GPU}"}],
+        },
+    )
 
 
 def test_gpu_fleet_omits_the_volume_key_sagemaker_rejects_and_shows_gpu_metrics(
@@ -239,8 +325,13 @@ def test_gpu_fleet_omits_the_volume_key_sagemaker_rejects_and_shows_gpu_metrics(
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
     assert "KmsKeyId" not in config
     dashboards = _resources(sandbox, "AWS::CloudWatch::Dashboard")
-    body = json.dumps(next(d for d in dashboards.values() if d["Properties"]["DashboardName"]
-                           == f"ml-platform-sandbox-{ASYNC_GPU}"))  # fmt: skip
+    body = json.dumps(
+        next(
+            d
+            for d in dashboards.values()
+            if d["Properties"]["DashboardName"] == f"ml-platform-sandbox-{ASYNC_GPU}"
+        )
+    )
     assert "GPUUtilization" in body and "ApproximateBacklogSize" in body
 
 
@@ -256,9 +347,11 @@ def test_inferentia2_endpoint_serves_the_neuron_image_with_a_rolling_update(
     assert "KmsKeyId" in config  # inf2 has no local NVMe storage
     stack = _serving(sandbox)
     model = _resources(sandbox, "AWS::SageMaker::Model")[
-        stack.get_logical_id(stack.endpoints[INF2].models["latest"].model)]["Properties"]
+        stack.get_logical_id(stack.endpoints[INF2].models["latest"].model)
+    ]["Properties"]
     assert model["PrimaryContainer"]["Image"] == (
-        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1")
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1"
+    )
     assert "ModelDataUrl" in model["PrimaryContainer"]
     rolling = _endpoint(sandbox, INF2)["DeploymentConfig"]["RollingUpdatePolicy"]
     assert rolling["MaximumBatchSize"] == {"Type": "CAPACITY_PERCENT", "Value": 50}
@@ -273,8 +366,9 @@ def test_trainium_endpoint_in_prod_rolls_and_omits_the_volume_key(
     assert "KmsKeyId" not in config  # trn1 has local NVMe storage
     assert "RollingUpdatePolicy" in _endpoint(prod, INF2)["DeploymentConfig"]
     model = next(iter(_serving(prod).endpoints[INF2].models.values()))
-    image = _resources(prod, "AWS::SageMaker::Model")[
-        _serving(prod).get_logical_id(model.model)]["Properties"]["PrimaryContainer"]["Image"]
+    image = _resources(prod, "AWS::SageMaker::Model")[_serving(prod).get_logical_id(model.model)][
+        "Properties"
+    ]["PrimaryContainer"]["Image"]
     assert ".us-east-1." in image
 
 
@@ -291,7 +385,9 @@ def test_prod_overrides_serverless_with_real_time_linear_rollout(
 # --- Batch ---------------------------------------------------------------------------
 
 
-def test_batch_model_gets_no_endpoint_but_its_transform_settings(sandbox: SynthesizedPlatform) -> None:
+def test_batch_model_gets_no_endpoint_but_its_transform_settings(
+    sandbox: SynthesizedPlatform,
+) -> None:
     assert BATCH not in _serving(sandbox).endpoints
     parameter = _resources(sandbox, "AWS::SSM::Parameter")["leadscoringTransformSettings14D6A89B"]
     assert parameter["Properties"]["Name"] == f"/ml-platform-sandbox/serving/{BATCH}/transform"
@@ -309,17 +405,24 @@ def test_execution_role_is_per_model_with_no_sagemaker_or_wildcard_s3_bucket_acc
 ) -> None:
     stack = _serving(sandbox)
     role_id = stack.get_logical_id(stack.roles[model].role.node.default_child)
-    policies = [p["Properties"]["PolicyDocument"]["Statement"]
-                for p in _resources(sandbox, "AWS::IAM::Policy").values()
-                if {"Ref": role_id} in p["Properties"]["Roles"]]  # fmt: skip
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in _resources(sandbox, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+    ]
     statements = [s for group in policies for s in group]
-    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list)
-                                                else [s["Action"]])}  # fmt: skip
+    actions = {
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert not any(a.startswith("sagemaker:") for a in actions)
     assert "s3:*" not in actions and "*" not in actions
     writes = [s for s in statements if "s3:PutObject" in s["Action"]]
     for statement in writes:
-        assert f"/{model}/" in json.dumps(statement["Resource"]) or model in json.dumps(statement["Resource"])
+        assert f"/{model}/" in json.dumps(statement["Resource"]) or model in json.dumps(
+            statement["Resource"]
+        )
 
 
 # --- Stability -----------------------------------------------------------------------
@@ -339,7 +442,9 @@ PINNED = {
 }
 
 
-def test_logical_ids_of_stateful_and_named_resources_are_pinned(sandbox: SynthesizedPlatform) -> None:
+def test_logical_ids_of_stateful_and_named_resources_are_pinned(
+    sandbox: SynthesizedPlatform,
+) -> None:
     resources = sandbox.template_json(_serving(sandbox))["Resources"]
     assert {key: resources[key]["Type"] for key in PINNED if key in resources} == PINNED
 
@@ -360,18 +465,29 @@ def test_serving_stack_needs_the_registry_and_stays_far_from_the_limits_per_mode
 
 
 def test_model_endpoint_refuses_batch_and_a_missing_async_output() -> None:
-    stack = cdk.Stack(cdk.App(), "S", env=cdk.Environment(account="111111111111",
-                                                           region="eu-west-1"))  # fmt: skip
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0, subnet_configuration=[
-        ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])  # fmt: skip
+    stack = cdk.Stack(
+        cdk.App(), "S", env=cdk.Environment(account="111111111111", region="eu-west-1")
+    )
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=1,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
     common: dict[str, Any] = {
-        "endpoint_name": "e", "group_name": "g",
+        "endpoint_name": "e",
+        "group_name": "g",
         "resolver": lambda_.Function.from_function_arn(
-            stack, "R", "arn:aws:lambda:eu-west-1:111111111111:function:r"),
+            stack, "R", "arn:aws:lambda:eu-west-1:111111111111:function:r"
+        ),
         "role": iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")),
-        "subnets": vpc.isolated_subnets, "security_group": ec2.SecurityGroup(stack, "Sg", vpc=vpc),
+        "subnets": vpc.isolated_subnets,
+        "security_group": ec2.SecurityGroup(stack, "Sg", vpc=vpc),
         "volume_key": kms.Key(stack, "Key"),
-    }  # fmt: skip
+    }
     with pytest.raises(ValueError, match="use BatchTransformModel"):
         ModelEndpoint(stack, "Batch", spec=ServingSpec(kind=EndpointKind.BATCH), **common)
     with pytest.raises(ValueError, match="async_output is required"):

@@ -92,9 +92,12 @@ HEALTHY = SmokeTargets(
 def test_a_healthy_platform_passes_every_check(aws: boto3.Session) -> None:
     results = run_checks(session_for(REGION, ROLE_ARN), HEALTHY)
     assert [(r.kind, r.passed) for r in results] == [
-        ("stack", True), ("stack", True), ("domain", True),
-        ("model package group", True), ("pipeline", True),
-    ], [str(r) for r in results]  # fmt: skip
+        ("stack", True),
+        ("stack", True),
+        ("domain", True),
+        ("model package group", True),
+        ("pipeline", True),
+    ], [str(r) for r in results]
 
 
 def test_a_missing_stack_fails_its_check_only(aws: boto3.Session) -> None:
@@ -105,7 +108,9 @@ def test_a_missing_stack_fails_its_check_only(aws: boto3.Session) -> None:
 
 
 def test_a_rolled_back_stack_fails(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(smoke_check, "_stack_status", lambda client, name: "UPDATE_ROLLBACK_COMPLETE")
+    monkeypatch.setattr(
+        smoke_check, "_stack_status", lambda client, name: "UPDATE_ROLLBACK_COMPLETE"
+    )
     [result] = run_checks(aws, SmokeTargets(stacks=("ml-platform-dev-data",)))
     assert not result.passed
     assert "UPDATE_ROLLBACK_COMPLETE (expected CREATE_COMPLETE or UPDATE_COMPLETE" in result.detail
@@ -124,8 +129,18 @@ def test_a_missing_domain_group_or_pipeline_fails(aws: boto3.Session) -> None:
 def test_main_exits_1_and_prints_one_line_per_check(
     aws: boto3.Session, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = smoke_check.main(["--region", REGION, "--role-arn", ROLE_ARN, "--stack",
-                             "ml-platform-dev-data", "--stack", "absent"])  # fmt: skip
+    code = smoke_check.main(
+        [
+            "--region",
+            REGION,
+            "--role-arn",
+            ROLE_ARN,
+            "--stack",
+            "ml-platform-dev-data",
+            "--stack",
+            "absent",
+        ]
+    )
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
     assert lines == [

@@ -32,7 +32,16 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 
 @pytest.mark.parametrize(
     "stack_id",
-    ["Data", "Network", "Registry", "Workspace", "Serving", "Pipelines", "Monitoring", "Automation"],
+    [
+        "Data",
+        "Network",
+        "Registry",
+        "Workspace",
+        "Serving",
+        "Pipelines",
+        "Monitoring",
+        "Automation",
+    ],
 )
 def test_sandbox_stack_matches_its_snapshot(
     sandbox: SynthesizedPlatform, snapshot_json: SnapshotAssertion, stack_id: str

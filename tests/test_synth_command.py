@@ -29,8 +29,13 @@ def _cli_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
     command = [str(CDK), "synth", "-c", "env=sandbox", "--quiet", "--output", str(outdir)]
     return subprocess.run(
         ["unshare", "--net", *command],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")

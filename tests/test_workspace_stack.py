@@ -78,7 +78,9 @@ def test_lifecycle_configuration_is_attached_to_every_app_and_filled_at_deploy_t
     template = _workspace(sandbox)
     configs = template.find_resources("AWS::SageMaker::StudioLifecycleConfig")
     assert {c["Properties"]["StudioLifecycleConfigAppType"] for c in configs.values()} == {
-        "JupyterLab", "CodeEditor"}  # fmt: skip
+        "JupyterLab",
+        "CodeEditor",
+    }
     for config in configs.values():
         content = config["Properties"]["StudioLifecycleConfigContent"]
         script, variables = content["Fn::Base64"]["Fn::Sub"]
@@ -98,7 +100,9 @@ def test_user_profiles_and_shared_spaces_come_from_config(sandbox: SynthesizedPl
     template = _workspace(sandbox)
     profiles = template.find_resources("AWS::SageMaker::UserProfile")
     assert sorted(p["Properties"]["UserProfileName"] for p in profiles.values()) == [
-        "data-scientist", "ml-engineer"]  # fmt: skip
+        "data-scientist",
+        "ml-engineer",
+    ]
     spaces = template.find_resources("AWS::SageMaker::Space")
     editor = next(s for s in spaces.values() if s["Properties"]["SpaceName"] == "team-code-editor")
     assert editor["Properties"]["SpaceSharingSettings"] == {"SharingType": "Shared"}
@@ -130,10 +134,14 @@ def test_execution_role_uses_only_this_environments_pipelines_and_package_groups
     sandbox: SynthesizedPlatform,
 ) -> None:
     statements = {s.get("Sid"): s for s in _statements(_workspace(sandbox))}
-    assert all("ml-platform-sandbox-*" in json.dumps(r)
-               for r in statements["UsePlatformPipelines"]["Resource"])  # fmt: skip
-    assert all("ml-platform-sandbox-" in json.dumps(r)
-               for r in statements["RegisterModelPackages"]["Resource"])  # fmt: skip
+    assert all(
+        "ml-platform-sandbox-*" in json.dumps(r)
+        for r in statements["UsePlatformPipelines"]["Resource"]
+    )
+    assert all(
+        "ml-platform-sandbox-" in json.dumps(r)
+        for r in statements["RegisterModelPackages"]["Resource"]
+    )
 
 
 def test_execution_role_cannot_approve_its_own_models(sandbox: SynthesizedPlatform) -> None:
@@ -148,7 +156,8 @@ def test_execution_role_passes_only_itself_and_only_to_sagemaker(
     passes = [s for s in _statements(_workspace(sandbox)) if s["Action"] == "iam:PassRole"]
     assert len(passes) == 1
     assert passes[0]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}  # fmt: skip
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
     assert "ExecutionRole" in json.dumps(passes[0]["Resource"])
 
 
@@ -176,10 +185,16 @@ def test_execution_role_may_use_the_tracking_server(sandbox: SynthesizedPlatform
 
 def _bare_domain(settings: StudioConfig) -> Template:
     app = cdk.App()
-    stack = cdk.Stack(app, "Bare", env=cdk.Environment(account="111111111111",
-                                                        region="eu-west-1"))  # fmt: skip
-    vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0, subnet_configuration=[
-        ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)])  # fmt: skip
+    stack = cdk.Stack(app, "Bare", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        ],
+    )
     StudioDomain(
         stack,
         "Studio",
@@ -200,10 +215,12 @@ def _bare_domain(settings: StudioConfig) -> Template:
 
 
 def test_identity_center_mode_links_profiles_to_sso_users() -> None:
-    template = _bare_domain(StudioConfig(
-        auth_mode=AuthMode.SSO,
-        user_profiles=(UserProfileSpec(name="ana", sso_user_name="ana@example.com"),),
-    ))  # fmt: skip
+    template = _bare_domain(
+        StudioConfig(
+            auth_mode=AuthMode.SSO,
+            user_profiles=(UserProfileSpec(name="ana", sso_user_name="ana@example.com"),),
+        )
+    )
     template.has_resource_properties("AWS::SageMaker::Domain", {"AuthMode": "SSO"})
     template.has_resource_properties(
         "AWS::SageMaker::UserProfile",
@@ -213,19 +230,37 @@ def test_identity_center_mode_links_profiles_to_sso_users() -> None:
 
 def test_idle_shutdown_can_be_switched_off() -> None:
     template = _bare_domain(StudioConfig(idle_shutdown=False))
-    template.has_resource_properties("AWS::SageMaker::Domain", {"DefaultUserSettings": {
-        "JupyterLabAppSettings": Match.object_like({"AppLifecycleManagement": {
-            "IdleSettings": {"LifecycleManagement": "DISABLED"}}})}})  # fmt: skip
+    template.has_resource_properties(
+        "AWS::SageMaker::Domain",
+        {
+            "DefaultUserSettings": {
+                "JupyterLabAppSettings": Match.object_like(
+                    {
+                        "AppLifecycleManagement": {
+                            "IdleSettings": {"LifecycleManagement": "DISABLED"}
+                        }
+                    }
+                )
+            }
+        },
+    )
 
 
 def test_oversized_lifecycle_script_is_refused_with_the_limit() -> None:
     with pytest.raises(ValueError, match="must stay under 16384"):
         StudioDomain(
-            cdk.Stack(cdk.App(), "S"), "Studio", domain_name="x", settings=StudioConfig(),
-            vpc=None, subnets=[None], security_group=None, key=None,  # type: ignore[arg-type]
-            execution_role=None, lifecycle_script="x" * 13000,  # type: ignore[arg-type]
+            cdk.Stack(cdk.App(), "S"),
+            "Studio",
+            domain_name="x",
+            settings=StudioConfig(),
+            vpc=None,
+            subnets=[None],
+            security_group=None,
+            key=None,  # type: ignore[arg-type]
+            execution_role=None,
+            lifecycle_script="x" * 13000,  # type: ignore[arg-type]
             removal_policy=cdk.RemovalPolicy.DESTROY,
-        )  # fmt: skip
+        )
 
 
 def test_without_mlflow_no_server_is_created_and_studio_gets_no_tracking_uri(
@@ -236,13 +271,16 @@ def test_without_mlflow_no_server_is_created_and_studio_gets_no_tracking_uri(
     from tests.conftest import cdk_context
 
     config = sandbox.config.model_copy(update={"mlflow": MlflowConfig(enabled=False)})
-    app = cdk.App(context=cdk_context(), outdir=str(tmp_path),
-                  builtin_cloud_formation_validation=False)  # fmt: skip
+    app = cdk.App(
+        context=cdk_context(), outdir=str(tmp_path), builtin_cloud_formation_validation=False
+    )
     platform = build_platform(app, config)
     template = Template.from_stack(platform.workspace)
     template.resource_count_is("AWS::SageMaker::MlflowTrackingServer", 0)
-    config_resource = next(iter(
-        template.find_resources("AWS::SageMaker::StudioLifecycleConfig").values()))  # fmt: skip
+    config_resource = next(
+        iter(template.find_resources("AWS::SageMaker::StudioLifecycleConfig").values())
+    )
     _, variables = config_resource["Properties"]["StudioLifecycleConfigContent"]["Fn::Base64"][
-        "Fn::Sub"]  # fmt: skip
+        "Fn::Sub"
+    ]
     assert variables["MlflowTrackingUri"] == ""

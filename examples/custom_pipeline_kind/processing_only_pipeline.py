@@ -98,9 +98,12 @@ def build_processing_only_pipeline(
         processor = ScriptProcessor(
             role=role_arn,
             image_uri=offline_sdk.image_uri(
-                framework="sklearn", region=region, version="1.2-1",
-                image_scope="training", py_version="py3",
-            ),  # fmt: skip
+                framework="sklearn",
+                region=region,
+                version="1.2-1",
+                image_scope="training",
+                py_version="py3",
+            ),
             command=["python3"],
             instance_type=settings.instance_type,
             instance_count=1,
@@ -121,10 +124,15 @@ def build_processing_only_pipeline(
             ProcessingOutput(
                 output_name=split,
                 s3_output=ProcessingS3Output(
-                    s3_uri=Join(on="/", values=[
-                        f"s3://{default_bucket}/{pipeline_name}",
-                        ExecutionVariables.PIPELINE_EXECUTION_ID, "prepare", split,
-                    ]),  # fmt: skip
+                    s3_uri=Join(
+                        on="/",
+                        values=[
+                            f"s3://{default_bucket}/{pipeline_name}",
+                            ExecutionVariables.PIPELINE_EXECUTION_ID,
+                            "prepare",
+                            split,
+                        ],
+                    ),
                     local_path=f"{_PROCESSING}/output/{split}",
                     s3_upload_mode="EndOfJob",
                 ),
@@ -137,19 +145,25 @@ def build_processing_only_pipeline(
                 ProcessingInput(
                     input_name="raw",
                     s3_input=ProcessingS3Input(
-                        s3_uri=input_uri, local_path=f"{_PROCESSING}/input/raw",
-                        s3_data_type="S3Prefix", s3_input_mode="File",
+                        s3_uri=input_uri,
+                        local_path=f"{_PROCESSING}/input/raw",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
                         s3_data_distribution_type="FullyReplicated",
-                    ),  # fmt: skip
+                    ),
                 )
             ],
             outputs=outputs,
             arguments=[
-                "--input-dir", f"{_PROCESSING}/input/raw",
-                "--output-dir", f"{_PROCESSING}/output",
-                "--target-column", settings.target_column,
-                "--train-shards", "1",
-            ],  # fmt: skip
+                "--input-dir",
+                f"{_PROCESSING}/input/raw",
+                "--output-dir",
+                f"{_PROCESSING}/output",
+                "--target-column",
+                settings.target_column,
+                "--train-shards",
+                "1",
+            ],
         )
         pipeline = Pipeline(
             name=pipeline_name,

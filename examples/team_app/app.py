@@ -31,45 +31,76 @@ from ml_constructs import (
 class ClaimsOcrStack(cdk.Stack):
     """The claims team's model: its keys, data bucket, registry group and drift monitor."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str,
-                 analyzer_image_uri: str, subnet_ids: list[str],
-                 security_group_ids: list[str], **kwargs: object) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        analyzer_image_uri: str,
+        subnet_ids: list[str],
+        security_group_ids: list[str],
+        **kwargs: object,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         team = "claims"
-        keys = PlatformKeys(self, "Keys", alias_prefix=f"alias/{team}",
-                            removal_policy=cdk.RemovalPolicy.RETAIN)  # fmt: skip
-        logs = AccessLogsBucket(self, "AccessLogs", bucket_name=f"{team}-{self.account}-access-logs",
-                                removal_policy=cdk.RemovalPolicy.RETAIN)  # fmt: skip
-        data = SecureBucket(self, "Data", encryption_key=keys.data, access_logs_bucket=logs.bucket,
-                            bucket_name=f"{team}-{self.account}-data",
-                            removal_policy=cdk.RemovalPolicy.RETAIN)  # fmt: skip
+        keys = PlatformKeys(
+            self, "Keys", alias_prefix=f"alias/{team}", removal_policy=cdk.RemovalPolicy.RETAIN
+        )
+        logs = AccessLogsBucket(
+            self,
+            "AccessLogs",
+            bucket_name=f"{team}-{self.account}-access-logs",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        data = SecureBucket(
+            self,
+            "Data",
+            encryption_key=keys.data,
+            access_logs_bucket=logs.bucket,
+            bucket_name=f"{team}-{self.account}-data",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         acknowledge(
-            data.bucket, "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "HIPAA.Security-S3BucketReplicationEnabled", "PCI.DSS.321-S3BucketReplicationEnabled",
+            data.bucket,
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
             reason="The team's data is kept in one region, versioned; replication is the "
-                   "organisation's decision, not this app's.",
-        )  # fmt: skip
-        self.registry = ModelPackageGroup(self, "Registry", group_name=f"{team}-ocr",
-                                          description="Claims OCR models",
-                                          removal_policy=cdk.RemovalPolicy.RETAIN)  # fmt: skip
-        role = iam.Role(self, "MonitorRole",
-                        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))  # fmt: skip
+            "organisation's decision, not this app's.",
+        )
+        self.registry = ModelPackageGroup(
+            self,
+            "Registry",
+            group_name=f"{team}-ocr",
+            description="Claims OCR models",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        role = iam.Role(
+            self, "MonitorRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
+        )
         data.bucket.grant_read_write(role)
         keys.data.grant_encrypt_decrypt(role)
         keys.workload.grant_encrypt_decrypt(role)
         acknowledge(
-            role, "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-            "AwsSolutions-IAM5[Action::s3:List*]", "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+            role,
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
             "AwsSolutions-IAM5[Action::s3:Abort*]",
             f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(data.bucket.node.default_child)}.Arn>/*]",  # type: ignore[arg-type]
-            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
-            "NIST.800.53.R5-IAMNoInlinePolicy", "HIPAA.Security-IAMNoInlinePolicy",
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
             "PCI.DSS.321-IAMNoInlinePolicy",
             reason="The monitor reads captured requests and baselines and writes reports under any "
-                   "key of the team's own data bucket; the grant is scoped to that bucket and key.",
-        )  # fmt: skip
+            "key of the team's own data bucket; the grant is scoped to that bucket and key.",
+        )
         self.monitor = PreprocessedDataQualityMonitor(
-            self, "DriftMonitor",
+            self,
+            "DriftMonitor",
             record_preprocessor_uri=f"s3://{data.bucket.bucket_name}/monitoring/flatten.py",
             endpoint_name=endpoint_name,
             schedule_name=f"{endpoint_name}-data-quality",
@@ -77,23 +108,27 @@ class ClaimsOcrStack(cdk.Stack):
             image_uri=analyzer_image_uri,
             baseline_uri=f"s3://{data.bucket.bucket_name}/monitoring/baseline",
             settings=MonitorJobSettings(
-                role=role, subnet_ids=subnet_ids, security_group_ids=security_group_ids,
-                key=keys.workload, reports_uri=f"s3://{data.bucket.bucket_name}/monitoring/reports",
+                role=role,
+                subnet_ids=subnet_ids,
+                security_group_ids=security_group_ids,
+                key=keys.workload,
+                reports_uri=f"s3://{data.bucket.bucket_name}/monitoring/reports",
             ),
-        )  # fmt: skip
+        )
 
 
 def main() -> cdk.App:
     app = cdk.App()
     context = app.node.try_get_context
     ClaimsOcrStack(
-        app, "ClaimsOcr",
+        app,
+        "ClaimsOcr",
         env=cdk.Environment(account=context("account"), region=context("region")),
         endpoint_name=context("endpoint_name"),
         analyzer_image_uri=context("analyzer_image_uri"),
         subnet_ids=list(context("subnet_ids")),
         security_group_ids=list(context("security_group_ids")),
-    )  # fmt: skip
+    )
     add_compliance_checks(app)
     app.synth()
     return app

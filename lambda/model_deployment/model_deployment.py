@@ -178,7 +178,10 @@ class ModelDeployer:
                 EndpointName=model.endpoint_name, EndpointConfigName=config_name
             )
             return self._deployed(
-                "endpoint-created", model_name, config_name, package=package,
+                "endpoint-created",
+                model_name,
+                config_name,
+                package=package,
                 description=description,
             )
 
@@ -211,7 +214,12 @@ class ModelDeployer:
         )
 
     def _deployed(
-        self, outcome: str, model_name: str, config_name: str, *, package: PackageVersion,
+        self,
+        outcome: str,
+        model_name: str,
+        config_name: str,
+        *,
+        package: PackageVersion,
         description: dict[str, Any],
     ) -> dict[str, Any]:
         published = self._publish_baselines(package, description)

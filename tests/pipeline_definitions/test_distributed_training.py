@@ -56,8 +56,9 @@ def test_each_instance_reads_its_share_of_the_training_files(
 ) -> None:
     arguments = steps["Train"]["Arguments"]
     assert arguments["ResourceConfig"]["InstanceCount"] == 3
-    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in
-                arguments["InputDataConfig"]}  # fmt: skip
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"] for c in arguments["InputDataConfig"]
+    }
     assert channels["train"]["S3DataDistributionType"] == "ShardedByS3Key"
     assert channels["validation"]["S3DataDistributionType"] == "FullyReplicated"
 

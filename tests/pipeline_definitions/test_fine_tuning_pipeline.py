@@ -58,9 +58,11 @@ TRAINIUM = FineTuningPipelineSettings(
     batch_size=1,
 )
 GPU_SPOT = FineTuningPipelineSettings(
-    base_model=GPU, accept_eula=True, training_instance_type="ml.g5.2xlarge",
+    base_model=GPU,
+    accept_eula=True,
+    training_instance_type="ml.g5.2xlarge",
     use_spot_training=True,
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="module")

@@ -275,16 +275,22 @@ def test_approval_updates_the_endpoint_with_the_canary_deployment_config(
 PIPELINE_OUTPUT = "mlops-pipelines-123456789012"
 DRIFT_CHECK_BASELINES = {
     "ModelDataQuality": {
-        "Constraints": {"ContentType": "application/json",
-                        "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/dq/constraints.json"},
-        "Statistics": {"ContentType": "application/json",
-                       "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/dq/statistics.json"},
+        "Constraints": {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/dq/constraints.json",
+        },
+        "Statistics": {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/dq/statistics.json",
+        },
     },
     "ModelQuality": {
-        "Constraints": {"ContentType": "application/json",
-                        "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/mq/constraints.json"},
+        "Constraints": {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{PIPELINE_OUTPUT}/run-7/mq/constraints.json",
+        },
     },
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -293,10 +299,12 @@ def baselines(monkeypatch: pytest.MonkeyPatch, environment: None, registry: None
     s3 = boto3.client("s3")
     for bucket in (PIPELINE_OUTPUT, "mlops-reports-123456789012"):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    for name, content in (("dq/constraints.json", b'{"features": []}'),
-                          ("dq/statistics.json", b'{"dataset": {}}'),
-                          ("mq/constraints.json", b'{"binary_classification_constraints": {}}')):
-        s3.put_object(Bucket=PIPELINE_OUTPUT, Key=f"run-7/{name}", Body=content)  # fmt: skip
+    for name, content in (
+        ("dq/constraints.json", b'{"features": []}'),
+        ("dq/statistics.json", b'{"dataset": {}}'),
+        ("mq/constraints.json", b'{"binary_classification_constraints": {}}'),
+    ):
+        s3.put_object(Bucket=PIPELINE_OUTPUT, Key=f"run-7/{name}", Body=content)
     backend = sagemaker_backends[ACCOUNT_ID][REGION]
     backend.model_packages[PACKAGE_V2].drift_check_baselines = DRIFT_CHECK_BASELINES
     monkeypatch.setenv("BASELINES_URI", "s3://mlops-reports-123456789012/baselines")
@@ -314,9 +322,8 @@ def test_rollout_publishes_the_packages_baselines_where_the_monitors_read(
     expected = {
         "baselines/churn/data-quality/constraints.json": b'{"features": []}',
         "baselines/churn/data-quality/statistics.json": b'{"dataset": {}}',
-        "baselines/churn/model-quality/constraints.json":
-            b'{"binary_classification_constraints": {}}',
-    }  # fmt: skip
+        "baselines/churn/model-quality/constraints.json": b'{"binary_classification_constraints": {}}',
+    }
     for key, content in expected.items():
         assert s3.get_object(Bucket=baselines, Key=key)["Body"].read() == content
     assert sorted(result["baselines_published"]) == sorted(
@@ -777,8 +784,12 @@ def test_a_model_can_have_its_own_role_and_run_outside_the_vpc_without_isolation
     live_endpoint, environment, monkeypatch, invoke, update_endpoint, deployer
 ):
     own_role = f"arn:aws:iam::{ACCOUNT_ID}:role/churn-endpoint"
-    monkeypatch.setenv("DEPLOYMENT_MODELS", json.dumps(deployment_models(
-        execution_role_arn=own_role, in_vpc=False, network_isolation=False)))  # fmt: skip
+    monkeypatch.setenv(
+        "DEPLOYMENT_MODELS",
+        json.dumps(
+            deployment_models(execution_role_arn=own_role, in_vpc=False, network_isolation=False)
+        ),
+    )
     model_deployment.runtime.cache_clear()
     fresh = model_deployment.runtime()
     requests: list[dict[str, Any]] = []
@@ -798,9 +809,11 @@ def test_a_model_can_have_its_own_role_and_run_outside_the_vpc_without_isolation
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("execution_role_arn", "churn-role", "expected an IAM role ARN"),
-     ("in_vpc", "no", "expected true or false")],
-)  # fmt: skip
+    [
+        ("execution_role_arn", "churn-role", "expected an IAM role ARN"),
+        ("in_vpc", "no", "expected true or false"),
+    ],
+)
 def test_per_model_overrides_are_validated(environment, monkeypatch, field, value, message):
     monkeypatch.setenv("DEPLOYMENT_MODELS", json.dumps(deployment_models(**{field: value})))
     with pytest.raises(SettingsError, match=f"DEPLOYMENT_MODELS\\['churn'\\].{field}: {message}"):

@@ -28,9 +28,12 @@ def _event(request: str = "Create", **properties: Any) -> dict[str, Any]:
         "RequestId": "5d478078-13e9-baf0-464a-7ef285ecc786",
         "LogicalResourceId": "ChampionPackage",
         "ResourceType": "Custom::ModelPackageVersion",
-        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:r",
-                               "ModelPackageGroupName": GROUP, **properties},
-    }  # fmt: skip
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:r",
+            "ModelPackageGroupName": GROUP,
+            **properties,
+        },
+    }
 
 
 @pytest.fixture
@@ -43,12 +46,16 @@ def registry(aws: None) -> Any:
             ModelPackageGroupName=GROUP,
             ModelApprovalStatus=status,
             InferenceSpecification={
-                "Containers": [{"Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/xgb:1.7",
-                                "ModelDataUrl": f"s3://artifacts/{status}/model.tar.gz"}],
+                "Containers": [
+                    {
+                        "Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/xgb:1.7",
+                        "ModelDataUrl": f"s3://artifacts/{status}/model.tar.gz",
+                    }
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
-        )["ModelPackageArn"]  # fmt: skip
+        )["ModelPackageArn"]
 
     client.register = register  # type: ignore[attr-defined]
     return client
@@ -76,7 +83,9 @@ def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return sent
 
 
-def test_latest_resolves_to_the_newest_approved_package(registry: Any, responses: list, lambda_context: Any) -> None:
+def test_latest_resolves_to_the_newest_approved_package(
+    registry: Any, responses: list, lambda_context: Any
+) -> None:
     registry.register("Approved")
     newest = registry.register("Approved")
     registry.register("PendingManualApproval")
@@ -89,7 +98,9 @@ def test_latest_resolves_to_the_newest_approved_package(registry: Any, responses
     assert response["Data"]["Image"].endswith("/xgb:1.7")
 
 
-def test_a_pinned_version_resolves_to_that_package(registry: Any, responses: list, lambda_context: Any) -> None:
+def test_a_pinned_version_resolves_to_that_package(
+    registry: Any, responses: list, lambda_context: Any
+) -> None:
     first = registry.register("Approved")
     registry.register("Approved")
     resolver.lambda_handler(_event(ModelVersion="1"), lambda_context)
@@ -117,7 +128,9 @@ def test_no_approved_package_fails_the_deployment_with_a_clear_reason(
     assert responses[0]["PhysicalResourceId"] == "unresolved-ChampionPackage"
 
 
-def test_an_unknown_group_fails_instead_of_hanging(aws: None, responses: list, lambda_context: Any) -> None:
+def test_an_unknown_group_fails_instead_of_hanging(
+    aws: None, responses: list, lambda_context: Any
+) -> None:
     resolver.lambda_handler(_event(ModelVersion="2"), lambda_context)
     assert responses[0]["Status"] == "FAILED"
     assert responses[0]["Reason"]
@@ -125,9 +138,11 @@ def test_an_unknown_group_fails_instead_of_hanging(aws: None, responses: list, l
 
 @pytest.mark.parametrize(
     ("properties", "reason"),
-    [({"ModelVersion": "v2"}, "neither 'latest' nor a version number"),
-     ({"ModelPackageGroupName": ""}, "ModelPackageGroupName is missing")],
-)  # fmt: skip
+    [
+        ({"ModelVersion": "v2"}, "neither 'latest' nor a version number"),
+        ({"ModelPackageGroupName": ""}, "ModelPackageGroupName is missing"),
+    ],
+)
 def test_malformed_properties_fail_with_the_reason(
     aws: None, responses: list, lambda_context: Any, properties: dict, reason: str
 ) -> None:
@@ -136,7 +151,9 @@ def test_malformed_properties_fail_with_the_reason(
     assert reason in responses[0]["Reason"]
 
 
-def test_delete_touches_nothing_and_keeps_the_physical_id(aws: None, responses: list, lambda_context: Any) -> None:
+def test_delete_touches_nothing_and_keeps_the_physical_id(
+    aws: None, responses: list, lambda_context: Any
+) -> None:
     event = _event("Delete", ModelVersion="latest")
     event["PhysicalResourceId"] = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/1"
     resolver.lambda_handler(event, lambda_context)
