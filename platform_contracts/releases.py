@@ -1,0 +1,70 @@
+"""The release record: which model package each serving slot of a model runs.
+
+One SSM String parameter per environment, model and slot,
+``/<name prefix>/releases/<model>/<slot>``, holds the ARN of a model package of the model's
+own group (in the environment's account and region), or ``none`` before the first release.
+Only the release automation (``lambda/release_automation``) writes it; the model's stack
+reads it at every deploy through a CloudFormation parameter of type
+``AWS::SSM::Parameter::Value<String>``, so a deploy of an unchanged commit serves what the
+record says, and a changed record rolls out through the endpoint's own ``DeploymentConfig``.
+
+Slots
+-----
+``champion``
+    What the production variants serve (all of them but a challenger), and what Model
+    Monitor compares against. Empty (``none``) until the first approval: the model has no
+    endpoint, no monitor and no alarm until then.
+``candidate``
+    Only for a model whose serving has a challenger (an unpinned second production variant,
+    A/B test) or a shadow variant: a new approval goes here first; the champion stays.
+    Promoting the candidate to champion is one command (``make release-promote``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+#: The record's value before the first release.
+UNRELEASED = "none"
+
+_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"model-package/(?P<group>[A-Za-z0-9-]{1,63})/(?P<version>[1-9]\d*)$"
+)
+
+
+class Slot(str, enum.Enum):
+    """A serving slot of a model (see the module's docstring)."""
+
+    CHAMPION = "champion"
+    CANDIDATE = "candidate"
+
+
+def records_path(name_prefix: str) -> str:
+    """The SSM path under which every release record of an environment lives."""
+    return f"/{name_prefix}/releases/"
+
+
+def record_parameter_name(name_prefix: str, model: str, slot: Slot) -> str:
+    """``/ml-platform-dev/releases/churn-prediction/champion``."""
+    return f"{records_path(name_prefix)}{model}/{slot.value}"
+
+
+def package_arn(partition: str, region: str, account: str, group: str, version: int) -> str:
+    """The ARN of version ``version`` of model package group ``group``."""
+    return f"arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/{version}"
+
+
+def parse_package_arn(arn: str) -> tuple[str, int]:
+    """``(group, version)`` of a versioned model package ARN.
+
+    Raises
+    ------
+    ValueError
+        When ``arn`` is not the ARN of a versioned model package.
+    """
+    match = _PACKAGE_ARN.match(arn)
+    if match is None:
+        raise ValueError(f"{arn!r} is not the ARN of a versioned model package")
+    return match["group"], int(match["version"])
