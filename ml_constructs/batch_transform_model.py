@@ -40,7 +40,7 @@ class BatchTransformModel(Construct):
         Name of the SSM parameter (e.g. ``/ml-platform/dev/serving/lead-scoring/transform``).
     output_uri:
         ``s3://`` prefix of the jobs' output.
-    resolver, group_name, role, image, subnets, security_group:
+    package_arn, role, image, provider, subnets, security_group:
         As for :class:`ServedModel`.
     volume_key:
         Encrypts the jobs' volumes and output.
@@ -54,13 +54,13 @@ class BatchTransformModel(Construct):
         spec: ServingSpec,
         parameter_name: str,
         output_uri: str,
-        resolver: lambda_.IFunction,
-        group_name: str,
+        package_arn: str,
         role: iam.IRole,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
         volume_key: kms.IKey,
         image: str | None = None,
+        provider: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if spec.kind is not EndpointKind.BATCH:
@@ -68,11 +68,10 @@ class BatchTransformModel(Construct):
         self.model = ServedModel(
             self,
             "Model",
-            resolver=resolver,
-            group_name=group_name,
-            version=spec.model_version,
+            package_arn=package_arn,
             role=role,
             image=image,
+            provider=provider,
             subnets=subnets,
             security_groups=[security_group],
             network_isolation=spec.network_isolation,

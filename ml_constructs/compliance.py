@@ -26,6 +26,10 @@ RULE_PACKS = {
 }
 
 
+#: The plugin name of CDK's built-in template validation (aws-cdk-lib >= 2.262).
+TEMPLATE_VALIDATION = "CloudFormation-Validate"
+
+
 def add_compliance_checks(scope: Stage) -> None:
     """Register the four cdk-nag packs on an app or stage; they run after its synthesis."""
     Validations.of(scope).add_plugins(*(pack(scope) for pack in RULE_PACKS.values()))
@@ -40,13 +44,17 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
         The resource (or the construct wrapping it) the findings are about.
     rules:
         Rule ids, each with its pack prefix, e.g. ``"AwsSolutions-S1"`` or
-        ``"NIST.800.53.R5-S3BucketReplicationEnabled"``.
+        ``"NIST.800.53.R5-S3BucketReplicationEnabled"``; or a finding of CDK's built-in
+        template validation, ``"CloudFormation-Validate::F3031"``.
     reason:
         Why the finding is acceptable here; shown in the validation report.
     """
     if not rules or not reason.strip():
         raise ValueError("acknowledge() needs at least one rule id and a non-empty reason")
     for rule in rules:
+        if rule.startswith(f"{TEMPLATE_VALIDATION}::"):
+            Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+            continue
         pack = next((prefix for prefix in RULE_PACKS if rule.startswith(prefix + "-")), None)
         if pack is None:
             raise ValueError(

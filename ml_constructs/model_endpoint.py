@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,18 @@ from platform_config.serving_spec import (
 
 
 @dataclass(frozen=True)
+class VariantPackage:
+    """The model package a variant serves: ``key`` names its :class:`ServedModel`
+    (``Champion``, ``Candidate``, ``V3``: variants with the same key share one model)."""
+
+    key: str
+    package_arn: str
+    #: The ARN is an SSM parameter type's value inside ``Fn::If``, which CDK's template
+    #: validation cannot resolve (it substitutes the parameter's default, its name).
+    acknowledge_template_value: bool = False
+
+
+@dataclass(frozen=True)
 class AsyncOutput:
     """Where an asynchronous endpoint writes results and whom it tells.
 
@@ -44,8 +56,8 @@ class AsyncOutput:
 class ModelEndpoint(Construct):
     """The models, endpoint config and endpoint of one catalogue model.
 
-    One :class:`ServedModel` per distinct package version the variants ask for (``latest``
-    resolved at deploy time, or pinned). The endpoint has a stable physical name, so that
+    One :class:`ServedModel` per distinct package the variants serve (the release record's
+    champion or candidate, or a pinned version). The endpoint has a stable physical name, so that
     the deployment automation (``lambda/model_deployment``), Model Monitor and clients find
     it; the models and endpoint configs get generated names, so that CloudFormation can
     replace them and update the endpoint with the configured deployment guardrails.
@@ -59,7 +71,7 @@ class ModelEndpoint(Construct):
     endpoint_name:
         The physical name.
     models:
-        :class:`ServedModel` by version key (``latest``, ``v3``).
+        :class:`ServedModel` by key (``Champion``, ``Candidate``, ``V3``).
     production_variant_names, shadow_variant_names:
         Variant names.
 
@@ -69,8 +81,12 @@ class ModelEndpoint(Construct):
         Physical name (at most 63 characters).
     spec:
         The model's :class:`ServingSpec` (kind ``real_time``, ``serverless`` or ``async``).
-    resolver, group_name:
-        Model package source (see :class:`ServedModel`).
+    variant_packages:
+        :class:`VariantPackage` of every production and shadow variant, by variant name.
+    provider:
+        The deploy-time provider (needed with ``image``; see :class:`ServedModel`).
+    environment:
+        Container environment of every model (default none).
     role:
         Execution role of the models.
     image:
@@ -95,13 +111,14 @@ class ModelEndpoint(Construct):
         *,
         endpoint_name: str,
         spec: ServingSpec,
-        resolver: lambda_.IFunction,
-        group_name: str,
+        variant_packages: Mapping[str, VariantPackage],
         role: iam.IRole,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
         volume_key: kms.IKey,
         image: str | None = None,
+        provider: lambda_.IFunction | None = None,
+        environment: Mapping[str, str] | None = None,
         data_capture_uri: str | None = None,
         async_output: AsyncOutput | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
@@ -119,22 +136,30 @@ class ModelEndpoint(Construct):
         self.models: dict[str, ServedModel] = {}
 
         def model_for(variant: VariantSpec) -> str:
-            version = spec.variant_model_version(variant)
-            key = "latest" if version == "latest" else f"v{version}"
-            if key not in self.models:
-                self.models[key] = ServedModel(
+            package = variant_packages[variant.name]
+            if package.key not in self.models:
+                self.models[package.key] = ServedModel(
                     self,
-                    "Model" + key.capitalize(),
-                    resolver=resolver,
-                    group_name=group_name,
-                    version=version,
+                    "Model" + package.key,
+                    package_arn=package.package_arn,
                     role=role,
                     image=image,
+                    provider=provider,
+                    environment=environment,
                     subnets=() if serverless else subnets,
                     security_groups=() if serverless else [security_group],
                     network_isolation=spec.network_isolation,
                 )
-            return self.models[key].model_name
+            served = self.models[package.key]
+            if package.acknowledge_template_value:
+                acknowledge(
+                    served.model,
+                    "CloudFormation-Validate::F3031",
+                    reason="The package ARN is a release record (an SSM parameter type) chosen"
+                    " with Fn::If; the validator substitutes the parameter's name (its default)"
+                    " in each branch, CloudFormation resolves it to the recorded ARN.",
+                )
+            return served.model_name
 
         config_types = sagemaker.CfnEndpointConfig
 
@@ -277,7 +302,9 @@ class ModelEndpoint(Construct):
         strategy = "all_at_once" if spec.kind is EndpointKind.SERVERLESS else deployment.strategy
         routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
             type=strategy.upper(),
-            wait_interval_in_seconds=deployment.wait_seconds if strategy != "all_at_once" else None,
+            # Required by the API for every type (CreateEndpoint's TrafficRoutingConfig); with
+            # ALL_AT_ONCE it is the baking time before the old fleet is terminated.
+            wait_interval_in_seconds=deployment.wait_seconds,
             canary_size=percent(deployment.canary_size_percent) if strategy == "canary" else None,
             linear_step_size=(
                 percent(deployment.linear_step_percent) if strategy == "linear" else None

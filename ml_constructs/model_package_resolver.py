@@ -1,4 +1,4 @@
-"""The function behind ``Custom::ModelPackageVersion``: reads the registry at deploy time."""
+"""The platform's deploy-time provider: release records and model package lookups."""
 
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ from ml_constructs.platform_function import PlatformFunction
 
 
 class ModelPackageResolver(Construct):
-    """A :class:`PlatformFunction` that may read (only) the environment's model packages.
+    """The :class:`PlatformFunction` behind ``Custom::ReleaseRecord`` and ``Custom::ModelPackage``.
+
+    It may read (only) the environment's model packages, and create (never overwrite) the
+    release records: ``ssm:PutParameter`` is conditioned on ``ssm:Overwrite`` being false.
 
     Attributes
     ----------
     function:
-        The ``lambda.Function`` (service token of :class:`ModelPackageVersion`).
+        The ``lambda.Function`` (service token of :class:`ReleaseRecord` and
+        :class:`ModelPackageLookup`).
     platform_function:
         The :class:`PlatformFunction` around it (log group, dead-letter queue).
 
@@ -31,6 +35,8 @@ class ModelPackageResolver(Construct):
         Folder of the deployment package built from ``lambda/model_package_resolver``.
     group_name_prefix:
         It may read the groups named ``<group_name_prefix>-*`` and their packages.
+    records_path:
+        SSM path of the release records it may create (``/<name prefix>/releases/``).
     vpc, subnets, security_group:
         Where it runs: it needs the SageMaker API endpoint and S3 (for CloudFormation's
         pre-signed response URL).
@@ -45,6 +51,7 @@ class ModelPackageResolver(Construct):
         *,
         code_path: str,
         group_name_prefix: str,
+        records_path: str,
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
@@ -59,8 +66,8 @@ class ModelPackageResolver(Construct):
             "Function",
             code_path=code_path,
             handler="model_package_resolver.lambda_handler",
-            description="Resolves the model package an endpoint serves (CloudFormation custom"
-            " resource)",
+            description="Creates release records and looks up model packages (CloudFormation"
+            " custom resources)",
             vpc=vpc,
             subnets=subnets,
             security_group=security_group,
@@ -85,11 +92,19 @@ class ModelPackageResolver(Construct):
                 arn("model-package", f"{group_name_prefix}-*/*"),
             ],
         )
-        list_packages = iam.PolicyStatement(
-            actions=["sagemaker:ListModelPackages"], resources=["*"]
+        create_records = iam.PolicyStatement(
+            actions=["ssm:PutParameter"],
+            resources=[
+                stack.format_arn(
+                    service="ssm",
+                    resource="parameter",
+                    resource_name=f"{records_path.strip('/')}/*",
+                )
+            ],
+            conditions={"StringEquals": {"ssm:Overwrite": "false"}},
         )
         self.function.add_to_role_policy(read_registry)
-        self.function.add_to_role_policy(list_packages)
+        self.function.add_to_role_policy(create_records)
         role = self.function.role
         assert role is not None
         acknowledge_wildcards(
@@ -100,6 +115,7 @@ class ModelPackageResolver(Construct):
         )
         acknowledge_wildcards(
             role,
-            [list_packages],
-            reason="sagemaker:ListModelPackages does not support resource-level permissions.",
+            [create_records],
+            reason="Creates the release records of this environment's models (one per model"
+            " and slot) and may never overwrite one (ssm:Overwrite false).",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,15 +30,28 @@ class SageMakerExecutionRole(Construct):
 
     Parameters
     ----------
-    name_prefix:
-        Pipelines and model package groups it may use are named ``<name_prefix>-*``.
+    description:
+        The role's description (who acts as it).
+    pipelines:
+        Names (or ``*`` patterns) of the pipelines it may start and follow (none: no
+        pipeline statement).
+    package_groups:
+        Names (or ``*`` patterns) of the model package groups it may register in (none: no
+        registry statement).
     volume_key:
         KMS key of job volumes and outputs; the role may use it and create grants for
         SageMaker.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, name_prefix: str, volume_key: kms.IKey
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        pipelines: Sequence[str],
+        package_groups: Sequence[str],
+        volume_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -48,7 +63,7 @@ class SageMakerExecutionRole(Construct):
             self,
             "Default",
             assumed_by=_SAGEMAKER,
-            description=f"{name_prefix}: SageMaker Studio users and platform jobs",
+            description=description,
         )
         key_grants = [
             volume_key.grant_encrypt_decrypt(self.role),
@@ -102,10 +117,8 @@ class SageMakerExecutionRole(Construct):
                     "sagemaker:SendPipelineExecutionStepSuccess",
                     "sagemaker:SendPipelineExecutionStepFailure",
                 ],
-                resources=[
-                    arn("pipeline", f"{name_prefix}-*"),
-                    arn("pipeline-execution", f"{name_prefix}-*/*"),
-                ],
+                resources=[arn("pipeline", name) for name in pipelines]
+                + [arn("pipeline-execution", f"{name}/*") for name in pipelines],
             ),
             iam.PolicyStatement(
                 sid="RegisterModelPackages",
@@ -115,10 +128,8 @@ class SageMakerExecutionRole(Construct):
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:ListModelPackages",
                 ],
-                resources=[
-                    arn("model-package-group", f"{name_prefix}-*"),
-                    arn("model-package", f"{name_prefix}-*/*"),
-                ],
+                resources=[arn("model-package-group", name) for name in package_groups]
+                + [arn("model-package", f"{name}/*") for name in package_groups],
             ),
             iam.PolicyStatement(
                 sid="ListAndSearch",
@@ -192,6 +203,8 @@ class SageMakerExecutionRole(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
         ]
+        # A role with no pipelines or groups (a monitoring jobs' role) gets no such statement.
+        statements = [statement for statement in statements if statement.resources]
         for statement in statements:
             self.role.add_to_principal_policy(statement)
         acknowledge_wildcards(
@@ -202,10 +215,10 @@ class SageMakerExecutionRole(Construct):
         reasons = {
             "RunJobs": "Job and model names are generated per run, so they are scoped to this"
             " account and region only.",
-            "UsePlatformPipelines": "Limited to pipelines named after this environment; their"
-            " executions have generated ids.",
-            "RegisterModelPackages": "Limited to this environment's package groups; package"
-            " versions are numbered by SageMaker.",
+            "UsePlatformPipelines": "Limited to the named pipelines (or those named after this"
+            " environment); their executions have generated ids.",
+            "RegisterModelPackages": "Limited to the named package groups (or those named after"
+            " this environment); package versions are numbered by SageMaker.",
             "ListAndSearch": "List and Search calls do not support resource-level permissions.",
             "PullSageMakerImages": "SageMaker's prebuilt images live in AWS-owned accounts that"
             " differ per region and framework.",

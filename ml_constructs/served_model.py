@@ -1,8 +1,8 @@
-"""A SageMaker model built from a registry package version, in the VPC."""
+"""A SageMaker model built from one registry package version, in the VPC."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -10,20 +10,22 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ml_constructs.model_package_version import ModelPackageVersion
+from ml_constructs.model_package_lookup import ModelPackageLookup
 
 
 class ServedModel(Construct):
-    """``AWS::SageMaker::Model`` serving one version of a model package group.
+    """``AWS::SageMaker::Model`` serving one model package version.
 
-    The version is resolved at deploy time (:class:`ModelPackageVersion`). The model has no
-    physical name: CloudFormation replaces it whenever the resolved package changes, and the
-    endpoint config that names it follows.
+    The package is given by ARN, usually a deploy-time token read from the release record
+    (:class:`~ml_constructs.released_versions.ReleasedVersions`). The model has no physical
+    name: CloudFormation replaces it whenever the package changes, and the endpoint config
+    that names it follows, through the endpoint's deployment guardrails.
 
     Attributes
     ----------
-    package:
-        The :class:`ModelPackageVersion`.
+    lookup:
+        The :class:`ModelPackageLookup` when an image override needs the package's model
+        data, else ``None``.
     model:
         The ``CfnModel`` (logical id stable via ``Default``).
     model_name:
@@ -31,15 +33,18 @@ class ServedModel(Construct):
 
     Parameters
     ----------
-    resolver:
-        Service token of :class:`ModelPackageVersion`.
-    group_name, version:
-        Which package: the group and ``"latest"`` or a version number.
+    package_arn:
+        The versioned model package ARN.
     role:
         Execution role of the containers.
     image:
         Serve the package's artifacts with this image instead of the package's own (default
-        none: the package's containers, by ``ModelPackageName``).
+        none: the package's containers, by ``ModelPackageName``). Needs ``provider``.
+    provider:
+        The deploy-time provider that looks up the package's model data for an image
+        override (default none).
+    environment:
+        Container environment variables (default none), e.g. an LMI serving configuration.
     subnets, security_groups:
         Put the model in the VPC (default: none, for serverless endpoints, which cannot be).
     network_isolation:
@@ -51,11 +56,11 @@ class ServedModel(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        resolver: lambda_.IFunction,
-        group_name: str,
-        version: int | str,
+        package_arn: str,
         role: iam.IRole,
         image: str | None = None,
+        provider: lambda_.IFunction | None = None,
+        environment: Mapping[str, str] | None = None,
         subnets: Sequence[ec2.ISubnet] = (),
         security_groups: Sequence[ec2.ISecurityGroup] = (),
         network_isolation: bool = True,
@@ -63,18 +68,22 @@ class ServedModel(Construct):
         super().__init__(scope, construct_id)
         if bool(subnets) != bool(security_groups):
             raise ValueError("give both subnets and security_groups, or neither")
-        self.package = ModelPackageVersion(
-            self, "Package", resolver=resolver, group_name=group_name, version=version
-        )
-        container = (
-            sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image, model_data_url=self.package.model_data_url
+        if image and provider is None:
+            raise ValueError("an image override needs the provider that looks up the model data")
+        self.lookup: ModelPackageLookup | None = None
+        env = dict(environment) if environment else None
+        if image:
+            assert provider is not None
+            self.lookup = ModelPackageLookup(
+                self, "Package", provider=provider, package_arn=package_arn
             )
-            if image
-            else sagemaker.CfnModel.ContainerDefinitionProperty(
-                model_package_name=self.package.model_package_arn
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image, model_data_url=self.lookup.model_data_url, environment=env
             )
-        )
+        else:
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=package_arn, environment=env
+            )
         in_vpc = bool(subnets)
         self.model = sagemaker.CfnModel(
             self,

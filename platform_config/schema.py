@@ -395,6 +395,28 @@ class MlflowConfig(Frozen):
     ] = "Sun:03:00"
 
 
+class PromotionSource(Frozen):
+    """The environment whose approved model versions this one imports (docs/releases.md).
+
+    Attributes
+    ----------
+    environment:
+        Its name (``dev`` for staging, ``staging`` for prod).
+    account, region:
+        Where it runs; it must list this environment's account in its
+        ``model_registry.reader_accounts``.
+    """
+
+    environment: ResourceName
+    account: AccountId
+    region: Region
+
+    @property
+    def name_prefix(self) -> str:
+        """The source environment's name prefix (``ml-platform-<environment>``)."""
+        return f"ml-platform-{self.environment}"
+
+
 class ModelRegistryConfig(Frozen):
     """The model registry of an environment.
 
@@ -403,9 +425,14 @@ class ModelRegistryConfig(Frozen):
     reader_accounts:
         Accounts (the later environments) allowed to read this environment's model packages
         and their artifacts, to promote them (default none).
+    promote_from:
+        :class:`PromotionSource`: the previous environment, whose approved versions
+        ``make release-import`` copies into this registry (default none: models are
+        trained here).
     """
 
     reader_accounts: tuple[AccountId, ...] = ()
+    promote_from: PromotionSource | None = None
 
 
 FeatureName = Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]

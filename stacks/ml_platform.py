@@ -10,27 +10,47 @@ from constructs import Construct
 from platform_config import EnvironmentConfig
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
-from stacks.monitoring_stack import MonitoredEndpoint, MonitoringStack
+from stacks.model_registry_stack import ModelRegistryStack
+from stacks.model_stack import ModelStack, model_stack_name
 from stacks.network_stack import NetworkStack
-from stacks.pipelines_stack import PipelinesStack
 from stacks.registry_stack import RegistryStack
-from stacks.serving_stack import ServingStack
 from stacks.workspace_stack import WorkspaceStack
+
+
+class ModelStacks:
+    """The two stacks of one model: its registry (stateful) and everything else.
+
+    Attributes
+    ----------
+    registry:
+        :class:`ModelRegistryStack` ``<prefix>-registry-<model>``.
+    model:
+        :class:`ModelStack` ``<prefix>-model-<model>``.
+    """
+
+    def __init__(self, registry: ModelRegistryStack, model: ModelStack) -> None:
+        self.registry = registry
+        self.model = model
 
 
 class MlPlatform:
     """Every stack of one environment, in its account and region, with explicit names.
 
-    The stacks are created directly in ``scope``: a construct named after the environment at
-    the top of the app (so ``cdk deploy -c env=dev --all`` finds them) or the environment's
-    :class:`~stacks.platform_stage.PlatformStage` (the delivery pipeline). Both give the same
-    construct paths, so both deploy the same templates to the same stacks, named
-    ``ml-platform-<environment>-<part>``.
+    Shared stacks (``<prefix>-data``, ``-network``, ``-registry``, ``-workspace``,
+    ``-automation``) hold what every model uses; each model has two stacks of its own under
+    ``Models/<model>/`` (``Registry`` and ``Model``), so that adding a model adds stacks and
+    changes none (``docs/architecture.md``). The stacks are created in ``scope``: a
+    construct named after the environment at the top of the app (so ``cdk deploy -c
+    env=dev --all`` finds them) or the environment's
+    :class:`~stacks.platform_stage.PlatformStage`; both give the same construct paths and
+    templates.
 
     Attributes
     ----------
-    data, network, registry, workspace, serving, pipelines, monitoring, automation:
-        The stacks.
+    data, network, registry, workspace, automation:
+        The shared stacks.
+    models:
+        :class:`ModelStacks` by model name.
     stacks:
         All stacks, in deployment order.
     """
@@ -38,34 +58,35 @@ class MlPlatform:
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         env = Environment(account=config.account, region=config.region)
 
-        def placement(part: str, what: str) -> dict[str, Any]:
+        def placement(name: str, what: str) -> dict[str, Any]:
             """Where a stack goes and how it is named: the same for every stack."""
             return {
                 "env": env,
-                "stack_name": f"{config.name_prefix}-{part}",
+                "stack_name": name,
                 "description": f"ML platform ({config.name}): {what}",
                 "termination_protection": config.termination_protection,
             }
 
+        prefix = config.name_prefix
         self.data = DataStack(
             scope,
             "Data",
             config=config,
-            **placement("data", "KMS keys and S3 buckets (stateful)"),
+            **placement(f"{prefix}-data", "KMS keys and S3 buckets (stateful)"),
         )
         self.network = NetworkStack(
             scope,
             "Network",
             config=config,
             logs_key=self.data.keys.logs,
-            **placement("network", "VPC, endpoints and security groups"),
+            **placement(f"{prefix}-network", "VPC, endpoints and security groups"),
         )
         self.registry = RegistryStack(
             scope,
             "Registry",
             config=config,
             data=self.data,
-            **placement("registry", "model registry and feature store (stateful)"),
+            **placement(f"{prefix}-registry", "feature store (stateful)"),
         )
         self.workspace = WorkspaceStack(
             scope,
@@ -74,64 +95,58 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             registry=self.registry,
-            **placement("workspace", "SageMaker domain, Studio and MLflow"),
+            **placement(f"{prefix}-workspace", "SageMaker domain, Studio and MLflow"),
         )
-        self.serving = ServingStack(
-            scope,
-            "Serving",
-            config=config,
-            data=self.data,
-            network=self.network,
-            registry=self.registry,
-            **placement("serving", "endpoints, their scaling, alarms and dashboards"),
-        )
-        self.pipelines = PipelinesStack(
-            scope,
-            "Pipelines",
-            config=config,
-            data=self.data,
-            network=self.network,
-            registry=self.registry,
-            workspace=self.workspace,
-            serving=self.serving,
-            **placement("pipelines", "SageMaker pipelines, their step code and schedules"),
-        )
-        self.monitoring = MonitoringStack(
-            scope,
-            "Monitoring",
-            config=config,
-            data=self.data,
-            network=self.network,
-            workspace=self.workspace,
-            endpoints=[
-                MonitoredEndpoint(
-                    model=model, endpoint_name=self.serving.capturing_endpoints[model.name]
-                )
-                for model in config.models
-                if model.name in self.serving.capturing_endpoints
-            ],
-            alert_topic=self.serving.alert_topic,
-            **placement("monitoring", "Model Monitor schedules and drift alarms"),
-        )
-        self.monitoring.add_dependency(self.serving, "monitors need their endpoints")
         self.automation = AutomationStack(
             scope,
             "Automation",
             config=config,
             data=self.data,
             network=self.network,
-            serving=self.serving,
-            **placement("automation", "retraining and deployment automation"),
+            **placement(
+                f"{prefix}-automation",
+                "alerts, step code, release and retraining automation",
+            ),
         )
+        shared: dict[str, Any] = {
+            "data": self.data,
+            "network": self.network,
+            "automation": self.automation,
+        }
+        models_scope = Construct(scope, "Models")
+        self.models: dict[str, ModelStacks] = {}
+        for model in config.models:
+            model_scope = Construct(models_scope, model.name)
+            registry = ModelRegistryStack(
+                model_scope,
+                "Registry",
+                config=config,
+                model=model,
+                automation=self.automation,
+                **placement(
+                    f"{prefix}-registry-{model.name}",
+                    f"{model.name}'s model package group and release record (stateful)",
+                ),
+            )
+            stack = ModelStack(
+                model_scope,
+                "Model",
+                config=config,
+                model=model,
+                registry=registry,
+                **shared,
+                **placement(
+                    model_stack_name(config, model.name),
+                    f"{model.name}'s pipelines, serving and monitoring",
+                ),
+            )
+            self.models[model.name] = ModelStacks(registry, stack)
         self.stacks: list[Stack] = [
             self.data,
             self.network,
             self.registry,
             self.workspace,
-            self.serving,
-            self.pipelines,
-            self.monitoring,
             self.automation,
-        ]
+        ] + [stack for pair in self.models.values() for stack in (pair.registry, pair.model)]
         for key, value in sorted(config.tags.items()):
             Tags.of(scope).add(key, value)

@@ -1,4 +1,4 @@
-"""Stateful ML assets of an environment: the model registry and the feature store."""
+"""Stateful ML assets every model shares: the feature store."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
-from ml_constructs import FeatureStore, ModelRegistry
+from ml_constructs import FeatureStore
 from platform_config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.removal import removal_policy
 
 
 class RegistryStack(Stack):
-    """Model package groups (one per model) and feature groups (one per catalogue entry).
+    """Feature groups (one per entry of ``config/feature_groups.yaml``).
+
+    Each model's package group lives in the model's own registry stack
+    (:class:`~stacks.model_registry_stack.ModelRegistryStack`), so that no stack grows with
+    the model catalogue.
 
     Attributes
     ----------
-    model_registry:
-        :class:`ModelRegistry`.
     feature_store:
         :class:`FeatureStore`, its offline stores under ``feature-store/`` in the datasets
         bucket.
@@ -36,14 +38,6 @@ class RegistryStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         removal = removal_policy(config)
-        self.model_registry = ModelRegistry(
-            self,
-            "ModelRegistry",
-            models=config.models,
-            name_prefix=config.name_prefix,
-            reader_accounts=config.model_registry.reader_accounts,
-            removal_policy=removal,
-        )
         self.feature_store = FeatureStore(
             self,
             "FeatureStore",

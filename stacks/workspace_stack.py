@@ -51,7 +51,12 @@ class WorkspaceStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         prefix = config.name_prefix
         self.execution_role = SageMakerExecutionRole(
-            self, "ExecutionRole", name_prefix=prefix, volume_key=data.keys.workload
+            self,
+            "ExecutionRole",
+            description=f"{prefix}: SageMaker Studio users",
+            pipelines=[f"{prefix}-*"],
+            package_groups=[f"{prefix}-*"],
+            volume_key=data.keys.workload,
         )
         role = self.execution_role.role
         datasets = data.import_bucket(self, "Datasets")

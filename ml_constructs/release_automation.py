@@ -1,0 +1,319 @@
+"""The release automation: approvals become release records, rolled out by CloudFormation."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.platform_function import PlatformFunction
+from ml_constructs.retraining_trigger import function_target, settings_read_statement
+from platform_config.schema import PromotionSource
+from platform_contracts.releases import records_path
+
+#: The CDK bootstrap's CloudFormation execution role (default qualifier): the role every
+#: stack of the environment was deployed with, passed again when a release updates one.
+CFN_EXEC_ROLE = "cdk-hnb659fds-cfn-exec-role-{account}-{region}"
+
+#: Stack statuses after which the release automation reconciles records and stacks.
+RECONCILED_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+
+
+class ReleaseAutomation(Construct):
+    """Releases approved model packages by writing the release record and updating stacks.
+
+    See ``docs/releases.md``. The function never touches an endpoint: it writes the record
+    (``/<prefix>/releases/<model>/<slot>``) and calls ``UpdateStack`` on the model's stack
+    (``<prefix>-model-<model>``) with the previous template and parameter values, passing
+    the CDK bootstrap's CloudFormation execution role; CloudFormation resolves the records
+    anew and rolls out with the endpoint's deployment guardrails. A stack that is busy is
+    retried from the retry queue (delayed messages) until it is idle.
+
+    Attributes
+    ----------
+    function:
+        The :class:`PlatformFunction`.
+    retry_queue:
+        Delay queue of releases waiting for a busy stack.
+    approval_rule, stack_status_rule:
+        The rules feeding it registry approvals and model stacks' status changes.
+
+    Parameters
+    ----------
+    function:
+        The function running ``lambda/release_automation``.
+    name_prefix, account, region:
+        The environment.
+    artifacts_bucket_name, reports_bucket_name:
+        Where packages' artifacts and baselines are read, where released baselines go
+        (``baselines/<model>/<version>/``), and where imported versions are copied.
+    idempotency_table:
+        Table recording handled events.
+    data_key:
+        The buckets' key.
+    workload_key:
+        Encrypts the retry queue (the function's key).
+    promote_from:
+        The previous environment, whose approved versions ``import`` copies (default none).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: PlatformFunction,
+        name_prefix: str,
+        account: str,
+        region: str,
+        artifacts_bucket_name: str,
+        reports_bucket_name: str,
+        idempotency_table: dynamodb.ITable,
+        data_key: kms.IKey,
+        workload_key: kms.IKey,
+        promote_from: PromotionSource | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = function
+        handler = function.function
+        stack = Stack.of(self)
+        self.retry_queue = sqs.Queue(
+            self,
+            "RetryQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=workload_key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.minutes(3),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=function.dead_letter_queue, max_receive_count=100
+            ),
+        )
+        handler.add_event_source(event_sources.SqsEventSource(self.retry_queue, batch_size=1))
+        self.retry_queue.grant_send_messages(handler)
+        cfn_role = stack.format_arn(
+            service="iam",
+            region="",
+            resource="role",
+            resource_name=CFN_EXEC_ROLE.format(account=account, region=region),
+        )
+        environment = {
+            "NAME_PREFIX": name_prefix,
+            "EXPECTED_ACCOUNT_ID": account,
+            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+            "RETRY_QUEUE_URL": self.retry_queue.queue_url,
+            "ARTIFACTS_BUCKET_NAME": artifacts_bucket_name,
+            "REPORTS_BUCKET_NAME": reports_bucket_name,
+            "CLOUDFORMATION_ROLE_ARN": cfn_role,
+            "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
+        }
+        if promote_from is not None:
+            environment.update(
+                SOURCE_ENVIRONMENT=promote_from.environment,
+                SOURCE_ACCOUNT_ID=promote_from.account,
+                SOURCE_REGION=promote_from.region,
+                SOURCE_NAME_PREFIX=promote_from.name_prefix,
+            )
+        for name, value in environment.items():
+            handler.add_environment(name, value)
+        idempotency_table.grant_read_write_data(handler)
+        data_key.grant_encrypt_decrypt(handler)
+        statements = self._statements(
+            stack, name_prefix, cfn_role, artifacts_bucket_name, reports_bucket_name, promote_from
+        )
+        role = handler.role
+        assert role is not None
+        for statement, reason in statements:
+            handler.add_to_role_policy(statement)
+            acknowledge_wildcards(role, [statement], reason=reason)
+        self._rules(stack, name_prefix)
+
+    def _statements(
+        self,
+        stack: Stack,
+        name_prefix: str,
+        cfn_role: str,
+        artifacts: str,
+        reports: str,
+        promote_from: PromotionSource | None,
+    ) -> list[tuple[iam.PolicyStatement, str]]:
+        """Each statement of the function's policy, with why its wildcards are needed."""
+
+        def sagemaker_arn(resource: str, name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        records = records_path(name_prefix).strip("/")
+        s3 = f"arn:{stack.partition}:s3:::"
+        statements = [
+            (
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter"],
+                    resources=[
+                        stack.format_arn(
+                            service="ssm", resource="parameter", resource_name=f"{records}/*"
+                        )
+                    ],
+                ),
+                "The release records of this environment's models: one parameter per model"
+                " and slot under the records path; this function is their only writer.",
+            ),
+            (
+                settings_read_statement(stack, name_prefix),
+                "Reads the settings document of each of this environment's models.",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+                    resources=[
+                        sagemaker_arn("model-package-group", f"{name_prefix}-*"),
+                        sagemaker_arn("model-package", f"{name_prefix}-*/*"),
+                    ],
+                ),
+                "Reads the packages of this environment's groups; versions are numbered by"
+                " SageMaker.",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["cloudformation:UpdateStack", "cloudformation:DescribeStacks"],
+                    resources=[
+                        stack.format_arn(
+                            service="cloudformation",
+                            resource="stack",
+                            resource_name=f"{name_prefix}-model-*/*",
+                        )
+                    ],
+                ),
+                "Updates (with their previous templates) the model stacks of this environment,"
+                " whose stack ids CloudFormation generates.",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[cfn_role],
+                    conditions={
+                        "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+                    },
+                ),
+                "The CDK bootstrap's CloudFormation execution role, passed back to"
+                " CloudFormation only.",
+            ),
+            (
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{s3}{artifacts}/*"]),
+                "Reads the baselines and model data a pipeline run wrote (per-execution keys).",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"], resources=[f"{s3}{reports}/baselines/*"]
+                ),
+                "Publishes a released version's baselines under baselines/<model>/<version>/.",
+            ),
+        ]
+        if promote_from is not None:
+            statements += self._import_statements(stack, name_prefix, artifacts, promote_from)
+        return statements
+
+    @staticmethod
+    def _import_statements(
+        stack: Stack, name_prefix: str, artifacts: str, source: PromotionSource
+    ) -> list[tuple[iam.PolicyStatement, str]]:
+        """What importing a version from the previous environment needs."""
+        source_bucket = f"mlp-{source.environment}-{source.account}-{source.region}-artifacts"
+        source_arn = f"arn:{stack.partition}:sagemaker:{source.region}:{source.account}"
+        return [
+            (
+                iam.PolicyStatement(
+                    actions=["sagemaker:DescribeModelPackage"],
+                    resources=[f"{source_arn}:model-package/{source.name_prefix}-*/*"],
+                ),
+                "Reads the previous environment's packages (its registry policy allows this"
+                " account).",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[f"arn:{stack.partition}:s3:::{source_bucket}/*"],
+                ),
+                "Copies a promoted version's artifacts and baselines from the previous"
+                " environment's artifacts bucket (its bucket policy allows this account).",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[f"arn:{stack.partition}:kms:{source.region}:{source.account}:key/*"],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{source.region}.amazonaws.com"}
+                    },
+                ),
+                "The previous environment's data key, only through S3, for the objects it"
+                " copies (the key's id is that account's).",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["s3:PutObject"],
+                    resources=[f"arn:{stack.partition}:s3:::{artifacts}/promoted/*"],
+                ),
+                "Writes the copies under promoted/<model>/<source version>/.",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["sagemaker:CreateModelPackage"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="model-package",
+                            resource_name=f"{name_prefix}-*/*",
+                        ),
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="model-package-group",
+                            resource_name=f"{name_prefix}-*",
+                        ),
+                    ],
+                    conditions={
+                        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+                    },
+                ),
+                "Registers the imported version in this environment's group, only as"
+                " PendingManualApproval: a person approves it here.",
+            ),
+        ]
+
+    def _rules(self, stack: Stack, name_prefix: str) -> None:
+        target = function_target(self.function)
+        self.approval_rule = events.Rule(
+            self,
+            "ApprovalRule",
+            description="A model package of this environment was approved or rejected",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Model Package State Change"],
+                detail={
+                    "ModelPackageGroupName": [{"prefix": f"{name_prefix}-"}],
+                    "ModelApprovalStatus": ["Approved", "Rejected"],
+                },
+            ),
+            targets=[target],
+        )
+        stack_arn = stack.format_arn(
+            service="cloudformation", resource="stack", resource_name=f"{name_prefix}-model-"
+        )
+        self.stack_status_rule = events.Rule(
+            self,
+            "StackStatusRule",
+            description="A model stack of this environment finished a deployment",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudformation"],
+                detail_type=["CloudFormation Stack Status Change"],
+                detail={
+                    "stack-id": [{"prefix": stack_arn}],
+                    "status-details": {"status": list(RECONCILED_STATUSES)},
+                },
+            ),
+            targets=[target],
+        )

@@ -1,0 +1,193 @@
+"""The retraining trigger: the rules that start a model's pipeline, and their function."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.platform_function import PlatformFunction
+from platform_contracts.model_settings import settings_path
+
+#: How EventBridge retries delivering an event to a function before dead-lettering it.
+TARGET_RETRY_ATTEMPTS = 4
+TARGET_MAX_EVENT_AGE = Duration.hours(2)
+
+
+def settings_read_statement(stack: Stack, name_prefix: str) -> iam.PolicyStatement:
+    """Read every model's settings document (``GetParametersByPath`` on the settings path)."""
+    path = settings_path(name_prefix).strip("/")
+    return iam.PolicyStatement(
+        actions=["ssm:GetParametersByPath", "ssm:GetParameter", "ssm:GetParameters"],
+        resources=[
+            stack.format_arn(service="ssm", resource="parameter", resource_name=path),
+            stack.format_arn(service="ssm", resource="parameter", resource_name=f"{path}/*"),
+        ],
+    )
+
+
+def function_target(function: PlatformFunction) -> targets.LambdaFunction:
+    """A rule target invoking ``function``, retried, then parked in its dead-letter queue."""
+    return targets.LambdaFunction(
+        function.function,
+        retry_attempts=TARGET_RETRY_ATTEMPTS,
+        max_event_age=TARGET_MAX_EVENT_AGE,
+        dead_letter_queue=function.dead_letter_queue,
+    )
+
+
+class RetrainingTrigger(Construct):
+    """Starts a model's SageMaker pipeline on a monitor violation, drift alarm or new data.
+
+    The rules match the environment's names by prefix, so they do not change when a model
+    is added: the function maps an event to its model with the models' settings documents
+    (``platform_contracts.model_settings``). New data is batched: each arrival is noted and a
+    message is delayed on the arrivals queue; retraining starts once the model's quiet
+    period passed with no newer arrival (see docs/retraining.md).
+
+    Attributes
+    ----------
+    function:
+        The :class:`PlatformFunction`.
+    rules:
+        The rules, by cause (``monitoring_violation``, ``drift_alarm``, ``new_data``).
+    arrivals_queue:
+        The delay queue that batches new data.
+
+    Parameters
+    ----------
+    function:
+        The function running ``lambda/retraining_trigger``.
+    name_prefix:
+        The environment's name prefix (``ml-platform-<env>``).
+    account:
+        The environment's account (events from elsewhere are refused).
+    datasets_bucket_name:
+        The bucket where new training data arrives (``<model>/incoming/...``).
+    idempotency_table:
+        Table recording handled events, arrivals and cool-downs.
+    key:
+        Encrypts the arrivals queue (the function's key).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: PlatformFunction,
+        name_prefix: str,
+        account: str,
+        datasets_bucket_name: str,
+        idempotency_table: dynamodb.ITable,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = function
+        handler = function.function
+        self.arrivals_queue = sqs.Queue(
+            self,
+            "ArrivalsQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.minutes(3),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=function.dead_letter_queue, max_receive_count=5
+            ),
+        )
+        handler.add_event_source(event_sources.SqsEventSource(self.arrivals_queue, batch_size=10))
+        self.arrivals_queue.grant_send_messages(handler)
+        for name, value in {
+            "NAME_PREFIX": name_prefix,
+            "EXPECTED_ACCOUNT_ID": account,
+            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+            "DATASET_BUCKET_NAME": datasets_bucket_name,
+            "ARRIVALS_QUEUE_URL": self.arrivals_queue.queue_url,
+        }.items():
+            handler.add_environment(name, value)
+        idempotency_table.grant_read_write_data(handler)
+        stack = Stack.of(self)
+        start = iam.PolicyStatement(
+            actions=["sagemaker:StartPipelineExecution"],
+            resources=[
+                stack.format_arn(
+                    service="sagemaker", resource="pipeline", resource_name=f"{name_prefix}-*"
+                )
+            ],
+        )
+        read_settings = settings_read_statement(stack, name_prefix)
+        handler.add_to_role_policy(start)
+        handler.add_to_role_policy(read_settings)
+        role = handler.role
+        assert role is not None
+        acknowledge_wildcards(
+            role,
+            [start],
+            reason="Starts the pipelines of this environment's models, named after it; which"
+            " one is decided per event from the models' settings.",
+        )
+        acknowledge_wildcards(
+            role,
+            [read_settings],
+            reason="Reads the settings document of each of this environment's models (one"
+            " parameter per model under the settings path).",
+        )
+        self.rules = self._rules(name_prefix, datasets_bucket_name)
+
+    def _rules(self, name_prefix: str, datasets_bucket_name: str) -> dict[str, events.Rule]:
+        target = function_target(self.function)
+        patterns = {
+            "monitoring_violation": (
+                "MonitoringViolationRule",
+                "A Model Monitor execution of this environment completed with violations",
+                events.EventPattern(
+                    source=["aws.sagemaker"],
+                    detail_type=["SageMaker Processing Job State Change"],
+                    detail={
+                        "ProcessingJobStatus": ["Completed"],
+                        "ExitMessage": [{"prefix": "CompletedWithViolations"}],
+                        "Environment": {
+                            "sagemaker_monitoring_schedule_name": [{"prefix": f"{name_prefix}-"}]
+                        },
+                    },
+                ),
+            ),
+            "drift_alarm": (
+                "DriftAlarmRule",
+                "A model's drift alarm went into ALARM",
+                events.EventPattern(
+                    source=["aws.cloudwatch"],
+                    detail_type=["CloudWatch Alarm State Change"],
+                    detail={
+                        "alarmName": [{"wildcard": f"{name_prefix}-*-drift"}],
+                        "state": {"value": ["ALARM"]},
+                    },
+                ),
+            ),
+            "new_data": (
+                "NewTrainingDataRule",
+                "A new training data object arrived under a model's incoming/ prefix",
+                events.EventPattern(
+                    source=["aws.s3"],
+                    detail_type=["Object Created"],
+                    detail={
+                        "bucket": {"name": [datasets_bucket_name]},
+                        "object": {"key": [{"wildcard": "*/incoming/*"}]},
+                    },
+                ),
+            ),
+        }
+        return {
+            cause: events.Rule(
+                self, rule_id, description=description, event_pattern=pattern, targets=[target]
+            )
+            for cause, (rule_id, description, pattern) in patterns.items()
+        }

@@ -1,0 +1,290 @@
+"""Model Monitor of one model: a monitor per enabled type, drift alarms, their baselines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ml_constructs import (
+    DataQualityMonitor,
+    ModelBiasMonitor,
+    ModelExplainabilityMonitor,
+    ModelMonitor,
+    ModelQualityMonitor,
+    MonitorJobSettings,
+    SageMakerExecutionRole,
+    acknowledge_wildcards,
+)
+from ml_constructs.released_versions import ReleasedVersions
+from platform_config import EnvironmentConfig, ModelSpec
+from stacks.automation_stack import AutomationStack
+from stacks.data_stack import BUCKET_KINDS, DataStack
+from stacks.monitoring_images import clarify_image, model_monitor_image
+from stacks.network_stack import NetworkStack
+
+#: Where the release automation publishes a released version's baselines, per model.
+BASELINES_PREFIX = "baselines"
+REPORTS_PREFIX = "monitoring"
+_QUALITY_METRIC = {"BinaryClassification": "auc", "MulticlassClassification": "accuracy"}
+
+
+def drift_alarm_name(config: EnvironmentConfig, model: str) -> str:
+    """Name of a model's composite drift alarm (the retraining trigger listens for it)."""
+    return f"{config.name_prefix}-{model}-drift"
+
+
+def has_drift_alarm(model: ModelSpec) -> bool:
+    """Whether the model gets a composite drift alarm."""
+    monitoring = model.monitoring
+    return (
+        model.serving is not None
+        and model.serving.captures_data
+        and monitoring.enabled
+        and bool(
+            (monitoring.data_quality and monitoring.drift_features)
+            or (monitoring.model_quality and monitoring.problem_type in _QUALITY_METRIC)
+        )
+    )
+
+
+def baselines_uri(config: EnvironmentConfig, model: str) -> str:
+    """``s3://`` prefix of a model's released baselines (``<prefix>/<version>/<monitor>/``)."""
+    reports = config.bucket_name(BUCKET_KINDS["MonitoringReports"])
+    return f"s3://{reports}/{BASELINES_PREFIX}/{model}"
+
+
+def monitoring_schedule_names(config: EnvironmentConfig, model: ModelSpec) -> list[str]:
+    """The names of the model's monitoring schedules, one per enabled monitor type."""
+    monitoring = model.monitoring
+    if model.serving is None or not model.serving.captures_data or not monitoring.enabled:
+        return []
+    enabled = {
+        "data-quality": monitoring.data_quality,
+        "model-quality": monitoring.model_quality,
+        "model-bias": monitoring.bias,
+        "model-explainability": monitoring.explainability,
+    }
+    group = f"{config.name_prefix}-{model.name}"
+    return [f"{group}-{kind}" for kind, on in enabled.items() if on]
+
+
+class ModelMonitoring(Construct):
+    """One monitor per enabled type on a model's endpoint, its alarms, and its own role.
+
+    Created under the ``Released`` condition: the monitors compare the endpoint's traffic
+    with the baselines of the released champion, which the release automation copies to
+    ``<baselines_uri>/<version>/<monitor>/``.
+
+    Attributes
+    ----------
+    role:
+        The monitoring jobs' role (:class:`SageMakerExecutionRole` with no pipeline and no
+        registry access).
+    monitors:
+        The :class:`ModelMonitor` constructs, by type.
+    drift_alarm:
+        The composite drift alarm, or ``None``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        model: ModelSpec,
+        endpoint_name: str,
+        data: DataStack,
+        network: NetworkStack,
+        automation: AutomationStack,
+        released: ReleasedVersions,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.partition = Stack.of(self).partition
+        monitoring = model.monitoring
+        self.role = SageMakerExecutionRole(
+            self,
+            "Role",
+            description=f"{config.name_prefix}-{model.name}: Model Monitor jobs",
+            pipelines=[],
+            package_groups=[],
+            volume_key=data.keys.workload,
+        ).role
+        self._grant_buckets(data, model.name)
+        net = network.network
+        version = ReleasedVersions.version_of(released.champion)
+        baseline = f"{baselines_uri(config, model.name)}/{version}"
+        reports = config.bucket_name(BUCKET_KINDS["MonitoringReports"])
+        common: dict[str, Any] = {
+            "endpoint_name": endpoint_name,
+            "schedule_expression": monitoring.schedule,
+            "settings": MonitorJobSettings(
+                role=self.role,
+                subnet_ids=[subnet.subnet_id for subnet in net.subnets.subnets],
+                security_group_ids=[net.workload_security_group.security_group_id],
+                key=data.keys.workload,
+                reports_uri=f"s3://{reports}/{REPORTS_PREFIX}/{model.name}",
+            ),
+        }
+        self.monitors = self._monitors(config, model, baseline, common)
+        if monitoring.ground_truth_uri is not None:
+            self._grant_ground_truth(self.role, monitoring.ground_truth_uri)
+        action = cloudwatch_actions.SnsAction(automation.alert_topic)
+        alarms = self._drift_alarms(model, endpoint_name, self.monitors, action)
+        self.drift_alarm: cloudwatch.CompositeAlarm | None = None
+        if alarms:
+            self.drift_alarm = cloudwatch.CompositeAlarm(
+                self,
+                "Drift",
+                composite_alarm_name=drift_alarm_name(config, model.name),
+                alarm_description=f"Drift or quality loss of {model.name}: retraining starts",
+                alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
+            )
+            self.drift_alarm.add_alarm_action(action)
+        released.only_when_released(self)
+
+    def _monitors(
+        self, config: EnvironmentConfig, model: ModelSpec, baseline: str, common: dict[str, Any]
+    ) -> dict[str, ModelMonitor]:
+        monitoring = model.monitoring
+        group = f"{config.name_prefix}-{model.name}"
+        kinds: dict[str, tuple[type[ModelMonitor], str, dict[str, Any]]] = {}
+        if monitoring.data_quality:
+            kinds["data-quality"] = (DataQualityMonitor, model_monitor_image(config.region), {})
+        if monitoring.model_quality:
+            kinds["model-quality"] = (
+                ModelQualityMonitor,
+                model_monitor_image(config.region),
+                {
+                    "ground_truth_uri": monitoring.ground_truth_uri,
+                    "problem_type": monitoring.problem_type,
+                },
+            )
+        if monitoring.bias:
+            kinds["model-bias"] = (
+                ModelBiasMonitor,
+                clarify_image(config.region),
+                {"ground_truth_uri": monitoring.ground_truth_uri},
+            )
+        if monitoring.explainability:
+            kinds["model-explainability"] = (
+                ModelExplainabilityMonitor,
+                clarify_image(config.region),
+                {},
+            )
+        return {
+            kind: monitor(
+                self,
+                kind,
+                schedule_name=f"{group}-{kind}",
+                image_uri=image,
+                baseline_uri=f"{baseline}/{kind}",
+                **extra,
+                **common,
+            )
+            for kind, (monitor, image, extra) in kinds.items()
+        }
+
+    def _grant_buckets(self, data: DataStack, model: str) -> None:
+        """Read the endpoint's captured data and the baselines; write the reports."""
+        capture = data.import_bucket(self, "DataCapture")
+        reports = data.import_bucket(self, "MonitoringReports")
+        grants = [
+            capture.grant_read(self.role, f"data-capture/{model}/*"),
+            capture.grant_read(self.role, f"async-inference/{model}/*"),
+            reports.grant_read(self.role, f"{BASELINES_PREFIX}/{model}/*"),
+            reports.grant_read_write(self.role, f"{REPORTS_PREFIX}/{model}/*"),
+        ]
+        acknowledge_wildcards(
+            self.role,
+            [statement for grant in grants for statement in grant.principal_statements],
+            reason="CDK's bucket grants, each on this model's own prefix: its captured"
+            " requests, its released baselines and its monitoring reports.",
+        )
+
+    def _drift_alarms(
+        self,
+        model: ModelSpec,
+        endpoint_name: str,
+        monitors: dict[str, ModelMonitor],
+        action: cloudwatch_actions.SnsAction,
+    ) -> list[cloudwatch.Alarm]:
+        """Per-feature drift alarms and the model-quality alarm of one model."""
+        monitoring = model.monitoring
+        alarms = []
+        if "data-quality" in monitors:
+            schedule = monitors["data-quality"].schedule_name
+            for feature in monitoring.drift_features:
+                alarms.append(
+                    cloudwatch.Alarm(
+                        self,
+                        f"Drift-{feature}",
+                        alarm_description=f"Drift of feature {feature} of {model.name}",
+                        metric=cloudwatch.Metric(
+                            namespace="aws/sagemaker/Endpoints/data-metrics",
+                            metric_name=f"feature_baseline_drift_{feature}",
+                            dimensions_map={
+                                "Endpoint": endpoint_name,
+                                "MonitoringSchedule": schedule,
+                            },
+                            statistic="Maximum",
+                            period=Duration.hours(1),
+                        ),
+                        threshold=monitoring.drift_threshold,
+                        evaluation_periods=1,
+                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    )
+                )
+        metric_name = _QUALITY_METRIC.get(monitoring.problem_type)
+        if "model-quality" in monitors and metric_name:
+            alarms.append(
+                cloudwatch.Alarm(
+                    self,
+                    "Quality",
+                    alarm_description=f"{metric_name} of {model.name} below"
+                    f" {monitoring.quality_alarm_threshold}",
+                    metric=cloudwatch.Metric(
+                        namespace="aws/sagemaker/Endpoints/model-metrics",
+                        metric_name=metric_name,
+                        dimensions_map={
+                            "Endpoint": endpoint_name,
+                            "MonitoringSchedule": monitors["model-quality"].schedule_name,
+                        },
+                        statistic="Minimum",
+                        period=Duration.hours(1),
+                    ),
+                    threshold=monitoring.quality_alarm_threshold,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
+        return alarms
+
+    def _grant_ground_truth(self, role: iam.IRole, ground_truth_uri: str) -> None:
+        bucket, _, prefix = ground_truth_uri.removeprefix("s3://").partition("/")
+        prefix = prefix.rstrip("/")
+        objects = f"arn:{self.partition}:s3:::{bucket}/{prefix + '/' if prefix else ''}*"
+        read = iam.PolicyStatement(actions=["s3:GetObject"], resources=[objects])
+        role.add_to_principal_policy(read)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"], resources=[f"arn:{self.partition}:s3:::{bucket}"]
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            [read],
+            reason=(
+                "Model-quality and bias jobs read every label file under the model's ground-truth"
+                " prefix, named by the team's labelling process."
+            ),
+        )

@@ -1,0 +1,232 @@
+"""The SageMaker pipelines of one model, built at synth for the environment's region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ml_constructs import (
+    SageMakerExecutionRole,
+    SageMakerPipeline,
+    acknowledge,
+    acknowledge_wildcards,
+)
+from pipeline_definitions.batch_pipeline import build_batch_pipeline
+from pipeline_definitions.pipeline_kinds import pipeline_kind
+from pipeline_definitions.training_pipeline import StepCodeUris
+from platform_config import ConfigError, EnvironmentConfig, ModelSpec
+from platform_config.loader import CATALOGUE_FILE
+from stacks.automation_stack import AutomationStack
+from stacks.data_stack import BUCKET_KINDS, DataStack
+from stacks.network_stack import NetworkStack
+
+#: Stands for the served model in a batch definition until deploy time.
+BATCH_MODEL_PLACEHOLDER = "cdk-placeholder-batch-model"
+
+
+class Placeholders:
+    """Deploy-time values of the definitions, as synth-time text the builders accept."""
+
+    def __init__(self, config: EnvironmentConfig, *, subnet_count: int) -> None:
+        self.role_arn = f"arn:aws:iam::{config.account}:role/cdk-placeholder-execution-role"
+        self.kms_key_arn = (
+            f"arn:aws:kms:{config.region}:{config.account}:key/cdk-placeholder-workload-key"
+        )
+        self.security_group_id = "sg-0cdc0ffee0000000f"
+        self.subnet_ids = tuple(f"subnet-0cdc0ffee{index:08x}" for index in range(subnet_count))
+
+
+class ModelPipelines(Construct):
+    """The training pipeline of one model, its schedule and the role its jobs act as.
+
+    The pipeline, ``<prefix>-<model>``, runs as its own role (:attr:`role`: it may run
+    jobs, register packages in the model's group only, never approve them), on the isolated
+    subnets in the workload security group, with the workload key on volumes and outputs.
+    Its step scripts are the version the automation stack copied to the code bucket. A
+    model with ``pipeline.schedule`` gets an EventBridge rule that starts it.
+
+    Attributes
+    ----------
+    role:
+        The pipeline's execution role.
+    pipeline:
+        :class:`SageMakerPipeline`.
+    substitutions:
+        Placeholder -> deploy-time value, for further definitions of this model.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        model: ModelSpec,
+        data: DataStack,
+        network: NetworkStack,
+        automation: AutomationStack,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        name = f"{config.name_prefix}-{model.name}"
+        self._code_bucket = data.import_bucket(self, "PipelineCode")
+        self.role = self._role(config, model, data)
+        net = network.network
+        subnets = [subnet.subnet_id for subnet in net.subnets.subnets]
+        self.placeholders = Placeholders(config, subnet_count=len(subnets))
+        placeholders = self.placeholders
+        self.substitutions = {
+            placeholders.role_arn: self.role.role_arn,
+            placeholders.kms_key_arn: data.keys.workload.key_arn,
+            placeholders.security_group_id: net.workload_security_group.security_group_id,
+            **dict(zip(placeholders.subnet_ids, subnets, strict=True)),
+        }
+        code = automation.step_code_prefix
+        definition = self._definition(
+            model,
+            pipeline_name=name,
+            region=config.region,
+            role_arn=placeholders.role_arn,
+            default_bucket=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
+            input_data_uri=(
+                f"s3://{config.bucket_name(BUCKET_KINDS['Datasets'])}/{model.name}/training/"
+            ),
+            model_package_group_name=name,
+            kms_key_arn=placeholders.kms_key_arn,
+            subnet_ids=placeholders.subnet_ids,
+            security_group_ids=(placeholders.security_group_id,),
+            code_uris=StepCodeUris(
+                preprocess=f"{code}/preprocess.py", evaluate=f"{code}/evaluate.py"
+            ),
+        )
+        self.pipeline = SageMakerPipeline(
+            self,
+            "Training",
+            pipeline_name=name,
+            role=self.role,
+            definition=definition,
+            definition_substitutions=self.substitutions,
+            description=f"{model.pipeline.kind} pipeline of {model.name}: {model.description}"[
+                :3072
+            ],
+            definition_bucket=self._code_bucket,
+            deployment_log_group=automation.step_code_logs,
+        )
+        if model.pipeline.schedule is not None:
+            self.pipeline.add_schedule(
+                events.Schedule.expression(model.pipeline.schedule),
+                description=f"Retrains {model.name}: starts {name} {model.pipeline.schedule}",
+            )
+            _acknowledge_schedule_role(self.pipeline)
+        self._grant_job_extras(model)
+
+    def _role(self, config: EnvironmentConfig, model: ModelSpec, data: DataStack) -> iam.IRole:
+        name = f"{config.name_prefix}-{model.name}"
+        role = SageMakerExecutionRole(
+            self,
+            "Role",
+            description=f"{name}: its pipelines' jobs",
+            pipelines=[name, f"{name}-batch"],
+            package_groups=[name],
+            volume_key=data.keys.workload,
+        ).role
+        grants = [
+            data.import_bucket(self, "Datasets").grant_read_write(role),
+            data.import_bucket(self, "ModelArtifacts").grant_read_write(role),
+            self._code_bucket.grant_read(role),
+            data.import_bucket(self, "MonitoringReports").grant_read_write(role),
+        ]
+        acknowledge_wildcards(
+            role,
+            [statement for grant in grants for statement in grant.principal_statements],
+            reason="CDK's bucket grants: object-level actions on the platform's own buckets,"
+            " where the pipeline reads its data and code and writes artifacts and reports.",
+        )
+        return role
+
+    def _definition(self, model: ModelSpec, **arguments: Any) -> str:
+        """Build the definition with the kind's builder; a region refusal is a config error.
+
+        The configuration is checked without a region; an image or a JumpStart bucket that
+        is not published in the environment's region is found here, and reported in one
+        line.
+        """
+        try:
+            return pipeline_kind(model.pipeline.kind).build(model.pipeline, **arguments)
+        except ValueError as error:
+            index = next(i for i, m in enumerate(self._config.models) if m.name == model.name)
+            reason = " ".join(str(error).split())
+            raise ConfigError(
+                f"{CATALOGUE_FILE}: models[{index}].pipeline: cannot be built for environment"
+                f" {self._config.name} (region {self._config.region}): {reason}"
+            ) from None
+
+    def _grant_job_extras(self, model: ModelSpec) -> None:
+        """What this model's kind of pipeline needs beyond the execution role (its plugin's
+        ``policy_statements``: Autopilot jobs, JumpStart objects, a registered kind's own)."""
+        plugin = pipeline_kind(model.pipeline.kind)
+        if plugin.policy_statements is None:
+            return
+        statements = plugin.policy_statements(Stack.of(self), [model.pipeline])
+        if not statements:
+            return
+        policy = iam.Policy(self, "JobsPolicy", statements=statements, roles=[self.role])
+        acknowledge(
+            policy,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "PCI.DSS.321-IAMNoInlinePolicy",
+            reason="What only this model's kind of pipeline needs (AutoML, fine-tuning, a"
+            " registered kind's own), attached to this model's pipeline role alone.",
+        )
+        if plugin.wildcard_reason:
+            acknowledge_wildcards(policy, statements, reason=plugin.wildcard_reason)
+
+    def add_batch_pipeline(
+        self, scope: Construct, *, model: ModelSpec, served_model_name: str
+    ) -> SageMakerPipeline:
+        """The batch inference pipeline of a batch-served model, in ``scope``.
+
+        It runs a transform step over ``s3://<datasets>/<model>/batch-input/`` (the
+        ``InputDataUri`` parameter) with the released model and writes encrypted predictions
+        under ``<pipeline name>/`` in the datasets bucket.
+        """
+        config = self._config
+        name = f"{config.name_prefix}-{model.name}-batch"
+        datasets = config.bucket_name(BUCKET_KINDS["Datasets"])
+        definition = build_batch_pipeline(
+            pipeline_name=name,
+            region=config.region,
+            output_bucket=datasets,
+            input_data_uri=f"s3://{datasets}/{model.name}/batch-input/",
+            model_name=BATCH_MODEL_PLACEHOLDER,
+            kms_key_arn=self.placeholders.kms_key_arn,
+        )
+        return SageMakerPipeline(
+            scope,
+            "BatchPipeline",
+            pipeline_name=name,
+            role=self.role,
+            definition=definition,
+            definition_substitutions={
+                **self.substitutions,
+                BATCH_MODEL_PLACEHOLDER: served_model_name,
+            },
+            description=f"Batch inference of {model.name} with its released model",
+        )
+
+
+def _acknowledge_schedule_role(pipeline: SageMakerPipeline) -> None:
+    role = pipeline.node.find_child("ScheduleRole")
+    acknowledge(
+        role,
+        "NIST.800.53.R5-IAMNoInlinePolicy",
+        "HIPAA.Security-IAMNoInlinePolicy",
+        "PCI.DSS.321-IAMNoInlinePolicy",
+        reason="The schedule's role may only start this one pipeline; its policy is specific"
+        " to it, so no managed policy would be shared.",
+    )

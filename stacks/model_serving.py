@@ -1,0 +1,247 @@
+"""How one model is served: its endpoint (or batch transform model) and what watches it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from ml_constructs.async_inference_notifications import AsyncInferenceNotifications
+from ml_constructs.batch_transform_model import BatchTransformModel
+from ml_constructs.endpoint_alarms import EndpointAlarms
+from ml_constructs.endpoint_autoscaling import EndpointAutoscaling
+from ml_constructs.endpoint_dashboard import EndpointDashboard
+from ml_constructs.endpoint_execution_role import EndpointExecutionRole
+from ml_constructs.model_endpoint import AsyncOutput, ModelEndpoint, VariantPackage
+from ml_constructs.released_versions import ReleasedVersions
+from platform_config import EnvironmentConfig, ModelSpec
+from platform_config.serving_spec import EndpointKind, ServingSpec, is_gpu_or_accelerator
+from platform_contracts.releases import package_arn
+from stacks.automation_stack import AutomationStack
+from stacks.data_stack import DataStack
+from stacks.network_stack import NetworkStack
+
+#: Prefixes, under the data capture bucket, of captured requests and asynchronous traffic.
+DATA_CAPTURE_PREFIX = "data-capture"
+ASYNC_PREFIX = "async-inference"
+#: Prefix, under the datasets bucket, of batch transform output.
+BATCH_OUTPUT_PREFIX = "batch-transform"
+
+
+def endpoint_name(config: EnvironmentConfig, model_name: str) -> str:
+    """The endpoint of a served model: ``ml-platform-<env>-<model>`` (also its group's name)."""
+    return f"{config.name_prefix}-{model_name}"
+
+
+def batch_pipeline_name(config: EnvironmentConfig, model_name: str) -> str:
+    """The batch inference pipeline of a batch-served model."""
+    return f"{config.name_prefix}-{model_name}-batch"
+
+
+def transform_parameter_name(config: EnvironmentConfig, model_name: str) -> str:
+    """SSM parameter holding a batch-served model's transform settings."""
+    return f"/{config.name_prefix}/serving/{model_name}/transform"
+
+
+def variant_packages(
+    config: EnvironmentConfig, model: ModelSpec, released: ReleasedVersions, partition: str
+) -> dict[str, VariantPackage]:
+    """Which package each variant serves (the rules of docs/releases.md, "Who serves what")."""
+    spec = model.serving
+    assert spec is not None
+    group = endpoint_name(config, model.name)
+    candidate = released.candidate or released.champion
+    packages: dict[str, VariantPackage] = {}
+    following = 0
+    for variant in spec.production_variants + spec.shadow:
+        version = spec.variant_model_version(variant)
+        if version != "latest":
+            arn = package_arn(partition, config.region, config.account, group, int(version))
+            packages[variant.name] = VariantPackage(f"V{version}", arn)
+        elif variant in spec.shadow or following > 0:
+            packages[variant.name] = VariantPackage(
+                "Candidate", candidate, acknowledge_template_value=released.candidate is not None
+            )
+        else:
+            packages[variant.name] = VariantPackage("Champion", released.champion)
+            following += 1
+    return packages
+
+
+class ModelServing(Construct):
+    """The serving of one catalogue model, created once its champion is released.
+
+    An :class:`EndpointExecutionRole` and either a :class:`ModelEndpoint` with
+    :class:`EndpointAlarms`, :class:`EndpointDashboard`, optional
+    :class:`EndpointAutoscaling` and, for asynchronous endpoints,
+    :class:`AsyncInferenceNotifications`; or, for ``kind: batch``, a
+    :class:`BatchTransformModel`. Unless every variant is pinned to a version, every
+    resource here carries the ``Released`` condition of ``released``.
+
+    Attributes
+    ----------
+    role:
+        :class:`EndpointExecutionRole`.
+    endpoint:
+        :class:`ModelEndpoint`, or ``None`` for batch.
+    batch_model:
+        :class:`BatchTransformModel`, or ``None``.
+    alarms:
+        :class:`EndpointAlarms`, or ``None`` for batch.
+    capture_uri:
+        ``s3://`` prefix of captured data, or ``None`` when nothing is captured.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        model: ModelSpec,
+        data: DataStack,
+        network: NetworkStack,
+        automation: AutomationStack,
+        released: ReleasedVersions,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        spec = model.serving
+        assert spec is not None
+        self._config, self._model, self._spec = config, model, spec
+        self._data, self._automation = data, automation
+        self.name = endpoint_name(config, model.name)
+        self._capture = data.import_bucket(self, "DataCapture")
+        self._datasets = data.import_bucket(self, "Datasets")
+        batch = spec.kind is EndpointKind.BATCH
+        self.role = EndpointExecutionRole(
+            self,
+            "Role",
+            model_name=model.name,
+            log_group_prefix="TransformJobs" if batch else f"Endpoints/{self.name}",
+            volume_key=data.keys.workload,
+            model_artifacts=data.import_bucket(self, "ModelArtifacts"),
+        )
+        net = network.network
+        packages = variant_packages(config, model, released, Stack.of(self).partition)
+        self._common: dict[str, Any] = {
+            "role": self.role.role,
+            "image": spec.image_for(config.region),
+            "provider": automation.provider.function,
+            "subnets": net.subnets.subnets,
+            "security_group": net.workload_security_group,
+            "volume_key": data.keys.workload,
+        }
+        self.endpoint: ModelEndpoint | None = None
+        self.batch_model: BatchTransformModel | None = None
+        self.alarms: EndpointAlarms | None = None
+        self.capture_uri: str | None = None
+        if batch:
+            self._batch(packages)
+        else:
+            self._endpoint(packages)
+        if any(not package.key.startswith("V") for package in packages.values()):
+            released.only_when_released(self)
+
+    def _batch(self, packages: dict[str, VariantPackage]) -> None:
+        config, model, role = self._config, self._model, self.role
+        output = f"{BATCH_OUTPUT_PREFIX}/{model.name}/"
+        role.grant_read(
+            self._datasets,
+            f"{model.name}/",
+            reason="Transform jobs read this model's input prefix.",
+        )
+        role.grant_write(
+            self._datasets, output, reason="Transform jobs write this model's output prefix."
+        )
+        role.grant_write(
+            self._datasets,
+            f"{batch_pipeline_name(config, model.name)}/",
+            reason="The batch inference pipeline's predictions, one prefix per execution.",
+        )
+        self.batch_model = BatchTransformModel(
+            self,
+            "Transform",
+            spec=self._spec,
+            parameter_name=transform_parameter_name(config, model.name),
+            output_uri=f"s3://{self._datasets.bucket_name}/{output}",
+            package_arn=next(iter(packages.values())).package_arn,
+            **self._common,
+        )
+
+    def _endpoint(self, packages: dict[str, VariantPackage]) -> None:
+        spec, model = self._spec, self._model
+        variants = [variant.name for variant in spec.production_variants]
+        self.alarms = EndpointAlarms(
+            self,
+            "Alarms",
+            endpoint_name=self.name,
+            variant_names=variants,
+            thresholds=spec.alarms,
+            topic=self._automation.alert_topic,
+        )
+        if spec.captures_data:
+            capture_prefix = f"{DATA_CAPTURE_PREFIX}/{model.name}/"
+            self.role.grant_write(
+                self._capture,
+                capture_prefix,
+                reason="Data capture writes this endpoint's prefix, with generated object names.",
+            )
+            self.capture_uri = f"s3://{self._capture.bucket_name}/{capture_prefix.rstrip('/')}"
+        self.endpoint = ModelEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.name,
+            spec=spec,
+            variant_packages=packages,
+            data_capture_uri=self.capture_uri,
+            async_output=self._async_output() if spec.kind is EndpointKind.ASYNC else None,
+            rollback_alarms=self.alarms.alarms,
+            **self._common,
+        )
+        if spec.autoscaling is not None:
+            EndpointAutoscaling(
+                self,
+                "Autoscaling",
+                endpoint=self.endpoint.endpoint,
+                endpoint_name=self.name,
+                variant_names=variants,
+                settings=spec.autoscaling,
+                asynchronous=spec.kind is EndpointKind.ASYNC,
+            )
+        EndpointDashboard(
+            self,
+            "Dashboard",
+            endpoint_name=self.name,
+            variant_names=variants + self.endpoint.shadow_variant_names,
+            gpu=_has_gpu(spec),
+            asynchronous=spec.kind is EndpointKind.ASYNC,
+            instance_metrics=spec.kind is not EndpointKind.SERVERLESS,
+        )
+
+    def _async_output(self) -> AsyncOutput:
+        """Where an asynchronous endpoint reads requests and writes results, and whom it tells."""
+        alerts = self._automation.alerts
+        notifications = AsyncInferenceNotifications(self, "Notifications", key=alerts.key)
+        base = f"{ASYNC_PREFIX}/{self._model.name}"
+        role = self.role
+        role.grant_read(self._capture, f"{base}/input/", reason="Asynchronous requests.")
+        role.grant_write(self._capture, f"{base}/output/", reason="Asynchronous results.")
+        role.grant_write(self._capture, f"{base}/failures/", reason="Asynchronous failures.")
+        role.grant_publish([notifications.success_topic, notifications.error_topic], alerts.key)
+        bucket = self._capture.bucket_name
+        return AsyncOutput(
+            output_uri=f"s3://{bucket}/{base}/output",
+            failure_uri=f"s3://{bucket}/{base}/failures",
+            key=self._data.keys.workload,
+            success_topic=notifications.success_topic,
+            error_topic=notifications.error_topic,
+        )
+
+
+def _has_gpu(spec: ServingSpec) -> bool:
+    """Whether any instance of the endpoint has an NVIDIA GPU (for the dashboard's widgets)."""
+    if spec.kind is EndpointKind.SERVERLESS:
+        return False
+    types = [spec.variant_instance_type(v) for v in spec.production_variants + spec.shadow]
+    return any(is_gpu_or_accelerator(t) and t.split(".")[1].startswith(("g", "p")) for t in types)
