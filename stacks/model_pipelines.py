@@ -15,9 +15,8 @@ from ml_constructs import (
     acknowledge,
     acknowledge_wildcards,
 )
-from pipeline_definitions.batch_pipeline import build_batch_pipeline
+from pipeline_definitions.definition_cache import cached_definition
 from pipeline_definitions.pipeline_kinds import pipeline_kind
-from pipeline_definitions.training_pipeline import StepCodeUris
 from platform_config import ConfigError, EnvironmentConfig, ModelSpec
 from platform_config.loader import CATALOGUE_FILE
 from stacks.automation_stack import AutomationStack
@@ -99,9 +98,7 @@ class ModelPipelines(Construct):
             kms_key_arn=placeholders.kms_key_arn,
             subnet_ids=placeholders.subnet_ids,
             security_group_ids=(placeholders.security_group_id,),
-            code_uris=StepCodeUris(
-                preprocess=f"{code}/preprocess.py", evaluate=f"{code}/evaluate.py"
-            ),
+            code_uris={"preprocess": f"{code}/preprocess.py", "evaluate": f"{code}/evaluate.py"},
         )
         self.pipeline = SageMakerPipeline(
             self,
@@ -155,8 +152,18 @@ class ModelPipelines(Construct):
         is not published in the environment's region is found here, and reported in one
         line.
         """
+        plugin = pipeline_kind(model.pipeline.kind)
+
+        def build(spec: Any, *, code_uris: dict[str, str], **rest: Any) -> str:
+            # Imported here: the SDK is loaded only when a definition is not in the cache.
+            from pipeline_definitions.training_pipeline import StepCodeUris
+
+            return plugin.build(spec, code_uris=StepCodeUris(**code_uris), **rest)
+
         try:
-            return pipeline_kind(model.pipeline.kind).build(model.pipeline, **arguments)
+            return cached_definition(
+                build, model.pipeline, kind=plugin.name, source=plugin.build, **arguments
+            )
         except ValueError as error:
             index = next(i for i, m in enumerate(self._config.models) if m.name == model.name)
             reason = " ".join(str(error).split())
@@ -198,7 +205,10 @@ class ModelPipelines(Construct):
         config = self._config
         name = f"{config.name_prefix}-{model.name}-batch"
         datasets = config.bucket_name(BUCKET_KINDS["Datasets"])
-        definition = build_batch_pipeline(
+        definition = cached_definition(
+            _build_batch_pipeline,
+            None,
+            kind="batch",
             pipeline_name=name,
             region=config.region,
             output_bucket=datasets,
@@ -218,6 +228,12 @@ class ModelPipelines(Construct):
             },
             description=f"Batch inference of {model.name} with its released model",
         )
+
+
+def _build_batch_pipeline(_: None, **arguments: Any) -> str:
+    from pipeline_definitions.batch_pipeline import build_batch_pipeline
+
+    return build_batch_pipeline(**arguments)
 
 
 def _acknowledge_schedule_role(pipeline: SageMakerPipeline) -> None:
