@@ -36,6 +36,10 @@ class EndpointAlarms(Construct):
         :class:`AlarmSpec`.
     topic:
         Notified on alarm and on recovery.
+    inference_component_name:
+        Watch this inference component's metrics (dimension ``InferenceComponentName``)
+        instead of the variants' (default none: the endpoint's variants); its alarms are
+        named after the one variant that hosts it.
     """
 
     def __init__(
@@ -47,12 +51,17 @@ class EndpointAlarms(Construct):
         variant_names: Sequence[str],
         thresholds: AlarmSpec,
         topic: sns.ITopic,
+        inference_component_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
         action = actions.SnsAction(topic)
         for variant in variant_names:
-            dimensions = {"EndpointName": endpoint_name, "VariantName": variant}
+            dimensions = (
+                {"InferenceComponentName": inference_component_name}
+                if inference_component_name
+                else {"EndpointName": endpoint_name, "VariantName": variant}
+            )
             errors = cloudwatch.Metric(
                 namespace="AWS/SageMaker",
                 metric_name="Invocation5XXErrors",

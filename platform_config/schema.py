@@ -19,6 +19,7 @@ from platform_config.alerts_spec import AlertsSpec
 from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.pipeline_spec import PipelineSpec
+from platform_config.serving_defaults import ServingDefaults, check_scale_to_zero
 from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -181,11 +182,16 @@ class NetworkConfig(Frozen):
         Interface endpoints to create (default: all of :class:`InterfaceEndpoint`). With an
         existing VPC whose endpoints are managed elsewhere, give an empty list. The S3
         gateway endpoint (free) is always created for a new VPC.
+    interface_endpoint_zones:
+        Put the interface endpoints in the first this many of the VPC's zones (default: all;
+        each endpoint is billed per zone). ``1`` trades the endpoints' zone redundancy for a
+        lower idle cost: workloads in the other zones reach them across zones.
     """
 
     new_vpc: NewVpc | None = None
     existing_vpc: ExistingVpc | None = None
     interface_endpoints: tuple[InterfaceEndpoint, ...] = tuple(InterfaceEndpoint)
+    interface_endpoint_zones: int | None = Field(default=None, ge=1, le=6)
 
     @model_validator(mode="after")
     def _exactly_one_vpc(self) -> NetworkConfig:
@@ -195,7 +201,21 @@ class NetworkConfig(Frozen):
         endpoints = [endpoint.value for endpoint in self.interface_endpoints]
         if len(set(endpoints)) != len(endpoints):
             raise FieldError("interface_endpoints", endpoints, "lists an endpoint twice")
+        zones = self.interface_endpoint_zones
+        if zones is not None and zones > self.zone_count:
+            raise FieldError(
+                "interface_endpoint_zones",
+                zones,
+                f"is more than the VPC's {self.zone_count} zones (allowed: 1 to {self.zone_count})",
+            )
         return self
+
+    @property
+    def zone_count(self) -> int:
+        """How many zones the VPC's subnets span."""
+        if self.existing_vpc is not None:
+            return len(self.existing_vpc.availability_zones)
+        return self.new_vpc.zone_count if self.new_vpc is not None else 0
 
     @property
     def vpc(self) -> NewVpc | ExistingVpc:
@@ -369,17 +389,27 @@ class StudioConfig(Frozen):
         return self
 
 
+#: MLflow settings that only a tracking server has (an MLflow app is serverless).
+_TRACKING_SERVER_ONLY = ("size", "version")
+
+
 class MlflowConfig(Frozen):
-    """The managed MLflow tracking server.
+    """The environment's managed MLflow: a tracking server or a serverless MLflow app.
 
     Attributes
     ----------
     enabled:
-        Create the server (default on; it is billed per hour while it exists).
+        Create it (default on).
+    kind:
+        ``tracking_server`` (default: an instance of ``size``, billed per hour while it
+        exists) or ``app`` (a serverless MLflow app, ``AWS::SageMaker::MlflowApp``: no
+        instance to size, nothing billed per hour while idle; see pricing/prices.yaml).
+        Either is reached by its ARN (``stacks.mlflow_resource.mlflow_resource_arn``).
     size:
-        ``Small`` (default), ``Medium`` or ``Large``.
+        Tracking server only: ``Small`` (default), ``Medium`` or ``Large``.
     version:
-        MLflow version, e.g. ``"3.0"`` (default: SageMaker's current default).
+        Tracking server only: MLflow version, e.g. ``"3.0"`` (default: SageMaker's current
+        default; an app runs SageMaker's current version).
     automatic_model_registration:
         Register models logged to MLflow in the SageMaker Model Registry (default on).
     weekly_maintenance_window_start:
@@ -387,12 +417,25 @@ class MlflowConfig(Frozen):
     """
 
     enabled: bool = True
+    kind: Literal["tracking_server", "app"] = "tracking_server"
     size: Literal["Small", "Medium", "Large"] = "Small"
     version: Annotated[StrictStr, Field(pattern=r"^\d+(\.\d+)+$")] | None = None
     automatic_model_registration: bool = True
     weekly_maintenance_window_start: Annotated[
         StrictStr, Field(pattern=r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
     ] = "Sun:03:00"
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> MlflowConfig:
+        if self.kind == "app":
+            for field in _TRACKING_SERVER_ONLY:
+                if field in self.model_fields_set:
+                    raise FieldError(
+                        field,
+                        getattr(self, field),
+                        "is only for kind tracking_server (this is app)",
+                    )
+        return self
 
 
 class PromotionSource(Frozen):
@@ -594,6 +637,9 @@ class EnvironmentConfig(Frozen):
         Tags applied to every resource (default none).
     studio, mlflow, model_registry:
         See :class:`StudioConfig`, :class:`MlflowConfig`, :class:`ModelRegistryConfig`.
+    serving_defaults:
+        See :class:`~platform_config.serving_defaults.ServingDefaults` (default: warm
+        capacity).
     models:
         The model catalogue with this environment's overrides applied (built by the loader).
     feature_groups:
@@ -613,6 +659,7 @@ class EnvironmentConfig(Frozen):
     mlflow: MlflowConfig = MlflowConfig()
     model_registry: ModelRegistryConfig = ModelRegistryConfig()
     alerts: AlertsSpec = AlertsSpec()
+    serving_defaults: ServingDefaults = ServingDefaults()
     models: tuple[ModelSpec, ...] = ()
     feature_groups: tuple[FeatureGroupSpec, ...] = ()
 
@@ -666,6 +713,7 @@ class EnvironmentConfig(Frozen):
                 "model_registry.reader_accounts", self.account, "is this environment's own account"
             )
         check_serving_regions(self.models, self.region)
+        check_scale_to_zero(self.models, self.serving_defaults)
         return self
 
     def bucket_name(self, kind: str) -> str:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, StrictStr, model_validator
 
 from platform_config.base import FieldError, Frozen
+from platform_config.serving_defaults import scale_to_zero_blocker
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import ModelSpec
@@ -130,7 +131,8 @@ class AutoscalingSpec(Frozen):
     ----------
     min_capacity, max_capacity:
         Instance bounds (default 1 and 2). ``min_capacity: 0`` is allowed for asynchronous
-        endpoints only (scale to zero).
+        endpoints and for real-time ones with ``scale_to_zero: true`` (where the bounds
+        count copies of the inference component).
     target_invocations_per_instance:
         Real-time target: invocations per instance per minute (default 100).
     target_backlog_per_instance:
@@ -365,6 +367,11 @@ class ServingSpec(Frozen):
         Kind-specific settings (each allowed only on its kind; defaulted on it).
     alarms:
         :class:`AlarmSpec`.
+    scale_to_zero:
+        Serve on an inference component whose endpoint scales down to zero instances when
+        idle (``true``), or keep warm instances (``false``); default: the environment's
+        ``serving_defaults.scale_to_zero`` wherever SageMaker allows it
+        (``platform_config.serving_defaults``).
     """
 
     kind: EndpointKind
@@ -382,6 +389,7 @@ class ServingSpec(Frozen):
     async_inference: AsyncInferenceSpec | None = None
     batch_transform: BatchTransformSpec | None = None
     alarms: AlarmSpec = AlarmSpec()
+    scale_to_zero: bool | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ServingSpec:
@@ -430,12 +438,17 @@ class ServingSpec(Frozen):
                 raise FieldError(
                     "autoscaling", {}, f"is not for {kind.value} (SageMaker scales it)"
                 )
-            if scaling.min_capacity == 0 and kind is not EndpointKind.ASYNC:
+            zero_allowed = kind is EndpointKind.ASYNC or self.scale_to_zero is True
+            if scaling.min_capacity == 0 and not zero_allowed:
                 raise FieldError(
                     "autoscaling.min_capacity",
                     0,
-                    "can be 0 on async endpoints only (scale to zero)",
+                    "can be 0 on async endpoints only (scale to zero), unless scale_to_zero is"
+                    " true",
                 )
+        blocker = scale_to_zero_blocker(self) if self.scale_to_zero else None
+        if blocker is not None:
+            raise FieldError("scale_to_zero", True, f"is not possible: {blocker}")
         return self
 
     def _check_serverless(self) -> None:

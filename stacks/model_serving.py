@@ -13,9 +13,14 @@ from ml_constructs.endpoint_alarms import EndpointAlarms
 from ml_constructs.endpoint_autoscaling import EndpointAutoscaling
 from ml_constructs.endpoint_dashboard import EndpointDashboard
 from ml_constructs.endpoint_execution_role import EndpointExecutionRole
+from ml_constructs.inference_component_endpoint import (
+    ComputeRequirements,
+    InferenceComponentEndpoint,
+)
 from ml_constructs.model_endpoint import AsyncOutput, ModelEndpoint, VariantPackage
 from ml_constructs.released_versions import ReleasedVersions
 from platform_config import EnvironmentConfig, ModelSpec
+from platform_config.serving_defaults import instance_sizes, scales_to_zero
 from platform_config.serving_spec import EndpointKind, ServingSpec, is_gpu_or_accelerator
 from platform_contracts.releases import package_arn
 from stacks.automation_stack import AutomationStack
@@ -75,8 +80,10 @@ class ModelServing(Construct):
     An :class:`EndpointExecutionRole` and either a :class:`ModelEndpoint` with
     :class:`EndpointAlarms`, :class:`EndpointDashboard`, optional
     :class:`EndpointAutoscaling` and, for asynchronous endpoints,
-    :class:`AsyncInferenceNotifications`; or, for ``kind: batch``, a
-    :class:`BatchTransformModel`. Unless every variant is pinned to a version, every
+    :class:`AsyncInferenceNotifications`; or, for a model that scales to zero
+    (``platform_config.serving_defaults.scales_to_zero``), an
+    :class:`InferenceComponentEndpoint` (which scales itself) with the same alarms and
+    dashboard; or, for ``kind: batch``, a :class:`BatchTransformModel`. Unless every variant is pinned to a version, every
     resource here carries the ``Released`` condition of ``released``.
 
     Attributes
@@ -84,7 +91,7 @@ class ModelServing(Construct):
     role:
         :class:`EndpointExecutionRole`.
     endpoint:
-        :class:`ModelEndpoint`, or ``None`` for batch.
+        :class:`ModelEndpoint` or :class:`InferenceComponentEndpoint`, or ``None`` for batch.
     batch_model:
         :class:`BatchTransformModel`, or ``None``.
     alarms:
@@ -132,7 +139,7 @@ class ModelServing(Construct):
             "security_group": net.workload_security_group,
             "volume_key": data.keys.workload,
         }
-        self.endpoint: ModelEndpoint | None = None
+        self.endpoint: ModelEndpoint | InferenceComponentEndpoint | None = None
         self.batch_model: BatchTransformModel | None = None
         self.alarms: EndpointAlarms | None = None
         self.capture_uri: str | None = None
@@ -172,6 +179,7 @@ class ModelServing(Construct):
     def _endpoint(self, packages: dict[str, VariantPackage]) -> None:
         spec, model = self._spec, self._model
         variants = [variant.name for variant in spec.production_variants]
+        zero = scales_to_zero(spec, self._config.serving_defaults)
         self.alarms = EndpointAlarms(
             self,
             "Alarms",
@@ -179,7 +187,12 @@ class ModelServing(Construct):
             variant_names=variants,
             thresholds=spec.alarms,
             topic=self._automation.alert_topic,
+            inference_component_name=self.name if zero else None,
         )
+        if zero:
+            self.endpoint = self._scale_to_zero(packages)
+            self._dashboard(variants)
+            return
         if spec.captures_data:
             capture_prefix = f"{DATA_CAPTURE_PREFIX}/{model.name}/"
             self.role.grant_write(
@@ -209,6 +222,11 @@ class ModelServing(Construct):
                 settings=spec.autoscaling,
                 asynchronous=spec.kind is EndpointKind.ASYNC,
             )
+        self._dashboard(variants)
+
+    def _dashboard(self, variants: list[str]) -> None:
+        spec = self._spec
+        assert self.endpoint is not None
         EndpointDashboard(
             self,
             "Dashboard",
@@ -217,6 +235,24 @@ class ModelServing(Construct):
             gpu=_has_gpu(spec),
             asynchronous=spec.kind is EndpointKind.ASYNC,
             instance_metrics=spec.kind is not EndpointKind.SERVERLESS,
+        )
+
+    def _scale_to_zero(self, packages: dict[str, VariantPackage]) -> InferenceComponentEndpoint:
+        """The model on an inference component of an endpoint that scales to zero instances."""
+        spec = self._spec
+        variant = spec.production_variants[0]
+        assert self.alarms is not None
+        return InferenceComponentEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.name,
+            spec=spec,
+            package=packages[variant.name],
+            compute=ComputeRequirements.one_copy_per_instance(
+                instance_sizes()[spec.variant_instance_type(variant)]
+            ),
+            rollback_alarms=self.alarms.alarms,
+            **self._common,
         )
 
     def _async_output(self) -> AsyncOutput:

@@ -1,0 +1,292 @@
+"""A real-time endpoint serving one model on an inference component that scales to zero."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ml_constructs.compliance import acknowledge
+from ml_constructs.inference_component_scaling import InferenceComponentScaling
+from ml_constructs.model_endpoint import VariantPackage
+from ml_constructs.served_model import ServedModel
+from platform_config.serving_defaults import InstanceSize, scale_to_zero_blocker
+from platform_config.serving_spec import (
+    AutoscalingSpec,
+    DeploymentSpec,
+    ServingSpec,
+    has_local_storage,
+)
+
+_IC = sagemaker.CfnInferenceComponent
+_CONFIG = sagemaker.CfnEndpointConfig
+
+
+@dataclass(frozen=True)
+class ComputeRequirements:
+    """What one copy of the model reserves on an instance (``ComputeResourceRequirements``).
+
+    ``accelerators`` counts GPUs, or NeuronCores on Inferentia2 and Trainium (0: none).
+    """
+
+    cpu_cores: float
+    min_memory_mb: int
+    accelerators: int = 0
+
+    @classmethod
+    def one_copy_per_instance(cls, size: InstanceSize) -> ComputeRequirements:
+        """A copy sized to one instance: every accelerator device, half the vCPUs and half
+        the memory (SageMaker keeps part of each instance for its own agents and refuses a
+        copy that asks for all of it; no copy shares an accelerator instance)."""
+        return cls(
+            cpu_cores=max(size.vcpus / 2, 0.25),
+            min_memory_mb=size.memory_gib * 1024 // 2,
+            accelerators=size.accelerators,
+        )
+
+
+class InferenceComponentEndpoint(Construct):
+    """An endpoint whose one variant hosts the model on an inference component, and scales
+    to zero instances when idle.
+
+    The endpoint config has no model: its single production variant names the instance type,
+    starts ``instance_count`` instances, and lets managed instance scaling keep between zero
+    and ``max_instance_count`` of them (``ManagedInstanceScaling``: ``ENABLED``,
+    ``MinInstanceCount`` 0), routing each request to the instance with the fewest outstanding
+    ones. Its ``ExecutionRoleArn``, VPC placement and network isolation are the model's.
+    The ``AWS::SageMaker::InferenceComponent`` (named like the endpoint; clients pass it as
+    ``InferenceComponentName``) serves the :class:`ServedModel` of the release record's
+    package with ``compute`` per copy, starting with one copy. A release changes the
+    component's model, and SageMaker rolls the copies over with the component's own
+    ``DeploymentConfig`` (rolling batches, rolled back when ``rollback_alarms`` fire). Copies
+    scale with :class:`InferenceComponentScaling` (to zero, and back on traffic).
+
+    Attributes
+    ----------
+    endpoint:
+        ``CfnEndpoint`` (logical id stable via ``Default``).
+    endpoint_config:
+        ``CfnEndpointConfig``.
+    component:
+        ``CfnInferenceComponent``.
+    component_name:
+        Its physical name (the endpoint's).
+    model:
+        The :class:`ServedModel`.
+    scaling:
+        :class:`InferenceComponentScaling`.
+    endpoint_name:
+        The physical name.
+    production_variant_names:
+        The one variant's name, as a list (like ``ModelEndpoint``'s).
+    shadow_variant_names:
+        Always empty.
+
+    Parameters
+    ----------
+    endpoint_name:
+        Physical name of the endpoint and of its component (at most 63 characters).
+    spec:
+        The model's :class:`ServingSpec`: real-time, one production variant, no shadow
+        variant, no data capture (``platform_config.serving_defaults``). Its
+        ``instance_count`` is the initial fleet, ``autoscaling`` (if any) the copy bounds
+        and target (default: ``instance_count`` copies at most, the default target) and
+        ``deployment`` the rolling update: ``rolling_batch_percent`` of the copies per batch
+        with ``strategy: rolling``, else half of them.
+    package:
+        The :class:`VariantPackage` the variant serves.
+    compute:
+        :class:`ComputeRequirements` of one copy.
+    role:
+        Execution role of the endpoint and the model.
+    subnets, security_group:
+        VPC placement.
+    volume_key:
+        Encrypts instance volumes (omitted for types with local NVMe storage).
+    image, provider, environment:
+        As for :class:`ServedModel` (default none).
+    rollback_alarms:
+        Alarms whose firing rolls a deployment of the component back (default none).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        spec: ServingSpec,
+        package: VariantPackage,
+        compute: ComputeRequirements,
+        role: iam.IRole,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        volume_key: kms.IKey,
+        image: str | None = None,
+        provider: lambda_.IFunction | None = None,
+        environment: Mapping[str, str] | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        blocker = scale_to_zero_blocker(spec)
+        if blocker is not None:
+            raise ValueError(f"cannot serve {endpoint_name} on an inference component: {blocker}")
+        if len(endpoint_name) > 63:
+            raise ValueError(f"endpoint_name {endpoint_name!r} is longer than 63 characters")
+        self.endpoint_name = self.component_name = endpoint_name
+        variant = spec.production_variants[0]
+        self.production_variant_names = [variant.name]
+        self.shadow_variant_names: list[str] = []
+        self.model = ServedModel(
+            self,
+            "Model" + package.key,
+            package_arn=package.package_arn,
+            role=role,
+            image=image,
+            provider=provider,
+            environment=environment,
+            subnets=subnets,
+            security_groups=[security_group],
+            network_isolation=spec.network_isolation,
+        )
+        if package.acknowledge_template_value:
+            acknowledge(
+                self.model.model,
+                "CloudFormation-Validate::F3031",
+                reason="The package ARN is a release record (an SSM parameter type) chosen"
+                " with Fn::If; the validator substitutes the parameter's name (its default)"
+                " in each branch, CloudFormation resolves it to the recorded ARN.",
+            )
+        scaling = spec.autoscaling or AutoscalingSpec(max_capacity=variant.instance_count)
+        max_instances = max(variant.instance_count, scaling.max_capacity)
+        self.endpoint_config = self._endpoint_config(
+            spec=spec,
+            max_instances=max_instances,
+            role=role,
+            subnets=subnets,
+            security_group=security_group,
+            volume_key=volume_key,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Default",
+            endpoint_name=endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+        )
+        self.component = _IC(
+            self,
+            "Component",
+            inference_component_name=endpoint_name,
+            endpoint_name=self.endpoint.attr_endpoint_name,
+            variant_name=variant.name,
+            specification=_IC.InferenceComponentSpecificationProperty(
+                model_name=self.model.model_name,
+                compute_resource_requirements=_IC.InferenceComponentComputeResourceRequirementsProperty(
+                    number_of_cpu_cores_required=compute.cpu_cores,
+                    min_memory_required_in_mb=compute.min_memory_mb,
+                    number_of_accelerator_devices_required=compute.accelerators or None,
+                ),
+            ),
+            runtime_config=_IC.InferenceComponentRuntimeConfigProperty(copy_count=1),
+            deployment_config=_deployment_config(spec.deployment, rollback_alarms),
+        )
+        self.scaling = InferenceComponentScaling(
+            self,
+            "Scaling",
+            component=self.component,
+            component_name=endpoint_name,
+            max_copies=max_instances,
+            target_invocations_per_copy=scaling.target_invocations_per_instance,
+            scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
+        )
+
+    def _endpoint_config(
+        self,
+        *,
+        spec: ServingSpec,
+        max_instances: int,
+        role: iam.IRole,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        volume_key: kms.IKey,
+    ) -> sagemaker.CfnEndpointConfig:
+        """The model-less endpoint config of the component's variant."""
+        variant = spec.production_variants[0]
+        instance_type = spec.variant_instance_type(variant)
+        local_storage = has_local_storage(instance_type)
+        config = _CONFIG(
+            self,
+            "Config",
+            execution_role_arn=role.role_arn,
+            production_variants=[
+                _CONFIG.ProductionVariantProperty(
+                    variant_name=variant.name,
+                    instance_type=instance_type,
+                    initial_instance_count=variant.instance_count,
+                    managed_instance_scaling=_CONFIG.ManagedInstanceScalingProperty(
+                        status="ENABLED", min_instance_count=0, max_instance_count=max_instances
+                    ),
+                    routing_config=_CONFIG.RoutingConfigProperty(
+                        routing_strategy="LEAST_OUTSTANDING_REQUESTS"
+                    ),
+                )
+            ],
+            vpc_config=_CONFIG.VpcConfigProperty(
+                subnets=[subnet.subnet_id for subnet in subnets],
+                security_group_ids=[security_group.security_group_id],
+            ),
+            enable_network_isolation=spec.network_isolation,
+            kms_key_id=None if local_storage else volume_key.key_arn,
+        )
+        # SageMaker checks the execution role's permissions when it creates the endpoint.
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            config.node.add_dependency(policy)
+        if local_storage:
+            acknowledge(
+                config,
+                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
+                reason=f"{instance_type} has local NVMe storage, encrypted by the instance's"
+                " hardware module; SageMaker rejects a KmsKeyId for it.",
+            )
+        return config
+
+
+def _deployment_config(
+    deployment: DeploymentSpec, alarms: Sequence[cloudwatch.IAlarm]
+) -> sagemaker.CfnInferenceComponent.InferenceComponentDeploymentConfigProperty:
+    """A rolling update of the copies (the only policy components have), with alarm rollback."""
+
+    def percent(
+        value: int,
+    ) -> sagemaker.CfnInferenceComponent.InferenceComponentCapacitySizeProperty:
+        return _IC.InferenceComponentCapacitySizeProperty(type="CAPACITY_PERCENT", value=value)
+
+    batch = deployment.rolling_batch_percent if deployment.strategy == "rolling" else 50
+    rollback = (
+        _IC.AutoRollbackConfigurationProperty(
+            alarms=[_IC.AlarmProperty(alarm_name=alarm.alarm_name) for alarm in alarms]
+        )
+        if deployment.auto_rollback and alarms
+        else None
+    )
+    return _IC.InferenceComponentDeploymentConfigProperty(
+        rolling_update_policy=_IC.InferenceComponentRollingUpdatePolicyProperty(
+            maximum_batch_size=percent(batch),
+            wait_interval_in_seconds=deployment.wait_seconds,
+            maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_seconds,
+            rollback_maximum_batch_size=percent(100),
+        ),
+        auto_rollback_configuration=rollback,
+    )

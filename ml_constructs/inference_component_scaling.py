@@ -1,0 +1,136 @@
+"""Autoscaling of an inference component's copies, down to zero and back up on traffic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+_INVOCATIONS_PER_COPY = (
+    appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
+)
+
+
+class InferenceComponentScaling(Construct):
+    """Scale an inference component between zero and ``max_copies`` copies.
+
+    Built as "Scale an endpoint to zero instances" in the SageMaker developer guide
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-zero-instances.html),
+    step by step:
+
+    1. the component is an Application Auto Scaling target on
+       ``sagemaker:inference-component:DesiredCopyCount`` with minimum capacity 0;
+    2. a target-tracking policy on ``SageMakerInferenceComponentInvocationsPerCopy`` (the
+       predefined metric of that page's example) scales copies out with traffic and in, down
+       to zero, without it;
+    3. target tracking cannot leave zero copies, so a step-scaling policy
+       (``ChangeInCapacity``, ``Maximum`` aggregation, cooldown 60 s, +1 copy from a metric
+       interval lower bound of 0) is the action of
+    4. a CloudWatch alarm on ``NoCapacityInvocationFailures`` (namespace ``AWS/SageMaker``,
+       dimension ``InferenceComponentName``, ``Sum`` over 60 s, one of one datapoints,
+       ``GreaterThanThreshold`` 1), which SageMaker emits when a request arrives and no
+       instance can serve it. As the page documents it, the alarm fires on more than one
+       such failed request in a minute; the endpoint then provisions an instance, which takes
+       minutes, and requests fail until it is in service (clients retry).
+
+    The endpoint itself follows the copies: its variant's managed instance scaling
+    (``MinInstanceCount`` 0) provisions and releases the instances they need. Scaling uses
+    Application Auto Scaling's service-linked role for SageMaker.
+
+    Attributes
+    ----------
+    target:
+        The ``appscaling.ScalableTarget``.
+    wake_up:
+        The step-scaling action that adds a copy from zero.
+    wake_up_alarm:
+        The ``NoCapacityInvocationFailures`` alarm that triggers it.
+
+    Parameters
+    ----------
+    component:
+        The ``CfnInferenceComponent``; the target depends on it.
+    component_name:
+        Its physical name.
+    max_copies:
+        Most copies (at least 1).
+    target_invocations_per_copy:
+        Target-tracking value: invocations per copy per minute.
+    scale_in_cooldown, scale_out_cooldown:
+        Target-tracking cooldowns.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        component: sagemaker.CfnInferenceComponent,
+        component_name: str,
+        max_copies: int,
+        target_invocations_per_copy: float,
+        scale_in_cooldown: Duration,
+        scale_out_cooldown: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if max_copies < 1:
+            raise ValueError(f"max_copies must be at least 1 (got {max_copies})")
+        if target_invocations_per_copy <= 0:
+            raise ValueError("target_invocations_per_copy must be positive")
+        stack = Stack.of(self)
+        scaling_role = iam.Role.from_role_arn(
+            self,
+            "ServiceLinkedRole",
+            f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/"
+            "sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        )
+        self.target = appscaling.ScalableTarget(
+            self,
+            "Target",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"inference-component/{component_name}",
+            scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
+            min_capacity=0,
+            max_capacity=max_copies,
+            role=scaling_role,
+        )
+        self.target.node.add_dependency(component)
+        self.target.scale_to_track_metric(
+            "InvocationsPerCopy",
+            target_value=target_invocations_per_copy,
+            predefined_metric=_INVOCATIONS_PER_COPY,
+            scale_in_cooldown=scale_in_cooldown,
+            scale_out_cooldown=scale_out_cooldown,
+        )
+        self.wake_up = appscaling.StepScalingAction(
+            self,
+            "WakeUp",
+            scaling_target=self.target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
+            cooldown=Duration.seconds(60),
+        )
+        self.wake_up.add_adjustment(adjustment=1, lower_bound=0)
+        self.wake_up_alarm = cloudwatch.Alarm(
+            self,
+            "NoCapacity",
+            metric=cloudwatch.Metric(
+                namespace="AWS/SageMaker",
+                metric_name="NoCapacityInvocationFailures",
+                dimensions_map={"InferenceComponentName": component_name},
+                statistic="Sum",
+                period=Duration.seconds(60),
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            alarm_description=f"{component_name}: invoked with no instance: add a copy"
+            " (scale out from zero)",
+        )
+        self.wake_up_alarm.add_alarm_action(actions.ApplicationScalingAction(self.wake_up))
