@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.mlflow_role import mlflow_role
 from platform_config import MlflowConfig
 
 
@@ -47,56 +46,13 @@ class MlflowTrackingServer(Construct):
         artifact_prefix: str = "mlflow",
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        self.role = iam.Role(
+        self.role = mlflow_role(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            owner="tracking server",
             description=f"MLflow tracking server {server_name}",
-        )
-        grants = [
-            artifact_bucket.grant_read_write(self.role, f"{artifact_prefix}/*"),
-            artifact_bucket.grant_read(self.role, f"{artifact_prefix}/*"),
-        ]
-        if artifact_bucket.encryption_key is not None:  # the same grant S3's makes, made visible
-            grants.append(artifact_bucket.encryption_key.grant_encrypt_decrypt(self.role))
-        acknowledge_wildcards(
-            self.role,
-            [statement for grant in grants for statement in grant.principal_statements],
-            reason="CDK's grants on the tracking server's own artifact prefix and its key.",
-        )
-        if settings.automatic_model_registration:
-            registration = iam.PolicyStatement(
-                actions=[
-                    "sagemaker:AddTags",
-                    "sagemaker:CreateModelPackageGroup",
-                    "sagemaker:CreateModelPackage",
-                    "sagemaker:DescribeModelPackageGroup",
-                    "sagemaker:UpdateModelPackage",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="sagemaker", resource="model-package-group", resource_name="*"
-                    ),
-                    stack.format_arn(
-                        service="sagemaker", resource="model-package", resource_name="*/*"
-                    ),
-                ],
-            )
-            self.role.add_to_principal_policy(registration)
-            acknowledge_wildcards(
-                self.role,
-                [registration],
-                reason="Automatic registration creates a package group named after each MLflow"
-                " registered model, which users name at run time.",
-            )
-        acknowledge(
-            self.role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            reason="CDK grants specific to the tracking server's own role; no other role would"
-            " share a managed policy.",
+            artifact_bucket=artifact_bucket,
+            artifact_prefix=artifact_prefix,
+            automatic_model_registration=settings.automatic_model_registration,
         )
         self.server = sagemaker.CfnMlflowTrackingServer(
             self,

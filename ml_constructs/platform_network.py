@@ -59,7 +59,8 @@ class PlatformNetwork(Construct):
     endpoint_security_group:
         On the interface endpoints: accepts HTTPS from the workload group only.
     interface_endpoints:
-        The endpoints created, by :class:`InterfaceEndpoint`.
+        The endpoints created, by :class:`InterfaceEndpoint`, in the subnets of the first
+        ``config.interface_endpoint_zones`` zones (default: every zone).
     flow_log_group:
         The flow log group (``None`` for an imported VPC: its owner logs it).
 
@@ -146,13 +147,16 @@ class PlatformNetwork(Construct):
         endpoints.add_ingress_rule(workload, ec2.Port.HTTPS, "From the workload")
 
         self.interface_endpoints: dict[InterfaceEndpoint, ec2.InterfaceVpcEndpoint] = {}
+        # In the first `interface_endpoint_zones` zones (default all): each zone bills.
+        zones = config.interface_endpoint_zones or len(self.subnets.subnets)
+        endpoint_subnets = ec2.SubnetSelection(subnets=self.subnets.subnets[:zones])
         for endpoint in config.interface_endpoints:
             self.interface_endpoints[endpoint] = ec2.InterfaceVpcEndpoint(
                 self,
                 _pascal(endpoint.value) + "Endpoint",
                 vpc=self.vpc,
                 service=ENDPOINT_SERVICES[endpoint],
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+                subnets=endpoint_subnets,
                 security_groups=[endpoints],
                 open=False,
                 private_dns_enabled=True,

@@ -16,8 +16,15 @@ exactly one of four places:
 * **unpriced**: a type, instance type or region the price table does not know, listed with the
   reason, never dropped.
 
-The biggest idle costs are flagged with the configuration knob that removes each. The report
-reads only files: no AWS call, no clock.
+The biggest idle costs are flagged with the configuration knob that removes each, and the
+knobs already in use with what each saves (an endpoint that scales to zero instances, interface
+endpoints in fewer zones than the VPC has, an MLflow app instead of a tracking server).
+
+Resources under a CloudFormation condition are counted as if it held: a model's serving and
+monitoring exist only once its champion is released (the ``Released`` condition of
+``docs/releases.md``), and the report prices the environment as it is once every model is
+released, not a fresh deployment with nothing released. The report reads only files: no AWS
+call, no clock.
 """
 
 from __future__ import annotations
@@ -63,6 +70,17 @@ class Unpriced:
     reason: str
 
 
+@dataclass(frozen=True)
+class Saving:
+    """What a knob in use saves each month in one stack, against what it replaces."""
+
+    stack: str
+    knob: str
+    what: str
+    monthly: float
+    estimate: bool
+
+
 @dataclass
 class IdleCostReport:
     """Everything the report prints."""
@@ -73,6 +91,9 @@ class IdleCostReport:
     free_at_rest: Counter[str] = field(default_factory=Counter)
     unpriced: list[Unpriced] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    savings: list[Saving] = field(default_factory=list)
+    #: Resources counted although a condition decides whether they exist, by condition name.
+    conditional: Counter[str] = field(default_factory=Counter)
 
     @property
     def total(self) -> float:
@@ -140,8 +161,13 @@ class _Pricer:
         return f"config/{stack.display_name.split('/')[0].lower()}.yaml"
 
     def model_of(self, stack: StackTemplate, endpoint_name: str) -> str:
-        prefix = stack.stack_name.rsplit("-", 1)[0] + "-"
+        prefix = f"ml-platform-{stack.display_name.split('/')[0].lower()}-"
         return endpoint_name.removeprefix(prefix)
+
+    def save(self, stack: StackTemplate, knob: str, what: str, monthly: float, entry: dict) -> None:
+        self.report.savings.append(
+            Saving(stack.display_name, knob, what, monthly, entry.get("estimate", True))
+        )
 
     # -- the priced types ---------------------------------------------------------------------
 
@@ -165,9 +191,20 @@ class _Pricer:
                 "endpoint-AZ",
                 zones * entry["price"] * self.hours,
                 "`network.interface_endpoints` (keep only the services used; `[]` when "
-                "the VPC already has them)",
+                "the VPC already has them), `network.interface_endpoint_zones`",
                 entry.get("estimate", True),
             )
+            vpc_zones = sum(
+                1 for other in stack.resources.values() if other["Type"] == "AWS::EC2::Subnet"
+            )
+            if vpc_zones > zones:
+                self.save(
+                    stack,
+                    f"`network.interface_endpoint_zones: {zones}` in {self.env_file(stack)}",
+                    f"interface endpoints in {zones} of the VPC's {vpc_zones} zones",
+                    (vpc_zones - zones) * entry["price"] * self.hours,
+                    entry,
+                )
 
     def endpoint(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -253,6 +290,11 @@ class _Pricer:
             (resource_id, "sagemaker:variant:DesiredInstanceCount"),
             variant.get("InitialInstanceCount", 1),
         )
+        managed = variant.get("ManagedInstanceScaling") or {}
+        if managed.get("Status") == "ENABLED" and isinstance(managed.get("MinInstanceCount"), int):
+            count = managed["MinInstanceCount"]  # what managed instance scaling keeps at idle
+            if count == 0:
+                self._scaled_to_zero(stack, logical_id, endpoint_name, variant, where)
         if count == 0:
             return False
         if shadow:
@@ -265,7 +307,8 @@ class _Pricer:
             )
         else:
             knob = (
-                f"{where}: `serving.kind` (`serverless`, or `async` with "
+                f"{where}: `serving.scale_to_zero: true` (one production variant, no shadow,"
+                " no data capture), `serving.kind` (`serverless`, or `async` with "
                 "`autoscaling.min_capacity: 0`), or `instance_count`"
             )
         entry = self.price(stack, "hosting_instance_hour", logical_id, "AWS::SageMaker::Endpoint")
@@ -295,6 +338,54 @@ class _Pricer:
         )
         return True
 
+    def _scaled_to_zero(
+        self,
+        stack: StackTemplate,
+        logical_id: str,
+        endpoint_name: str,
+        variant: Resource,
+        where: str,
+    ) -> None:
+        """An inference-component endpoint that keeps no instance at idle: what it saves
+        against keeping its initial instances."""
+        initial = variant.get("InitialInstanceCount", 1)
+        instance_type = variant.get("InstanceType", "?")
+        entry = self.price(stack, "hosting_instance_hour", logical_id, "AWS::SageMaker::Endpoint")
+        hourly = (entry or {}).get("prices", {}).get(instance_type)
+        if entry and hourly is not None and isinstance(initial, int):
+            self.save(
+                stack,
+                f"{where}: scale to zero (`serving_defaults.scale_to_zero` or"
+                " `serving.scale_to_zero`)",
+                f"{endpoint_name}: {initial} x {instance_type} at 0 instances when idle",
+                initial * hourly * self.hours,
+                entry,
+            )
+
+    def mlflow_app(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
+        entry = self.price(stack, "mlflow_app_hour", logical_id, resource["Type"])
+        if not entry:
+            return
+        self.add(
+            stack,
+            "MLflow app (serverless)",
+            1,
+            "app",
+            entry["price"] * self.hours,
+            f"`mlflow.enabled: false` in {self.env_file(stack)}",
+            entry.get("estimate", True),
+        )
+        server = self.prices["regions"][stack.region].get("mlflow_tracking_server_hour", {})
+        smallest = min(server.get("prices", {}).values(), default=None)
+        if smallest is not None:
+            self.save(
+                stack,
+                f"`mlflow.kind: app` in {self.env_file(stack)}",
+                "MLflow app instead of the smallest tracking server",
+                (smallest - entry["price"]) * self.hours,
+                {"estimate": entry.get("estimate", True) or server.get("estimate", True)},
+            )
+
     def mlflow(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         size = resource.get("Properties", {}).get("TrackingServerSize", "Small")
         entry = self.price(stack, "mlflow_tracking_server_hour", logical_id, resource["Type"])
@@ -314,7 +405,8 @@ class _Pricer:
             1,
             "server",
             hourly * self.hours,
-            f"`mlflow.enabled: false` in {self.env_file(stack)} (or a smaller `mlflow.size`)",
+            f"`mlflow.enabled: false` in {self.env_file(stack)} (or `mlflow.kind: app`:"
+            " serverless, or a smaller `mlflow.size`)",
             entry.get("estimate", True),
         )
 
@@ -441,6 +533,7 @@ class _Pricer:
             "AWS::EC2::VPCEndpoint": self.vpc_endpoint,
             "AWS::SageMaker::Endpoint": self.endpoint,
             "AWS::SageMaker::MlflowTrackingServer": self.mlflow,
+            "AWS::SageMaker::MlflowApp": self.mlflow_app,
             "AWS::KMS::Key": self.kms_key,
             "AWS::CloudWatch::Alarm": self.alarm,
             "AWS::CloudWatch::CompositeAlarm": self.composite_alarm,
@@ -455,6 +548,8 @@ class _Pricer:
         for stack in self.stacks:
             for logical_id, resource in stack.resources.items():
                 rtype = resource["Type"]
+                if "Condition" in resource:
+                    self.report.conditional[str(resource["Condition"])] += 1
                 if rtype in special:
                     special[rtype](stack, logical_id, resource)
                 elif rtype.startswith("Custom::") or rtype == "AWS::CloudFormation::CustomResource":
@@ -577,6 +672,7 @@ def render(
         out.append(f"  {number}. {total:,.2f} USD/month - {what}")
         out.append(f"     knob: {knob}")
     out.append("")
+    out += _savings(report)
 
     described = {**prices.get("scales_with_use", {})}
     out.append("Zero at idle, scales with use:")
@@ -589,6 +685,15 @@ def render(
         f"Free at rest: {free_total} resources of {len(report.free_at_rest)} types "
         "(IAM, network configuration, policies, models, registry, custom resources)"
     )
+    if report.conditional:
+        conditions = ", ".join(
+            f"{name} ({count})" for name, count in sorted(report.conditional.items())
+        )
+        out.append(
+            f"Counted as released: {sum(report.conditional.values())} resources exist only under"
+            f" a CloudFormation condition ({conditions}), such as a model's serving once its"
+            " champion is released; the report counts them, pricing the released environment"
+        )
     for note in report.notes:
         out.append(f"Note: {note}")
     out.append("")
@@ -602,6 +707,28 @@ def render(
     else:
         out.append("Unpriced: none")
     return "\n".join(out)
+
+
+def _savings(report: IdleCostReport) -> list[str]:
+    """The knobs in use and what each saves against what it replaces, largest first (the same
+    saving of several resources summed: "x 14")."""
+    if not report.savings:
+        return []
+    sums: dict[tuple[str, str, str, bool], list[float]] = defaultdict(lambda: [0, 0.0])
+    for saving in report.savings:
+        key = (saving.stack, saving.knob, saving.what, saving.estimate)
+        sums[key][0] += 1
+        sums[key][1] += saving.monthly
+    ranked = sorted(sums.items(), key=lambda item: (-round(item[1][1], 2), item[0]))
+    total = sum(saving.monthly for saving in report.savings)
+    out = [f"Knobs in use and what each saves at idle (total {total:,.2f} USD/month):"]
+    for number, ((stack, knob, what, estimate), (count, monthly)) in enumerate(ranked, 1):
+        times = f" (x {count:g})" if count > 1 else ""
+        star = "*" if estimate else ""
+        out.append(f"  {number}. {monthly:,.2f}{star} USD/month - {stack}: {what}{times}")
+        out.append(f"     knob: {knob}")
+    out.append("")
+    return out
 
 
 def main(argv: list[str]) -> int:

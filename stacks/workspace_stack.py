@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ml_constructs import (
@@ -14,8 +15,10 @@ from ml_constructs import (
     StudioDomain,
     acknowledge_wildcards,
 )
+from ml_constructs.mlflow_app import MlflowApp
 from platform_config import EnvironmentConfig
 from stacks.data_stack import DataStack
+from stacks.mlflow_resource import mlflow_arn_parameter_name, mlflow_resource_name
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.removal import removal_policy
@@ -32,7 +35,9 @@ class WorkspaceStack(Stack):
     execution_role:
         :class:`SageMakerExecutionRole` of users, spaces and the platform's jobs.
     mlflow:
-        :class:`MlflowTrackingServer`, or ``None`` when ``mlflow.enabled`` is off.
+        :class:`MlflowTrackingServer` or :class:`~ml_constructs.mlflow_app.MlflowApp`
+        (``mlflow.kind``), or ``None`` when ``mlflow.enabled`` is off. Its ARN is also in
+        the SSM parameter ``stacks.mlflow_resource.mlflow_arn_parameter_name``.
     studio:
         :class:`StudioDomain`.
     """
@@ -77,19 +82,36 @@ class WorkspaceStack(Stack):
             " own buckets, which hold the datasets, artifacts and reports users work with.",
         )
 
-        self.mlflow: MlflowTrackingServer | None = None
+        self.mlflow: MlflowTrackingServer | MlflowApp | None = None
         if config.mlflow.enabled:
-            self.mlflow = MlflowTrackingServer(
+            if config.mlflow.kind == "app":
+                self.mlflow = MlflowApp(
+                    self,
+                    "Mlflow",
+                    app_name=mlflow_resource_name(config),
+                    artifact_bucket=artifacts,
+                    settings=config.mlflow,
+                )
+            else:
+                self.mlflow = MlflowTrackingServer(
+                    self,
+                    "Mlflow",
+                    server_name=mlflow_resource_name(config),
+                    artifact_bucket=artifacts,
+                    settings=config.mlflow,
+                )
+            ssm.StringParameter(
                 self,
-                "Mlflow",
-                server_name=prefix,
-                artifact_bucket=artifacts,
-                settings=config.mlflow,
+                "MlflowArn",
+                parameter_name=mlflow_arn_parameter_name(config),
+                description=f"{prefix}: ARN of the MLflow {config.mlflow.kind.replace('_', ' ')} (tracking URI)",
+                string_value=self.mlflow.server_arn,
             )
             acknowledge_wildcards(
                 role,
                 self.mlflow.grant_access(role).principal_statements,
-                reason="Every MLflow API action (sagemaker-mlflow:*) on this one tracking server:"
+                reason="Every MLflow API action (sagemaker-mlflow:*) on this one"
+                f" {'MLflow app' if config.mlflow.kind == 'app' else 'tracking server'}:"
                 " users log, read and manage their own experiments and runs.",
             )
 
