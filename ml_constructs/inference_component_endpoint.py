@@ -34,7 +34,15 @@ _CONFIG = sagemaker.CfnEndpointConfig
 class ComputeRequirements:
     """What one copy of the model reserves on an instance (``ComputeResourceRequirements``).
 
-    ``accelerators`` counts GPUs, or NeuronCores on Inferentia2 and Trainium (0: none).
+    Attributes
+    ----------
+    cpu_cores:
+        ``NumberOfCpuCoresRequired``.
+    min_memory_mb:
+        ``MinMemoryRequiredInMb``.
+    accelerators:
+        ``NumberOfAcceleratorDevicesRequired``: GPUs, or NeuronCores on Inferentia2 and
+        Trainium (default 0: none, and the field is omitted).
     """
 
     cpu_cores: float

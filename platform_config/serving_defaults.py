@@ -51,8 +51,18 @@ class ServingDefaults(Frozen):
 
 @dataclass(frozen=True)
 class InstanceSize:
-    """What one instance offers: vCPUs, memory (GiB), accelerator devices (GPUs or
-    NeuronCores; 0 for CPU types)."""
+    """What one instance of a hosting type offers (``instance_sizes.yaml``).
+
+    Attributes
+    ----------
+    vcpus:
+        vCPUs.
+    memory_gib:
+        Memory, GiB.
+    accelerators:
+        Accelerator devices: NVIDIA GPUs, or NeuronCores (two per Inferentia2 or Trainium
+        chip); default 0 for CPU types.
+    """
 
     vcpus: int
     memory_gib: int
