@@ -102,6 +102,6 @@ def test_sandbox_report_mentions_every_stack_and_prices_its_idle_costs(
     for stack in sandbox.platform.stacks:
         assert stack.stack_name in out, stack.stack_name
     assert "interface VPC endpoints" in out
-    assert "MLflow tracking server" in out
+    assert "MLflow app (serverless)" in out  # sandbox: mlflow.kind app
     report = idle_cost(read_assembly(sandbox.outdir), load_prices(DEFAULT_PRICES))
     assert report.total > 0
