@@ -28,11 +28,18 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 def _serve(config_dir: Path, serving: dict[str, Any], model: int = 0) -> None:
-    """Replace the catalogue's ``models[model].serving`` with ``serving``."""
+    """Replace the catalogue's ``models[model].serving`` with ``serving``, and drop the
+    environments' overrides of that model's serving (the catalogue's is under test)."""
     path = config_dir / "models.yaml"
     data = yaml.safe_load(path.read_text())
     data["models"][model]["serving"] = serving
     path.write_text(yaml.safe_dump(data))
+    name = data["models"][model]["name"]
+    for env_file in config_dir.glob("*.yaml"):
+        env = yaml.safe_load(env_file.read_text())
+        if isinstance(env, dict) and name in (env.get("model_overrides") or {}):
+            env["model_overrides"][name].pop("serving", None)
+            env_file.write_text(yaml.safe_dump(env))
 
 
 def _error(config_dir: Path, env: str = "sandbox") -> str:

@@ -52,9 +52,8 @@ def test_domain_has_the_environments_removal_policy(
 
 def test_domain_logical_id_is_pinned(sandbox: SynthesizedPlatform) -> None:
     assert set(_workspace(sandbox).find_resources("AWS::SageMaker::Domain")) == {"Studio"}
-    assert set(_workspace(sandbox).find_resources("AWS::SageMaker::MlflowTrackingServer")) == {
-        "Mlflow"
-    }
+    # The sandbox's MLflow is an app (mlflow.kind: app); a tracking server would be "Mlflow" too.
+    assert set(_workspace(sandbox).find_resources("AWS::SageMaker::MlflowApp")) == {"Mlflow"}
 
 
 def test_idle_apps_shut_down_after_the_configured_timeout(
@@ -180,7 +179,7 @@ def test_mlflow_server_stores_artifacts_in_the_artifact_bucket(
 
 def test_execution_role_may_use_the_tracking_server(sandbox: SynthesizedPlatform) -> None:
     mlflow = [s for s in _statements(_workspace(sandbox)) if "sagemaker-mlflow:*" in s["Action"]]
-    assert mlflow and mlflow[0]["Resource"] == {"Fn::GetAtt": ["Mlflow", "TrackingServerArn"]}
+    assert mlflow and mlflow[0]["Resource"] == {"Fn::GetAtt": ["Mlflow", "Arn"]}  # the app
 
 
 def _bare_domain(settings: StudioConfig) -> Template:
