@@ -11,6 +11,9 @@ from constructs import Construct
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
 from platform_config import MlflowConfig
 
+#: Where the tracking server keeps run artifacts, under the artifacts bucket.
+MLFLOW_ARTIFACT_PREFIX = "mlflow"
+
 
 class MlflowTrackingServer(Construct):
     """An MLflow tracking server storing its artifacts in a platform bucket.
@@ -30,6 +33,9 @@ class MlflowTrackingServer(Construct):
     ----------
     server_name:
         Physical name.
+    protected_group_prefix:
+        Package groups named ``<prefix>-*`` (the platform's served models) that automatic
+        registration may never create packages in or update (default none).
     artifact_bucket, artifact_prefix:
         Where run artifacts go (default prefix ``mlflow``).
     settings:
@@ -44,7 +50,8 @@ class MlflowTrackingServer(Construct):
         server_name: str,
         artifact_bucket: s3.IBucket,
         settings: MlflowConfig,
-        artifact_prefix: str = "mlflow",
+        artifact_prefix: str = MLFLOW_ARTIFACT_PREFIX,
+        protected_group_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -84,6 +91,27 @@ class MlflowTrackingServer(Construct):
                 ],
             )
             self.role.add_to_principal_policy(registration)
+            if protected_group_prefix:
+                # Served models' groups are the pipelines' and the release flow's only.
+                self.role.add_to_principal_policy(
+                    iam.PolicyStatement(
+                        sid="NeverTheServedModelsGroups",
+                        effect=iam.Effect.DENY,
+                        actions=["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+                        resources=[
+                            stack.format_arn(
+                                service="sagemaker",
+                                resource="model-package-group",
+                                resource_name=f"{protected_group_prefix}-*",
+                            ),
+                            stack.format_arn(
+                                service="sagemaker",
+                                resource="model-package",
+                                resource_name=f"{protected_group_prefix}-*/*",
+                            ),
+                        ],
+                    )
+                )
             acknowledge_wildcards(
                 self.role,
                 [registration],

@@ -18,9 +18,10 @@ class SageMakerExecutionRole(Construct):
     """A SageMaker execution role without ``AmazonSageMakerFullAccess``.
 
     It may run SageMaker jobs (training, processing, transform, tuning, AutoML) in the VPC,
-    start and follow this environment's pipelines, register model packages (not approve
-    them) in its package groups, and pull SageMaker's container images. Data access is
-    granted by the owners of the data (``bucket.grant_read_write(role)``,
+    start and follow the named pipelines, register model packages in the named groups only
+    as ``PendingManualApproval`` (never approve one: ``CreateModelPackage`` is conditioned
+    on ``sagemaker:ModelApprovalStatus``, and there is no ``UpdateModelPackage``), and pull
+    SageMaker's container images. Data access is granted by the owners of the data (``bucket.grant_read_write(role)``,
     ``feature_store.grant_read_write_records(role)``, ``mlflow.grant_access(role)``).
 
     Attributes
@@ -122,8 +123,17 @@ class SageMakerExecutionRole(Construct):
             ),
             iam.PolicyStatement(
                 sid="RegisterModelPackages",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[arn("model-package-group", name) for name in package_groups]
+                + [arn("model-package", f"{name}/*") for name in package_groups],
+                # Registered pending a person's approval, never already approved.
+                conditions={
+                    "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ReadModelPackages",
                 actions=[
-                    "sagemaker:CreateModelPackage",
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:ListModelPackages",
@@ -218,6 +228,9 @@ class SageMakerExecutionRole(Construct):
             "UsePlatformPipelines": "Limited to the named pipelines (or those named after this"
             " environment); their executions have generated ids.",
             "RegisterModelPackages": "Limited to the named package groups (or those named after"
+            " this environment), as PendingManualApproval only; versions are numbered by"
+            " SageMaker.",
+            "ReadModelPackages": "Limited to the named package groups (or those named after"
             " this environment); package versions are numbered by SageMaker.",
             "ListAndSearch": "List and Search calls do not support resource-level permissions.",
             "PullSageMakerImages": "SageMaker's prebuilt images live in AWS-owned accounts that"

@@ -68,6 +68,14 @@ def _account(value: str) -> str:
     return value
 
 
+def _role_arn(value: str) -> str:
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
+        raise ValueError(
+            "is not an IAM role ARN (arn:aws:iam::<account>:role/<name>; a person's role)"
+        )
+    return value
+
+
 def _region(value: str) -> str:
     if not _REGION.fullmatch(value):
         raise ValueError("is not an AWS region code (for example eu-west-1)")
@@ -93,6 +101,7 @@ def _log_retention(value: int) -> int:
 Cidr = Annotated[StrictStr, AfterValidator(_ipv4_cidr)]
 AccountId = Annotated[StrictStr, AfterValidator(_account)]
 Region = Annotated[StrictStr, AfterValidator(_region)]
+RoleArn = Annotated[StrictStr, AfterValidator(_role_arn)]
 ResourceName = Annotated[StrictStr, AfterValidator(_resource_name)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 VpcId = Annotated[StrictStr, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
@@ -429,10 +438,15 @@ class ModelRegistryConfig(Frozen):
         :class:`PromotionSource`: the previous environment, whose approved versions
         ``make release-import`` copies into this registry (default none: models are
         trained here).
+    approvers:
+        IAM roles of the people who may approve or reject this environment's model
+        packages (roles of this account). Every other principal is denied by the groups'
+        policy (default none: any principal IAM allows may, which suits a sandbox only).
     """
 
     reader_accounts: tuple[AccountId, ...] = ()
     promote_from: PromotionSource | None = None
+    approvers: tuple[RoleArn, ...] = ()
 
 
 FeatureName = Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]
@@ -626,6 +640,13 @@ class EnvironmentConfig(Frozen):
                     zone,
                     f"is not a zone of region {self.region}"
                     f" (expected {self.region}a, {self.region}b, ...)",
+                )
+        for index, approver in enumerate(self.model_registry.approvers):
+            if approver.split(":")[4] != self.account:
+                raise FieldError(
+                    f"model_registry.approvers[{index}]",
+                    approver,
+                    f"is not a role of this environment's account {self.account}",
                 )
         if len(set(zones)) != len(zones):
             raise FieldError(

@@ -13,7 +13,6 @@ from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sns as sns
@@ -143,6 +142,12 @@ class AutomationStack(Stack):
             workload_key=data.keys.workload,
             promote_from=config.model_registry.promote_from,
         )
+        for function in (
+            self.provider.platform_function,
+            self.retraining.function,
+            self.releases.function,
+        ):
+            function.alarm_on_dead_letters(self.alert_topic)
         self.monitoring_failure_rule = events.Rule(
             self,
             "MonitoringFailureRule",
@@ -157,7 +162,7 @@ class AutomationStack(Stack):
                     },
                 },
             ),
-            targets=[targets.SnsTopic(self.alert_topic)],
+            targets=[self.alerts.rule_target()],
         )
 
     def _function(
