@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.cloud_assembly import read_assembly
+from scripts.platform_limits import headroom, model_count, over_limit, readings
 
 #: Headroom below CloudFormation's 500 resources and 1 MB template limits.
 MAX_RESOURCES = 400
@@ -93,7 +94,19 @@ def main(argv: list[str]) -> int:
     summaries = summarize(assembly)
     findings = open_findings(assembly)
     print(render(summaries, findings))
-    return 1 if findings or any(summary.over_limits for summary in summaries) else 0
+    over = over_limit(readings(assembly))
+    for reading in over:
+        print(f"OVER LIMIT: {reading.limit.name}: {reading.value:,} ({reading.subject})")
+    most, limit = headroom(assembly)
+    models = model_count(assembly)
+    print(
+        f"{models} models; every CloudFormation, Lambda, IAM and EventBridge limit met"
+        if not over
+        else f"{models} models; {len(over)} limits exceeded",
+        end="",
+    )
+    print(f"; headroom: {most:,} models (first limit: {limit})" if most else "")
+    return 1 if findings or over or any(s.over_limits for s in summaries) else 0
 
 
 if __name__ == "__main__":
