@@ -16,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge
+from ml_constructs.lmi_serving import llm_settings, lmi_environment, lmi_variant_timeouts
 from ml_constructs.served_model import ServedModel
 from platform_config.serving_spec import (
     DeploymentSpec,
@@ -49,6 +50,11 @@ class ModelEndpoint(Construct):
     the deployment automation (``lambda/model_deployment``), Model Monitor and clients find
     it; the models and endpoint configs get generated names, so that CloudFormation can
     replace them and update the endpoint with the configured deployment guardrails.
+
+    When ``image`` is an LMI Neuron image, each model's container gets LMI's settings for
+    its instance type and each variant LMI's startup and download timeouts
+    (:mod:`ml_constructs.lmi_serving`); variants of one version whose tensor-parallel
+    degrees differ get a model each (``latest-tp12``).
 
     Attributes
     ----------
@@ -117,10 +123,16 @@ class ModelEndpoint(Construct):
         serverless = spec.kind is EndpointKind.SERVERLESS
 
         self.models: dict[str, ServedModel] = {}
+        llm = llm_settings(spec, image)
+        timeouts = lmi_variant_timeouts(llm) if llm else None
 
         def model_for(variant: VariantSpec) -> str:
             version = spec.variant_model_version(variant)
             key = "latest" if version == "latest" else f"v{version}"
+            instance_type = spec.variant_instance_type(variant)
+            environment = lmi_environment(instance_type=instance_type, settings=llm) if llm else {}
+            if key in self.models and self.models[key].environment != environment:
+                key += f"-tp{environment['OPTION_TENSOR_PARALLEL_DEGREE']}"
             if key not in self.models:
                 self.models[key] = ServedModel(
                     self,
@@ -130,6 +142,7 @@ class ModelEndpoint(Construct):
                     version=version,
                     role=role,
                     image=image,
+                    environment=environment,
                     subnets=() if serverless else subnets,
                     security_groups=() if serverless else [security_group],
                     network_isolation=spec.network_isolation,
@@ -145,6 +158,12 @@ class ModelEndpoint(Construct):
                 initial_instance_count=variant.instance_count,
                 instance_type=spec.variant_instance_type(variant),
                 initial_variant_weight=variant.weight,
+                container_startup_health_check_timeout_in_seconds=(
+                    timeouts.container_startup_health_check_seconds if timeouts else None
+                ),
+                model_data_download_timeout_in_seconds=(
+                    timeouts.model_data_download_seconds if timeouts else None
+                ),
             )
 
         if serverless:

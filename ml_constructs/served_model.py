@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -28,6 +28,8 @@ class ServedModel(Construct):
         The ``CfnModel`` (logical id stable via ``Default``).
     model_name:
         Its generated name (token).
+    environment:
+        The container's environment (empty unless given).
 
     Parameters
     ----------
@@ -40,6 +42,9 @@ class ServedModel(Construct):
     image:
         Serve the package's artifacts with this image instead of the package's own (default
         none: the package's containers, by ``ModelPackageName``).
+    environment:
+        Environment variables of the container, e.g. an LMI server's settings
+        (:mod:`ml_constructs.lmi_serving`; default none).
     subnets, security_groups:
         Put the model in the VPC (default: none, for serverless endpoints, which cannot be).
     network_isolation:
@@ -56,6 +61,7 @@ class ServedModel(Construct):
         version: int | str,
         role: iam.IRole,
         image: str | None = None,
+        environment: Mapping[str, str] | None = None,
         subnets: Sequence[ec2.ISubnet] = (),
         security_groups: Sequence[ec2.ISecurityGroup] = (),
         network_isolation: bool = True,
@@ -66,13 +72,17 @@ class ServedModel(Construct):
         self.package = ModelPackageVersion(
             self, "Package", resolver=resolver, group_name=group_name, version=version
         )
+        self.environment = dict(environment or {})
         container = (
             sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image, model_data_url=self.package.model_data_url
+                image=image,
+                model_data_url=self.package.model_data_url,
+                environment=self.environment or None,
             )
             if image
             else sagemaker.CfnModel.ContainerDefinitionProperty(
-                model_package_name=self.package.model_package_arn
+                model_package_name=self.package.model_package_arn,
+                environment=self.environment or None,
             )
         )
         in_vpc = bool(subnets)

@@ -30,6 +30,10 @@ _URI = re.compile(
     r"/(?P<repository>[a-z0-9._/-]+)(:(?P<tag>[\w.-]+))?$"
 )
 _VERSION = re.compile(r"^\d+\.\d+")
+_NOT_IN_TABLE = (
+    "is not in the container image table (pipeline_definitions/container_images.yaml;"
+    " see docs/images.md)"
+)
 
 
 class Accelerator(str, Enum):
@@ -208,10 +212,7 @@ def image(reference: str) -> ContainerImage:
     """The table's ``repository:tag``; ``ValueError`` naming the table if it is not there."""
     images = container_images()
     if reference not in images:
-        raise ValueError(
-            f"image {reference} is not in the container image table"
-            f" (pipeline_definitions/{TABLE_FILE.name}; see docs/images.md)"
-        )
+        raise ValueError(f"image {reference} {_NOT_IN_TABLE}")
     return images[reference]
 
 
@@ -227,7 +228,9 @@ def published_image(uri: str, region: str) -> ContainerImage:
     parts = parse_image_uri(uri)
     if parts is None:
         raise ValueError("is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/...)")
-    found = image(parts.reference)
+    found = container_images().get(parts.reference)
+    if found is None:
+        raise ValueError(f"names {parts.reference}, which {_NOT_IN_TABLE}")
     if parts.region not in ("{region}", region):
         raise ValueError(
             f"is pinned to {parts.region}'s registry; use {{region}} or {region}"
