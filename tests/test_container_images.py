@@ -242,3 +242,8 @@ def test_an_image_is_not_published_in_every_region() -> None:
         .uri("cn-north-1")
         .endswith(".amazonaws.com.cn/sagemaker-xgboost:1.7-1")
     )
+
+
+def test_docs_list_every_image_of_the_table() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "images.md").read_text()
+    assert [ref for ref in container_images() if f"`{ref}`" not in docs] == []
