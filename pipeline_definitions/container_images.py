@@ -176,7 +176,10 @@ def load_table(path: Path) -> dict[str, ContainerImage]:
     registries = {name: entry["accounts"] for name, entry in data["registries"].items()}
     images = {}
     for reference, entry in data["images"].items():
-        found = _image(reference, entry, registries)
+        try:
+            found = _image(reference, entry, registries)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path.name}: images.{reference}: {error!r}") from error
         mismatch = tag_mismatch(found)
         if mismatch:
             raise ValueError(f"{path.name}: images.{reference}: {mismatch}")
@@ -249,31 +252,28 @@ def _image(
     reference: str, entry: dict[str, Any], registries: dict[str, dict[str, str]]
 ) -> ContainerImage:
     repository, _, tag = reference.partition(":")
-    try:
-        sdk = entry.get("sdk_entry")
-        image = ContainerImage(
-            repository=repository,
-            tag=tag,
-            accounts=dict(registries[entry["registry"]]),
-            jobs={
-                job: frozenset(Accelerator(name) for name in accelerators)
-                for job, accelerators in entry["jobs"].items()
-            },
-            framework=str(entry["framework"]["name"]),
-            framework_version=str(entry["framework"]["version"]),
-            python=entry.get("python"),
-            transformers=_optional_str(entry.get("transformers")),
-            neuron_sdk=_optional_str(entry.get("neuron_sdk")),
-            cuda=entry.get("cuda"),
-            server=entry.get("server"),
-            sdk_entry=(sdk["table"], tuple(str(key) for key in sdk["path"])) if sdk else None,
-            source=str(entry["source"]),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{TABLE_FILE.name}: images.{reference}: {error!r}") from error
-    if not tag or set(image.jobs) - {"training", "processing", "inference"}:
-        raise ValueError(f"{TABLE_FILE.name}: images.{reference}: a tag and known jobs needed")
-    return image
+    sdk = entry.get("sdk_entry")
+    jobs = {
+        job: frozenset(Accelerator(name) for name in accelerators)
+        for job, accelerators in entry["jobs"].items()
+    }
+    if not tag or not jobs or set(jobs) - {"training", "processing", "inference"}:
+        raise ValueError("needs a tag and jobs among training, processing, inference")
+    return ContainerImage(
+        repository=repository,
+        tag=tag,
+        accounts=dict(registries[entry["registry"]]),
+        jobs=jobs,
+        framework=str(entry["framework"]["name"]),
+        framework_version=str(entry["framework"]["version"]),
+        python=entry.get("python"),
+        transformers=_optional_str(entry.get("transformers")),
+        neuron_sdk=_optional_str(entry.get("neuron_sdk")),
+        cuda=entry.get("cuda"),
+        server=entry.get("server"),
+        sdk_entry=(sdk["table"], tuple(str(key) for key in sdk["path"])) if sdk else None,
+        source=str(entry["source"]),
+    )
 
 
 def _optional_str(value: object) -> str | None:
