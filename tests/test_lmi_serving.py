@@ -15,6 +15,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
 
 import pipeline_definitions.container_images as table
 from ml_constructs.lmi_serving import (
@@ -193,6 +194,10 @@ def test_variants_of_one_version_on_different_fleets_get_a_model_each() -> None:
         for key, model in endpoint.models.items()
     }
     assert degrees == {"latest": "2", "latest-tp12": "12"}
+    (config,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
+    for variant in config["Properties"]["ProductionVariants"]:
+        assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 1800 + 300
+        assert variant["ModelDataDownloadTimeoutInSeconds"] == 1200
 
 
 # --- configuration mistakes: one line each -----------------------------------------------
