@@ -18,6 +18,8 @@ import yaml
 from pydantic import Field, StrictStr, model_validator
 
 from platform_config.base import FieldError, Frozen
+from platform_config.llm_serving_spec import LlmServingSpec
+from platform_config.serving_images import check_serving_image
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import ModelSpec
@@ -346,7 +348,12 @@ class ServingSpec(Frozen):
     image_uri:
         Serve the package's model artifacts with this image instead of the package's own
         (e.g. an AWS Neuron DLC for ``inf2``/``trn1``); ``{region}`` is replaced by the
-        environment's region (default: the package's image).
+        environment's region (default: the package's image). It must be an image of the
+        container image table, published in the region, for the instance types served
+        (``docs/images.md``).
+    llm:
+        :class:`~platform_config.llm_serving_spec.LlmServingSpec`: how an LMI Neuron
+        ``image_uri`` serves the model (default: its defaults; only with such an image).
     network_isolation:
         No network access from the container (default on; ignored by serverless).
     variants:
@@ -372,6 +379,7 @@ class ServingSpec(Frozen):
     instance_count: int = Field(default=1, ge=1, le=100)
     model_version: ModelVersion = "latest"
     image_uri: ImageUri | None = None
+    llm: LlmServingSpec | None = None
     network_isolation: bool = True
     variants: tuple[VariantSpec, ...] | None = Field(default=None, max_length=10)
     shadow_variants: tuple[VariantSpec, ...] | None = Field(default=None, max_length=1)
@@ -527,7 +535,8 @@ def accelerator_regions() -> dict[str, frozenset[str]]:
 
 
 def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
-    """Reject inf2/trn1 instance types the region does not offer for hosting.
+    """Reject inf2/trn1 instance types the region does not offer for hosting, and images and
+    LLM settings that do not fit the region or the fleet (:func:`check_serving_image`).
 
     Raises
     ------
@@ -549,3 +558,4 @@ def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
                     f"is not offered by SageMaker hosting in {region} (offered there: {there};"
                     f" see platform_config/{ACCELERATOR_REGIONS_FILE.name})",
                 )
+        check_serving_image(f"models[{index}].serving", model, region)

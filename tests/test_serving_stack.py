@@ -350,7 +350,7 @@ def test_inferentia2_endpoint_serves_the_neuron_image_with_a_rolling_update(
         stack.get_logical_id(stack.endpoints[INF2].models["latest"].model)
     ]["Properties"]
     assert model["PrimaryContainer"]["Image"] == (
-        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1"
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/djl-inference:0.30.0-neuronx-sdk2.20.1"
     )
     assert "ModelDataUrl" in model["PrimaryContainer"]
     rolling = _endpoint(sandbox, INF2)["DeploymentConfig"]["RollingUpdatePolicy"]
