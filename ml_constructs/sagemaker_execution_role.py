@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import acknowledge, acknowledge_wildcards, acknowledge_wildcards_each
 
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
 
@@ -241,9 +241,14 @@ class SageMakerExecutionRole(Construct):
             "JobNetworkInterfaces": "VPC jobs create network interfaces with generated ids, and"
             " EC2 Describe calls do not support resource-level permissions.",
         }
-        for statement in statements:
-            if statement.sid in reasons:
-                acknowledge_wildcards(self.role, [statement], reason=reasons[statement.sid])
+        acknowledge_wildcards_each(
+            self.role,
+            [
+                ([statement], reasons[statement.sid])
+                for statement in statements
+                if statement.sid in reasons
+            ],
+        )
         acknowledge(
             self.role,
             "NIST.800.53.R5-IAMNoInlinePolicy",
