@@ -30,7 +30,6 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -156,7 +155,6 @@ def send_response(
     data: dict[str, str],
     *,
     reason: str,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """PUT the answer to CloudFormation's pre-signed S3 URL, retrying with backoff.
 
@@ -187,12 +185,12 @@ def send_response(
             if permanent or attempt == RESPONSE_ATTEMPTS:
                 raise
             logger.warning("Answer to CloudFormation failed (%s); retrying", error)
-            sleep(RESPONSE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            time.sleep(RESPONSE_BACKOFF_SECONDS * 2 ** (attempt - 1))
 
 
 def _put(url: str, body: bytes) -> None:
     request = urllib.request.Request(  # noqa: S310 - CloudFormation's https pre-signed URL
         url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         response.read()

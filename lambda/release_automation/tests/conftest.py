@@ -17,24 +17,17 @@ if str(Path(__file__).parent) not in sys.path:
 
 from release_testbed import (  # noqa: E402
     ACCOUNT_ID,
-    ARTIFACTS,
-    BOOTSTRAP_VERSION,
-    CHURN,
-    FRAUD,
+    DEV,
     PREFIX,
     REGION,
-    REPORTS,
     CloudFormationDouble,
-    create_record,
+    deploy,
     load_event,
-    model_settings,
     package_arn,
     package_event,
-    register_package,
 )
 
-from platform_contracts.model_settings import settings_parameter_name  # noqa: E402
-from platform_contracts.releases import Slot, model_stack_name, record_parameter_name  # noqa: E402
+from platform_contracts.releases import model_stack_name  # noqa: E402
 
 
 @pytest.fixture
@@ -58,29 +51,8 @@ def environ(idempotency_table: str, dead_letter_queue: str, retry_queue: str) ->
 
 @pytest.fixture
 def platform(aws: None) -> dict[str, Any]:
-    """Buckets, settings documents, records, registry groups with v1-v3, model stacks."""
-    ssm, s3, sagemaker = boto3.client("ssm"), boto3.client("s3"), boto3.client("sagemaker")
-    for bucket in (ARTIFACTS, REPORTS):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    ssm.put_parameter(Name=BOOTSTRAP_VERSION, Value="28", Type="String")
-    cloudformation = CloudFormationDouble(ssm)
-    for model in (CHURN, FRAUD):
-        settings = model_settings(model)
-        ssm.put_parameter(
-            Name=settings_parameter_name(PREFIX, model), Value=settings.to_json(), Type="String"
-        )
-        assert settings.release is not None
-        records = {}
-        for slot in settings.release.slots:
-            create_record(ssm, model, Slot(slot))
-            records[f"{slot.title()}Package"] = record_parameter_name(PREFIX, model, Slot(slot))
-        cloudformation.add_stack(settings.release.stack_name, records)
-        sagemaker.create_model_package_group(
-            ModelPackageGroupName=settings.model_package_group_name
-        )
-        for _ in range(3):
-            register_package(sagemaker, s3, model, ARTIFACTS)
-    return {"cloudformation": cloudformation}
+    """The dev environment, deployed (``release_testbed.deploy``)."""
+    return {"cloudformation": deploy(boto3.DEFAULT_SESSION, DEV)}
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from platform_contracts.model_settings import (
     ModelSettings,
     ReleaseSettings,
     RetrainingSettings,
+    settings_parameter_name,
 )
 from platform_contracts.releases import (
     RecordChange,
@@ -38,8 +39,27 @@ REGION = "eu-west-1"
 PREFIX = "ml-platform-dev"
 CHURN = "churn-prediction"
 FRAUD = "fraud-detection"
-ARTIFACTS = f"mlp-dev-{ACCOUNT_ID}-{REGION}-artifacts"
-REPORTS = f"mlp-dev-{ACCOUNT_ID}-{REGION}-reports"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """An environment of the platform, as far as releases are concerned."""
+
+    name: str
+    account: str
+
+    @property
+    def prefix(self) -> str:
+        return f"ml-platform-{self.name}"
+
+    def bucket(self, kind: str) -> str:
+        return f"mlp-{self.name}-{self.account}-{REGION}-{kind}"
+
+
+DEV = Environment("dev", ACCOUNT_ID)
+STAGING = Environment("staging", "333333333333")
+ARTIFACTS = DEV.bucket("artifacts")
+REPORTS = DEV.bucket("reports")
 BOOTSTRAP_VERSION = "/cdk-bootstrap/hnb659fds/version"
 IMAGE = f"141502667606.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
 
@@ -53,7 +73,8 @@ def package_arn(model: str, version: int, account: str = ACCOUNT_ID, prefix: str
     return f"arn:aws:sagemaker:{REGION}:{account}:model-package/{group}/{version}"
 
 
-def model_settings(model: str, *, prefix: str = PREFIX) -> ModelSettings:
+def model_settings(model: str, environment: Environment = DEV) -> ModelSettings:
+    prefix, reports = environment.prefix, environment.bucket("reports")
     candidate = model == FRAUD
     return ModelSettings(
         model=model,
@@ -64,7 +85,7 @@ def model_settings(model: str, *, prefix: str = PREFIX) -> ModelSettings:
             stack_name=model_stack_name(prefix, model),
             slots=("champion", "candidate") if candidate else ("champion",),
             candidate_variant="challenger" if candidate else None,
-            baselines_uri=f"s3://{REPORTS}/baselines/{model}",
+            baselines_uri=f"s3://{reports}/baselines/{model}",
         ),
     )
 
@@ -113,6 +134,46 @@ def register_package(sagemaker: Any, s3: Any, model: str, bucket: str, prefix: s
             },
         )["ModelPackageArn"]
     )
+
+
+def deploy(
+    session: boto3.Session, environment: Environment, models: tuple[str, ...] = (CHURN, FRAUD)
+) -> CloudFormationDouble:
+    """What ``cdk deploy --all`` leaves in a fresh account: buckets, settings documents,
+    records (``none``), registry groups, model stacks; and three packages per model, as
+    training registers them (``PendingManualApproval``)."""
+    ssm, s3 = session.client("ssm"), session.client("s3")
+    sagemaker = session.client("sagemaker")
+    for kind in ("artifacts", "reports"):
+        s3.create_bucket(
+            Bucket=environment.bucket(kind),
+            CreateBucketConfiguration={"LocationConstraint": REGION},
+        )
+    ssm.put_parameter(Name=BOOTSTRAP_VERSION, Value="28", Type="String")
+    cloudformation = CloudFormationDouble(ssm, account=environment.account)
+    for model in models:
+        settings = model_settings(model, environment)
+        ssm.put_parameter(
+            Name=settings_parameter_name(environment.prefix, model),
+            Value=settings.to_json(),
+            Type="String",
+        )
+        assert settings.release is not None
+        records = {}
+        for slot in map(Slot, settings.release.slots):
+            create_record(ssm, model, slot, environment.prefix)
+            records[f"{slot.value.title()}Package"] = record_parameter_name(
+                environment.prefix, model, slot
+            )
+        cloudformation.add_stack(settings.release.stack_name, records)
+        sagemaker.create_model_package_group(
+            ModelPackageGroupName=settings.model_package_group_name
+        )
+        for _ in range(3):
+            register_package(
+                sagemaker, s3, model, environment.bucket("artifacts"), environment.prefix
+            )
+    return cloudformation
 
 
 @dataclass

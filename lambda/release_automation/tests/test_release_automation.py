@@ -626,7 +626,9 @@ def test_an_aws_error_on_a_retry_message_fails_only_that_message(invoke, sqs_eve
 
     def throttled_for_churn(client: Any, stack_name: str) -> Any:
         if stack_name == CHURN_STACK:
-            raise ClientError({"Error": {"Code": "Throttling", "Message": "slow"}}, "DescribeStacks")
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "slow"}}, "DescribeStacks"
+            )
         return describe(client, stack_name)
 
     monkeypatch.setattr(model_stack, "describe", throttled_for_churn)
@@ -696,3 +698,20 @@ def test_invalid_settings_are_reported_in_one_line(environ, changes, message):
         load_settings({**environ, **changes})
 
     assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+
+
+# --- Sample events ------------------------------------------------------------------------
+
+
+def test_every_sample_event_names_its_documentation_and_has_the_documented_envelope():
+    from release_testbed import EVENTS
+
+    sources = json.loads((EVENTS / "sources.json").read_text())
+    samples = {path.name for path in EVENTS.glob("*.json")} - {"sources.json"}
+    assert set(sources) == samples
+    assert all(url.startswith("https://docs.aws.amazon.com/") for url in sources.values())
+    envelope = {"version", "id", "detail-type", "source", "account", "time", "region", "resources"}
+    for name in samples - {"retry_queue_message.json"}:
+        assert envelope | {"detail"} == set(load_event(name.removesuffix(".json"))), name
+    [message] = load_event("retry_queue_message")["Records"]
+    assert message["eventSource"] == "aws:sqs" and json.loads(message["body"])["kind"] == "roll-out"
