@@ -136,6 +136,16 @@ IMPORT = "import"
 LINEAGE_KEYS = ("source_account", "source_environment", "source_package_arn", "source_version")
 
 
+def package_identity(user_context: object) -> str:
+    """Who a package's ``CreatedBy`` or ``LastModifiedBy`` (a SageMaker ``UserContext``)
+    names: the IAM identity's ARN, else the Studio user profile, else ``unknown``."""
+    if not isinstance(user_context, dict):
+        return "unknown"
+    iam = user_context.get("IamIdentity")
+    arn = iam.get("Arn") if isinstance(iam, dict) else None
+    return str(arn or user_context.get("UserProfileName") or "unknown")
+
+
 def release_function_name(name_prefix: str) -> str:
     """The release automation function's name: ``ml-platform-dev-release-automation``."""
     return f"{name_prefix}-release-automation"

@@ -22,6 +22,7 @@ from platform_contracts.releases import (
     UNRELEASED,
     RecordChange,
     Slot,
+    package_identity,
     parse_package_arn,
     served_version,
 )
@@ -261,19 +262,11 @@ def _newer(value: str, version: int) -> bool:
     return served is not None and served > version
 
 
-def _identity(user: Any) -> str:
-    """Who a package's ``LastModifiedBy`` names: the IAM identity, or the Studio user."""
-    if not isinstance(user, dict):
-        return "unknown"
-    iam = user.get("IamIdentity") or {}
-    return str(iam.get("Arn") or user.get("UserProfileName") or "unknown")
-
-
 def approval_details(package: dict[str, Any]) -> str:
     """``approved by <identity> at <time> (<approval description>)``."""
     note = package.get("ApprovalDescription")
     return (
-        f"approved by {_identity(package.get('LastModifiedBy'))} at "
+        f"approved by {package_identity(package.get('LastModifiedBy'))} at "
         f"{package.get('LastModifiedTime', 'unknown time')}" + (f" ({note})" if note else "")
     )
 
