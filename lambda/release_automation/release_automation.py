@@ -191,15 +191,15 @@ class ReleaseAutomation:
         try:
             request = parse_retry_message(record.body)
             model = self.catalogue.by_model(request.model)
+            logger.append_keys(model=model.model, attempt=request.attempt)
             if request.attempt > MAX_ATTEMPTS:
                 raise UnusableEvent(
                     "stack-busy-too-long",
                     f"stack of {model.model} stayed busy for {MAX_ATTEMPTS} attempts",
                 )
+            return self._rolled_out(model, {"outcome": "retried"}, attempt=request.attempt)
         except UnusableEvent as unusable:
             return self.dead_letters.park({"id": record.message_id, "body": record.body}, unusable)
-        logger.append_keys(model=model.model, attempt=request.attempt)
-        return self._rolled_out(model, {"outcome": "retried"}, attempt=request.attempt)
 
     def _on_direct_action(self, event: dict[str, Any]) -> dict[str, Any]:
         """``promote-candidate`` or ``import``; a refusal is the result, not a dead letter."""

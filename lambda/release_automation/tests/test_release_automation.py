@@ -288,6 +288,18 @@ def test_a_stack_that_needs_a_person_parks_the_event(approve, cloudformation, de
     assert record(CHURN) == package_arn(CHURN, 2)  # kept: the next reconcile rolls it out
 
 
+def test_a_retry_for_a_stack_that_needs_a_person_is_parked_at_once(
+    cloudformation, invoke, sqs_event, dead_letters
+):
+    cloudformation.stacks[CHURN_STACK].status = "UPDATE_ROLLBACK_FAILED"
+
+    result = invoke(sqs_event(json.dumps({"kind": "roll-out", "model": CHURN, "attempt": 2})))
+
+    assert result == {"batchItemFailures": []}
+    [message] = dead_letters()
+    assert message["attributes"]["reason"] == "stack-not-updatable"
+
+
 # --- Stack status changes ---------------------------------------------------------------
 
 
