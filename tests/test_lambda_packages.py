@@ -50,7 +50,7 @@ def test_a_handler_imports_from_its_package_alone(function: str, handler: str) -
         "assert all(m.startswith(sys.argv[1]) for m in mods), mods"
     )
     result = subprocess.run(
-        [sys.executable, "-I", "-c", code, str(package)],
+        [sys.executable, "-I", "-B", "-c", code, str(package)],
         cwd="/",
         capture_output=True,
         text=True,
@@ -59,6 +59,7 @@ def test_a_handler_imports_from_its_package_alone(function: str, handler: str) -
     )
 
     assert result.returncode == 0, result.stderr
+    assert not list(package.rglob("__pycache__"))  # -B: the asset stays as built
 
 
 def test_the_shared_folder_is_not_a_function() -> None:
