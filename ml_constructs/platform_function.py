@@ -59,6 +59,8 @@ class PlatformFunction(Construct):
         Default 60 seconds.
     memory_size:
         MB (default 256).
+    function_name:
+        A physical name, for a function people invoke by name (default: generated).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class PlatformFunction(Construct):
         reserved_concurrency: int = 2,
         timeout: Duration = Duration.seconds(60),
         memory_size: int = 256,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = sqs.Queue(
@@ -106,6 +109,7 @@ class PlatformFunction(Construct):
             self,
             "Default",
             description=description,
+            function_name=function_name,
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             code=lambda_.Code.from_asset(code_path),
