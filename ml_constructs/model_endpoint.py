@@ -277,7 +277,9 @@ class ModelEndpoint(Construct):
         strategy = "all_at_once" if spec.kind is EndpointKind.SERVERLESS else deployment.strategy
         routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
             type=strategy.upper(),
-            wait_interval_in_seconds=deployment.wait_seconds if strategy != "all_at_once" else None,
+            # Required by the API for every type, ALL_AT_ONCE included (CreateEndpoint's
+            # TrafficRoutingConfig), though CloudFormation's schema leaves it optional.
+            wait_interval_in_seconds=deployment.wait_seconds,
             canary_size=percent(deployment.canary_size_percent) if strategy == "canary" else None,
             linear_step_size=(
                 percent(deployment.linear_step_percent) if strategy == "linear" else None
