@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-#: Context every request to AWS carries from a service or an SDK: TLS.
-DEFAULT_CONTEXT: Mapping[str, str] = {"aws:SecureTransport": "true"}
+#: Context every request from an AWS service carries: TLS, version 1.2 at least.
+DEFAULT_CONTEXT: Mapping[str, str] = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.2"}
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,11 @@ _OPERATORS = {
     "ArnEquals": lambda pattern, value: pattern == value,
     "ArnLike": lambda pattern, value: matches(pattern, value),
     "Bool": lambda pattern, value: pattern.lower() == value.lower(),
+    "NumericEquals": lambda pattern, value: float(value) == float(pattern),
+    "NumericLessThan": lambda pattern, value: float(value) < float(pattern),
+    "NumericLessThanEquals": lambda pattern, value: float(value) <= float(pattern),
+    "NumericGreaterThan": lambda pattern, value: float(value) > float(pattern),
+    "NumericGreaterThanEquals": lambda pattern, value: float(value) >= float(pattern),
 }
 _NEGATIONS = {
     "StringNotEquals": "StringEquals",
@@ -138,6 +143,7 @@ _NEGATIONS = {
     "StringNotLike": "StringLike",
     "ArnNotEquals": "ArnEquals",
     "ArnNotLike": "ArnLike",
+    "NumericNotEquals": "NumericEquals",
 }
 
 
