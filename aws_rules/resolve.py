@@ -67,6 +67,7 @@ _NAMING: dict[str, tuple[str, str]] = {
     "AWS::SageMaker::Pipeline": ("PipelineName", "pipeline/{name}"),
     "AWS::SageMaker::MonitoringSchedule": ("MonitoringScheduleName", "monitoring-schedule/{name}"),
     "AWS::SageMaker::FeatureGroup": ("FeatureGroupName", "feature-group/{name}"),
+    "AWS::SageMaker::MlflowTrackingServer": ("TrackingServerName", "mlflow-tracking-server/{name}"),
     "AWS::SageMaker::Domain": ("DomainName", "domain/{name}"),
     "AWS::SageMaker::StudioLifecycleConfig": (
         "StudioLifecycleConfigName",

@@ -218,13 +218,18 @@ def _automl_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.
             actions=[
                 "sagemaker:CreateAutoMLJob",
                 "sagemaker:DescribeAutoMLJob",
-                "sagemaker:ListCandidatesForAutoMLJob",
                 "sagemaker:StopAutoMLJob",
             ],
             resources=[
                 stack.format_arn(service="sagemaker", resource="automl-job", resource_name="*")
             ],
-        )
+        ),
+        # Supports only Resource "*" (Service Authorization Reference).
+        iam.PolicyStatement(
+            sid="ListAutoMLCandidates",
+            actions=["sagemaker:ListCandidatesForAutoMLJob"],
+            resources=["*"],
+        ),
     ]
 
 

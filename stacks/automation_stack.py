@@ -102,7 +102,7 @@ class AutomationStack(Stack):
             },
         )
         function = self.retraining_trigger.function
-        self.idempotency_table.table.grant_read_write_data(function)
+        self.idempotency_table.grant_records(function)
         start_pipelines = iam.PolicyStatement(
             actions=["sagemaker:StartPipelineExecution"],
             resources=[
@@ -225,7 +225,7 @@ class AutomationStack(Stack):
         )
         self.model_deployment = deployment
         function = deployment.function
-        self.idempotency_table.table.grant_read_write_data(function)
+        self.idempotency_table.grant_records(function)
 
         def arn(resource: str, name: str) -> str:
             return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
