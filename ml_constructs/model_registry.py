@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_events as events
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -20,7 +19,11 @@ READER_ACTIONS = (
 
 
 class ModelPackageGroup(Construct):
-    """A model package group, its cross-account read policy and its approval rule.
+    """A model package group and its cross-account read policy.
+
+    Approval events of the group are consumed where they are acted on (the deployment
+    automation's rule names the groups it deploys); a rule here without a target would
+    match them and do nothing.
 
     Attributes
     ----------
@@ -28,9 +31,6 @@ class ModelPackageGroup(Construct):
         The ``AWS::SageMaker::ModelPackageGroup`` (logical id stable via ``Default``).
     group_name, group_arn:
         Its name and ARN.
-    state_change_rule:
-        EventBridge rule matching "SageMaker Model Package State Change" events of this
-        group, without a target: deployment automation adds its own with ``add_target``.
 
     Parameters
     ----------
@@ -68,16 +68,6 @@ class ModelPackageGroup(Construct):
         )
         self.group.apply_removal_policy(removal_policy)
         self.group_arn = self.group.attr_model_package_group_arn
-        self.state_change_rule = events.Rule(
-            self,
-            "StateChange",
-            description=f"Approval state changes of model packages in {group_name}",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Package State Change"],
-                detail={"ModelPackageGroupName": [group_name]},
-            ),
-        )
 
     @staticmethod
     def _reader_policy(stack: Stack, group_name: str, accounts: Sequence[str]) -> dict[str, object]:

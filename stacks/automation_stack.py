@@ -262,7 +262,15 @@ class AutomationStack(Stack):
             actions=["s3:PutObject"],
             resources=[f"arn:{self.partition}:s3:::{reports}/{BASELINES_PREFIX}/*"],
         )
-        for statement in (sagemaker_writes, pass_roles, baselines, publish):
+        # CreateEndpoint/UpdateEndpoint with a config that names a KMS key: SageMaker creates
+        # a grant on the key for the endpoint's volumes with the caller's permissions
+        # (CreateEndpointConfig API reference, KmsKeyId), for AWS resources only.
+        key_grants = iam.PolicyStatement(
+            actions=["kms:CreateGrant", "kms:DescribeKey"],
+            resources=[data.keys.workload.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        )
+        for statement in (sagemaker_writes, pass_roles, baselines, publish, key_grants):
             function.add_to_role_policy(statement)
         data.keys.data.grant_encrypt_decrypt(function)
         role = function.role
