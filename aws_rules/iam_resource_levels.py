@@ -28,7 +28,7 @@ from typing import Any
 from policy_sentry.querying.actions import get_action_data, get_actions_for_service
 
 from aws_rules.findings import CheckResult, Finding
-from aws_rules.policies import as_list, matches, patterns_overlap, statements
+from aws_rules.policies import SEGMENT, as_list, matches, patterns_overlap, statements
 from aws_rules.resolve import Resolver, ResourceAt
 
 #: Resource types holding identity policies, and where their documents are.
@@ -44,13 +44,21 @@ def service_actions(service: str) -> tuple[str, ...]:
 @cache
 def resource_formats(action: str) -> tuple[str, ...] | None:
     """The resource ARN formats ``action`` supports (``"*"`` alone: none), as wildcard
-    patterns; ``None`` when the reference does not know the action."""
+    patterns (see :func:`_pattern`); ``None`` when the reference does not know the action."""
     service, _, name = action.partition(":")
     data = get_action_data(service, name).get(service) or []
     formats = {str(entry["resource_arn_format"]) for entry in data}
     if not formats:
         return None
-    return tuple(sorted(re.sub(r"\$\{[^}]+\}", "*", arn) for arn in formats))
+    return tuple(sorted(_pattern(arn) for arn in formats))
+
+
+def _pattern(arn_format: str) -> str:
+    """An ARN format as a pattern: each variable one segment, but the last, which may hold
+    anything (a log group's ``:*``, a key's path)."""
+    pattern = re.sub(r"\$\{[^}]+\}", SEGMENT, arn_format)
+    head, found, tail = pattern.rpartition(SEGMENT)
+    return f"{head}*{tail}" if found else pattern
 
 
 def expand(action: str) -> list[str]:

@@ -53,17 +53,30 @@ def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return bool(_glob(pattern, ignore_case).match(value))
 
 
+#: In :func:`patterns_overlap`: stands for one ARN segment (any text without ``:``), as a
+#: variable of a Service Authorization Reference ARN format does (``${Region}``).
+SEGMENT = "\x00"
+
+
 def patterns_overlap(first: str, second: str) -> bool:
-    """Whether some string matches both wildcard patterns (``*`` and ``?`` on either side)."""
+    """Whether some string matches both wildcard patterns (``*``, ``?`` and
+    :data:`SEGMENT` on either side)."""
+
+    def consumes(wildcard: str, char: str) -> bool:
+        return wildcard == "*" or char != ":"
 
     @cache
     def overlap(i: int, j: int) -> bool:
         if i == len(first) and j == len(second):
             return True
-        if i < len(first) and first[i] == "*":
-            return overlap(i + 1, j) or (j < len(second) and overlap(i, j + 1))
-        if j < len(second) and second[j] == "*":
-            return overlap(i, j + 1) or (i < len(first) and overlap(i + 1, j))
+        if i < len(first) and first[i] in ("*", SEGMENT):
+            if overlap(i + 1, j):
+                return True
+            return j < len(second) and consumes(first[i], second[j]) and overlap(i, j + 1)
+        if j < len(second) and second[j] in ("*", SEGMENT):
+            if overlap(i, j + 1):
+                return True
+            return i < len(first) and consumes(second[j], first[i]) and overlap(i + 1, j)
         if i == len(first) or j == len(second):
             return False
         same = first[i] == second[j] or "?" in (first[i], second[j])
