@@ -18,6 +18,14 @@ RECORD_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
 )
+#: What DynamoDB needs of the caller on the table's customer-managed key (as CDK's grants).
+KEY_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+)
 
 
 class IdempotencyTable(Construct):
@@ -72,5 +80,5 @@ class IdempotencyTable(Construct):
         """
         key = self.table.encryption_key
         if key is not None:
-            key.grant_encrypt_decrypt(grantee)
+            key.grant(grantee, *KEY_ACTIONS)
         return self.table.grant(grantee, *RECORD_ACTIONS)

@@ -230,7 +230,11 @@ def test_serverless_endpoint_has_memory_and_concurrency_and_no_capture(
     assert "InstanceType" not in variant
     assert "DataCaptureConfig" not in config and "KmsKeyId" not in config
     routing = _endpoint(sandbox, SERVERLESS)["DeploymentConfig"]["BlueGreenUpdatePolicy"]
-    assert routing["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE"}
+    # The API requires the wait interval for ALL_AT_ONCE too (issue 11 defect 3).
+    assert routing["TrafficRoutingConfiguration"] == {
+        "Type": "ALL_AT_ONCE",
+        "WaitIntervalInSeconds": 300,
+    }
 
 
 # --- Asynchronous on CPU: notifications, dead letters, scale to zero ---------------------
