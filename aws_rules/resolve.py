@@ -139,6 +139,7 @@ class Resolver:
         self._by_name = {stack.stack_name: stack for stack in self.stacks}
         self._origins: dict[str, tuple[StackTemplate, str]] = {}
         self._names: dict[tuple[str, str], str] = {}
+        self._indexed = False
 
     # --- the resources --------------------------------------------------------------
 
@@ -153,16 +154,13 @@ class Resolver:
         """The resource whose stand-in name, ARN, id or opaque attribute ``value`` is."""
         if not isinstance(value, str):
             return None
+        if not self._indexed:
+            self._indexed = True
+            for at in self.resources():
+                self.reference(at.stack, at.logical_id)
+                self.reference(at.stack, at.logical_id, "Arn")
         found = self._origins.get(value)
-        if found is None:
-            self._index_all()
-            found = self._origins.get(value)
         return ResourceAt(*found) if found else None
-
-    def _index_all(self) -> None:
-        for at in self.resources():
-            self.reference(at.stack, at.logical_id)
-            self.reference(at.stack, at.logical_id, "Arn")
 
     # --- stand-in values ------------------------------------------------------------
 
