@@ -318,8 +318,8 @@ class ModelEndpoint(Construct):
         strategy = "all_at_once" if spec.kind is EndpointKind.SERVERLESS else deployment.strategy
         routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
             type=strategy.upper(),
-            # Required by the API for every type (CreateEndpoint's TrafficRoutingConfig); with
-            # ALL_AT_ONCE it is the baking time before the old fleet is terminated.
+            # Required by the API for every type, ALL_AT_ONCE included (CreateEndpoint's
+            # TrafficRoutingConfig), though CloudFormation's schema leaves it optional.
             wait_interval_in_seconds=deployment.wait_seconds,
             canary_size=percent(deployment.canary_size_percent) if strategy == "canary" else None,
             linear_step_size=(

@@ -19,7 +19,11 @@ READER_ACTIONS = (
 
 
 class ModelPackageGroup(Construct):
-    """A model package group, its cross-account read policy and its approval rule.
+    """A model package group and its cross-account read policy.
+
+    Approval events of the group are consumed where they are acted on (the deployment
+    automation's rule names the groups it deploys); a rule here without a target would
+    match them and do nothing.
 
     Attributes
     ----------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -12,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.retraining_trigger import function_target, settings_read_statement
 from platform_config.schema import PromotionSource
@@ -77,7 +77,7 @@ class ReleaseAutomation(Construct):
         region: str,
         artifacts_bucket_name: str,
         reports_bucket_name: str,
-        idempotency_table: dynamodb.ITable,
+        idempotency_table: IdempotencyTable,
         data_key: kms.IKey,
         workload_key: kms.IKey,
         promote_from: PromotionSource | None = None,
@@ -113,7 +113,7 @@ class ReleaseAutomation(Construct):
         environment = {
             "NAME_PREFIX": name_prefix,
             "EXPECTED_ACCOUNT_ID": account,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
             "RETRY_QUEUE_URL": self.retry_queue.queue_url,
             "CLOUDFORMATION_ROLE_ARN": cfn_role,
             "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
@@ -127,7 +127,7 @@ class ReleaseAutomation(Construct):
             )
         for name, value in environment.items():
             handler.add_environment(name, value)
-        idempotency_table.grant_read_write_data(handler)
+        idempotency_table.grant_records(handler)
         data_key.grant_encrypt_decrypt(handler)
         statements = self._statements(
             stack, name_prefix, cfn_role, artifacts_bucket_name, reports_bucket_name, promote_from

@@ -271,12 +271,9 @@ class SageMakerExecutionRole(Construct):
                 "sagemaker:CreateApp",
                 "sagemaker:DeleteApp",
                 "sagemaker:DescribeApp",
-                "sagemaker:ListApps",
                 "sagemaker:DescribeSpace",
-                "sagemaker:ListSpaces",
                 "sagemaker:UpdateSpace",
                 "sagemaker:DescribeUserProfile",
-                "sagemaker:ListUserProfiles",
                 "sagemaker:DescribeDomain",
             ],
             resources=[
@@ -286,9 +283,23 @@ class SageMakerExecutionRole(Construct):
                 arn("user-profile", f"{domain_id}/*"),
             ],
         )
+        # The List calls support only Resource "*" (Service Authorization Reference): on the
+        # domain's ARNs they would grant nothing.
+        listings = iam.PolicyStatement(
+            sid="StudioListings",
+            actions=["sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListUserProfiles"],
+            resources=["*"],
+        )
         self.role.add_to_principal_policy(studio)
+        self.role.add_to_principal_policy(listings)
         acknowledge_wildcards(
             self.role,
             [studio],
             reason="Apps, spaces and profiles of this one domain, whose names users choose.",
+        )
+        acknowledge_wildcards(
+            self.role,
+            [listings],
+            reason="Studio's List calls of apps, spaces and profiles support no resource-level"
+            " permissions.",
         )

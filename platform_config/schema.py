@@ -15,11 +15,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
+from pipeline_definitions.pipeline_kinds import pipeline_kind
 from platform_config.alerts_spec import AlertsSpec
 from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.pipeline_spec import PipelineSpec
-from platform_config.serving_spec import ServingSpec, check_serving_regions
+from platform_config.serving_spec import ServingSpec, check_serving_regions, instance_needs
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -561,6 +562,28 @@ class ModelSpec(Frozen):
     serving: ServingSpec | None = None
     monitoring: MonitoringSpec = MonitoringSpec()
     retraining: RetrainingSpec = RetrainingSpec()
+
+    @model_validator(mode="after")
+    def _package_image_fits_instances(self) -> ModelSpec:
+        # Served without image_uri, the endpoint runs the image its pipeline registered.
+        serving = self.serving
+        if serving is None or serving.image_uri is not None:
+            return self
+        try:
+            runs_on = pipeline_kind(self.pipeline.kind).package_image_runs_on
+        except ValueError:  # a plugin's kind, registered by the loader only for validation
+            runs_on = None
+        for field, instance_type in serving.instance_types() if runs_on else ():
+            needs = instance_needs(instance_type)
+            if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
+                raise FieldError(
+                    f"serving.{field}",
+                    instance_type,
+                    f"needs a {needs.upper()} image, but pipeline kind {self.pipeline.kind}"
+                    f" registers an image that runs on {runs_on.upper()} only (allowed: a"
+                    f" {runs_on.upper()} instance type, or serving.image_uri for this one)",
+                )
+        return self
 
     @model_validator(mode="after")
     def _monitoring_has_data(self) -> ModelSpec:

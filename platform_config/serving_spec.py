@@ -9,6 +9,7 @@ called by ``EnvironmentConfig``'s cross-checks.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -69,6 +70,30 @@ ImageUri = Annotated[
 ]
 
 
+#: Repositories of SageMaker's framework and algorithm containers that serve on CPU only.
+CPU_ONLY_IMAGE_REPOSITORIES = (
+    "sagemaker-xgboost",
+    "sagemaker-scikit-learn",
+    "sagemaker-sparkml-serving",
+    "linear-learner",
+)
+
+
+def image_runs_on(image_uri: str) -> str | None:
+    """What a container image can use, from its repository and tag: ``neuron`` (AWS
+    Neuron SDK: Inferentia, Trainium), ``gpu`` (a CUDA or ``-gpu`` tag), ``cpu`` (a ``-cpu``
+    tag or a CPU-only SageMaker container), or ``None`` when the name does not tell."""
+    name = image_uri.rsplit("/", 1)[-1].lower()
+    repository = name.split(":", 1)[0].split("@", 1)[0]
+    if "neuron" in name:
+        return "neuron"
+    if re.search(r"(^|[-_.:])(gpu|cu\d+)([-_.]|$)", name):
+        return "gpu"
+    if re.search(r"(^|[-_.:])cpu([-_.]|$)", name) or repository in CPU_ONLY_IMAGE_REPOSITORIES:
+        return "cpu"
+    return None
+
+
 def instance_family(instance_type: str) -> str:
     """``ml.g5.xlarge`` -> ``g5``."""
     return instance_type.split(".")[1]
@@ -77,6 +102,14 @@ def instance_family(instance_type: str) -> str:
 def is_gpu_or_accelerator(instance_type: str) -> bool:
     """Whether the type has a GPU, Inferentia or Trainium chip."""
     return instance_family(instance_type) in GPU_FAMILIES + ACCELERATOR_FAMILIES
+
+
+def instance_needs(instance_type: str) -> str:
+    """What an image must run on for the instance type: ``gpu``, ``neuron`` or ``cpu``."""
+    family = instance_family(instance_type)
+    if family in GPU_FAMILIES:
+        return "gpu"
+    return "neuron" if family in ACCELERATOR_FAMILIES else "cpu"
 
 
 def has_local_storage(instance_type: str) -> bool:
@@ -404,12 +437,15 @@ class ServingSpec(Frozen):
                 raise FieldError(field, {}, f"is only for kind real_time (this is {kind.value})")
         if kind is EndpointKind.SERVERLESS:
             self._check_serverless()
-        if self.shadow_variants and not self.variants:
+        if self.shadow_variants and len(self.production_variants) != 1:
+            production = [variant.name for variant in self.production_variants]
             raise FieldError(
                 "shadow_variants",
                 [variant.name for variant in self.shadow_variants],
-                "needs at least one production variant in variants",
+                f"needs exactly one production variant (CreateEndpointConfig allows one with"
+                f" shadow variants); this endpoint has {len(production)}: {', '.join(production)}",
             )
+        self._check_images_fit_instances()
         names = [variant.name for variant in self.production_variants + self.shadow]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -445,6 +481,20 @@ class ServingSpec(Frozen):
                     "can be 0 on async endpoints only (scale to zero)",
                 )
         return self
+
+    def _check_images_fit_instances(self) -> None:
+        runs_on = image_runs_on(self.image_uri) if self.image_uri else None
+        if runs_on is None:
+            return
+        for field, instance_type in self.instance_types():
+            needs = instance_needs(instance_type)
+            if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
+                raise FieldError(
+                    field,
+                    instance_type,
+                    f"needs a {needs.upper()} image, but image_uri is a {runs_on.upper()} image"
+                    f" ({self.image_uri})",
+                )
 
     def _check_serverless(self) -> None:
         if self.instance_type is not None:

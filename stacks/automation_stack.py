@@ -126,7 +126,7 @@ class AutomationStack(Stack):
             name_prefix=config.name_prefix,
             account=config.account,
             datasets_bucket_name=config.bucket_name(BUCKET_KINDS["Datasets"]),
-            idempotency_table=self.idempotency_table.table,
+            idempotency_table=self.idempotency_table,
             key=data.keys.workload,
         )
         self.releases = ReleaseAutomation(
@@ -144,7 +144,7 @@ class AutomationStack(Stack):
             region=config.region,
             artifacts_bucket_name=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
             reports_bucket_name=config.bucket_name(BUCKET_KINDS["MonitoringReports"]),
-            idempotency_table=self.idempotency_table.table,
+            idempotency_table=self.idempotency_table,
             data_key=data.keys.data,
             workload_key=data.keys.workload,
             promote_from=config.model_registry.promote_from,
