@@ -74,10 +74,10 @@ def check_stacks(stacks: Sequence[StackTemplate]) -> AssemblyReport:
 
 def check_assembly(assembly: Path) -> dict[str, AssemblyReport]:
     """Run every check per environment (stage) of a cloud assembly, keyed by the stage's
-    path (``Sandbox``; the stacks of ``Sandbox/Data``, ``Sandbox/Serving``, ...), so that a
-    delivery pipeline's assembly is checked stage by stage."""
+    path (``Sandbox``: the stacks of ``Sandbox/Data``, ``Sandbox/Models/<model>/Model``,
+    ...), so that a delivery pipeline's assembly is checked stage by stage."""
     groups: dict[str, list[StackTemplate]] = {}
     for stack in read_assembly(assembly):
-        environment = stack.display_name.rsplit("/", 1)[0] if "/" in stack.display_name else ""
+        environment = stack.display_name.split("/", 1)[0] if "/" in stack.display_name else ""
         groups.setdefault(environment, []).append(stack)
     return {name: check_stacks(stacks) for name, stacks in groups.items()}

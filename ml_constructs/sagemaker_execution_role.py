@@ -119,7 +119,7 @@ class SageMakerExecutionRole(Construct):
                     "sagemaker:SendPipelineExecutionStepFailure",
                 ],
                 resources=[arn("pipeline", name) for name in pipelines]
-                + [arn("pipeline-execution", f"{name}/*") for name in pipelines],
+                + [arn("pipeline", f"{name}/execution/*") for name in pipelines],
             ),
             iam.PolicyStatement(
                 sid="RegisterModelPackages",
