@@ -31,6 +31,21 @@ synth-delivery: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesiz
 	cdk synth -c delivery=true --quiet
 	@$(PY) -m scripts.synth_report cdk.out
 
+# Model releases (docs/releases.md): read AWS with the caller's credentials for ENV's account.
+.PHONY: releases release-promote release-import
+
+releases: $(VENV)/.runtime-installed  ## Print what each model of ENV serves, who approved it, what waits for approval
+	@$(PY) -m scripts.releases $(ENV)
+
+release-promote: $(VENV)/.runtime-installed  ## In ENV, MODEL's candidate becomes its champion (MODEL=...)
+	@test -n "$(MODEL)" || { echo "usage: make release-promote ENV=<env> MODEL=<model>" >&2; exit 2; }
+	@$(PY) -m scripts.releases $(ENV) promote $(MODEL)
+
+release-import: $(VENV)/.runtime-installed  ## Import MODEL's VERSION, approved in the previous environment, into ENV
+	@test -n "$(MODEL)" && test -n "$(VERSION)" || \
+	  { echo "usage: make release-import ENV=<env> MODEL=<model> VERSION=<n>" >&2; exit 2; }
+	@$(PY) -m scripts.releases $(ENV) import $(MODEL) $(VERSION)
+
 # For platform teams (README): idle cost, architecture picture, construct reference.
 .PHONY: cost diagram reference graphviz
 

@@ -21,7 +21,15 @@ import pytest
 from moto import mock_aws
 
 LAMBDA_ROOT = Path(__file__).resolve().parent
-for function_dir in (LAMBDA_ROOT / "retraining_trigger", LAMBDA_ROOT / "model_deployment"):
+# Each package's root as Lambda sees it: the function's modules, the shared module
+# (lambda/shared) and platform_contracts (at the repository's root), all at the top level.
+for function_dir in (
+    LAMBDA_ROOT / "retraining_trigger",
+    LAMBDA_ROOT / "release_automation",
+    LAMBDA_ROOT / "model_package_resolver",
+    LAMBDA_ROOT / "shared",
+    LAMBDA_ROOT.parent,
+):
     if str(function_dir) not in sys.path:
         # Appended, not prepended: a clash with a project module fails these tests, not others.
         sys.path.append(str(function_dir))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jsii
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -66,14 +68,16 @@ class AlertTopic(Construct):
             removal_policy=removal_policy,
             pending_window=pending_window,
         )
-        for service in ("cloudwatch.amazonaws.com", "sns.amazonaws.com"):
-            # CloudWatch encrypts alarm messages it publishes; SNS re-encrypts for SQS.
+        account = Stack.of(self).account
+        for service in ("cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"):
+            # CloudWatch and EventBridge encrypt the messages they publish; SNS re-encrypts
+            # for SQS subscribers. Only on behalf of this account's alarms and rules.
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     principals=[iam.ServicePrincipal(service)],
                     resources=["*"],
-                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                    conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             )
         if existing_topic_arn:
@@ -89,12 +93,33 @@ class AlertTopic(Construct):
         )
         topic.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="CloudWatchAlarms",
+                sid="AlarmsAndRulesOfThisAccount",
                 actions=["sns:Publish"],
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                principals=[
+                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
+                    iam.ServicePrincipal("events.amazonaws.com"),
+                ],
                 resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": account}},
             )
         )
         for address in email_addresses:
             topic.add_subscription(subscriptions.EmailSubscription(address))
         self.topic = topic
+
+    def rule_target(self) -> events.IRuleTarget:
+        """A rule target publishing to the topic, relying on the topic's own policy.
+
+        CDK's ``targets.SnsTopic`` would add a statement letting EventBridge of any account
+        publish; the topic's policy already allows this account's rules, and no other.
+        """
+        return _TopicTarget(self.topic)
+
+
+@jsii.implements(events.IRuleTarget)
+class _TopicTarget:
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.topic = topic
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+        return events.RuleTargetConfig(arn=self.topic.topic_arn)

@@ -51,9 +51,10 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
     """
     if not rules or not reason.strip():
         raise ValueError("acknowledge() needs at least one rule id and a non-empty reason")
+    acknowledgments = []
     for rule in rules:
         if rule.startswith(f"{TEMPLATE_VALIDATION}::"):
-            Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+            acknowledgments.append(Acknowledgment(id=rule, reason=reason))
             continue
         pack = next((prefix for prefix in RULE_PACKS if rule.startswith(prefix + "-")), None)
         if pack is None:
@@ -61,7 +62,9 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
                 f"rule id {rule!r} does not start with a known pack prefix"
                 f" ({', '.join(RULE_PACKS)})"
             )
-        Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+        acknowledgments.append(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
+    # One call for all of them: each call crosses into jsii's Node process.
+    Validations.of(construct).acknowledge(*acknowledgments)
 
 
 def acknowledge_wildcards(
@@ -78,16 +81,29 @@ def acknowledge_wildcards(
     The statements' resources must resolve within ``construct``'s stack (references to
     another stack's resources render differently once CDK wires the cross-stack reference).
     """
+    acknowledge_wildcards_each(construct, [(statements, reason)])
+
+
+def acknowledge_wildcards_each(
+    construct: IConstruct, groups: Sequence[tuple[Sequence[iam.PolicyStatement], str]]
+) -> None:
+    """:func:`acknowledge_wildcards` for several groups of statements, each with its reason.
+
+    The statements of all groups are resolved at once (synth time grows with the number of
+    calls into CDK, and a role may have a dozen statements with their own reasons).
+    """
     stack = Stack.of(construct)
-    findings = _wildcard_findings(
-        [stack.resolve(statement.to_statement_json()) for statement in statements]
+    resolved = stack.resolve(
+        [[statement.to_statement_json() for statement in statements] for statements, _ in groups]
     )
-    if findings:
-        acknowledge(
-            construct,
-            *dict.fromkeys(f"AwsSolutions-IAM5[{finding}]" for finding in findings),
-            reason=reason,
-        )
+    for (_, reason), statements in zip(groups, resolved, strict=True):
+        findings = _wildcard_findings(statements)
+        if findings:
+            acknowledge(
+                construct,
+                *dict.fromkeys(f"AwsSolutions-IAM5[{finding}]" for finding in findings),
+                reason=reason,
+            )
 
 
 def acknowledge_generated_wildcards(policy: iam.Policy, reasons: Mapping[str, str]) -> list[str]:

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge
+
+#: What Powertools' idempotency layer and the cool-down records do with the table's items.
+RECORD_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+)
+#: What DynamoDB needs of the caller on the table's customer-managed key (as CDK's grants).
+KEY_ACTIONS = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+)
 
 
 class IdempotencyTable(Construct):
@@ -53,3 +71,14 @@ class IdempotencyTable(Construct):
             reason="Idempotency and cool-down records live a day at most; point-in-time"
             " recovery covers them and a backup plan would keep nothing of value.",
         )
+
+    def grant_records(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` read and write the table's records (and use its key).
+
+        Narrower than ``grant_read_write_data``, whose stream actions (``GetRecords``,
+        ``GetShardIterator``) act on stream ARNs only and granted nothing on the table's.
+        """
+        key = self.table.encryption_key
+        if key is not None:
+            key.grant(grantee, *KEY_ACTIONS)
+        return self.table.grant(grantee, *RECORD_ACTIONS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Duration
@@ -16,8 +16,10 @@ from constructs import Construct
 
 from ml_constructs.compliance import acknowledge
 from ml_constructs.inference_component_scaling import InferenceComponentScaling
+from ml_constructs.lmi_serving import llm_settings, lmi_environment, lmi_variant_timeouts
 from ml_constructs.model_endpoint import VariantPackage
 from ml_constructs.served_model import ServedModel
+from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import InstanceSize, scale_to_zero_blocker
 from platform_config.serving_spec import (
     AutoscalingSpec,
@@ -119,8 +121,11 @@ class InferenceComponentEndpoint(Construct):
         VPC placement.
     volume_key:
         Encrypts instance volumes (omitted for types with local NVMe storage).
-    image, provider, environment:
-        As for :class:`ServedModel` (default none).
+    image, provider:
+        As for :class:`ServedModel` (default none). With an LMI Neuron ``image``, the model's
+        container gets LMI's settings for the instance type and the component LMI's startup
+        and download timeouts (:mod:`ml_constructs.lmi_serving`), as on a
+        :class:`~ml_constructs.model_endpoint.ModelEndpoint`.
     rollback_alarms:
         Alarms whose firing rolls a deployment of the component back (default none).
     """
@@ -140,7 +145,6 @@ class InferenceComponentEndpoint(Construct):
         volume_key: kms.IKey,
         image: str | None = None,
         provider: lambda_.IFunction | None = None,
-        environment: Mapping[str, str] | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(scope, construct_id)
@@ -151,6 +155,8 @@ class InferenceComponentEndpoint(Construct):
             raise ValueError(f"endpoint_name {endpoint_name!r} is longer than 63 characters")
         self.endpoint_name = self.component_name = endpoint_name
         variant = spec.production_variants[0]
+        instance_type = spec.variant_instance_type(variant)
+        llm = llm_settings(spec, image)
         self.production_variant_names = [variant.name]
         self.shadow_variant_names: list[str] = []
         self.model = ServedModel(
@@ -160,7 +166,7 @@ class InferenceComponentEndpoint(Construct):
             role=role,
             image=image,
             provider=provider,
-            environment=environment,
+            environment=lmi_environment(instance_type=instance_type, settings=llm) if llm else None,
             subnets=subnets,
             security_groups=[security_group],
             network_isolation=spec.network_isolation,
@@ -202,6 +208,7 @@ class InferenceComponentEndpoint(Construct):
                     min_memory_required_in_mb=compute.min_memory_mb,
                     number_of_accelerator_devices_required=compute.accelerators or None,
                 ),
+                startup_parameters=_startup_parameters(llm),
             ),
             runtime_config=_IC.InferenceComponentRuntimeConfigProperty(copy_count=1),
             deployment_config=_deployment_config(spec.deployment, rollback_alarms),
@@ -269,6 +276,21 @@ class InferenceComponentEndpoint(Construct):
                 " hardware module; SageMaker rejects a KmsKeyId for it.",
             )
         return config
+
+
+def _startup_parameters(
+    llm: LlmServingSpec | None,
+) -> sagemaker.CfnInferenceComponent.InferenceComponentStartupParametersProperty | None:
+    """LMI's startup and download timeouts, on the component (not its model-less variant)."""
+    if llm is None:
+        return None
+    timeouts = lmi_variant_timeouts(llm)
+    return _IC.InferenceComponentStartupParametersProperty(
+        container_startup_health_check_timeout_in_seconds=(
+            timeouts.container_startup_health_check_seconds
+        ),
+        model_data_download_timeout_in_seconds=timeouts.model_data_download_seconds,
+    )
 
 
 def _deployment_config(

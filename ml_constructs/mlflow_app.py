@@ -8,6 +8,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ml_constructs.mlflow_role import mlflow_role
+from ml_constructs.mlflow_tracking_server import MLFLOW_ARTIFACT_PREFIX
 from platform_config import MlflowConfig
 
 
@@ -36,6 +37,9 @@ class MlflowApp(Construct):
     ----------
     app_name:
         Name of the app (not part of its ARN).
+    protected_group_prefix:
+        Package groups named ``<prefix>-*`` (the platform's served models) that automatic
+        registration may never create packages in or update (default none).
     artifact_bucket, artifact_prefix:
         Where run artifacts go (default prefix ``mlflow``).
     settings:
@@ -51,7 +55,8 @@ class MlflowApp(Construct):
         app_name: str,
         artifact_bucket: s3.IBucket,
         settings: MlflowConfig,
-        artifact_prefix: str = "mlflow",
+        artifact_prefix: str = MLFLOW_ARTIFACT_PREFIX,
+        protected_group_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if settings.kind != "app":
@@ -63,6 +68,7 @@ class MlflowApp(Construct):
             artifact_bucket=artifact_bucket,
             artifact_prefix=artifact_prefix,
             automatic_model_registration=settings.automatic_model_registration,
+            protected_group_prefix=protected_group_prefix,
         )
         self.app = sagemaker.CfnMlflowApp(
             self,

@@ -18,10 +18,13 @@ def mlflow_role(
     artifact_bucket: s3.IBucket,
     artifact_prefix: str,
     automatic_model_registration: bool,
+    protected_group_prefix: str | None = None,
 ) -> iam.Role:
     """``Role`` in ``scope``, for ``owner`` (``tracking server``, ``MLflow app``): reads and writes the artifact prefix (and its bucket's key) and,
     with automatic model registration, registers models in the SageMaker Model Registry.
 
+    Automatic registration may never create or update packages in the groups named
+    ``<protected_group_prefix>-*`` (the platform's served models; default: no such limit).
     Shared by :class:`~ml_constructs.mlflow_tracking_server.MlflowTrackingServer` and
     :class:`~ml_constructs.mlflow_app.MlflowApp`, which SageMaker lets assume it alike.
     """
@@ -62,6 +65,27 @@ def mlflow_role(
             ],
         )
         role.add_to_principal_policy(registration)
+        if protected_group_prefix:
+            # Served models' groups are the pipelines' and the release flow's only.
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="NeverTheServedModelsGroups",
+                    effect=iam.Effect.DENY,
+                    actions=["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="model-package-group",
+                            resource_name=f"{protected_group_prefix}-*",
+                        ),
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource="model-package",
+                            resource_name=f"{protected_group_prefix}-*/*",
+                        ),
+                    ],
+                )
+            )
         acknowledge_wildcards(
             role,
             [registration],

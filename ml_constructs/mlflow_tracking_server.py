@@ -10,6 +10,9 @@ from constructs import Construct
 from ml_constructs.mlflow_role import mlflow_role
 from platform_config import MlflowConfig
 
+#: Where the tracking server keeps run artifacts, under the artifacts bucket.
+MLFLOW_ARTIFACT_PREFIX = "mlflow"
+
 
 class MlflowTrackingServer(Construct):
     """An MLflow tracking server storing its artifacts in a platform bucket.
@@ -29,6 +32,9 @@ class MlflowTrackingServer(Construct):
     ----------
     server_name:
         Physical name.
+    protected_group_prefix:
+        Package groups named ``<prefix>-*`` (the platform's served models) that automatic
+        registration may never create packages in or update (default none).
     artifact_bucket, artifact_prefix:
         Where run artifacts go (default prefix ``mlflow``).
     settings:
@@ -43,7 +49,8 @@ class MlflowTrackingServer(Construct):
         server_name: str,
         artifact_bucket: s3.IBucket,
         settings: MlflowConfig,
-        artifact_prefix: str = "mlflow",
+        artifact_prefix: str = MLFLOW_ARTIFACT_PREFIX,
+        protected_group_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = mlflow_role(
@@ -53,6 +60,7 @@ class MlflowTrackingServer(Construct):
             artifact_bucket=artifact_bucket,
             artifact_prefix=artifact_prefix,
             automatic_model_registration=settings.automatic_model_registration,
+            protected_group_prefix=protected_group_prefix,
         )
         self.server = sagemaker.CfnMlflowTrackingServer(
             self,

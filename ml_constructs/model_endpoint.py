@@ -16,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge
+from ml_constructs.lmi_serving import llm_settings, lmi_environment, lmi_variant_timeouts
 from ml_constructs.served_model import ServedModel
 from platform_config.serving_spec import (
     DeploymentSpec,
@@ -62,6 +63,11 @@ class ModelEndpoint(Construct):
     it; the models and endpoint configs get generated names, so that CloudFormation can
     replace them and update the endpoint with the configured deployment guardrails.
 
+    When ``image`` is an LMI Neuron image, each model's container gets LMI's settings for
+    its instance type and each variant LMI's startup and download timeouts
+    (:mod:`ml_constructs.lmi_serving`); variants of one version whose tensor-parallel
+    degrees differ get a model each (``latest-tp12``).
+
     Attributes
     ----------
     endpoint:
@@ -85,8 +91,6 @@ class ModelEndpoint(Construct):
         :class:`VariantPackage` of every production and shadow variant, by variant name.
     provider:
         The deploy-time provider (needed with ``image``; see :class:`ServedModel`).
-    environment:
-        Container environment of every model (default none).
     role:
         Execution role of the models.
     image:
@@ -118,7 +122,6 @@ class ModelEndpoint(Construct):
         volume_key: kms.IKey,
         image: str | None = None,
         provider: lambda_.IFunction | None = None,
-        environment: Mapping[str, str] | None = None,
         data_capture_uri: str | None = None,
         async_output: AsyncOutput | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
@@ -134,13 +137,20 @@ class ModelEndpoint(Construct):
         serverless = spec.kind is EndpointKind.SERVERLESS
 
         self.models: dict[str, ServedModel] = {}
+        llm = llm_settings(spec, image)
+        timeouts = lmi_variant_timeouts(llm) if llm else None
 
         def model_for(variant: VariantSpec) -> str:
             package = variant_packages[variant.name]
-            if package.key not in self.models:
-                self.models[package.key] = ServedModel(
+            instance_type = spec.variant_instance_type(variant)
+            environment = lmi_environment(instance_type=instance_type, settings=llm) if llm else {}
+            key = package.key
+            if key in self.models and self.models[key].environment != environment:
+                key += f"Tp{environment['OPTION_TENSOR_PARALLEL_DEGREE']}"
+            if key not in self.models:
+                self.models[key] = ServedModel(
                     self,
-                    "Model" + package.key,
+                    "Model" + key,
                     package_arn=package.package_arn,
                     role=role,
                     image=image,
@@ -150,7 +160,7 @@ class ModelEndpoint(Construct):
                     security_groups=() if serverless else [security_group],
                     network_isolation=spec.network_isolation,
                 )
-            served = self.models[package.key]
+            served = self.models[key]
             if package.acknowledge_template_value:
                 acknowledge(
                     served.model,
@@ -170,6 +180,12 @@ class ModelEndpoint(Construct):
                 initial_instance_count=variant.instance_count,
                 instance_type=spec.variant_instance_type(variant),
                 initial_variant_weight=variant.weight,
+                container_startup_health_check_timeout_in_seconds=(
+                    timeouts.container_startup_health_check_seconds if timeouts else None
+                ),
+                model_data_download_timeout_in_seconds=(
+                    timeouts.model_data_download_seconds if timeouts else None
+                ),
             )
 
         if serverless:
@@ -302,8 +318,8 @@ class ModelEndpoint(Construct):
         strategy = "all_at_once" if spec.kind is EndpointKind.SERVERLESS else deployment.strategy
         routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
             type=strategy.upper(),
-            # Required by the API for every type (CreateEndpoint's TrafficRoutingConfig); with
-            # ALL_AT_ONCE it is the baking time before the old fleet is terminated.
+            # Required by the API for every type, ALL_AT_ONCE included (CreateEndpoint's
+            # TrafficRoutingConfig), though CloudFormation's schema leaves it optional.
             wait_interval_in_seconds=deployment.wait_seconds,
             canary_size=percent(deployment.canary_size_percent) if strategy == "canary" else None,
             linear_step_size=(

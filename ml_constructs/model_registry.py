@@ -19,7 +19,11 @@ READER_ACTIONS = (
 
 
 class ModelPackageGroup(Construct):
-    """A model package group, its cross-account read policy and its approval rule.
+    """A model package group and its cross-account read policy.
+
+    Approval events of the group are consumed where they are acted on (the deployment
+    automation's rule names the groups it deploys); a rule here without a target would
+    match them and do nothing.
 
     Attributes
     ----------
@@ -35,7 +39,10 @@ class ModelPackageGroup(Construct):
     description:
         Shown in the registry.
     reader_accounts:
-        Accounts allowed to read the group's packages (default none: no policy).
+        Accounts allowed to read the group's packages (default none).
+    approvers:
+        ARNs of the only roles that may change a package's approval status; every other
+        principal is denied by the group's policy (default none: no such restriction).
     removal_policy:
         What happens to the group (and its packages) when it leaves its stack.
     """
@@ -48,10 +55,13 @@ class ModelPackageGroup(Construct):
         group_name: str,
         description: str,
         reader_accounts: Sequence[str] = (),
+        approvers: Sequence[str] = (),
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        statements = self._reader_statements(stack, group_name, reader_accounts)
+        statements += self._approver_statements(stack, group_name, approvers)
         self.group_name = group_name
         self.group = sagemaker.CfnModelPackageGroup(
             self,
@@ -59,36 +69,61 @@ class ModelPackageGroup(Construct):
             model_package_group_name=group_name,
             model_package_group_description=description or None,
             model_package_group_policy=(
-                self._reader_policy(stack, group_name, reader_accounts) if reader_accounts else None
+                {"Version": "2012-10-17", "Statement": statements} if statements else None
             ),
         )
         self.group.apply_removal_policy(removal_policy)
         self.group_arn = self.group.attr_model_package_group_arn
 
     @staticmethod
-    def _reader_policy(stack: Stack, group_name: str, accounts: Sequence[str]) -> dict[str, object]:
+    def _arns(stack: Stack, group_name: str) -> tuple[str, str]:
         group_arn = stack.format_arn(
             service="sagemaker", resource="model-package-group", resource_name=group_name
         )
         package_arn = stack.format_arn(
             service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
         )
-        return {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "PromotionReaders",
-                    "Effect": "Allow",
-                    "Principal": {
-                        "AWS": [
-                            f"arn:{stack.partition}:iam::{account}:root" for account in accounts
-                        ]
-                    },
-                    "Action": list(READER_ACTIONS),
-                    "Resource": [group_arn, package_arn],
-                }
-            ],
-        }
+        return group_arn, package_arn
+
+    @classmethod
+    def _reader_statements(
+        cls, stack: Stack, group_name: str, accounts: Sequence[str]
+    ) -> list[dict[str, object]]:
+        """The next environments' accounts may read the packages, to promote them."""
+        if not accounts:
+            return []
+        return [
+            {
+                "Sid": "PromotionReaders",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [f"arn:{stack.partition}:iam::{account}:root" for account in accounts]
+                },
+                "Action": list(READER_ACTIONS),
+                "Resource": list(cls._arns(stack, group_name)),
+            }
+        ]
+
+    @classmethod
+    def _approver_statements(
+        cls, stack: Stack, group_name: str, approvers: Sequence[str]
+    ) -> list[dict[str, object]]:
+        """Only the named people may change a package's approval status."""
+        if not approvers:
+            return []
+        return [
+            {
+                "Sid": "OnlyApproversApprove",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["sagemaker:UpdateModelPackage"],
+                "Resource": [cls._arns(stack, group_name)[1]],
+                "Condition": {
+                    "Null": {"sagemaker:ModelApprovalStatus": "false"},
+                    "ArnNotEquals": {"aws:PrincipalArn": list(approvers)},
+                },
+            }
+        ]
 
 
 class ModelRegistry(Construct):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -56,6 +59,8 @@ class PlatformFunction(Construct):
         Default 60 seconds.
     memory_size:
         MB (default 256).
+    function_name:
+        A physical name, for a function people invoke by name (default: generated).
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class PlatformFunction(Construct):
         reserved_concurrency: int = 2,
         timeout: Duration = Duration.seconds(60),
         memory_size: int = 256,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = sqs.Queue(
@@ -103,6 +109,7 @@ class PlatformFunction(Construct):
             self,
             "Default",
             description=description,
+            function_name=function_name,
             runtime=lambda_.Runtime.PYTHON_3_14,
             architecture=lambda_.Architecture.ARM_64,
             code=lambda_.Code.from_asset(code_path),
@@ -167,3 +174,25 @@ class PlatformFunction(Construct):
             reason="CDK grants specific to this one function's role (its queue, keys and what"
             " its caller grants it); no other role would share a managed policy.",
         )
+
+    def alarm_on_dead_letters(self, topic: sns.ITopic) -> cloudwatch.Alarm:
+        """An alarm, to ``topic``, as soon as one message waits in the dead-letter queue.
+
+        Nothing parked there is lost silently: the queue keeps a message 14 days (SQS's
+        most), and the alarm tells the team the first time one arrives.
+        """
+        alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description=f"{self.node.path}: an event or message was parked in the"
+            " dead-letter queue (read it, fix the cause, redrive it)",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        return alarm

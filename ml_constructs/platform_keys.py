@@ -19,7 +19,9 @@ class PlatformKeys(Construct):
         Encrypts CloudWatch Logs log groups; its policy lets the regional CloudWatch Logs
         service use it for this account's log groups only.
     workload:
-        Encrypts SageMaker volumes, the domain's storage, endpoints, queues and topics.
+        Encrypts SageMaker volumes, the domain's storage, endpoints, queues and topics; its
+        policy lets EventBridge use it for this account's rules only, so that the rules can
+        park undeliverable events in the dead-letter queues it encrypts.
 
     Parameters
     ----------
@@ -81,6 +83,25 @@ class PlatformKeys(Construct):
                             arn_format=ArnFormat.COLON_RESOURCE_NAME,
                         )
                     }
+                },
+            )
+        )
+        # EventBridge writes into a KMS-encrypted dead-letter queue as itself, not as a role:
+        # the key policy has to allow the service (EventBridge User Guide, on dead-letter
+        # queues encrypted with a customer managed key).
+        self.workload.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventBridgeRulesOfThisAccount",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(
+                            service="events", resource="rule", resource_name="*"
+                        )
+                    },
                 },
             )
         )

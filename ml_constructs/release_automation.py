@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -12,14 +11,18 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.retraining_trigger import function_target, settings_read_statement
 from platform_config.schema import PromotionSource
 from platform_contracts.releases import records_path
 
+#: The CDK bootstrap qualifier of the environments (CDK's default).
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+
 #: The CDK bootstrap's CloudFormation execution role (default qualifier): the role every
 #: stack of the environment was deployed with, passed again when a release updates one.
-CFN_EXEC_ROLE = "cdk-hnb659fds-cfn-exec-role-{account}-{region}"
+CFN_EXEC_ROLE = "cdk-" + BOOTSTRAP_QUALIFIER + "-cfn-exec-role-{account}-{region}"
 
 #: Stack statuses after which the release automation reconciles records and stacks.
 RECONCILED_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
@@ -74,7 +77,7 @@ class ReleaseAutomation(Construct):
         region: str,
         artifacts_bucket_name: str,
         reports_bucket_name: str,
-        idempotency_table: dynamodb.ITable,
+        idempotency_table: IdempotencyTable,
         data_key: kms.IKey,
         workload_key: kms.IKey,
         promote_from: PromotionSource | None = None,
@@ -95,7 +98,11 @@ class ReleaseAutomation(Construct):
                 queue=function.dead_letter_queue, max_receive_count=100
             ),
         )
-        handler.add_event_source(event_sources.SqsEventSource(self.retry_queue, batch_size=1))
+        handler.add_event_source(
+            event_sources.SqsEventSource(
+                self.retry_queue, batch_size=1, report_batch_item_failures=True
+            )
+        )
         self.retry_queue.grant_send_messages(handler)
         cfn_role = stack.format_arn(
             service="iam",
@@ -106,23 +113,21 @@ class ReleaseAutomation(Construct):
         environment = {
             "NAME_PREFIX": name_prefix,
             "EXPECTED_ACCOUNT_ID": account,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
             "RETRY_QUEUE_URL": self.retry_queue.queue_url,
-            "ARTIFACTS_BUCKET_NAME": artifacts_bucket_name,
-            "REPORTS_BUCKET_NAME": reports_bucket_name,
             "CLOUDFORMATION_ROLE_ARN": cfn_role,
             "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
         }
         if promote_from is not None:
             environment.update(
-                SOURCE_ENVIRONMENT=promote_from.environment,
-                SOURCE_ACCOUNT_ID=promote_from.account,
-                SOURCE_REGION=promote_from.region,
-                SOURCE_NAME_PREFIX=promote_from.name_prefix,
+                PREVIOUS_ACCOUNT_ID=promote_from.account,
+                PREVIOUS_REGION=promote_from.region,
+                PREVIOUS_NAME_PREFIX=promote_from.name_prefix,
+                ARTIFACTS_BUCKET_NAME=artifacts_bucket_name,
             )
         for name, value in environment.items():
             handler.add_environment(name, value)
-        idempotency_table.grant_read_write_data(handler)
+        idempotency_table.grant_records(handler)
         data_key.grant_encrypt_decrypt(handler)
         statements = self._statements(
             stack, name_prefix, cfn_role, artifacts_bucket_name, reports_bucket_name, promote_from
@@ -153,7 +158,12 @@ class ReleaseAutomation(Construct):
         statements = [
             (
                 iam.PolicyStatement(
-                    actions=["ssm:GetParameter", "ssm:GetParameterHistory", "ssm:PutParameter"],
+                    actions=[
+                        "ssm:GetParameter",
+                        "ssm:GetParameters",
+                        "ssm:GetParameterHistory",
+                        "ssm:PutParameter",
+                    ],
                     resources=[
                         stack.format_arn(
                             service="ssm", resource="parameter", resource_name=f"{records}/*"
@@ -169,11 +179,8 @@ class ReleaseAutomation(Construct):
             ),
             (
                 iam.PolicyStatement(
-                    actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
-                    resources=[
-                        sagemaker_arn("model-package-group", f"{name_prefix}-*"),
-                        sagemaker_arn("model-package", f"{name_prefix}-*/*"),
-                    ],
+                    actions=["sagemaker:DescribeModelPackage"],
+                    resources=[sagemaker_arn("model-package", f"{name_prefix}-*/*")],
                 ),
                 "Reads the packages of this environment's groups; versions are numbered by"
                 " SageMaker.",
@@ -204,12 +211,30 @@ class ReleaseAutomation(Construct):
                 " CloudFormation only.",
             ),
             (
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{s3}{artifacts}/*"]),
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameters"],
+                    resources=[
+                        stack.format_arn(
+                            service="ssm",
+                            resource="parameter",
+                            resource_name=f"cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version",
+                        )
+                    ],
+                ),
+                "The CDK bootstrap version every stack checks (an SSM parameter type that"
+                " CloudFormation resolves with the caller's permissions on UpdateStack).",
+            ),
+            (
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[f"{s3}{artifacts}/*", f"{s3}{reports}/*"],
+                ),
                 "Reads the baselines and model data a pipeline run wrote (per-execution keys).",
             ),
             (
                 iam.PolicyStatement(
-                    actions=["s3:PutObject"], resources=[f"{s3}{reports}/baselines/*"]
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[f"{s3}{reports}/baselines/*"],
                 ),
                 "Publishes a released version's baselines under baselines/<model>/<version>/.",
             ),
@@ -226,6 +251,11 @@ class ReleaseAutomation(Construct):
         source_bucket = f"mlp-{source.environment}-{source.account}-{source.region}-artifacts"
         source_arn = f"arn:{stack.partition}:sagemaker:{source.region}:{source.account}"
         return [
+            (
+                iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]),
+                "sagemaker:ListModelPackages has no resource-level permissions; it finds whether"
+                " a version was imported already.",
+            ),
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
@@ -255,10 +285,10 @@ class ReleaseAutomation(Construct):
             ),
             (
                 iam.PolicyStatement(
-                    actions=["s3:PutObject"],
-                    resources=[f"arn:{stack.partition}:s3:::{artifacts}/promoted/*"],
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[f"arn:{stack.partition}:s3:::{artifacts}/*/imported/*"],
                 ),
-                "Writes the copies under promoted/<model>/<source version>/.",
+                "Writes the copies under <model>/imported/<source>/v<n>/.",
             ),
             (
                 iam.PolicyStatement(

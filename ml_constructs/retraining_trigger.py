@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -13,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from platform_contracts.model_settings import settings_path
 
@@ -86,7 +86,7 @@ class RetrainingTrigger(Construct):
         name_prefix: str,
         account: str,
         datasets_bucket_name: str,
-        idempotency_table: dynamodb.ITable,
+        idempotency_table: IdempotencyTable,
         key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -108,12 +108,12 @@ class RetrainingTrigger(Construct):
         for name, value in {
             "NAME_PREFIX": name_prefix,
             "EXPECTED_ACCOUNT_ID": account,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table_name,
+            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
             "DATASET_BUCKET_NAME": datasets_bucket_name,
             "ARRIVALS_QUEUE_URL": self.arrivals_queue.queue_url,
         }.items():
             handler.add_environment(name, value)
-        idempotency_table.grant_read_write_data(handler)
+        idempotency_table.grant_records(handler)
         stack = Stack.of(self)
         start = iam.PolicyStatement(
             actions=["sagemaker:StartPipelineExecution"],

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import acknowledge, acknowledge_wildcards, acknowledge_wildcards_each
 
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
 
@@ -18,9 +18,10 @@ class SageMakerExecutionRole(Construct):
     """A SageMaker execution role without ``AmazonSageMakerFullAccess``.
 
     It may run SageMaker jobs (training, processing, transform, tuning, AutoML) in the VPC,
-    start and follow this environment's pipelines, register model packages (not approve
-    them) in its package groups, and pull SageMaker's container images. Data access is
-    granted by the owners of the data (``bucket.grant_read_write(role)``,
+    start and follow the named pipelines, register model packages in the named groups only
+    as ``PendingManualApproval`` (never approve one: ``CreateModelPackage`` is conditioned
+    on ``sagemaker:ModelApprovalStatus``, and there is no ``UpdateModelPackage``), and pull
+    SageMaker's container images. Data access is granted by the owners of the data (``bucket.grant_read_write(role)``,
     ``feature_store.grant_read_write_records(role)``, ``mlflow.grant_access(role)``).
 
     Attributes
@@ -118,12 +119,21 @@ class SageMakerExecutionRole(Construct):
                     "sagemaker:SendPipelineExecutionStepFailure",
                 ],
                 resources=[arn("pipeline", name) for name in pipelines]
-                + [arn("pipeline-execution", f"{name}/*") for name in pipelines],
+                + [arn("pipeline", f"{name}/execution/*") for name in pipelines],
             ),
             iam.PolicyStatement(
                 sid="RegisterModelPackages",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=[arn("model-package-group", name) for name in package_groups]
+                + [arn("model-package", f"{name}/*") for name in package_groups],
+                # Registered pending a person's approval, never already approved.
+                conditions={
+                    "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ReadModelPackages",
                 actions=[
-                    "sagemaker:CreateModelPackage",
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:ListModelPackages",
@@ -218,6 +228,9 @@ class SageMakerExecutionRole(Construct):
             "UsePlatformPipelines": "Limited to the named pipelines (or those named after this"
             " environment); their executions have generated ids.",
             "RegisterModelPackages": "Limited to the named package groups (or those named after"
+            " this environment), as PendingManualApproval only; versions are numbered by"
+            " SageMaker.",
+            "ReadModelPackages": "Limited to the named package groups (or those named after"
             " this environment); package versions are numbered by SageMaker.",
             "ListAndSearch": "List and Search calls do not support resource-level permissions.",
             "PullSageMakerImages": "SageMaker's prebuilt images live in AWS-owned accounts that"
@@ -228,9 +241,14 @@ class SageMakerExecutionRole(Construct):
             "JobNetworkInterfaces": "VPC jobs create network interfaces with generated ids, and"
             " EC2 Describe calls do not support resource-level permissions.",
         }
-        for statement in statements:
-            if statement.sid in reasons:
-                acknowledge_wildcards(self.role, [statement], reason=reasons[statement.sid])
+        acknowledge_wildcards_each(
+            self.role,
+            [
+                ([statement], reasons[statement.sid])
+                for statement in statements
+                if statement.sid in reasons
+            ],
+        )
         acknowledge(
             self.role,
             "NIST.800.53.R5-IAMNoInlinePolicy",
@@ -253,12 +271,9 @@ class SageMakerExecutionRole(Construct):
                 "sagemaker:CreateApp",
                 "sagemaker:DeleteApp",
                 "sagemaker:DescribeApp",
-                "sagemaker:ListApps",
                 "sagemaker:DescribeSpace",
-                "sagemaker:ListSpaces",
                 "sagemaker:UpdateSpace",
                 "sagemaker:DescribeUserProfile",
-                "sagemaker:ListUserProfiles",
                 "sagemaker:DescribeDomain",
             ],
             resources=[
@@ -268,9 +283,23 @@ class SageMakerExecutionRole(Construct):
                 arn("user-profile", f"{domain_id}/*"),
             ],
         )
+        # The List calls support only Resource "*" (Service Authorization Reference): on the
+        # domain's ARNs they would grant nothing.
+        listings = iam.PolicyStatement(
+            sid="StudioListings",
+            actions=["sagemaker:ListApps", "sagemaker:ListSpaces", "sagemaker:ListUserProfiles"],
+            resources=["*"],
+        )
         self.role.add_to_principal_policy(studio)
+        self.role.add_to_principal_policy(listings)
         acknowledge_wildcards(
             self.role,
             [studio],
             reason="Apps, spaces and profiles of this one domain, whose names users choose.",
+        )
+        acknowledge_wildcards(
+            self.role,
+            [listings],
+            reason="Studio's List calls of apps, spaces and profiles support no resource-level"
+            " permissions.",
         )

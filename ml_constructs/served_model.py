@@ -30,6 +30,8 @@ class ServedModel(Construct):
         The ``CfnModel`` (logical id stable via ``Default``).
     model_name:
         Its generated name (token).
+    environment:
+        The container's environment (empty unless given).
 
     Parameters
     ----------
@@ -44,7 +46,8 @@ class ServedModel(Construct):
         The deploy-time provider that looks up the package's model data for an image
         override (default none).
     environment:
-        Container environment variables (default none), e.g. an LMI serving configuration.
+        Environment variables of the container, e.g. an LMI server's settings
+        (:mod:`ml_constructs.lmi_serving`; default none).
     subnets, security_groups:
         Put the model in the VPC (default: none, for serverless endpoints, which cannot be).
     network_isolation:
@@ -71,7 +74,8 @@ class ServedModel(Construct):
         if image and provider is None:
             raise ValueError("an image override needs the provider that looks up the model data")
         self.lookup: ModelPackageLookup | None = None
-        env = dict(environment) if environment else None
+        self.environment = dict(environment or {})
+        env = self.environment or None
         if image:
             assert provider is not None
             self.lookup = ModelPackageLookup(

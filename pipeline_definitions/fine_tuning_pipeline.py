@@ -12,9 +12,14 @@ The DAG::
 (``entry_point`` of the archive ``source_key``) in the training image pinned for it, on
 NVIDIA GPUs (``ml.g*``/``ml.p*``) or AWS Trainium (``ml.trn*``, Neuron image). Its
 channels: ``training`` (the ``InputDataUri`` parameter: the fine-tuning data set in the
-layout the JumpStart script documents) and ``model`` (the base model's weights from the
+layout the JumpStart script documents), ``model`` (the base model's weights from the
 region's JumpStart bucket; for gated models with ``ModelAccessConfig.AcceptEula``, which
-records that the licence was accepted in the configuration). Epochs and batch size are
+records that the licence was accepted in the configuration) and ``code`` (the script
+archive). The job runs with network isolation, so its container cannot reach S3: SageMaker
+copies every channel in before the container starts ("Run Training and Inference
+Containers in Internet-Free Mode", SageMaker developer guide), and the training toolkit
+unpacks ``sagemaker_submit_directory`` from the ``code`` channel's local path, as
+JumpStart's own training specs set it (:data:`SUBMIT_DIRECTORY`). Epochs and batch size are
 hyperparameters under the names the script reads. With ``torchrun`` the SageMaker training
 toolkit launches one process per GPU or NeuronCore on every instance
 (``sagemaker_torch_distributed_enabled``), which Neuron training requires.
@@ -66,6 +71,13 @@ APPROVAL_STATUS = "PendingManualApproval"
 
 STEP_NAMES = ("FineTune", "RegisterModel")
 """The pipeline's step names."""
+
+CODE_CHANNEL = "code"
+"""The input channel of the script archive."""
+
+SUBMIT_DIRECTORY = f"/opt/ml/input/data/{CODE_CHANNEL}/sourcedir.tar.gz"
+"""Where the container finds the script archive: the ``code`` channel, copied in by
+SageMaker (a network-isolated container cannot download an ``s3://`` URI itself)."""
 
 _MAX_RUN_SECONDS = 28 * 24 * 3600
 
@@ -256,7 +268,7 @@ def build_fine_tuning_pipeline(
             model.epochs_hyperparameter: settings.epochs,
             model.batch_size_hyperparameter: settings.batch_size,
             "sagemaker_program": model.entry_point,
-            "sagemaker_submit_directory": model.source_uri(region),
+            "sagemaker_submit_directory": SUBMIT_DIRECTORY,
         }
         if settings.torchrun:
             hyperparameters["sagemaker_torch_distributed_enabled"] = "true"
@@ -290,33 +302,7 @@ def build_fine_tuning_pipeline(
             ),
             hyperparameters=hyperparameters,
         )
-        weights = S3DataSource(
-            s3_data_type="S3Prefix",
-            s3_uri=model.artifacts_uri(region),
-            s3_data_distribution_type="FullyReplicated",
-        )
-        if model.gated:
-            weights.model_access_config = ModelAccessConfig(accept_eula=True)
-        step_args = trainer.train(
-            input_data_config=[
-                Channel(
-                    channel_name="training",
-                    data_source=DataSource(
-                        s3_data_source=S3DataSource(
-                            s3_data_type="S3Prefix",
-                            s3_uri=input_data,
-                            s3_data_distribution_type="FullyReplicated",
-                        )
-                    ),
-                    input_mode="File",
-                ),
-                Channel(
-                    channel_name="model",
-                    data_source=DataSource(s3_data_source=weights),
-                    input_mode="File",
-                ),
-            ]
-        )
+        step_args = trainer.train(input_data_config=_channels(model, region, input_data))
         # Not cached: the data behind InputDataUri changes between runs.
         fine_tune = TrainingStep(
             name="FineTune",
@@ -350,3 +336,26 @@ def build_fine_tuning_pipeline(
             pipeline_experiment_config=None,
         )
         return pipeline.definition()
+
+
+def _channels(model: FoundationModel, region: str, input_data: ParameterString) -> list[Channel]:
+    """``training`` (the data set), ``model`` (the base weights) and ``code`` (the script)."""
+
+    def s3_prefix(uri: str | ParameterString) -> S3DataSource:
+        return S3DataSource(
+            s3_data_type="S3Prefix", s3_uri=uri, s3_data_distribution_type="FullyReplicated"
+        )
+
+    weights = s3_prefix(model.artifacts_uri(region))
+    if model.gated:
+        weights.model_access_config = ModelAccessConfig(accept_eula=True)
+    sources = {
+        "training": s3_prefix(input_data),
+        "model": weights,
+        # The archive itself: SageMaker copies it to SUBMIT_DIRECTORY.
+        CODE_CHANNEL: s3_prefix(model.source_uri(region)),
+    }
+    return [
+        Channel(channel_name=name, data_source=DataSource(s3_data_source=source), input_mode="File")
+        for name, source in sources.items()
+    ]

@@ -3,13 +3,14 @@
 ``foundation_models.json`` (beside this module) holds, per JumpStart model id, what a
 training job needs: the training image, the script archive and the model weights in the
 region's JumpStart bucket, the hyperparameter names of its script, the accelerator and
-the instance types it supports, and whether its licence must be accepted. Nothing here
-fetches JumpStart metadata: the SDK would download the model's spec from S3 at synth.
+the instance types it supports, its size, and whether its licence must be accepted.
+Nothing here fetches JumpStart metadata: the SDK would download the model's spec from S3
+at synth.
 
-Two files of the ``sagemaker`` package are read as data (no import of the SDK, so the
-configuration can use this module cheaply): ``core/image_uri_config/<table>.json`` for
-the image repositories and the registry account of each region, and
-``core/jumpstart/region_config.json`` for the JumpStart bucket of each region.
+The images are entries of the container image table (:mod:`container_images`); one file
+of the ``sagemaker`` package is read as data (no import of the SDK, so the configuration
+can use this module cheaply): ``core/jumpstart/region_config.json`` for the JumpStart
+bucket of each region.
 """
 
 from __future__ import annotations
@@ -21,40 +22,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from pipeline_definitions.container_images import ContainerImage, image
+
 CATALOGUE_FILE = Path(__file__).resolve().parent / "foundation_models.json"
-
-
-@dataclass(frozen=True, kw_only=True)
-class PinnedImage:
-    """An image: an entry of one of the SDK's image URI tables, and a pinned tag.
-
-    Parameters
-    ----------
-    table:
-        The table's name (``image_uri_config/<table>.json``).
-    path:
-        Keys from the table's top to the entry holding ``registries`` and ``repository``.
-    tag:
-        The image tag.
-    """
-
-    table: str
-    path: tuple[str, ...]
-    tag: str
-
-    def uri(self, region: str) -> str:
-        """The image in ``region``; ``ValueError`` where it is not published."""
-        entry = _sdk_data(f"core/image_uri_config/{self.table}.json")
-        for key in self.path:
-            entry = entry[key]
-        registry = entry["registries"].get(region)
-        if registry is None:
-            raise ValueError(
-                f"image {entry['repository']}:{self.tag} is not published in region {region!r}"
-                f" (regions: {', '.join(sorted(entry['registries']))})"
-            )
-        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        return f"{registry}.dkr.ecr.{region}.{suffix}/{entry['repository']}:{self.tag}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,8 +41,11 @@ class FoundationModel:
         Training instance types its script supports.
     gated:
         Its licence must be accepted (``accept_eula: true`` in the model's config).
+    parameters_billions:
+        Its size, in billions of parameters.
     training_image, inference_image:
-        :class:`PinnedImage` of the training job and of the registered model.
+        :class:`~container_images.ContainerImage` of the training job and of the
+        registered model.
     inference_instance_types:
         Real-time instance types recorded on the model package.
     source_key, artifacts_key:
@@ -89,8 +62,9 @@ class FoundationModel:
     instance_types: tuple[str, ...]
     inference_instance_types: tuple[str, ...]
     gated: bool
-    training_image: PinnedImage
-    inference_image: PinnedImage
+    parameters_billions: float
+    training_image: ContainerImage
+    inference_image: ContainerImage
     source_key: str
     artifacts_key: str
     entry_point: str
@@ -119,8 +93,9 @@ def foundation_models() -> dict[str, FoundationModel]:
             instance_types=tuple(entry["instance_types"]),
             inference_instance_types=tuple(entry["inference_instance_types"]),
             gated=bool(entry["gated"]),
-            training_image=_image(entry["training_image"]),
-            inference_image=_image(entry["inference_image"]),
+            parameters_billions=float(entry["parameters_billions"]),
+            training_image=image(entry["training_image"]),
+            inference_image=image(entry["inference_image"]),
             source_key=entry["source_key"],
             artifacts_key=entry["artifacts_key"],
             entry_point=entry["entry_point"],
@@ -135,10 +110,6 @@ def _jumpstart_bucket(region: str, *, gated: bool) -> str:
     if region not in regions:
         raise ValueError(f"SageMaker JumpStart has no content bucket in region {region!r}")
     return str(regions[region]["gated_content_bucket" if gated else "content_bucket"])
-
-
-def _image(entry: dict[str, Any]) -> PinnedImage:
-    return PinnedImage(table=entry["table"], path=tuple(entry["path"]), tag=entry["tag"])
 
 
 @cache

@@ -85,6 +85,11 @@ class PipelineKindPlugin:
     wildcard_reason:
         Why the wildcards of those statements are needed; each is acknowledged with it
         (default empty: a wildcard stays an open finding of the quality gates).
+    package_image_runs_on:
+        What the inference image of the packages the kind registers can run on: ``cpu``,
+        ``gpu`` or ``neuron``. The configuration rejects serving such a package, without
+        ``serving.image_uri``, on an instance the image cannot use (default ``None``:
+        unknown, not checked).
     """
 
     name: str
@@ -92,6 +97,7 @@ class PipelineKindPlugin:
     settings_model: type[BaseModel] | None = None
     policy_statements: PolicyStatements | None = None
     wildcard_reason: str = ""
+    package_image_runs_on: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -218,13 +224,18 @@ def _automl_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.
             actions=[
                 "sagemaker:CreateAutoMLJob",
                 "sagemaker:DescribeAutoMLJob",
-                "sagemaker:ListCandidatesForAutoMLJob",
                 "sagemaker:StopAutoMLJob",
             ],
             resources=[
                 stack.format_arn(service="sagemaker", resource="automl-job", resource_name="*")
             ],
-        )
+        ),
+        # Supports only Resource "*" (Service Authorization Reference).
+        iam.PolicyStatement(
+            sid="ListAutoMLCandidates",
+            actions=["sagemaker:ListCandidatesForAutoMLJob"],
+            resources=["*"],
+        ),
     ]
 
 
@@ -266,13 +277,15 @@ def _fine_tuning_statements(
 BUILT_IN_KINDS: tuple[PipelineKindPlugin, ...] = tuple(
     register_pipeline_kind(plugin)
     for plugin in (
-        PipelineKindPlugin(name="training", build=_build_training),
+        # SageMaker's XGBoost container serves on CPU only.
+        PipelineKindPlugin(name="training", build=_build_training, package_image_runs_on="cpu"),
         PipelineKindPlugin(
             name="automl",
             build=_build_automl,
             policy_statements=_automl_statements,
             wildcard_reason="Autopilot job names are generated per pipeline run; the actions"
-            " are limited to AutoML jobs of this account and region.",
+            " are limited to AutoML jobs of this account and region, but for"
+            " ListCandidatesForAutoMLJob, which supports no resource-level permissions.",
         ),
         PipelineKindPlugin(
             name="fine_tuning",

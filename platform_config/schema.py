@@ -15,12 +15,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
+from pipeline_definitions.pipeline_kinds import pipeline_kind
 from platform_config.alerts_spec import AlertsSpec
 from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.pipeline_spec import PipelineSpec
 from platform_config.serving_defaults import ServingDefaults, check_scale_to_zero
-from platform_config.serving_spec import ServingSpec, check_serving_regions
+from platform_config.serving_spec import ServingSpec, check_serving_regions, instance_needs
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -69,6 +70,14 @@ def _account(value: str) -> str:
     return value
 
 
+def _role_arn(value: str) -> str:
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
+        raise ValueError(
+            "is not an IAM role ARN (arn:aws:iam::<account>:role/<name>; a person's role)"
+        )
+    return value
+
+
 def _region(value: str) -> str:
     if not _REGION.fullmatch(value):
         raise ValueError("is not an AWS region code (for example eu-west-1)")
@@ -94,6 +103,7 @@ def _log_retention(value: int) -> int:
 Cidr = Annotated[StrictStr, AfterValidator(_ipv4_cidr)]
 AccountId = Annotated[StrictStr, AfterValidator(_account)]
 Region = Annotated[StrictStr, AfterValidator(_region)]
+RoleArn = Annotated[StrictStr, AfterValidator(_role_arn)]
 ResourceName = Annotated[StrictStr, AfterValidator(_resource_name)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 VpcId = Annotated[StrictStr, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
@@ -472,10 +482,15 @@ class ModelRegistryConfig(Frozen):
         :class:`PromotionSource`: the previous environment, whose approved versions
         ``make release-import`` copies into this registry (default none: models are
         trained here).
+    approvers:
+        IAM roles of the people who may approve or reject this environment's model
+        packages (roles of this account). Every other principal is denied by the groups'
+        policy (default none: any principal IAM allows may, which suits a sandbox only).
     """
 
     reader_accounts: tuple[AccountId, ...] = ()
     promote_from: PromotionSource | None = None
+    approvers: tuple[RoleArn, ...] = ()
 
 
 FeatureName = Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]
@@ -592,6 +607,28 @@ class ModelSpec(Frozen):
     retraining: RetrainingSpec = RetrainingSpec()
 
     @model_validator(mode="after")
+    def _package_image_fits_instances(self) -> ModelSpec:
+        # Served without image_uri, the endpoint runs the image its pipeline registered.
+        serving = self.serving
+        if serving is None or serving.image_uri is not None:
+            return self
+        try:
+            runs_on = pipeline_kind(self.pipeline.kind).package_image_runs_on
+        except ValueError:  # a plugin's kind, registered by the loader only for validation
+            runs_on = None
+        for field, instance_type in serving.instance_types() if runs_on else ():
+            needs = instance_needs(instance_type)
+            if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
+                raise FieldError(
+                    f"serving.{field}",
+                    instance_type,
+                    f"needs a {needs.upper()} image, but pipeline kind {self.pipeline.kind}"
+                    f" registers an image that runs on {runs_on.upper()} only (allowed: a"
+                    f" {runs_on.upper()} instance type, or serving.image_uri for this one)",
+                )
+        return self
+
+    @model_validator(mode="after")
     def _monitoring_has_data(self) -> ModelSpec:
         # The default monitoring applies wherever data is captured; monitoring written out
         # for an endpoint that captures nothing would silently watch nothing. (A model not
@@ -673,6 +710,13 @@ class EnvironmentConfig(Frozen):
                     zone,
                     f"is not a zone of region {self.region}"
                     f" (expected {self.region}a, {self.region}b, ...)",
+                )
+        for index, approver in enumerate(self.model_registry.approvers):
+            if approver.split(":")[4] != self.account:
+                raise FieldError(
+                    f"model_registry.approvers[{index}]",
+                    approver,
+                    f"is not a role of this environment's account {self.account}",
                 )
         if len(set(zones)) != len(zones):
             raise FieldError(

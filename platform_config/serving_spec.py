@@ -9,6 +9,7 @@ called by ``EnvironmentConfig``'s cross-checks.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -18,7 +19,9 @@ import yaml
 from pydantic import Field, StrictStr, model_validator
 
 from platform_config.base import FieldError, Frozen
+from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import scale_to_zero_blocker
+from platform_config.serving_images import check_serving_image
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import ModelSpec
@@ -68,6 +71,30 @@ ImageUri = Annotated[
 ]
 
 
+#: Repositories of SageMaker's framework and algorithm containers that serve on CPU only.
+CPU_ONLY_IMAGE_REPOSITORIES = (
+    "sagemaker-xgboost",
+    "sagemaker-scikit-learn",
+    "sagemaker-sparkml-serving",
+    "linear-learner",
+)
+
+
+def image_runs_on(image_uri: str) -> str | None:
+    """What a container image can use, from its repository and tag: ``neuron`` (AWS
+    Neuron SDK: Inferentia, Trainium), ``gpu`` (a CUDA or ``-gpu`` tag), ``cpu`` (a ``-cpu``
+    tag or a CPU-only SageMaker container), or ``None`` when the name does not tell."""
+    name = image_uri.rsplit("/", 1)[-1].lower()
+    repository = name.split(":", 1)[0].split("@", 1)[0]
+    if "neuron" in name:
+        return "neuron"
+    if re.search(r"(^|[-_.:])(gpu|cu\d+)([-_.]|$)", name):
+        return "gpu"
+    if re.search(r"(^|[-_.:])cpu([-_.]|$)", name) or repository in CPU_ONLY_IMAGE_REPOSITORIES:
+        return "cpu"
+    return None
+
+
 def instance_family(instance_type: str) -> str:
     """``ml.g5.xlarge`` -> ``g5``."""
     return instance_type.split(".")[1]
@@ -76,6 +103,14 @@ def instance_family(instance_type: str) -> str:
 def is_gpu_or_accelerator(instance_type: str) -> bool:
     """Whether the type has a GPU, Inferentia or Trainium chip."""
     return instance_family(instance_type) in GPU_FAMILIES + ACCELERATOR_FAMILIES
+
+
+def instance_needs(instance_type: str) -> str:
+    """What an image must run on for the instance type: ``gpu``, ``neuron`` or ``cpu``."""
+    family = instance_family(instance_type)
+    if family in GPU_FAMILIES:
+        return "gpu"
+    return "neuron" if family in ACCELERATOR_FAMILIES else "cpu"
 
 
 def has_local_storage(instance_type: str) -> bool:
@@ -348,7 +383,12 @@ class ServingSpec(Frozen):
     image_uri:
         Serve the package's model artifacts with this image instead of the package's own
         (e.g. an AWS Neuron DLC for ``inf2``/``trn1``); ``{region}`` is replaced by the
-        environment's region (default: the package's image).
+        environment's region (default: the package's image). It must be an image of the
+        container image table, published in the region, for the instance types served
+        (``docs/images.md``).
+    llm:
+        :class:`~platform_config.llm_serving_spec.LlmServingSpec`: how an LMI Neuron
+        ``image_uri`` serves the model (default: its defaults; only with such an image).
     network_isolation:
         No network access from the container (default on; ignored by serverless).
     variants:
@@ -379,6 +419,7 @@ class ServingSpec(Frozen):
     instance_count: int = Field(default=1, ge=1, le=100)
     model_version: ModelVersion = "latest"
     image_uri: ImageUri | None = None
+    llm: LlmServingSpec | None = None
     network_isolation: bool = True
     variants: tuple[VariantSpec, ...] | None = Field(default=None, max_length=10)
     shadow_variants: tuple[VariantSpec, ...] | None = Field(default=None, max_length=1)
@@ -404,12 +445,15 @@ class ServingSpec(Frozen):
                 raise FieldError(field, {}, f"is only for kind real_time (this is {kind.value})")
         if kind is EndpointKind.SERVERLESS:
             self._check_serverless()
-        if self.shadow_variants and not self.variants:
+        if self.shadow_variants and len(self.production_variants) != 1:
+            production = [variant.name for variant in self.production_variants]
             raise FieldError(
                 "shadow_variants",
                 [variant.name for variant in self.shadow_variants],
-                "needs at least one production variant in variants",
+                f"needs exactly one production variant (CreateEndpointConfig allows one with"
+                f" shadow variants); this endpoint has {len(production)}: {', '.join(production)}",
             )
+        self._check_images_fit_instances()
         names = [variant.name for variant in self.production_variants + self.shadow]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -450,6 +494,20 @@ class ServingSpec(Frozen):
         if blocker is not None:
             raise FieldError("scale_to_zero", True, f"is not possible: {blocker}")
         return self
+
+    def _check_images_fit_instances(self) -> None:
+        runs_on = image_runs_on(self.image_uri) if self.image_uri else None
+        if runs_on is None:
+            return
+        for field, instance_type in self.instance_types():
+            needs = instance_needs(instance_type)
+            if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
+                raise FieldError(
+                    field,
+                    instance_type,
+                    f"needs a {needs.upper()} image, but image_uri is a {runs_on.upper()} image"
+                    f" ({self.image_uri})",
+                )
 
     def _check_serverless(self) -> None:
         if self.instance_type is not None:
@@ -540,7 +598,8 @@ def accelerator_regions() -> dict[str, frozenset[str]]:
 
 
 def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
-    """Reject inf2/trn1 instance types the region does not offer for hosting.
+    """Reject inf2/trn1 instance types the region does not offer for hosting, and images and
+    LLM settings that do not fit the region or the fleet (:func:`check_serving_image`).
 
     Raises
     ------
@@ -562,3 +621,4 @@ def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
                     f"is not offered by SageMaker hosting in {region} (offered there: {there};"
                     f" see platform_config/{ACCELERATOR_REGIONS_FILE.name})",
                 )
+        check_serving_image(f"models[{index}].serving", model, region)

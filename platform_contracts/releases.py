@@ -68,3 +68,94 @@ def parse_package_arn(arn: str) -> tuple[str, int]:
     if match is None:
         raise ValueError(f"{arn!r} is not the ARN of a versioned model package")
     return match["group"], int(match["version"])
+
+
+def served_version(value: str) -> int | None:
+    """The package version a record's value names, or ``None`` for :data:`UNRELEASED`.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is neither :data:`UNRELEASED` nor a versioned model package ARN.
+    """
+    if value == UNRELEASED:
+        return None
+    return parse_package_arn(value)[1]
+
+
+class RecordChange(str, enum.Enum):
+    """Why a record got a new value; the first word of the parameter version's description.
+
+    ``GetParameterHistory`` of a record is the environment's release log: each version's
+    description is ``<change> v<n>: <details>``, where ``v<n>`` is the version the change is
+    about (the one released, promoted, rejected or rolled back; the record's value says
+    what is served after it). A version once ``rejected`` or ``rolled-back`` in any slot of
+    a model is never released again by a late or duplicate event.
+    """
+
+    CREATED = "created"
+    RELEASED = "released"
+    PROMOTED = "promoted"
+    REJECTED = "rejected"
+    ROLLED_BACK = "rolled-back"
+
+    @property
+    def withdraws(self) -> bool:
+        """Whether the change takes its version out of service for good."""
+        return self in (RecordChange.REJECTED, RecordChange.ROLLED_BACK)
+
+
+#: SSM's limit on a parameter's description.
+DESCRIPTION_LIMIT = 1024
+
+_CHANGE = re.compile(r"^(?P<change>[a-z-]+) v(?P<version>\d+)(?::|$)")
+
+
+def change_description(change: RecordChange, version: int | None, details: str) -> str:
+    """``released v7: approved by ...``, within SSM's 1024 characters."""
+    subject = f"{change.value} v{version}" if version is not None else change.value
+    return f"{subject}: {details}"[:DESCRIPTION_LIMIT]
+
+
+def parse_change(description: str | None) -> tuple[RecordChange, int] | None:
+    """``(change, version)`` of a description written by :func:`change_description`."""
+    match = _CHANGE.match(description or "")
+    if match is None:
+        return None
+    try:
+        return RecordChange(match["change"]), int(match["version"])
+    except ValueError:
+        return None
+
+
+#: Direct invocations of the release automation (``make release-promote``, ``release-import``).
+PROMOTE_CANDIDATE = "promote-candidate"
+IMPORT = "import"
+
+#: ``CustomerMetadataProperties`` keys of a package imported from the previous environment.
+LINEAGE_KEYS = ("source_account", "source_environment", "source_package_arn", "source_version")
+
+
+def package_identity(user_context: object) -> str:
+    """Who a package's ``CreatedBy`` or ``LastModifiedBy`` (a SageMaker ``UserContext``)
+    names: the IAM identity's ARN, else the Studio user profile, else ``unknown``."""
+    if not isinstance(user_context, dict):
+        return "unknown"
+    iam = user_context.get("IamIdentity")
+    arn = iam.get("Arn") if isinstance(iam, dict) else None
+    return str(arn or user_context.get("UserProfileName") or "unknown")
+
+
+def release_function_name(name_prefix: str) -> str:
+    """The release automation function's name: ``ml-platform-dev-release-automation``."""
+    return f"{name_prefix}-release-automation"
+
+
+def model_stack_name(name_prefix: str, model: str) -> str:
+    """The model's stack, updated to roll a release out: ``ml-platform-dev-model-<model>``."""
+    return f"{name_prefix}-model-{model}"
+
+
+def model_package_group_name(name_prefix: str, model: str) -> str:
+    """The model's registry group: ``ml-platform-dev-<model>``."""
+    return f"{name_prefix}-{model}"

@@ -8,7 +8,7 @@ no stack list is written down here.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ class Acknowledgement:
 
 @dataclass(frozen=True)
 class StackTemplate:
-    """One synthesized stack: its names, region, resources, outputs and acknowledgements."""
+    """One synthesized stack: its names, region, resources, outputs and acknowledgements
+    (and, for the checks of ``aws_rules``, its account and other template sections)."""
 
     display_name: str
     stack_name: str
@@ -36,6 +37,10 @@ class StackTemplate:
     outputs: dict[str, dict[str, Any]]
     template_bytes: int
     acknowledgements: tuple[Acknowledgement, ...]
+    account: str = "unknown-account"
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)
+    mappings: dict[str, Any] = field(default_factory=dict)
 
 
 def read_assembly(assembly: Path, *, nested: bool = True) -> list[StackTemplate]:
@@ -53,11 +58,12 @@ def read_assembly(assembly: Path, *, nested: bool = True) -> list[StackTemplate]
         metadata = dict(artifact.get("metadata", {}))
         if "additionalMetadataFile" in artifact:
             metadata.update(json.loads((assembly / artifact["additionalMetadataFile"]).read_text()))
+        account, region = artifact.get("environment", "aws://unknown/unknown").split("/")[-2:]
         stacks.append(
             StackTemplate(
                 display_name=artifact.get("displayName", artifact_id),
                 stack_name=artifact["properties"].get("stackName", artifact_id),
-                region=artifact.get("environment", "aws://unknown/unknown").rsplit("/", 1)[-1],
+                region=region,
                 resources=template.get("Resources", {}),
                 outputs=template.get("Outputs", {}),
                 template_bytes=template_file.stat().st_size,
@@ -68,6 +74,10 @@ def read_assembly(assembly: Path, *, nested: bool = True) -> list[StackTemplate]
                     if entry["type"] == ACKNOWLEDGED_RULES
                     for rule, reason in entry["data"].items()
                 ),
+                account=account,
+                parameters=template.get("Parameters", {}),
+                conditions=template.get("Conditions", {}),
+                mappings=template.get("Mappings", {}),
             )
         )
     return stacks

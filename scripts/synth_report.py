@@ -1,8 +1,10 @@
-"""Print a table of the stacks in a cloud assembly: resources, template size, findings.
+"""Print a table of the stacks in a cloud assembly: resources, template size, findings;
+then, per environment, the counts of AWS's rules checked on it (``aws_rules``) and each
+finding.
 
 Usage: ``python -m scripts.synth_report [cdk.out]``. Exits 1 when a stack is over the
-platform's limits (see :data:`MAX_RESOURCES`, :data:`MAX_TEMPLATE_BYTES`) or the validation
-report holds open findings.
+platform's limits (see :data:`MAX_RESOURCES`, :data:`MAX_TEMPLATE_BYTES`), the validation
+report holds open findings, or a check of ``aws_rules`` found something.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from aws_rules import AssemblyReport, check_assembly
 from scripts.cloud_assembly import read_assembly
+from scripts.platform_limits import headroom, model_count, over_limit, readings
 
 #: Headroom below CloudFormation's 500 resources and 1 MB template limits.
 MAX_RESOURCES = 400
@@ -85,6 +89,15 @@ def render(summaries: list[StackSummary], open_count: int) -> str:
     return "\n".join([head, "-" * len(head), *lines, footer])
 
 
+def render_rules(reports: dict[str, AssemblyReport]) -> str:
+    """Per environment: one line of counts, then its findings, one per line."""
+    lines = ["", "AWS rules (docs/checks.md):"]
+    for environment, report in reports.items():
+        lines.append(f"{environment or 'app'}: {report.summary()}")
+        lines += [f"  {finding}" for finding in report.findings]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     assembly = Path(argv[0] if argv else "cdk.out")
     if not (assembly / "manifest.json").is_file():
@@ -93,7 +106,23 @@ def main(argv: list[str]) -> int:
     summaries = summarize(assembly)
     findings = open_findings(assembly)
     print(render(summaries, findings))
-    return 1 if findings or any(summary.over_limits for summary in summaries) else 0
+    over_limits = over_limit(readings(assembly))
+    for reading in over_limits:
+        print(f"OVER LIMIT: {reading.limit.name}: {reading.value:,} ({reading.subject})")
+    most, limit = headroom(assembly)
+    models = model_count(assembly)
+    print(
+        f"{models} models; every CloudFormation, Lambda, IAM and EventBridge limit met"
+        if not over_limits
+        else f"{models} models; {len(over_limits)} limits exceeded",
+        end="",
+    )
+    print(f"; headroom: {most:,} models (first limit: {limit})" if most else "")
+    rules = check_assembly(assembly)
+    print(render_rules(rules))
+    rule_findings = sum(len(report.findings) for report in rules.values())
+    over = over_limits or any(summary.over_limits for summary in summaries)
+    return 1 if findings or rule_findings or over else 0
 
 
 if __name__ == "__main__":

@@ -13,20 +13,20 @@ from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ml_constructs import IdempotencyTable, PlatformFunction
+from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge, acknowledge_wildcards
 from ml_constructs.alert_topic import AlertTopic
 from ml_constructs.bucket_deployment_handler import acknowledge_deployment_handler
 from ml_constructs.model_package_resolver import ModelPackageResolver
-from ml_constructs.release_automation import ReleaseAutomation
+from ml_constructs.release_automation import BOOTSTRAP_QUALIFIER, ReleaseAutomation
 from ml_constructs.retraining_trigger import RetrainingTrigger
 from platform_config import EnvironmentConfig
-from platform_contracts.releases import records_path
+from platform_contracts.releases import records_path, release_function_name
 from stacks.data_stack import BUCKET_KINDS, DataStack
 from stacks.lambda_packages import function_package
 from stacks.network_stack import NetworkStack
@@ -126,23 +126,36 @@ class AutomationStack(Stack):
             name_prefix=config.name_prefix,
             account=config.account,
             datasets_bucket_name=config.bucket_name(BUCKET_KINDS["Datasets"]),
-            idempotency_table=self.idempotency_table.table,
+            idempotency_table=self.idempotency_table,
             key=data.keys.workload,
         )
         self.releases = ReleaseAutomation(
             self,
             "Releases",
-            function=self._function("ReleaseAutomation", "release_automation", placement),
+            function=self._function(
+                "ReleaseAutomation",
+                "release_automation",
+                placement,
+                function_name=release_function_name(config.name_prefix),
+                reserved_concurrency=1,  # one release at a time: records never race
+            ),
             name_prefix=config.name_prefix,
             account=config.account,
             region=config.region,
             artifacts_bucket_name=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
             reports_bucket_name=config.bucket_name(BUCKET_KINDS["MonitoringReports"]),
-            idempotency_table=self.idempotency_table.table,
+            idempotency_table=self.idempotency_table,
             data_key=data.keys.data,
             workload_key=data.keys.workload,
             promote_from=config.model_registry.promote_from,
         )
+        self._deploy_role_reads_records(config)
+        for function in (
+            self.provider.platform_function,
+            self.retraining.function,
+            self.releases.function,
+        ):
+            function.alarm_on_dead_letters(self.alert_topic)
         self.monitoring_failure_rule = events.Rule(
             self,
             "MonitoringFailureRule",
@@ -157,11 +170,11 @@ class AutomationStack(Stack):
                     },
                 },
             ),
-            targets=[targets.SnsTopic(self.alert_topic)],
+            targets=[self.alerts.rule_target()],
         )
 
     def _function(
-        self, construct_id: str, package: str, placement: dict[str, Any]
+        self, construct_id: str, package: str, placement: dict[str, Any], **options: Any
     ) -> PlatformFunction:
         """A :class:`PlatformFunction` running ``lambda/<package>``, in the workload's place."""
         descriptions = {
@@ -176,6 +189,45 @@ class AutomationStack(Stack):
             description=descriptions[package],
             timeout=Duration.minutes(2),
             **placement,
+            **options,
+        )
+
+    def _deploy_role_reads_records(self, config: EnvironmentConfig) -> None:
+        """Let the CDK bootstrap's deploy role read the release records.
+
+        CloudFormation resolves a stack's ``AWS::SSM::Parameter::Value`` parameters with the
+        credentials of whoever creates the change set: ``cdk deploy`` and the delivery
+        pipeline both act as the bootstrap's deploy role, whose own policy reads only the
+        bootstrap version. The records are read, never written, through this policy.
+        """
+        role_name = f"cdk-{BOOTSTRAP_QUALIFIER}-deploy-role-{config.account}-{config.region}"
+        records = records_path(config.name_prefix).strip("/")
+        read = iam.PolicyStatement(
+            actions=["ssm:GetParameters", "ssm:GetParameter"],
+            resources=[
+                self.format_arn(service="ssm", resource="parameter", resource_name=f"{records}/*")
+            ],
+        )
+        policy = iam.Policy(
+            self,
+            "DeployRoleReadsReleaseRecords",
+            statements=[read],
+            roles=[iam.Role.from_role_name(self, "CdkDeployRole", role_name)],
+        )
+        acknowledge_wildcards(
+            policy,
+            [read],
+            reason="Every release record of this environment (one per model and slot), read"
+            " when CloudFormation resolves the model stacks' parameters.",
+        )
+        acknowledge(
+            policy,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "PCI.DSS.321-IAMNoInlinePolicy",
+            reason="Added to the CDK bootstrap's own deploy role, which this app does not"
+            " manage; an inline policy next to the bootstrap's keeps it removable with the"
+            " stack.",
         )
 
     def _step_code(self, config: EnvironmentConfig, data: DataStack) -> None:

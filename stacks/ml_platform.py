@@ -8,10 +8,11 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
+from platform_contracts.releases import model_stack_name
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.model_registry_stack import ModelRegistryStack
-from stacks.model_stack import ModelStack, model_stack_name
+from stacks.model_stack import ModelStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
 from stacks.workspace_stack import WorkspaceStack
@@ -136,7 +137,7 @@ class MlPlatform:
                 registry=registry,
                 **shared,
                 **placement(
-                    model_stack_name(config, model.name),
+                    model_stack_name(prefix, model.name),
                     f"{model.name}'s pipelines, serving and monitoring",
                 ),
             )

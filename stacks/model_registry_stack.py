@@ -54,6 +54,7 @@ class ModelRegistryStack(Stack):
             group_name=f"{config.name_prefix}-{model.name}",
             description=model.description,
             reader_accounts=config.model_registry.reader_accounts,
+            approvers=config.model_registry.approvers,
             removal_policy=removal_policy(config),
         )
         slots = [Slot.CHAMPION, Slot.CANDIDATE] if has_candidate_slot(model) else [Slot.CHAMPION]

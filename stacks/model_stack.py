@@ -18,7 +18,7 @@ from platform_contracts.model_settings import (
     RetrainingSettings,
     settings_parameter_name,
 )
-from platform_contracts.releases import Slot
+from platform_contracts.releases import Slot, model_stack_name
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.model_monitoring import (
@@ -32,11 +32,6 @@ from stacks.model_pipelines import ModelPipelines
 from stacks.model_registry_stack import ModelRegistryStack, has_candidate_slot
 from stacks.model_serving import ModelServing
 from stacks.network_stack import NetworkStack
-
-
-def model_stack_name(config: EnvironmentConfig, model: str) -> str:
-    """``ml-platform-<env>-model-<model>``: the stack a release updates."""
-    return f"{config.name_prefix}-model-{model}"
 
 
 class ModelStack(Stack):
@@ -136,7 +131,7 @@ def model_settings(config: EnvironmentConfig, model: ModelSpec) -> ModelSettings
             }
         )
         release = ReleaseSettings(
-            stack_name=model_stack_name(config, model.name),
+            stack_name=model_stack_name(config.name_prefix, model.name),
             slots=tuple(
                 slot.value
                 for slot in (Slot.CHAMPION, Slot.CANDIDATE)

@@ -1,13 +1,14 @@
-"""Stateful ML assets every model shares: the feature store."""
+"""What every model's registry shares: the feature store and the approvers' policy."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_constructs import FeatureStore
+from ml_constructs import FeatureStore, acknowledge_wildcards
 from platform_config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.removal import removal_policy
@@ -25,6 +26,11 @@ class RegistryStack(Stack):
     feature_store:
         :class:`FeatureStore`, its offline stores under ``feature-store/`` in the datasets
         bucket.
+    approvers_policy:
+        Managed policy ``<prefix>-model-approvers``: approve or reject this environment's
+        model packages. Attach it to the roles of ``model_registry.approvers`` (it is not
+        attached here, so that a fresh account deploys before those roles exist); the
+        groups' policy denies the approval to everyone else.
     """
 
     def __init__(
@@ -46,4 +52,35 @@ class RegistryStack(Stack):
             offline_bucket=data.import_bucket(self, "Datasets"),
             key=data.keys.data,
             removal_policy=removal,
+        )
+        prefix = config.name_prefix
+
+        def arn(resource: str, name: str) -> str:
+            return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        approve = iam.PolicyStatement(
+            sid="ApproveModelPackages",
+            actions=[
+                "sagemaker:UpdateModelPackage",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:ListModelPackages",
+            ],
+            resources=[
+                arn("model-package-group", f"{prefix}-*"),
+                arn("model-package", f"{prefix}-*/*"),
+            ],
+        )
+        self.approvers_policy = iam.ManagedPolicy(
+            self,
+            "ApproversPolicy",
+            managed_policy_name=f"{prefix}-model-approvers",
+            description=f"Approve or reject the model packages of {config.name} (people only)",
+            statements=[approve],
+        )
+        acknowledge_wildcards(
+            self.approvers_policy,
+            [approve],
+            reason="Every package version of this environment's groups: versions are numbered"
+            " by SageMaker, and an approver reviews any of them.",
         )

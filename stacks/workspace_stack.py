@@ -16,6 +16,7 @@ from ml_constructs import (
     acknowledge_wildcards,
 )
 from ml_constructs.mlflow_app import MlflowApp
+from ml_constructs.mlflow_tracking_server import MLFLOW_ARTIFACT_PREFIX
 from platform_config import EnvironmentConfig
 from stacks.data_stack import DataStack
 from stacks.mlflow_resource import mlflow_arn_parameter_name, mlflow_resource_name
@@ -66,20 +67,23 @@ class WorkspaceStack(Stack):
         role = self.execution_role.role
         datasets = data.import_bucket(self, "Datasets")
         artifacts = data.import_bucket(self, "ModelArtifacts")
+        # Studio users read what pipelines and monitors produce; they write datasets and
+        # their MLflow runs' artifacts, never model artifacts or released baselines.
         grants = [
             datasets.grant_read_write(role),
-            artifacts.grant_read_write(role),
+            artifacts.grant_read(role),
+            artifacts.grant_read_write(role, f"{MLFLOW_ARTIFACT_PREFIX}/*"),
             data.import_bucket(self, "PipelineCode").grant_read(role),
             data.import_bucket(self, "DataCapture").grant_read(role),
-            data.import_bucket(self, "MonitoringReports").grant_read_write(role),
+            data.import_bucket(self, "MonitoringReports").grant_read(role),
         ]
         if registry.feature_store.feature_groups:
             grants.append(registry.feature_store.grant_read_write_records(role))
         acknowledge_wildcards(
             role,
             [statement for grant in grants for statement in grant.principal_statements],
-            reason="CDK's bucket grants: object-level actions on every object of the platform's"
-            " own buckets, which hold the datasets, artifacts and reports users work with.",
+            reason="CDK's bucket grants: reading the platform's own buckets, writing the"
+            " datasets bucket and MLflow's artifact prefix, which users work with.",
         )
 
         self.mlflow: MlflowTrackingServer | MlflowApp | None = None
@@ -91,6 +95,7 @@ class WorkspaceStack(Stack):
                     app_name=mlflow_resource_name(config),
                     artifact_bucket=artifacts,
                     settings=config.mlflow,
+                    protected_group_prefix=prefix,
                 )
             else:
                 self.mlflow = MlflowTrackingServer(
@@ -99,6 +104,7 @@ class WorkspaceStack(Stack):
                     server_name=mlflow_resource_name(config),
                     artifact_bucket=artifacts,
                     settings=config.mlflow,
+                    protected_group_prefix=prefix,
                 )
             ssm.StringParameter(
                 self,

@@ -73,20 +73,11 @@ def test_reader_accounts_may_read_model_artifacts_and_decrypt_them(
     assert "333333333333" in key_policies
 
 
-def test_each_group_has_an_approval_state_rule_ready_for_deployment(
-    sandbox: SynthesizedPlatform,
-) -> None:
-    _registry(sandbox).has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "EventPattern": {
-                "source": ["aws.sagemaker"],
-                "detail-type": ["SageMaker Model Package State Change"],
-                "detail": {"ModelPackageGroupName": ["ml-platform-sandbox-churn-prediction"]},
-            },
-            "State": "ENABLED",
-        },
-    )
+def test_the_registry_has_no_rule_without_a_target(sandbox: SynthesizedPlatform) -> None:
+    # Issue 11 defect 9: approvals are consumed by the automation stack's rule, which names
+    # the groups it deploys; a rule here without a target matched them and did nothing.
+    rules = _registry(sandbox).find_resources("AWS::Events::Rule")
+    assert all(rule["Properties"].get("Targets") for rule in rules.values())
 
 
 def test_feature_groups_encrypt_both_stores_with_the_data_key(

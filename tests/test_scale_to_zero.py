@@ -203,7 +203,7 @@ def test_the_environment_default_applies_only_where_sagemaker_allows_it(
     assert dev.config.serving_defaults.scale_to_zero
     # dev captures support-assistant's traffic (the catalogue's setting): it keeps instances.
     assert not _resources(_model_template(dev, MODEL), "AWS::SageMaker::InferenceComponent")
-    # churn-prediction has two production variants and a shadow: model-based everywhere.
+    # churn-prediction has two production variants (an A/B test): model-based everywhere.
     churn = _model_template(sandbox, "churn-prediction")
     assert not _resources(churn, "AWS::SageMaker::InferenceComponent")
     _, config = _only(churn, "AWS::SageMaker::EndpointConfig")

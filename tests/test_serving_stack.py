@@ -19,14 +19,14 @@ from stacks.serving_stack import ServingStack
 from tests.conftest import SynthesizedPlatform
 
 # Sandbox models by what they exercise (config/models.yaml).
-REAL_TIME_CPU, SERVERLESS, BATCH, INF2, ASYNC_GPU = (
+REAL_TIME_CPU, SERVERLESS, BATCH, INF2, ASYNC_CPU = (
     "churn-prediction",
     "fraud-detection",
     "lead-scoring",
     "support-assistant",
     "claims-triage",
 )
-ENDPOINT_MODELS = [REAL_TIME_CPU, SERVERLESS, INF2, ASYNC_GPU]
+ENDPOINT_MODELS = [REAL_TIME_CPU, SERVERLESS, INF2, ASYNC_CPU]
 
 
 def _serving(platform: SynthesizedPlatform) -> ServingStack:
@@ -98,7 +98,7 @@ def test_each_endpoint_has_a_dashboard_and_alarms_that_roll_back_and_notify(
         (SERVERLESS, {"latest"}),
         (BATCH, {"latest"}),
         (INF2, {"latest"}),
-        (ASYNC_GPU, {"latest"}),
+        (ASYNC_CPU, {"latest"}),
     ],
 )
 def test_model_packages_are_resolved_at_deploy_time_from_the_models_group(
@@ -114,7 +114,7 @@ def test_model_packages_are_resolved_at_deploy_time_from_the_models_group(
 
 @pytest.mark.parametrize(
     ("model", "in_vpc"),
-    [(REAL_TIME_CPU, True), (BATCH, True), (INF2, True), (ASYNC_GPU, True), (SERVERLESS, False)],
+    [(REAL_TIME_CPU, True), (BATCH, True), (INF2, True), (ASYNC_CPU, True), (SERVERLESS, False)],
 )
 def test_models_run_in_the_vpc_with_network_isolation_except_serverless(
     sandbox: SynthesizedPlatform, model: str, in_vpc: bool
@@ -135,7 +135,7 @@ def test_models_run_in_the_vpc_with_network_isolation_except_serverless(
 # --- Real-time on CPU: A/B, shadow, canary, autoscaling, capture -------------------------
 
 
-def test_real_time_cpu_endpoint_splits_traffic_between_ab_variants_and_a_shadow(
+def test_real_time_cpu_endpoint_splits_traffic_between_ab_variants(
     sandbox: SynthesizedPlatform,
 ) -> None:
     config = _endpoint_config(sandbox, REAL_TIME_CPU)
@@ -146,9 +146,18 @@ def test_real_time_cpu_endpoint_splits_traffic_between_ab_variants_and_a_shadow(
     }
     assert variants["champion"]["InstanceType"] == "ml.m5.large"
     assert variants["champion"]["ModelName"] != variants["challenger"]["ModelName"]
-    (shadow,) = config["ShadowProductionVariants"]
-    assert shadow["VariantName"] == "shadow" and shadow["InstanceType"] == "ml.c6i.large"
+    assert "ShadowProductionVariants" not in config  # one production variant with a shadow
     assert "KmsKeyId" in config
+
+
+def test_prod_real_time_endpoint_copies_its_one_variant_traffic_to_a_shadow(
+    platforms: dict[str, SynthesizedPlatform],
+) -> None:
+    config = _endpoint_config(platforms["prod"], SERVERLESS)  # real-time in prod
+    (production,) = config["ProductionVariants"]
+    (shadow,) = config["ShadowProductionVariants"]
+    assert production["InstanceType"] == "ml.c6i.xlarge"
+    assert shadow["VariantName"] == "shadow" and shadow["InstanceType"] == "ml.c6i.2xlarge"
 
 
 def test_real_time_endpoint_rolls_out_by_canary_with_alarm_rollback(
@@ -221,20 +230,24 @@ def test_serverless_endpoint_has_memory_and_concurrency_and_no_capture(
     assert "InstanceType" not in variant
     assert "DataCaptureConfig" not in config and "KmsKeyId" not in config
     routing = _endpoint(sandbox, SERVERLESS)["DeploymentConfig"]["BlueGreenUpdatePolicy"]
-    assert routing["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE"}
+    # The API requires the wait interval for ALL_AT_ONCE too (issue 11 defect 3).
+    assert routing["TrafficRoutingConfiguration"] == {
+        "Type": "ALL_AT_ONCE",
+        "WaitIntervalInSeconds": 300,
+    }
 
 
-# --- Asynchronous on GPU: notifications, dead letters, scale to zero ---------------------
+# --- Asynchronous on CPU: notifications, dead letters, scale to zero ---------------------
 
 
 def test_async_endpoint_writes_encrypted_results_and_notifies_two_topics(
     sandbox: SynthesizedPlatform,
 ) -> None:
     stack = _serving(sandbox)
-    output = _endpoint_config(sandbox, ASYNC_GPU)["AsyncInferenceConfig"]["OutputConfig"]
+    output = _endpoint_config(sandbox, ASYNC_CPU)["AsyncInferenceConfig"]["OutputConfig"]
     bucket = sandbox.config.bucket_name("capture")
-    assert output["S3OutputPath"] == f"s3://{bucket}/async-inference/{ASYNC_GPU}/output"
-    assert output["S3FailurePath"] == f"s3://{bucket}/async-inference/{ASYNC_GPU}/failures"
+    assert output["S3OutputPath"] == f"s3://{bucket}/async-inference/{ASYNC_CPU}/output"
+    assert output["S3FailurePath"] == f"s3://{bucket}/async-inference/{ASYNC_CPU}/failures"
     assert "KmsKeyId" in output
     topics = {
         key
@@ -245,7 +258,7 @@ def test_async_endpoint_writes_encrypted_results_and_notifies_two_topics(
         output["NotificationConfig"]["SuccessTopic"]["Ref"],
         output["NotificationConfig"]["ErrorTopic"]["Ref"],
     } <= topics
-    assert _endpoint_config(sandbox, ASYNC_GPU)["AsyncInferenceConfig"]["ClientConfig"] == {
+    assert _endpoint_config(sandbox, ASYNC_CPU)["AsyncInferenceConfig"]["ClientConfig"] == {
         "MaxConcurrentInvocationsPerInstance": 4
     }
     del stack
@@ -277,7 +290,7 @@ def test_async_endpoint_scales_to_zero_on_backlog_and_wakes_up_on_waiting_reques
     template.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget",
         {
-            "ResourceId": f"endpoint/ml-platform-sandbox-{ASYNC_GPU}/variant/AllTraffic",
+            "ResourceId": f"endpoint/ml-platform-sandbox-{ASYNC_CPU}/variant/AllTraffic",
             "MinCapacity": 0,
             "MaxCapacity": 4,
         },
@@ -313,26 +326,22 @@ def test_async_endpoint_scales_to_zero_on_backlog_and_wakes_up_on_waiting_reques
         "AWS::CloudWatch::Alarm",
         {
             "MetricName": "HasBacklogWithoutCapacity",
-            "Dimensions": [{"Name": "EndpointName", "Value": f"ml-platform-sandbox-{ASYNC_GPU}"}],
+            "Dimensions": [{"Name": "EndpointName", "Value": f"ml-platform-sandbox-{ASYNC_CPU}"}],
         },
     )
 
 
-def test_gpu_fleet_omits_the_volume_key_sagemaker_rejects_and_shows_gpu_metrics(
-    sandbox: SynthesizedPlatform,
-) -> None:
-    config = _endpoint_config(sandbox, ASYNC_GPU)
-    assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
-    assert "KmsKeyId" not in config
-    dashboards = _resources(sandbox, "AWS::CloudWatch::Dashboard")
-    body = json.dumps(
-        next(
-            d
-            for d in dashboards.values()
-            if d["Properties"]["DashboardName"] == f"ml-platform-sandbox-{ASYNC_GPU}"
-        )
+def test_gpu_fleet_omits_the_volume_key_sagemaker_rejects() -> None:
+    stack, common = _bare_endpoint_props()
+    spec = ServingSpec(
+        kind=EndpointKind.REAL_TIME,
+        instance_type="ml.g5.xlarge",
+        image_uri="763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124",
     )
-    assert "GPUUtilization" in body and "ApproximateBacklogSize" in body
+    ModelEndpoint(stack, "Gpu", spec=spec, **common)
+    (config,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
+    assert config["Properties"]["ProductionVariants"][0]["InstanceType"] == "ml.g5.xlarge"
+    assert "KmsKeyId" not in config["Properties"]
 
 
 # --- Inferentia2 and Trainium: Neuron image, rolling updates -------------------------------
@@ -350,7 +359,7 @@ def test_inferentia2_endpoint_serves_the_neuron_image_with_a_rolling_update(
         stack.get_logical_id(stack.endpoints[INF2].models["latest"].model)
     ]["Properties"]
     assert model["PrimaryContainer"]["Image"] == (
-        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1"
+        "763104351884.dkr.ecr.eu-west-1.amazonaws.com/djl-inference:0.30.0-neuronx-sdk2.20.1"
     )
     assert "ModelDataUrl" in model["PrimaryContainer"]
     rolling = _endpoint(sandbox, INF2)["DeploymentConfig"]["RollingUpdatePolicy"]
@@ -399,7 +408,7 @@ def test_batch_model_gets_no_endpoint_but_its_transform_settings(
 # --- Least privilege -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", [REAL_TIME_CPU, SERVERLESS, BATCH, INF2, ASYNC_GPU])
+@pytest.mark.parametrize("model", [REAL_TIME_CPU, SERVERLESS, BATCH, INF2, ASYNC_CPU])
 def test_execution_role_is_per_model_with_no_sagemaker_or_wildcard_s3_bucket_access(
     sandbox: SynthesizedPlatform, model: str
 ) -> None:
@@ -464,7 +473,8 @@ def test_serving_stack_needs_the_registry_and_stays_far_from_the_limits_per_mode
 # --- Construct guards ----------------------------------------------------------------
 
 
-def test_model_endpoint_refuses_batch_and_a_missing_async_output() -> None:
+def _bare_endpoint_props() -> tuple[cdk.Stack, dict[str, Any]]:
+    """A bare stack and the props a :class:`ModelEndpoint` needs besides its spec."""
     stack = cdk.Stack(
         cdk.App(), "S", env=cdk.Environment(account="111111111111", region="eu-west-1")
     )
@@ -488,6 +498,11 @@ def test_model_endpoint_refuses_batch_and_a_missing_async_output() -> None:
         "security_group": ec2.SecurityGroup(stack, "Sg", vpc=vpc),
         "volume_key": kms.Key(stack, "Key"),
     }
+    return stack, common
+
+
+def test_model_endpoint_refuses_batch_and_a_missing_async_output() -> None:
+    stack, common = _bare_endpoint_props()
     with pytest.raises(ValueError, match="use BatchTransformModel"):
         ModelEndpoint(stack, "Batch", spec=ServingSpec(kind=EndpointKind.BATCH), **common)
     with pytest.raises(ValueError, match="async_output is required"):
@@ -498,5 +513,5 @@ def test_only_endpoints_that_capture_data_are_offered_to_model_monitor(
     sandbox: SynthesizedPlatform,
 ) -> None:
     assert _serving(sandbox).capturing_endpoints == {
-        model: f"ml-platform-sandbox-{model}" for model in (REAL_TIME_CPU, INF2, ASYNC_GPU)
+        model: f"ml-platform-sandbox-{model}" for model in (REAL_TIME_CPU, INF2, ASYNC_CPU)
     }

@@ -1,119 +1,150 @@
-"""CloudFormation custom resource: which model package an endpoint serves, found at deploy time.
+"""The platform's deploy-time custom resource provider (design: ``docs/releases.md``).
 
-Handler: ``model_package_resolver.lambda_handler``, the service token of
-``Custom::ModelPackageVersion`` resources. Synth never calls AWS: the stack names the model
-package group and a version (``latest`` or a number); this function looks it up when
-CloudFormation creates or updates the resource.
+Handler: ``model_package_resolver.lambda_handler``, the service token of two resource types.
+Synth never calls AWS; these run when CloudFormation creates, updates or deletes them.
 
-Properties (all strings):
+``Custom::ReleaseRecord`` (in a model's registry stack)
+    Property ``ParameterName``: a release record, ``/<prefix>/releases/<model>/<slot>``
+    (``platform_contracts.releases``). Create makes the SSM String parameter with the value
+    ``none`` unless it exists (``Overwrite=False``; an existing record is kept as it is, so
+    a re-created stack does not forget what is served). Update makes the new name's record
+    the same way when the name changed, else does nothing. Delete does nothing: the record
+    outlives its stack. The physical id is the parameter name.
+``Custom::ModelPackage`` (in a model's stack, for each package it serves)
+    Property ``ModelPackageArn``: a versioned package, which must be ``Approved``. Returns
+    ``ModelDataUrl`` and ``Image`` of its first inference container, and
+    ``ModelPackageVersion``. The ARN is a property, so CloudFormation calls again whenever
+    the record (and so the ARN) changes. Delete does nothing. The physical id is the ARN.
 
-``ModelPackageGroupName``
-    The registry group, ``ml-platform-<env>-<model>``.
-``ModelVersion``
-    ``latest`` (the most recently created package whose status is ``Approved``) or a version
-    number (that package, which must be ``Approved``).
-
-Returned attributes: ``ModelPackageArn``, ``ModelPackageVersion``, ``ModelDataUrl`` and
-``Image`` (of the package's first inference container). The physical id is the package ARN,
-so a different package makes CloudFormation replace the models that serve it.
-
-Nothing is done on ``Delete``: packages belong to the registry. Any failure is reported to
-CloudFormation as ``FAILED`` with a one-line reason (e.g. no approved package yet), so the
-stack rolls back instead of waiting an hour for a response.
-
-Only the standard library and the Lambda runtime's boto3 are used: the folder is the package.
+Every outcome is answered to CloudFormation's pre-signed URL (``SUCCESS``, or ``FAILED``
+with a one-line reason); the answer itself is retried with backoff, because a stack waits
+up to an hour for an answer that was lost. Only the standard library, the Lambda runtime's
+boto3 and the vendored ``platform_contracts`` are used.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import time
+import urllib.error
 import urllib.request
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
+
+from platform_contracts.releases import (
+    UNRELEASED,
+    RecordChange,
+    Slot,
+    change_description,
+    parse_package_arn,
+)
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
-LATEST = "latest"
+RELEASE_RECORD = "Custom::ReleaseRecord"
+MODEL_PACKAGE = "Custom::ModelPackage"
+#: Attempts to deliver the answer to CloudFormation, and the first pause between them (s).
+RESPONSE_ATTEMPTS = 6
+RESPONSE_BACKOFF_SECONDS = 1.0
+_RECORD_NAME = re.compile(
+    r"^/[A-Za-z0-9_.-]+/releases/[A-Za-z0-9-]+/(" + "|".join(s.value for s in Slot) + ")$"
+)
 
 
 class ResolutionError(Exception):
-    """The group or version cannot be served; the message is the reason shown in CloudFormation."""
+    """The request cannot be served; the message is the reason shown in CloudFormation."""
 
 
-def resolve(sagemaker: Any, group_name: str, version: str) -> dict[str, str]:
-    """The package of ``group_name`` that ``version`` designates, as the resource's attributes."""
-    if version == LATEST:
-        summaries = sagemaker.list_model_packages(
-            ModelPackageGroupName=group_name,
-            ModelApprovalStatus="Approved",
-            ModelPackageType="Versioned",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=1,
-        ).get("ModelPackageSummaryList", [])
-        if not summaries:
-            raise ResolutionError(
-                f"model package group {group_name} has no Approved package yet: register and"
-                " approve one (or pin a version) before deploying its endpoint"
-            )
-        arn = summaries[0]["ModelPackageArn"]
-    elif version.isdigit() and int(version) >= 1:
-        arn = _versioned_arn(sagemaker, group_name, int(version))
-    else:
-        raise ResolutionError(f"ModelVersion {version!r} is neither 'latest' nor a version number")
+def _property(event: dict[str, Any], name: str) -> str:
+    value = (event.get("ResourceProperties") or {}).get(name)
+    if not isinstance(value, str) or not value:
+        raise ResolutionError(f"{name} is missing or not a string")
+    return value
 
+
+def release_record(event: dict[str, Any], ssm: Any) -> tuple[str, dict[str, str]]:
+    """(physical id, attributes) of a ``Custom::ReleaseRecord`` request."""
+    name = _property(event, "ParameterName")
+    if not _RECORD_NAME.match(name):
+        raise ResolutionError(f"ParameterName {name!r} is not /<prefix>/releases/<model>/<slot>")
+    if event["RequestType"] == "Delete" or name == event.get("PhysicalResourceId"):
+        return name, {}  # the record outlives its stack; an unchanged name needs nothing
+    try:
+        ssm.put_parameter(
+            Name=name,
+            Value=UNRELEASED,
+            Type="String",
+            Overwrite=False,
+            Description=change_description(
+                RecordChange.CREATED, None, f"no release yet (stack {event.get('StackId')})"
+            ),
+        )
+        logger.info("Release record %s created", name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ParameterAlreadyExists":
+            raise
+        logger.info("Release record %s exists: kept as it is", name)
+    return name, {}
+
+
+def model_package(event: dict[str, Any], sagemaker: Any) -> tuple[str, dict[str, str]]:
+    """(physical id, attributes) of a ``Custom::ModelPackage`` request."""
+    arn = _property(event, "ModelPackageArn")
+    if event["RequestType"] == "Delete":
+        return event.get("PhysicalResourceId") or arn, {}
+    try:
+        parse_package_arn(arn)
+    except ValueError as error:
+        raise ResolutionError(f"ModelPackageArn: {error}") from None
     package = sagemaker.describe_model_package(ModelPackageName=arn)
     status = package.get("ModelApprovalStatus")
     if status != "Approved":
         raise ResolutionError(f"model package {arn} is {status}, not Approved")
     containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
-    return {
-        "ModelPackageArn": arn,
-        "ModelPackageVersion": str(package.get("ModelPackageVersion", "")),
-        "ModelDataUrl": containers[0].get("ModelDataUrl", ""),
+    model_data_url = containers[0].get("ModelDataUrl")
+    if not model_data_url:
+        raise ResolutionError(f"model package {arn} has no ModelDataUrl in its first container")
+    return arn, {
+        "ModelDataUrl": model_data_url,
         "Image": containers[0].get("Image", ""),
+        "ModelPackageVersion": str(package.get("ModelPackageVersion", "")),
     }
 
 
-def _versioned_arn(sagemaker: Any, group_name: str, version: int) -> str:
-    group = sagemaker.describe_model_package_group(ModelPackageGroupName=group_name)
-    prefix = group["ModelPackageGroupArn"].replace(":model-package-group/", ":model-package/", 1)
-    return f"{prefix}/{version}"
-
-
-def handle(event: dict[str, Any], sagemaker: Any) -> tuple[str, dict[str, str]]:
-    """(physical id, attributes) for a custom resource event; raises on failure."""
+def handle(event: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """(physical id, attributes) for a custom resource request; raises on failure."""
     request = event.get("RequestType")
-    if request == "Delete":
-        return event.get("PhysicalResourceId") or "none", {}
-    if request not in ("Create", "Update"):
+    if request not in ("Create", "Update", "Delete"):
         raise ResolutionError(f"RequestType {request!r} is not Create, Update or Delete")
-    properties = event.get("ResourceProperties") or {}
-    group_name = properties.get("ModelPackageGroupName")
-    if not isinstance(group_name, str) or not group_name:
-        raise ResolutionError("ModelPackageGroupName is missing")
-    version = str(properties.get("ModelVersion", LATEST))
-    attributes = resolve(sagemaker, group_name, version)
-    return attributes["ModelPackageArn"], attributes
+    kind = event.get("ResourceType")
+    if kind == RELEASE_RECORD:
+        return release_record(event, boto3.client("ssm"))
+    if kind == MODEL_PACKAGE:
+        return model_package(event, boto3.client("sagemaker"))
+    if request == "Delete":
+        return event.get("PhysicalResourceId") or "none", {}  # never block a stack's deletion
+    raise ResolutionError(f"ResourceType {kind!r} is not {RELEASE_RECORD} or {MODEL_PACKAGE}")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
-    """Resolve and always answer CloudFormation (``SUCCESS`` or ``FAILED`` with the reason)."""
-    shown = ("RequestType", "LogicalResourceId", "ResourceProperties")
-    logger.info(json.dumps({key: event.get(key) for key in shown}))
+    """Handle the request and always answer CloudFormation (``SUCCESS`` or ``FAILED``)."""
+    shown = ("RequestType", "ResourceType", "LogicalResourceId", "ResourceProperties")
+    logger.info(json.dumps({key: event.get(key) for key in shown}, default=str))
     try:
-        physical_id, data = handle(event, boto3.client("sagemaker"))
-        send_response(event, context, "SUCCESS", physical_id, data, reason="")
+        physical_id, data = handle(event)
+        status, reason = "SUCCESS", ""
     except Exception as error:  # noqa: BLE001 - every failure must reach CloudFormation
-        logger.exception("Resolution failed")
+        logger.exception("Request failed")
         known = isinstance(error, ResolutionError)
-        reason = str(error) if known else f"{type(error).__name__}: {error}"
-        unresolved = f"unresolved-{event.get('LogicalResourceId')}"
-        physical_id = event.get("PhysicalResourceId") or unresolved
-        send_response(event, context, "FAILED", physical_id, {}, reason=reason)
+        status, reason = "FAILED", str(error) if known else f"{type(error).__name__}: {error}"
+        physical_id = event.get("PhysicalResourceId") or f"failed-{event.get('LogicalResourceId')}"
+        data = {}
+    send_response(event, context, status, physical_id, data, reason=reason)
 
 
 def send_response(
@@ -125,7 +156,12 @@ def send_response(
     *,
     reason: str,
 ) -> None:
-    """PUT the result to the pre-signed S3 URL CloudFormation gave (through the S3 gateway)."""
+    """PUT the answer to CloudFormation's pre-signed S3 URL, retrying with backoff.
+
+    A transient failure (no connection, a timeout, an S3 5xx) is retried up to
+    :data:`RESPONSE_ATTEMPTS` times, 1, 2, 4, ... seconds apart; after the last one the
+    error is raised, so that Lambda runs the (idempotent) request again.
+    """
     stream = getattr(context, "log_stream_name", "")
     body = json.dumps(
         {
@@ -139,11 +175,22 @@ def send_response(
             "Data": data,
         }
     ).encode()
+    for attempt in range(1, RESPONSE_ATTEMPTS + 1):
+        try:
+            _put(event["ResponseURL"], body)
+            logger.info("CloudFormation answered %s (attempt %d)", status, attempt)
+            return
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+            permanent = isinstance(error, urllib.error.HTTPError) and error.code < 500
+            if permanent or attempt == RESPONSE_ATTEMPTS:
+                raise
+            logger.warning("Answer to CloudFormation failed (%s); retrying", error)
+            time.sleep(RESPONSE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+
+def _put(url: str, body: bytes) -> None:
     request = urllib.request.Request(  # noqa: S310 - CloudFormation's https pre-signed URL
-        event["ResponseURL"],
-        data=body,
-        method="PUT",
-        headers={"Content-Type": "", "Content-Length": str(len(body))},
+        url, data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        logger.info("CloudFormation response sent: %s %s", status, response.status)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()

@@ -1,1 +1,266 @@
-def lambda_handler(event, context): ...
+"""Release approved model versions by changing the release record and updating the stack.
+
+Handler: ``release_automation.lambda_handler`` (design: ``docs/releases.md``). The function
+never calls ``CreateEndpoint`` or ``UpdateEndpoint``: it writes the release records
+(``release_record``) and asks CloudFormation to update the model's stack
+(``model_stack``), which rolls out through the endpoint's own ``DeploymentConfig``.
+
+Invoked by:
+
+- EventBridge ``SageMaker Model Package State Change`` of the environment's groups:
+  ``Approved`` releases the version into a slot (the first release into every slot; then
+  the candidate slot when the model has one, else the champion); ``Rejected`` returns every
+  slot serving the version to what it served before;
+- EventBridge ``CloudFormation Stack Status Change`` of the model stacks: after a rollback
+  of one of its own updates, the record is set back to what the stack serves and the version
+  is marked rolled back; after any other completion, a record the stack does not serve yet
+  is rolled out;
+- its retry queue (SQS): a stack update that found the stack busy is tried again later;
+- direct invocations ``promote-candidate`` and ``import`` (``scripts/releases.py``).
+
+EventBridge events are processed once per event id (Powertools idempotency). Unusable events
+(malformed, other account, unknown model) are parked in the dead-letter queue with the
+reason on the first attempt; AWS errors raise, so that Lambda (or SQS) retries them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import boto3
+import model_stack
+from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEvent
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from package_import import PackageImport
+from release_events import (
+    PackageStateChange,
+    StackStatusChange,
+    parse_direct_action,
+    parse_eventbridge,
+    parse_retry_message,
+    retry_message,
+)
+from release_flow import ReleaseFlow
+from release_record import ReleaseRecords
+from release_settings import ReleaseAutomationSettings, load_settings
+
+from platform_contracts.model_settings import ModelSettings
+from platform_contracts.releases import PROMOTE_CANDIDATE
+
+logger = Logger(service="release-automation")
+
+IDEMPOTENCY_KEY_PREFIX = "release-automation"
+#: A busy stack is tried again after 1, 2, 4, 8 then every 15 minutes, for about a day.
+MAX_DELAY_SECONDS = 900
+MAX_ATTEMPTS = 100
+#: Keys this function appends to its log lines, per invocation.
+LOGGED_KEYS = ("event_id", "model", "model_package_version", "stack_status", "attempt", "action")
+
+
+def retry_delay(attempt: int) -> int:
+    """Seconds before retry ``attempt`` (1-based): SQS allows at most 900."""
+    return min(MAX_DELAY_SECONDS, 60 * 2 ** (attempt - 1))
+
+
+class ReleaseAutomation:
+    """The function's state for one cold start: settings, clients and the idempotent entry."""
+
+    def __init__(
+        self,
+        settings: ReleaseAutomationSettings,
+        *,
+        session: boto3.Session | None = None,
+        source_session: boto3.Session | None = None,
+    ) -> None:
+        session = session or boto3.Session(region_name=settings.region)
+        self.settings = settings
+        self.sqs = session.client("sqs")
+        ssm = session.client("ssm")
+        self.catalogue = ModelCatalogue(ssm, settings.name_prefix)
+        self.dead_letters = DeadLetterQueue(self.sqs, settings.dead_letter_queue_url, logger)
+        self.flow = ReleaseFlow(
+            records=ReleaseRecords(ssm, settings.name_prefix),
+            sagemaker=session.client("sagemaker"),
+            s3=session.client("s3"),
+            cloudformation=session.client("cloudformation"),
+            role_arn=settings.cloudformation_role_arn,
+            logger=logger,
+        )
+        self.importer = self._importer(session, source_session)
+        self.idempotency_config = IdempotencyConfig(
+            event_key_jmespath="id",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=settings.idempotency_ttl_seconds,
+        )
+        self.handle_eventbridge: Callable[..., dict[str, Any]] = idempotent_function(
+            data_keyword_argument="event",
+            persistence_store=DynamoDBPersistenceLayer(
+                table_name=settings.idempotency_table_name,
+                boto3_client=session.client("dynamodb"),
+            ),
+            config=self.idempotency_config,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+        )(self._handle_eventbridge)
+
+    def _importer(
+        self, session: boto3.Session, source_session: boto3.Session | None
+    ) -> PackageImport | None:
+        previous = self.settings.previous
+        if previous is None or self.settings.artifacts_bucket_name is None:
+            return None
+        source = source_session or boto3.Session(region_name=previous.region)
+        return PackageImport(
+            source_sagemaker=source.client("sagemaker", region_name=previous.region),
+            sagemaker=self.flow.sagemaker,
+            s3=self.flow.s3,
+            artifacts_bucket=self.settings.artifacts_bucket_name,
+            previous=previous,
+            partition=session.get_partition_for_region(self.settings.region),
+        )
+
+    # --- entry -------------------------------------------------------------------------
+
+    def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
+        """Dispatch on the kind of invocation (see the module's docstring)."""
+        logger.remove_keys(list(LOGGED_KEYS))  # a warm start keeps the last invocation's keys
+        if isinstance(event, dict) and "Records" in event:
+            processor = BatchProcessor(event_type=EventType.SQS)
+            return process_partial_response(
+                event=event, record_handler=self._on_retry, processor=processor, context=context
+            )
+        if isinstance(event, dict) and "action" in event:
+            return self._on_direct_action(event)
+        event_id = event.get("id") if isinstance(event, dict) else None
+        logger.append_keys(event_id=event_id)
+        if not isinstance(event_id, str) or not event_id:
+            # Without an id there is no idempotency key: park it before the idempotent layer.
+            return self.dead_letters.park(event, UnusableEvent("malformed-event", "id is missing"))
+        self.idempotency_config.register_lambda_context(context)
+        return self.handle_eventbridge(event=event)
+
+    def _handle_eventbridge(self, event: dict[str, Any]) -> dict[str, Any]:
+        try:
+            change = parse_eventbridge(event, self.settings.account_id)
+            if isinstance(change, PackageStateChange):
+                return self._on_package_state_change(change)
+            return self._on_stack_status_change(change)
+        except UnusableEvent as unusable:
+            return self.dead_letters.park(event, unusable)
+
+    # --- events ------------------------------------------------------------------------
+
+    def _on_package_state_change(self, change: PackageStateChange) -> dict[str, Any]:
+        model = self.catalogue.by_group(change.group)
+        logger.append_keys(model=model.model, model_package_version=change.version)
+        if model.release is None:
+            return _ignored(f"model {model.model} is not served")
+        if change.status == "Approved":
+            outcome = self.flow.approve(model, change.arn)
+        elif change.status == "Rejected":
+            outcome = self.flow.reject(model, change.arn)
+            self._count("ModelPackageRejected", model)
+        else:
+            return _ignored(f"{change.arn} is {change.status}")
+        return self._rolled_out(model, outcome)
+
+    def _on_stack_status_change(self, change: StackStatusChange) -> dict[str, Any]:
+        model = self.catalogue.by_stack(change.stack_name)
+        logger.append_keys(model=model.model, stack_status=change.status)
+        outcome = self.flow.after_stack_operation(model, change)
+        if outcome.get("outcome") == "rolled-back":
+            self._count("ReleaseRolledBack", model)
+        return self._rolled_out(model, outcome)
+
+    def _on_retry(self, record: SQSRecord) -> dict[str, Any]:
+        try:
+            request = parse_retry_message(record.body)
+            model = self.catalogue.by_model(request.model)
+            logger.append_keys(model=model.model, attempt=request.attempt)
+            if request.attempt > MAX_ATTEMPTS:
+                raise UnusableEvent(
+                    "stack-busy-too-long",
+                    f"stack of {model.model} stayed busy for {MAX_ATTEMPTS} attempts",
+                )
+            return self._rolled_out(model, {"outcome": "retried"}, attempt=request.attempt)
+        except UnusableEvent as unusable:
+            return self.dead_letters.park({"id": record.message_id, "body": record.body}, unusable)
+
+    def _on_direct_action(self, event: dict[str, Any]) -> dict[str, Any]:
+        """``promote-candidate`` or ``import``; a refusal is the result, not a dead letter."""
+        try:
+            action = parse_direct_action(event)
+            model = self.catalogue.by_model(action.model)
+            logger.append_keys(model=model.model, action=action.action)
+            if action.action == PROMOTE_CANDIDATE:
+                outcome = self.flow.promote_candidate(model, action.requested_by)
+                return self._rolled_out(model, outcome)
+            if self.importer is None:
+                raise UnusableEvent("no-previous-environment", "this environment imports from none")
+            return self.importer.run(model, action)
+        except UnusableEvent as unusable:
+            logger.warning("Action refused", extra={"reason": unusable.reason})
+            return {"outcome": "refused", "reason": unusable.reason, "detail": unusable.detail}
+
+    # --- roll-out ----------------------------------------------------------------------
+
+    def _rolled_out(
+        self, model: ModelSettings, outcome: dict[str, Any], *, attempt: int = 0
+    ) -> dict[str, Any]:
+        """Update the model's stack when ``outcome`` asks for it; queue a retry when busy."""
+        if not outcome.pop("roll_out", True) or model.release is None:
+            return outcome
+        state = self.flow.roll_out(model)
+        if state == model_stack.BUSY:
+            delay = retry_delay(attempt + 1)
+            self.sqs.send_message(
+                QueueUrl=self.settings.retry_queue_url,
+                MessageBody=retry_message(model.model, attempt + 1),
+                DelaySeconds=delay,
+            )
+            logger.info("Stack busy: roll-out queued", extra={"delay_seconds": delay})
+        outcome["stack"] = state
+        logger.info("Release handled", extra=outcome)
+        return outcome
+
+    def _count(self, metric: str, model: ModelSettings) -> None:
+        with single_metric(
+            name=metric, unit=MetricUnit.Count, value=1, namespace=self.settings.metrics_namespace
+        ) as emitted:
+            emitted.add_dimension(name="ModelPackageGroup", value=model.model_package_group_name)
+
+
+def _ignored(reason: str) -> dict[str, Any]:
+    logger.info("Event ignored", extra={"reason": reason})
+    return {"outcome": "ignored", "reason": reason}
+
+
+def build(environ: Mapping[str, str], **sessions: boto3.Session) -> ReleaseAutomation:
+    """The function for ``environ`` (tests pass their own environment and sessions)."""
+    return ReleaseAutomation(load_settings(environ), **sessions)
+
+
+@cache
+def runtime() -> ReleaseAutomation:
+    """Built on the first invocation (not at import) so a settings error fails loudly there."""
+    return build(os.environ)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return runtime().handle(event, context)

@@ -15,9 +15,12 @@ from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
+from pipeline_definitions.container_images import container_images, neuron_sdk_line
 from pipeline_definitions.fine_tuning_pipeline import (
     APPROVAL_STATUS,
+    CODE_CHANNEL,
     STEP_NAMES,
+    SUBMIT_DIRECTORY,
     FineTuningPipelineSettings,
     build_fine_tuning_pipeline,
 )
@@ -122,11 +125,13 @@ def test_trainium_runs_the_neuron_image_on_trn1_with_torchrun(
     trainium: dict[str, dict[str, Any]],
 ) -> None:
     arguments = trainium["FineTune"]["Arguments"]
+    image = arguments["AlgorithmSpecification"]["TrainingImage"]
     assert re.fullmatch(
         rf"763104351884\.dkr\.ecr\.{REGION}\.amazonaws\.com/huggingface-pytorch-training-neuronx:"
         r"\S+-neuronx-\S+",
-        arguments["AlgorithmSpecification"]["TrainingImage"],
+        image,
     )
+    assert image.split("/", 1)[1] in container_images()
     assert arguments["ResourceConfig"] == {
         "InstanceType": "ml.trn1.32xlarge",
         "InstanceCount": 2,
@@ -144,14 +149,29 @@ def test_epochs_batch_size_and_script_are_the_pinned_models(
     assert hyperparameters[model.epochs_hyperparameter] == "2"
     assert hyperparameters[model.batch_size_hyperparameter] == "1"
     assert hyperparameters["sagemaker_program"] == model.entry_point
-    assert hyperparameters["sagemaker_submit_directory"] == model.source_uri(REGION)
+    assert hyperparameters["sagemaker_submit_directory"] == SUBMIT_DIRECTORY
+
+
+def test_the_isolated_job_gets_its_script_through_the_code_channel(
+    trainium: dict[str, dict[str, Any]],
+) -> None:
+    arguments = trainium["FineTune"]["Arguments"]
+    assert arguments["EnableNetworkIsolation"] is True
+    # Nothing the container would have to download itself.
+    assert not [v for v in arguments["HyperParameters"].values() if v.startswith("s3://")]
+    channels = {c["ChannelName"]: c for c in arguments["InputDataConfig"]}
+    code = channels[CODE_CHANNEL]["DataSource"]["S3DataSource"]
+    assert code["S3Uri"] == foundation_models()[NEURON].source_uri(REGION)
+    # SageMaker copies the channel to /opt/ml/input/data/<channel>/<object name>.
+    directory = arguments["HyperParameters"]["sagemaker_submit_directory"]
+    assert directory == f"/opt/ml/input/data/{CODE_CHANNEL}/{code['S3Uri'].rsplit('/', 1)[1]}"
 
 
 def test_base_weights_come_from_jumpstart_with_the_licence_accepted(
     trainium: dict[str, dict[str, Any]],
 ) -> None:
     channels = {c["ChannelName"]: c for c in trainium["FineTune"]["Arguments"]["InputDataConfig"]}
-    assert set(channels) == {"training", "model"}
+    assert set(channels) == {"training", "model", CODE_CHANNEL}
     weights = channels["model"]["DataSource"]["S3DataSource"]
     assert weights["S3Uri"] == foundation_models()[NEURON].artifacts_uri(REGION)
     assert weights["S3Uri"].startswith(f"s3://jumpstart-private-cache-prod-{REGION}/")
@@ -175,7 +195,14 @@ def test_registered_pending_approval_with_the_pinned_serving_image(
     assert arguments["ModelApprovalStatus"] == APPROVAL_STATUS == "PendingManualApproval"
     assert arguments["ModelPackageGroupName"] == "ml-platform-dev-support-assistant"
     (container,) = arguments["InferenceSpecification"]["Containers"]
-    assert container["Image"] == foundation_models()[NEURON].inference_image.uri(REGION)
+    model = foundation_models()[NEURON]
+    assert container["Image"] == model.inference_image.uri(REGION)
+    # Served with the Neuron SDK it was trained with.
+    training = trainium["FineTune"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
+    trained_with = container_images()[training.split("/", 1)[1]].neuron_sdk
+    served_with = container_images()[container["Image"].split("/", 1)[1]].neuron_sdk
+    assert trained_with and served_with
+    assert neuron_sdk_line(trained_with) == neuron_sdk_line(served_with)
     assert container["ModelDataUrl"] == {"Get": "Steps.FineTune.ModelArtifacts.S3ModelArtifacts"}
     assert arguments["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == [
         "ml.inf2.xlarge",
