@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from ml_constructs.lmi_serving import lmi_variant_timeouts
+from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import instance_sizes, scales_to_zero
 from scripts.cloud_assembly import read_assembly
 from scripts.idle_cost_report import DEFAULT_PRICES, idle_cost, load_prices
@@ -258,3 +260,21 @@ def test_cost_report_shows_the_saving_of_the_zone_and_mlflow_knobs(
     app = regional["mlflow_app_hour"]["price"]
     assert round(mlflow.monthly, 2) == round((smallest - app) * prices["hours_per_month"], 2)
     assert mlflow.estimate  # the app's price is not confirmed (pricing/prices.yaml)
+
+
+def test_the_lmi_model_is_sharded_over_the_neuroncores_a_copy_reserves(
+    sandbox: SynthesizedPlatform, assistant: dict[str, Any]
+) -> None:
+    spec = next(model for model in sandbox.config.models if model.name == MODEL).serving
+    assert spec is not None
+    _, component = _only(assistant, "AWS::SageMaker::InferenceComponent")
+    specification = component["Properties"]["Specification"]
+    model = assistant["Resources"][specification["ModelName"]["Fn::GetAtt"][0]]
+    environment = model["Properties"]["PrimaryContainer"]["Environment"]
+    cores = specification["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"]
+    assert environment["OPTION_TENSOR_PARALLEL_DEGREE"] == str(cores)
+    timeouts = lmi_variant_timeouts(spec.llm or LlmServingSpec())
+    assert specification["StartupParameters"] == {
+        "ContainerStartupHealthCheckTimeoutInSeconds": timeouts.container_startup_health_check_seconds,
+        "ModelDataDownloadTimeoutInSeconds": timeouts.model_data_download_seconds,
+    }
