@@ -1,32 +1,21 @@
 """How a model of the catalogue is served: its endpoint (``serving:`` key).
 
 Every check SageMaker would otherwise make at deploy time is made here, at load time, with a
-:class:`~platform_config.base.FieldError` naming the field. The per-region check of
-accelerator instance types needs the environment's region: :func:`check_serving_regions` is
-called by ``EnvironmentConfig``'s cross-checks.
+:class:`~platform_config.base.FieldError` naming the field. The instance types (accepted by
+the API, offered in the environment's region) are checked with the environment's region by
+:mod:`platform_config.aws_rules`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import Field, StrictStr, model_validator
 
 from platform_config.base import FieldError, Frozen
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from platform_config.schema import ModelSpec
-
-#: Per-region allow-list of accelerator instance types (source and date inside the file).
-ACCELERATOR_REGIONS_FILE = Path(__file__).resolve().parent / "accelerator_regions.yaml"
-
-#: Instance families whose regional availability is checked against the allow-list.
-REGION_CHECKED_FAMILIES = ("inf2", "trn1", "trn1n")
 #: Families with GPUs or AWS ML accelerators: never on serverless endpoints.
 GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e")
 ACCELERATOR_FAMILIES = ("inf1", "inf2", "trn1", "trn1n", "trn2")
@@ -396,6 +385,12 @@ class ServingSpec(Frozen):
                 raise FieldError(field, {}, f"is only for kind real_time (this is {kind.value})")
         if kind is EndpointKind.SERVERLESS:
             self._check_serverless()
+        if kind is EndpointKind.BATCH and "data_capture" in self.model_fields_set:
+            raise FieldError(
+                "data_capture",
+                {},
+                "is not possible on batch models (batch transform captures nothing; remove it)",
+            )
         if self.shadow_variants and not self.variants:
             raise FieldError(
                 "shadow_variants",
@@ -517,35 +512,3 @@ class ServingSpec(Frozen):
         for field, variants in groups:
             for index, variant in enumerate(variants or ()):
                 yield f"{field}[{index}].instance_type", self.variant_instance_type(variant)
-
-
-@cache
-def accelerator_regions() -> dict[str, frozenset[str]]:
-    """The allow-list: region -> accelerator instance types SageMaker hosting offers there."""
-    data = yaml.safe_load(ACCELERATOR_REGIONS_FILE.read_text(encoding="utf-8"))
-    return {region: frozenset(types) for region, types in data["regions"].items()}
-
-
-def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
-    """Reject inf2/trn1 instance types the region does not offer for hosting.
-
-    Raises
-    ------
-    FieldError
-        On ``models[<i>].serving.<field>``, naming the region and what it offers.
-    """
-    offered = accelerator_regions().get(region, frozenset())
-    for index, model in enumerate(models):
-        serving: ServingSpec | None = getattr(model, "serving", None)
-        if serving is None:
-            continue
-        for field, instance_type in serving.instance_types():
-            checked = instance_family(instance_type) in REGION_CHECKED_FAMILIES
-            if checked and instance_type not in offered:
-                there = ", ".join(sorted(offered)) or "no inf2 or trn1 type"
-                raise FieldError(
-                    f"models[{index}].serving.{field}",
-                    instance_type,
-                    f"is not offered by SageMaker hosting in {region} (offered there: {there};"
-                    f" see platform_config/{ACCELERATOR_REGIONS_FILE.name})",
-                )
