@@ -3,7 +3,8 @@
 Every problem is a :class:`~platform_config.base.ConfigError` of one line naming the file
 and, where it is known, the field (``tags.owner``) or the line and column:
 
-* the file is larger than :data:`MAX_FILE_BYTES` or is not UTF-8;
+* the file is larger than :data:`MAX_FILE_BYTES`, or is not UTF-8 (the field holding the
+  first byte that is not, when the rest of the file parses);
 * the YAML is invalid (the parser's own problem and position);
 * nesting deeper than :data:`MAX_DEPTH` (a ``[[[[...]]]]`` would exhaust Python's stack);
 * aliases that expand to more than :data:`MAX_VALUES` values (a "billion laughs" bomb:
@@ -186,13 +187,11 @@ def read_yaml(path: Path, shown: str) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
-        byte = raw[error.start : error.start + 1].hex()
-        raise ConfigError(
-            f"{shown}: line {line}, column {column}: byte 0x{byte} is not UTF-8"
-            " (save the file as UTF-8)"
-        ) from None
+        raise ConfigError(_not_utf8(raw, error, shown)) from None
+    return _parse(text, shown)
+
+
+def _parse(text: str, shown: str) -> Any:
     try:
         loader = _BoundedLoader(text)  # checks that every character is printable
         try:
@@ -203,6 +202,37 @@ def read_yaml(path: Path, shown: str) -> Any:
         raise ConfigError(f"{shown}: {problem.where}: {problem.message}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{shown}: {_yaml_problem(error, text)}") from None
+
+
+def _not_utf8(raw: bytes, error: UnicodeDecodeError, shown: str) -> str:
+    """The line for a byte that is not UTF-8, naming its field when the rest parses."""
+    line = raw[: error.start].count(b"\n") + 1
+    column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+    what = f"byte 0x{raw[error.start : error.start + 1].hex()} (line {line}, column {column})"
+    try:
+        data = _parse(raw.decode("utf-8", errors="replace"), shown)
+    except ConfigError:
+        data = None
+    path = _path_of_replacement(data)
+    where = field_path(path) if path else f"line {line}, column {column}"
+    return f"{shown}: {where or '(top level)'}: {what} is not UTF-8 (save the file as UTF-8)"
+
+
+def _path_of_replacement(data: Any) -> list[str | int] | None:
+    """Where the first U+FFFD (an undecodable byte, replaced) is in ``data``, if anywhere."""
+    pending: list[tuple[list[str | int], Any]] = [([], data)]
+    while pending:
+        path, value = pending.pop(0)
+        if isinstance(value, str) and "\ufffd" in value:
+            return path
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and "\ufffd" in key:
+                    return path
+                pending.append(([*path, str(key)], item))
+        elif isinstance(value, list):
+            pending.extend(([*path, index], item) for index, item in enumerate(value))
+    return None
 
 
 def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
