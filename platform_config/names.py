@@ -97,7 +97,11 @@ NAME_RULES: dict[NameKind, NameRule] = {
         "docs:AmazonS3/latest/userguide/bucketnamingrules.html",
     ),
     NameKind.KEY_ALIAS: NameRule(
-        "KMS alias name", 256, r"alias/[a-zA-Z0-9/_-]+", "botocore:kms:CreateAliasRequest.AliasName"
+        "KMS alias name",
+        256,
+        r"alias/[a-zA-Z0-9/_-]+",
+        # botocore has the length (256) but a looser pattern than the API reference's.
+        "docs:kms/latest/APIReference/API_CreateAlias.html",
     ),
     NameKind.TOPIC: NameRule(
         "SNS topic name",
@@ -329,18 +333,20 @@ class ResourceNames:
         """A feature group of the catalogue."""
         return f"{self.prefix}-{name}"
 
-    def of_environment(self) -> Iterator[tuple[NameKind, str]]:
-        """Every name that depends on the environment alone."""
+    def of_environment(self, config: EnvironmentConfig) -> Iterator[tuple[NameKind, str]]:
+        """Every name that depends on the environment alone (and on what it turns on)."""
         for part in STACK_PARTS:
             yield NameKind.STACK, self.stack(part)
         for bucket in BucketKind:
             yield NameKind.BUCKET, self.bucket(bucket)
         for key in KeyKind:
             yield NameKind.KEY_ALIAS, self.key_alias(key)
-        yield NameKind.TOPIC, self.alert_topic()
-        yield NameKind.KEY_ALIAS, self.alert_key_alias()
+        if config.alerts.topic_arn is None:
+            yield NameKind.TOPIC, self.alert_topic()
+            yield NameKind.KEY_ALIAS, self.alert_key_alias()
         yield NameKind.DOMAIN, self.domain()
-        yield NameKind.MLFLOW_SERVER, self.mlflow_server()
+        if config.mlflow.enabled:
+            yield NameKind.MLFLOW_SERVER, self.mlflow_server()
         for app in STUDIO_LIFECYCLE_APPS:
             yield NameKind.STUDIO_LIFECYCLE_CONFIG, self.studio_lifecycle_config(app)
 
@@ -378,33 +384,40 @@ class ResourceNames:
             yield NameKind.ALARM, self.alarm(name, "drift")
 
 
+def derived_names(config: EnvironmentConfig) -> Iterator[tuple[str, str, NameKind, str]]:
+    """(field, its value, kind, name) of every physical name ``config``'s stacks create.
+
+    The field is the one to change to shorten the name: ``name`` (the environment's),
+    ``models[i].name``, ``feature_groups[i].name``, ``studio.user_profiles[i].name`` or
+    ``studio.shared_spaces[i].name``.
+    """
+    names = config.names
+    for kind, name in names.of_environment(config):
+        yield "name", config.name, kind, name
+    for index, model in enumerate(config.models):
+        for kind, name in names.of_model(model):
+            yield f"models[{index}].name", model.name, kind, name
+    for index, group in enumerate(config.feature_groups):
+        field = f"feature_groups[{index}].name"
+        yield field, group.name, NameKind.FEATURE_GROUP, names.feature_group(group.name)
+    for index, user in enumerate(config.studio.user_profiles):
+        yield f"studio.user_profiles[{index}].name", user.name, NameKind.USER_PROFILE, user.name
+    for index, space in enumerate(config.studio.shared_spaces):
+        field = f"studio.shared_spaces[{index}].name"
+        yield field, space.name, NameKind.SPACE, space.name
+        yield field, space.name, NameKind.SPACE_DISPLAY_NAME, space.name
+
+
 def check_environment_names(config: EnvironmentConfig) -> None:
     """Refuse the first derived name out of its kind's bounds, naming the field to change.
 
     Raises
     ------
     FieldError
-        On ``name`` (the environment's), ``models[i].name``, ``feature_groups[i].name``,
-        ``studio.user_profiles[i].name`` or ``studio.shared_spaces[i].name``.
+        On the field of :func:`derived_names`, with the name, its limit and how much to
+        shorten the field.
     """
-    names = config.names
-    _check("name", config.name, names.of_environment())
-    for index, model in enumerate(config.models):
-        _check(f"models[{index}].name", model.name, names.of_model(model))
-    for index, group in enumerate(config.feature_groups):
-        derived = [(NameKind.FEATURE_GROUP, names.feature_group(group.name))]
-        _check(f"feature_groups[{index}].name", group.name, derived)
-    for index, user in enumerate(config.studio.user_profiles):
-        _check(
-            f"studio.user_profiles[{index}].name", user.name, [(NameKind.USER_PROFILE, user.name)]
-        )
-    for index, space in enumerate(config.studio.shared_spaces):
-        derived = [(NameKind.SPACE, space.name), (NameKind.SPACE_DISPLAY_NAME, space.name)]
-        _check(f"studio.shared_spaces[{index}].name", space.name, derived)
-
-
-def _check(field: str, value: str, derived: Iterator[tuple[NameKind, str]] | list) -> None:
-    for kind, name in derived:
+    for field, value, kind, name in derived_names(config):
         rule = NAME_RULES[kind]
         problem = rule.problem(name)
         if problem is None:
@@ -416,7 +429,5 @@ def _check(field: str, value: str, derived: Iterator[tuple[NameKind, str]] | lis
             else ""
         )
         raise FieldError(
-            field,
-            value,
-            f"makes the {rule.what} '{name}', which is {problem}{shorten}",
+            field, value, f"makes the {rule.what} '{name}', which is {problem}{shorten}"
         )

@@ -262,9 +262,16 @@ CASES = [
         "deeply nested lists",
         "sandbox.yaml",
         replace("tags:\n", "tags:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n"),
+        "line 18, column 1007",
+        "invalid YAML: exceeded maximum nesting depth",
+        cli=True,
+    ),
+    Case(
+        "nested lists deeper than any setting",
+        "sandbox.yaml",
+        replace("tags:\n", "tags:\n  deep: " + "[" * 40 + "]" * 40 + "\n"),
         "tags.deep[0][0]...[0][0]",
         "is nested deeper than 32 levels",
-        cli=True,
     ),
     Case(
         "a list where a model name is expected",
