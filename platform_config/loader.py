@@ -70,7 +70,32 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
         )
     environment = _read_mapping(env_file)
     catalogue = _read_mapping(catalogue_file) if catalogue_file.is_file() else {"models": []}
+    feature_groups = _read_mapping(feature_groups_file) if feature_groups_file.is_file() else {}
+    return environment_from_settings(name, environment, catalogue, feature_groups, config_dir)
 
+
+def environment_from_settings(
+    name: str,
+    environment: dict[str, Any],
+    catalogue: dict[str, Any],
+    feature_groups: dict[str, Any],
+    config_dir: Path = DEFAULT_CONFIG_DIR,
+) -> EnvironmentConfig:
+    """Validate the settings read from an environment's files (see :func:`load_environment`).
+
+    ``environment``, ``catalogue`` and ``feature_groups`` are the mappings of
+    ``<name>.yaml``, ``models.yaml`` and ``feature_groups.yaml`` in ``config_dir`` (whose
+    paths errors name); they are not changed.
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message naming the file, the field, the value and what is allowed.
+    """
+    env_file = config_dir / f"{name}.yaml"
+    catalogue_file = config_dir / CATALOGUE_FILE
+    feature_groups_file = config_dir / FEATURE_GROUPS_FILE
+    environment, catalogue = dict(environment), dict(catalogue)
     where_instead = {
         "name": "the name is the file's name",
         "models": f"models are declared in {CATALOGUE_FILE}; use {OVERRIDES_KEY}",
@@ -81,11 +106,11 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
             raise ConfigError(
                 f"{_shown(env_file)}: {key}: is not set in an environment file ({instead})"
             )
-    feature_groups = _read_list(feature_groups_file, "feature_groups")
+    groups = _entries(feature_groups, feature_groups_file, "feature_groups")
     overrides = environment.pop(OVERRIDES_KEY, None) or {}
     pipeline_kinds = _import_pipeline_plugins(catalogue.pop(PLUGINS_KEY, None), catalogue_file)
     models = _apply_overrides(catalogue, overrides, env_file, catalogue_file)
-    data = {"name": name, **environment, "models": models, "feature_groups": feature_groups}
+    data = {"name": name, **environment, "models": models, "feature_groups": groups}
     try:
         return EnvironmentConfig.model_validate(data, context={"pipeline_kinds": pipeline_kinds})
     except ValidationError as error:
@@ -116,11 +141,8 @@ def describe_error(error: ValidationError, path: Path, data: Any = None) -> str:
     return f"{_shown(path)}: {first_problem(error, data).line()}"
 
 
-def _read_list(path: Path, key: str) -> list[Any]:
-    """The list under ``key`` in a shared catalogue file (empty if the file is absent)."""
-    if not path.is_file():
-        return []
-    data = _read_mapping(path)
+def _entries(data: dict[str, Any], path: Path, key: str) -> list[Any]:
+    """The list under ``key`` in a shared catalogue file's mapping (empty if absent)."""
     unknown = sorted(set(data) - {key})
     if unknown:
         raise ConfigError(f"{_shown(path)}: {unknown[0]}: is not a known field (allowed: {key})")

@@ -26,7 +26,7 @@ import yaml
 
 from platform_config import ConfigError, load_environment
 from platform_config.delivery import load_delivery
-from platform_config.loader import DEFAULT_CONFIG_DIR
+from platform_config.loader import DEFAULT_CONFIG_DIR, environment_from_settings, read_settings
 
 REPO = Path(__file__).resolve().parent.parent
 Edit = Callable[[bytes], bytes]
@@ -480,3 +480,69 @@ def test_synth_stops_with_the_same_line(config_dir: Path, case: Case, tmp_path: 
         check=False,
     )
     _one_line_and_exit_2(result, _expected_start(config_dir, case), case.says)
+
+
+# --- Every class closed, not only each case --------------------------------------------
+
+#: Values of every type YAML produces, and the edge values of each.
+ODD_VALUES: list[object] = [
+    None,
+    [],
+    {},
+    [[1]],
+    {"x": {"y": 1}},
+    "",
+    "x\ny",
+    0,
+    -1,
+    2**70,
+    1.5,
+    float("inf"),
+    float("nan"),
+    True,
+]
+FILES = ("sandbox.yaml", "models.yaml", "feature_groups.yaml")
+
+
+def _paths(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """The path of every value inside ``value`` (mapping keys and list indexes)."""
+    found: list[tuple[object, ...]] = [path] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*path, index))
+    return found
+
+
+def _replaced(value: object, path: tuple[object, ...], new: object) -> object:
+    """``value`` with the value at ``path`` replaced by ``new`` (copied along the path only)."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _replaced(value[head], rest, new)}
+    assert isinstance(value, list) and isinstance(head, int)
+    return [*value[:head], _replaced(value[head], rest, new), *value[head + 1 :]]
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_any_value_replaced_by_any_kind_of_value_is_valid_or_one_config_error(file: str) -> None:
+    settings = {name: read_settings(DEFAULT_CONFIG_DIR / name) for name in FILES}
+    paths = _paths(settings[file])
+    assert len(paths) > 20
+    for path in paths:
+        for odd in ODD_VALUES:
+            broken = {**settings, file: _replaced(settings[file], path, odd)}
+            try:
+                environment_from_settings(
+                    "sandbox",
+                    broken["sandbox.yaml"],
+                    broken["models.yaml"],
+                    broken["feature_groups.yaml"],
+                )
+            except ConfigError as error:
+                message = str(error)
+                assert message.splitlines() == [message], (path, odd, message)
+                assert re.match(r"^\S+\.yaml: ", message), (path, odd, message)
