@@ -172,7 +172,11 @@ def check_descriptions(config: EnvironmentConfig) -> None:
 
 
 def check_instance_types(config: EnvironmentConfig) -> None:
-    """Refuse instance types the API does not accept for their job, or the region lacks."""
+    """Refuse instance types the API does not accept for their job, or the region lacks.
+
+    Studio's and the processing jobs'; the serving's are checked by
+    :func:`~platform_config.serving_spec.check_serving_regions`.
+    """
     for field, value, kind in _instance_types(config):
         problem = instance_type_problem(value, kind, config.region)
         if problem is not None:
@@ -180,7 +184,7 @@ def check_instance_types(config: EnvironmentConfig) -> None:
 
 
 def _instance_types(config: EnvironmentConfig) -> Iterator[tuple[str, str, JobKind]]:
-    """(field, instance type, kind of job) of every instance the environment asks for."""
+    """(field, instance type, kind of job) of Studio's and the pipelines' processing instances."""
     studio = config.studio
     yield "studio.default_instance_type", studio.default_instance_type, JobKind.STUDIO_APP
     for index, space in enumerate(studio.shared_spaces):
@@ -190,12 +194,6 @@ def _instance_types(config: EnvironmentConfig) -> Iterator[tuple[str, str, JobKi
         if model.pipeline.kind == "training":
             field = f"models[{index}].pipeline.processing_instance_type"
             yield field, model.pipeline.processing_instance_type, JobKind.PROCESSING
-        serving = model.serving
-        if serving is None:
-            continue
-        kind = JobKind.BATCH_TRANSFORM if serving.kind.value == "batch" else JobKind.ENDPOINT
-        for field, value in serving.instance_types():
-            yield f"models[{index}].serving.{field}", value, kind
 
 
 def check_builds(config: EnvironmentConfig) -> None:

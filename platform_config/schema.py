@@ -22,7 +22,7 @@ from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.names import ResourceNames
 from platform_config.pipeline_spec import PipelineSpec
-from platform_config.serving_spec import ServingSpec
+from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -645,6 +645,7 @@ class EnvironmentConfig(Frozen):
             raise FieldError(
                 "model_registry.reader_accounts", self.account, "is this environment's own account"
             )
+        check_serving_regions(self.models, self.region)
         check_environment(self)
         return self
 

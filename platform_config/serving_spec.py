@@ -2,19 +2,23 @@
 
 Every check SageMaker would otherwise make at deploy time is made here, at load time, with a
 :class:`~platform_config.base.FieldError` naming the field. The instance types (accepted by
-the API, offered in the environment's region) are checked with the environment's region by
-:mod:`platform_config.aws_rules`.
+the API, offered in the environment's region) need the environment's region:
+:func:`check_serving_regions` is called by ``EnvironmentConfig``'s cross-checks.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
-from typing import Annotated, Literal
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StrictStr, model_validator
 
+from platform_config.aws_facts import JobKind, instance_type_problem
 from platform_config.base import FieldError, Frozen
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from platform_config.schema import ModelSpec
 
 #: Families with GPUs or AWS ML accelerators: never on serverless endpoints.
 GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e")
@@ -512,3 +516,24 @@ class ServingSpec(Frozen):
         for field, variants in groups:
             for index, variant in enumerate(variants or ()):
                 yield f"{field}[{index}].instance_type", self.variant_instance_type(variant)
+
+
+def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
+    """Reject instance types the SageMaker API does not accept for the model's kind of
+    serving (endpoint or batch transform), or that the region does not offer for it (where
+    the price list says: :mod:`platform_config.aws_facts`).
+
+    Raises
+    ------
+    FieldError
+        On ``models[<i>].serving.<field>``, naming what is allowed or offered.
+    """
+    for index, model in enumerate(models):
+        serving: ServingSpec | None = getattr(model, "serving", None)
+        if serving is None:
+            continue
+        kind = JobKind.BATCH_TRANSFORM if serving.kind is EndpointKind.BATCH else JobKind.ENDPOINT
+        for field, instance_type in serving.instance_types():
+            problem = instance_type_problem(instance_type, kind, region)
+            if problem is not None:
+                raise FieldError(f"models[{index}].serving.{field}", instance_type, problem)
