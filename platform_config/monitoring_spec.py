@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StrictStr, model_validator
+from pydantic import AfterValidator, Field, StrictStr, model_validator
 
 from platform_config.base import FieldError, Frozen
+from platform_config.schedules import model_monitor_schedule
 
-_SCHEDULE = r"^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"
-ScheduleExpression = Annotated[StrictStr, Field(pattern=_SCHEDULE)]
+ScheduleExpression = Annotated[StrictStr, AfterValidator(model_monitor_schedule)]
 S3Uri = Annotated[StrictStr, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")]
 
 
@@ -39,7 +39,9 @@ class MonitoringSpec(Frozen):
     Attributes
     ----------
     schedule:
-        When the monitors run, a ``cron(...)`` expression (default hourly).
+        When the monitors run (default hourly): ``cron(0 * ? * * *)`` hourly,
+        ``cron(0 <H> ? * * *)`` daily, ``cron(0 <H>/<N> ? * * *)`` every N hours (the forms
+        Model Monitor accepts; see :mod:`platform_config.schedules`).
     data_quality, model_quality, bias, explainability:
         Which monitors run (default data quality only).
     ground_truth_uri:
@@ -81,10 +83,6 @@ class MonitoringSpec(Frozen):
         if self.drift_features and not self.data_quality:
             raise FieldError(
                 "drift_features", list(self.drift_features), "needs data_quality on (its metrics)"
-            )
-        if not self.schedule.startswith("cron("):
-            raise FieldError(
-                "schedule", self.schedule, "must be a cron(...) expression (Model Monitor's form)"
             )
         return self
 

@@ -34,6 +34,7 @@ from pipeline_definitions.job_instance_types import (
 )
 from pipeline_definitions.pipeline_kinds import pipeline_kind, registered_pipeline_kinds
 from platform_config.base import FieldError, Frozen, problem_message
+from platform_config.schedules import eventbridge_schedule
 
 #: Longest run of a training job (and of an AutoML job) SageMaker allows: 28 days.
 MAX_RUN_SECONDS = 28 * 24 * 3600
@@ -64,18 +65,6 @@ class AutoMlMode(str, enum.Enum):
 
 
 _COLUMN = re.compile(r"^[^,\s][^,]{0,254}$")
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_CRON = re.compile(r"^cron\(([^()]+)\)$")
-# EventBridge cron fields: minutes hours day-of-month month day-of-week year.
-_CRON_FIELDS = (
-    ("minutes", re.compile(r"^[0-9,\-*/]+$")),
-    ("hours", re.compile(r"^[0-9,\-*/]+$")),
-    ("day-of-month", re.compile(r"^([0-9,\-*/LW]+|\?)$")),
-    ("month", re.compile(r"^([0-9,\-*/]+|[A-Za-z,\-]+)$")),
-    ("day-of-week", re.compile(r"^([0-9,\-*/L#]+|[A-Za-z,\-#L]+|\?)$")),
-    ("year", re.compile(r"^[0-9,\-*/]+$")),
-)
-
 #: The fields of :class:`PipelineSpec` that apply to each built-in kind (``kind``,
 #: ``schedule`` and ``settings`` apply to all; a registered kind takes only those). Setting
 #: another one is an error, so that a setting is never ignored.
@@ -124,37 +113,9 @@ def _fraction(value: float) -> float:
     return value
 
 
-def _schedule(value: str) -> str:
-    """An EventBridge schedule expression: ``rate(<n> <unit>)`` or a six-field cron."""
-    allowed = (
-        "is not an EventBridge schedule expression (allowed: rate(<n> minute[s]|hour[s]|day[s])"
-        " or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>),"
-        " e.g. cron(0 3 ? * MON *))"
-    )
-    rate = _RATE.fullmatch(value)
-    if rate:
-        count, unit = int(rate.group(1)), rate.group(2)
-        if count < 1 or (count == 1) == unit.endswith("s"):
-            units = "minute, hour or day" if count == 1 else "minutes, hours or days"
-            raise ValueError(f"{allowed}; with {count} write {units}")
-        return value
-    cron = _CRON.fullmatch(value)
-    if not cron:
-        raise ValueError(allowed)
-    fields = cron.group(1).split()
-    if len(fields) != 6:
-        raise ValueError(allowed + f"; it has {len(fields)} fields, not 6")
-    for text, (name, pattern) in zip(fields, _CRON_FIELDS, strict=True):
-        if not pattern.fullmatch(text):
-            raise ValueError(allowed + f"; {text!r} is not a valid {name} field")
-    if (fields[2] == "?") == (fields[4] == "?"):
-        raise ValueError(allowed + "; exactly one of day-of-month and day-of-week must be '?'")
-    return value
-
-
 ColumnName = Annotated[StrictStr, AfterValidator(_column)]
 Fraction = Annotated[StrictFloat | StrictInt, AfterValidator(_fraction)]
-ScheduleExpression = Annotated[StrictStr, AfterValidator(_schedule)]
+ScheduleExpression = Annotated[StrictStr, AfterValidator(eventbridge_schedule)]
 
 
 class PipelineSpec(Frozen):

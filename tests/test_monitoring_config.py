@@ -43,7 +43,11 @@ BAD = [
         {"schedule": "rate(1 hour)"},
         "models[0].monitoring.schedule: 'rate(1 hour)' must be a cron(...) expression",
     ),
-    ("monitoring", {"schedule": "hourly"}, "models[0].monitoring.schedule: 'hourly' is invalid"),
+    (
+        "monitoring",
+        {"schedule": "hourly"},
+        "models[0].monitoring.schedule: 'hourly' is not a schedule Model Monitor accepts",
+    ),
     (
         "monitoring",
         {"ground_truth_uri": "labels/"},
