@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from platform_config.base import FieldError
+from platform_contracts.model_settings import settings_parameter_name
+from platform_contracts.releases import model_package_group_name, model_stack_name
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import EnvironmentConfig, ModelSpec
@@ -228,16 +230,7 @@ class MonitorKind(str, enum.Enum):
 
 
 #: The parts of the environment, each its own stack (``ml-platform-<env>-<part>``).
-STACK_PARTS = (
-    "data",
-    "network",
-    "registry",
-    "workspace",
-    "serving",
-    "pipelines",
-    "monitoring",
-    "automation",
-)
+STACK_PARTS = ("data", "network", "registry", "workspace", "automation")
 #: Studio apps with a lifecycle configuration (``<domain>-<app>-on-start``).
 STUDIO_LIFECYCLE_APPS = ("jupyterlab", "codeeditor")
 
@@ -311,7 +304,19 @@ class ResourceNames:
 
     def model_package_group(self, model: str) -> str:
         """A model's package group in the registry."""
-        return f"{self.prefix}-{model}"
+        return model_package_group_name(self.prefix, model)
+
+    def model_stack(self, model: str) -> str:
+        """A model's stack: its pipelines, serving and monitoring (what a release updates)."""
+        return model_stack_name(self.prefix, model)
+
+    def model_registry_stack(self, model: str) -> str:
+        """A model's stateful stack: its package group and release record."""
+        return f"{self.prefix}-registry-{model}"
+
+    def settings_parameter(self, model: str) -> str:
+        """The SSM parameter holding a model's settings document for the functions."""
+        return settings_parameter_name(self.prefix, model)
 
     def monitoring_schedule(self, model: str, kind: MonitorKind) -> str:
         """One Model Monitor schedule of a model's endpoint."""
@@ -353,6 +358,9 @@ class ResourceNames:
     def of_model(self, model: ModelSpec) -> Iterator[tuple[NameKind, str]]:
         """Every name the stacks derive from one model entry, given its settings."""
         name = model.name
+        yield NameKind.STACK, self.model_stack(name)
+        yield NameKind.STACK, self.model_registry_stack(name)
+        yield NameKind.PARAMETER, self.settings_parameter(name)
         yield NameKind.PIPELINE, self.pipeline(name)
         yield NameKind.MODEL_PACKAGE_GROUP, self.model_package_group(name)
         serving = model.serving
