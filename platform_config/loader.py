@@ -32,6 +32,11 @@ DELIVERY_FILE = "delivery.yaml"
 SHARED_FILES = (CATALOGUE_FILE, FEATURE_GROUPS_FILE, DELIVERY_FILE)
 OVERRIDES_KEY = "model_overrides"
 PLUGINS_KEY = "pipeline_plugins"
+#: The only packages pipeline plugins may come from: code of this repository, reviewed like
+#: the rest of it. A catalogue names a module; it cannot make the app import anything else
+#: (a file dropped into config/, a package installed in the environment).
+PLUGIN_PACKAGES = ("pipeline_plugins", "examples")
+_REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def available_environments(config_dir: Path = DEFAULT_CONFIG_DIR) -> list[str]:
@@ -180,6 +185,7 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
     kinds = {plugin.name for plugin in BUILT_IN_KINDS}
     for index, path in enumerate(modules):
         where = f"{_shown(catalogue_file)}: {PLUGINS_KEY}[{index}]: {path!r}"
+        _check_plugin_origin(path, where)
         try:
             module = importlib.import_module(path)
         except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
@@ -201,6 +207,22 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
                 raise ConfigError(f"{where}: {error}") from None
             kinds.add(plugin.name)
     return frozenset(kinds)
+
+
+def _check_plugin_origin(path: str, where: str) -> None:
+    """Refuse a plugin module outside :data:`PLUGIN_PACKAGES` of this repository."""
+    allowed = ", ".join(f"{package}.<module>" for package in PLUGIN_PACKAGES)
+    parts = path.split(".")
+    valid = len(parts) >= 2 and all(part.isidentifier() for part in parts)
+    if not valid or parts[0] not in PLUGIN_PACKAGES:
+        raise ConfigError(f"{where} is not a module of a plugin package (allowed: {allowed})")
+    location = _REPOSITORY.joinpath(*parts)
+    candidates = (location.with_suffix(".py"), location / "__init__.py")
+    if not any(candidate.is_file() for candidate in candidates):
+        raise ConfigError(
+            f"{where} is not a module of this repository (looked for"
+            f" {location.relative_to(_REPOSITORY)}.py; allowed: {allowed})"
+        )
 
 
 def _apply_overrides(
