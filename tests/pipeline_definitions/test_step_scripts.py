@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import shutil
+import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ def load_step(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"step_{name}", STEPS_DIR / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Registered first, as an import would: dataclasses look their module up by name.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
