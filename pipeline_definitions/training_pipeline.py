@@ -67,6 +67,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline_definitions import offline_sdk
 from pipeline_definitions.clarify_checks import (
@@ -1176,11 +1177,20 @@ def _json_source(uri: object) -> MetricsSource:
     return MetricsSource(s3_uri=uri, content_type="application/json")
 
 
+class _ModelMetrics(ModelMetrics):
+    """``ModelMetrics`` without the empty ``Bias`` and ``Explainability`` sections the SDK
+    (3.27) writes when there is no such report: an empty section reads as a check that
+    produced nothing."""
+
+    def _to_request_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in super()._to_request_dict().items() if value}
+
+
 def _model_metrics(evaluate: ProcessingStep, checks: _Checks) -> ModelMetrics:
     """This run's results: the evaluation report and each check's calculated baseline."""
     evaluation_uri = Join(on="/", values=[_output_uri(evaluate, "evaluation"), EVALUATION_REPORT])
     dq, mq = checks.data_quality.properties, checks.model_quality.properties
-    return ModelMetrics(
+    return _ModelMetrics(
         model_statistics=_json_source(evaluation_uri),
         model_constraints=_json_source(mq.CalculatedBaselineConstraints),
         model_data_statistics=_json_source(dq.CalculatedBaselineStatistics),
