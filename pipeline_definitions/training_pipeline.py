@@ -86,6 +86,7 @@ from pipeline_definitions.job_instance_types import (
     check_xgboost_training_instance_type,
     has_instance_storage,
 )
+from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
 from pipeline_definitions.pipeline_arguments import (
     ISO_DURATION,
     FeatureGroupSource,
@@ -118,7 +119,6 @@ from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
     Channel,
     DataSource,
-    MlflowConfig,
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
@@ -192,10 +192,6 @@ STEP_NAMES = (
 """The pipeline's step names (FeatureStoreDataset only with a feature group source;
 CreateModel and the Clarify checks only when the model's monitors need them); they appear
 in execution history and alarms."""
-
-#: The Python-SDK-independent keys the package's ``CustomerMetadataProperties`` links its
-#: MLflow run with (values: the server's ARN, the experiment, the pipeline execution).
-MLFLOW_METADATA_KEYS = ("mlflow-tracking-server-arn", "mlflow-experiment", "pipeline-execution-arn")
 
 _PROCESSING = "/opt/ml/processing"
 _MAX_TRAINING_SECONDS = 28 * 24 * 3600
@@ -503,14 +499,7 @@ def build_training_pipeline(
             # The default creates an Experiments trial per run, in some regions only:
             # the definition would depend on the region for no benefit here.
             pipeline_experiment_config=None,
-            mlflow_config=(
-                MlflowConfig(
-                    mlflow_resource_arn=mlflow_tracking_server_arn,
-                    mlflow_experiment_name=pipeline_name,
-                )
-                if mlflow_tracking_server_arn is not None
-                else None
-            ),
+            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
         return pipeline.definition()
 
@@ -1162,7 +1151,7 @@ class _Build:
             transform_instances=list(serving.transform) or None,
             model_metrics=_model_metrics(evaluate, checks),
             drift_check_baselines=_drift_check_baselines(checks),
-            customer_metadata_properties=_mlflow_link(mlflow_tracking_server_arn),
+            customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
             approval_status=APPROVAL_STATUS,
         )
         # A ModelStep runs no job: SageMakerJobStepRetryPolicy is refused there.
@@ -1237,22 +1226,6 @@ def _file_source(check: ClarifyCheckStep) -> FileSource:
         s3_uri=check.clarify_check_config.monitoring_analysis_config_uri,
         content_type="application/json",
     )
-
-
-def _mlflow_link(tracking_server_arn: str | None) -> dict[str, object] | None:
-    """``CustomerMetadataProperties`` naming the MLflow run of the execution that registers.
-
-    SageMaker Pipelines tracks the execution in the experiment named after the pipeline on
-    that server; the execution's ARN identifies it there.
-    """
-    if tracking_server_arn is None:
-        return None
-    server, experiment, execution = MLFLOW_METADATA_KEYS
-    return {
-        server: tracking_server_arn,
-        experiment: ExecutionVariables.PIPELINE_NAME,
-        execution: ExecutionVariables.PIPELINE_EXECUTION_ARN,
-    }
 
 
 def _feature_store_arguments(

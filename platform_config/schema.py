@@ -11,14 +11,19 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
 from platform_config.alerts_spec import AlertsSpec
 from platform_config.base import FieldError, Frozen
-from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
-from platform_config.pipeline_spec import PipelineSpec
+from platform_config.monitoring_spec import (
+    MonitoringSpec,
+    RetrainingSpec,
+    check_monitors_have_baselines,
+    monitors_off_without_baseline,
+)
+from platform_config.pipeline_spec import PipelineSpec, check_training_sources, kind_baselines
 from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -521,6 +526,13 @@ class ModelSpec(Frozen):
     monitoring: MonitoringSpec = MonitoringSpec()
     retraining: RetrainingSpec = RetrainingSpec()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _monitors_off_without_baseline(cls, data: Any) -> Any:
+        # A monitor the model's pipeline registers no baseline for is off unless named.
+        pipeline = data.get("pipeline", {}) if isinstance(data, dict) else None
+        return monitors_off_without_baseline(data, kind_baselines(pipeline))
+
     @model_validator(mode="after")
     def _monitoring_has_data(self) -> ModelSpec:
         # The default monitoring applies wherever data is captured; monitoring written out
@@ -536,6 +548,7 @@ class ModelSpec(Frozen):
                     f"needs data capture, which this model's endpoint does not do (serving.kind"
                     f" {kind}: only real_time and async capture, with data_capture.enabled)",
                 )
+        check_monitors_have_baselines(self.monitoring, self.pipeline.kind, self.pipeline.baselines)
         return self
 
 
@@ -639,6 +652,7 @@ class EnvironmentConfig(Frozen):
                 "model_registry.reader_accounts", self.account, "is this environment's own account"
             )
         check_serving_regions(self.models, self.region)
+        check_training_sources(self.models, self.feature_groups)
         return self
 
     def bucket_name(self, kind: str) -> str:

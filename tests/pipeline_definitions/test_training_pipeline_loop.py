@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from pipeline_definitions.clarify_checks import SHADOW_ENDPOINT_PREFIX
+from pipeline_definitions.mlflow_tracking import METADATA_KEYS
 from pipeline_definitions.pipeline_arguments import (
     FeatureGroupSource,
     ServingInstanceTypes,
     mlflow_tracking_server_arn,
 )
 from pipeline_definitions.training_pipeline import (
-    MLFLOW_METADATA_KEYS,
     StepCodeUris,
     TrainingPipelineSettings,
     build_training_pipeline,
@@ -212,7 +212,7 @@ def test_package_names_its_mlflow_server_experiment_and_execution(
     metadata = step(definition, "RegisterModel")["Arguments"]["CustomerMetadataProperties"]
     assert metadata == dict(
         zip(
-            MLFLOW_METADATA_KEYS,
+            METADATA_KEYS,
             [
                 MLFLOW,
                 {"Get": "Execution.PipelineName"},
