@@ -300,9 +300,10 @@ class PipelineSpec(Frozen):
         applicable = APPLICABLE_FIELDS.get(self.kind, set()) | {"kind", "schedule", "settings"}
         for field in sorted(self.model_fields_set - applicable):
             kinds = [kind for kind, fields in APPLICABLE_FIELDS.items() if field in fields]
+            value = getattr(self, field)
             raise FieldError(
                 field,
-                getattr(self, field),
+                value.model_dump(exclude_defaults=True) if isinstance(value, Frozen) else value,
                 f"is set but kind is {self.kind} (it applies to: {', '.join(kinds)})",
             )
         if self.kind == PipelineKind.AUTOML.value:
