@@ -15,6 +15,11 @@ from constructs import Construct
 
 from ml_constructs import SageMakerPipeline, acknowledge, acknowledge_wildcards
 from pipeline_definitions.batch_pipeline import build_batch_pipeline
+from pipeline_definitions.pipeline_arguments import (
+    FeatureGroupSource,
+    ServingInstanceTypes,
+    mlflow_tracking_server_arn,
+)
 from pipeline_definitions.pipeline_kinds import PipelineKindPlugin, pipeline_kind
 from pipeline_definitions.training_pipeline import StepCodeUris
 from platform_config import ConfigError, EnvironmentConfig
@@ -97,9 +102,21 @@ class PipelinesStack(Stack):
             prune=False,
             retain_on_delete=True,
         )
-        code_uris = StepCodeUris(
-            preprocess=f"{self.step_code_prefix}/preprocess.py",
-            evaluate=f"{self.step_code_prefix}/evaluate.py",
+        code_uris = StepCodeUris.under(self.step_code_prefix)
+        # Issue 13: what the builders need beyond the environment (docs/retraining.md).
+        feature_groups = {
+            group.name: FeatureGroupSource.of(group, name_prefix=config.name_prefix)
+            for group in config.feature_groups
+        }
+        mlflow_arn = (
+            mlflow_tracking_server_arn(
+                partition="aws",
+                region=config.region,
+                account=config.account,
+                name=config.name_prefix,
+            )
+            if config.mlflow.enabled
+            else None
         )
 
         role = workspace.execution_role.role
@@ -134,6 +151,10 @@ class PipelinesStack(Stack):
                 subnet_ids=placeholders.subnet_ids,
                 security_group_ids=(placeholders.security_group_id,),
                 code_uris=code_uris,
+                serving=ServingInstanceTypes.of([model.serving]),
+                monitoring=model.monitoring,
+                mlflow_tracking_server_arn=mlflow_arn,
+                feature_groups=feature_groups,
             )
             pipeline = SageMakerPipeline(
                 self,
