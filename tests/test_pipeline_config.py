@@ -262,8 +262,7 @@ BAD_PIPELINES = [
     ),
     (
         {"kind": "automl", "target_column": "c", "training_source": {"feature_group": "x1"}},
-        "pipeline.training_source: {...} is set but kind is automl (it applies"
-        " to: training)",
+        "pipeline.training_source: {...} is set but kind is automl (it applies to: training)",
     ),
 ]
 
