@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
@@ -20,9 +20,14 @@ from platform_config.alerts_spec import AlertsSpec
 from platform_config.aws_facts import region_problem
 from platform_config.aws_rules import check_environment
 from platform_config.base import FieldError, Frozen
-from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
+from platform_config.monitoring_spec import (
+    MonitoringSpec,
+    RetrainingSpec,
+    check_monitors_have_baselines,
+    monitors_off_without_baseline,
+)
 from platform_config.names import ResourceNames
-from platform_config.pipeline_spec import PipelineSpec
+from platform_config.pipeline_spec import PipelineSpec, check_training_sources, kind_baselines
 from platform_config.serving_spec import ServingSpec, check_serving_regions, instance_needs
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -139,6 +144,14 @@ class InterfaceEndpoint(str, enum.Enum):
     KMS = "kms"
     EVENTBRIDGE = "eventbridge"
     SQS = "sqs"
+    #: Only for pipelines that read a feature group's offline store (``training_source``).
+    ATHENA = "athena"
+
+
+#: The interface endpoints of a network that names none: all but those only some models use.
+DEFAULT_INTERFACE_ENDPOINTS = tuple(
+    e for e in InterfaceEndpoint if e is not InterfaceEndpoint.ATHENA
+)
 
 
 class NewVpc(Frozen):
@@ -199,14 +212,15 @@ class NetworkConfig(Frozen):
     new_vpc, existing_vpc:
         Where the platform runs; see :class:`NewVpc` and :class:`ExistingVpc`.
     interface_endpoints:
-        Interface endpoints to create (default: all of :class:`InterfaceEndpoint`). With an
-        existing VPC whose endpoints are managed elsewhere, give an empty list. The S3
-        gateway endpoint (free) is always created for a new VPC.
+        Interface endpoints to create (default: all of :class:`InterfaceEndpoint` but
+        ``athena``, which a model with ``pipeline.training_source`` needs). With an existing
+        VPC whose endpoints are managed elsewhere, give an empty list. The S3 gateway
+        endpoint (free) is always created for a new VPC.
     """
 
     new_vpc: NewVpc | None = None
     existing_vpc: ExistingVpc | None = None
-    interface_endpoints: tuple[InterfaceEndpoint, ...] = tuple(InterfaceEndpoint)
+    interface_endpoints: tuple[InterfaceEndpoint, ...] = DEFAULT_INTERFACE_ENDPOINTS
 
     @model_validator(mode="after")
     def _exactly_one_vpc(self) -> NetworkConfig:
@@ -574,6 +588,13 @@ class ModelSpec(Frozen):
     monitoring: MonitoringSpec = MonitoringSpec()
     retraining: RetrainingSpec = RetrainingSpec()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _monitors_off_without_baseline(cls, data: Any) -> Any:
+        # A monitor the model's pipeline registers no baseline for is off unless named.
+        pipeline = data.get("pipeline", {}) if isinstance(data, dict) else None
+        return monitors_off_without_baseline(data, kind_baselines(pipeline))
+
     @model_validator(mode="after")
     def _package_image_fits_instances(self) -> ModelSpec:
         # Served without image_uri, the endpoint runs the image its pipeline registered.
@@ -612,6 +633,7 @@ class ModelSpec(Frozen):
                     f" {kind}: only real_time and async capture, with data_capture.enabled)",
                 )
         self._check_monitored_data()
+        check_monitors_have_baselines(self.monitoring, self.pipeline.kind, self.pipeline.baselines)
         return self
 
     def _check_monitored_data(self) -> None:
@@ -718,7 +740,25 @@ class EnvironmentConfig(Frozen):
             )
         check_serving_regions(self.models, self.region)
         check_environment(self)
+        check_training_sources(self.models, self.feature_groups)
+        self._athena_for_feature_sources()
         return self
+
+    def _athena_for_feature_sources(self) -> None:
+        """A pipeline reading a feature group queries Athena from the isolated subnets."""
+        network = self.network
+        endpoints = network.interface_endpoints
+        if network.new_vpc is None and not endpoints:
+            return  # an existing VPC whose endpoints are managed elsewhere
+        for index, model in enumerate(self.models):
+            source = getattr(model.pipeline, "training_source", None)
+            if source is not None and InterfaceEndpoint.ATHENA not in endpoints:
+                raise FieldError(
+                    f"models[{index}].pipeline.training_source",
+                    source.feature_group,
+                    "reads the offline store with Athena, which the isolated subnets reach only"
+                    " through an interface endpoint: add athena to network.interface_endpoints",
+                )
 
     def bucket_name(self, kind: str) -> str:
         """Name of the environment's ``kind`` bucket: ``mlp-<env>-<account>-<region>-<kind>``.
