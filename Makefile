@@ -2,6 +2,9 @@
 # (a Python venv from requirements*.txt, Node 22 and the CDK CLI from package-lock.json)
 # and skips that step when nothing changed.
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 ENV ?= sandbox
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 synth: $(VENV)/.runtime-installed node_modules/.installed  ## Synthesize ENV (default sandbox) with the CDK CLI
 	@$(PY) -m platform_config $(ENV)
-	cdk synth -c env=$(ENV) --quiet
+	cdk synth -c env=$(ENV) --quiet 2>&1 | { grep -v '^Supply a stack id' || true; }
 	@$(PY) -m scripts.synth_report cdk.out
 
 ENVIRONMENTS = $(shell $(PY) -c "from platform_config import available_environments as a; print(*a())" 2>/dev/null)

@@ -26,7 +26,8 @@ class MonitorJobSettings:
         Role the jobs act as: reads the capture data, baselines and ground truth, writes
         reports.
     subnet_ids, security_group_ids:
-        The VPC the jobs run in (network isolation is always on).
+        The VPC the jobs run in (with network isolation, but for the monitor types that
+        call AWS themselves: see ``ModelMonitor.NETWORK_ISOLATION``).
     key:
         KMS key of job volumes and reports.
     reports_uri:
@@ -85,6 +86,9 @@ class ModelMonitor(Construct):
     KIND: ClassVar[str]
     #: The folder of its reports under ``settings.reports_uri``.
     REPORT_FOLDER: ClassVar[str]
+    #: Whether the job runs without network access (a type whose container calls AWS
+    #: APIs itself turns it off; it still runs in the VPC).
+    NETWORK_ISOLATION: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -135,7 +139,7 @@ class ModelMonitor(Construct):
                 }
             },
             "NetworkConfig": {
-                "EnableNetworkIsolation": True,
+                "EnableNetworkIsolation": self.NETWORK_ISOLATION,
                 "EnableInterContainerTrafficEncryption": True,
                 "VpcConfig": {
                     "SecurityGroupIds": list(settings.security_group_ids),
@@ -184,3 +188,11 @@ class ModelMonitor(Construct):
     def baseline_config(self, baseline_uri: str) -> dict[str, Any]:
         """``<Kind>BaselineConfig``; empty for none."""
         return {"ConstraintsResource": {"S3Uri": f"{baseline_uri}/constraints.json"}}
+
+
+def time_offsets(offsets: tuple[str, str] | None) -> dict[str, str]:
+    """``EndpointInput``'s ``StartTimeOffset`` and ``EndTimeOffset`` (none without offsets)."""
+    if offsets is None:
+        return {}
+    start, end = offsets
+    return {"StartTimeOffset": start, "EndTimeOffset": end}

@@ -33,6 +33,7 @@ ENDPOINT_SERVICES: dict[InterfaceEndpoint, ec2.InterfaceVpcEndpointAwsService] =
     InterfaceEndpoint.KMS: ec2.InterfaceVpcEndpointAwsService.KMS,
     InterfaceEndpoint.EVENTBRIDGE: ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
     InterfaceEndpoint.SQS: ec2.InterfaceVpcEndpointAwsService.SQS,
+    InterfaceEndpoint.ATHENA: ec2.InterfaceVpcEndpointAwsService.ATHENA,
 }
 
 # Studio's shared EFS volume (NFS) and multi-node training talk between workload ENIs.

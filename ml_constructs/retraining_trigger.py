@@ -70,7 +70,8 @@ class RetrainingTrigger(Construct):
     account:
         The environment's account (events from elsewhere are refused).
     datasets_bucket_name:
-        The bucket where new training data arrives (``<model>/incoming/...``).
+        The bucket where new training data arrives (``<model>/training/...``,
+        ``platform_contracts.retraining.training_data_prefix``).
     idempotency_table:
         Table recording handled events, arrivals and cool-downs.
     key:
@@ -174,13 +175,13 @@ class RetrainingTrigger(Construct):
             ),
             "new_data": (
                 "NewTrainingDataRule",
-                "A new training data object arrived under a model's incoming/ prefix",
+                "A new training data object arrived under a model's training/ prefix",
                 events.EventPattern(
                     source=["aws.s3"],
                     detail_type=["Object Created"],
                     detail={
                         "bucket": {"name": [datasets_bucket_name]},
-                        "object": {"key": [{"wildcard": "*/incoming/*"}]},
+                        "object": {"key": [{"wildcard": "*/training/*"}]},
                     },
                 ),
             ),

@@ -20,6 +20,11 @@ three above, and any a platform team registers (``examples/custom_pipeline_kind`
 The training pipeline also trains on several instances with sharded data
 (``TrainingPipelineSettings.shard_training_data``).
 
+The training pipeline's check steps take ``SkipDriftCheck`` and ``RegisterNewBaseline``
+as ``platform_contracts/retraining.py`` defines them; ``clarify_checks`` builds its Clarify
+bias and explainability checks; ``mlflow_tracking`` gives every builder the pipeline's
+MLflow configuration and the package's link to its run.
+
 ``offline_sdk`` holds everything needed to run the SDK with no credentials and no
 network; ``job_instance_types``, ``pipeline_arguments``, ``retry_policies`` and
 ``foundation_models`` are shared by the builders (the configuration also checks against

@@ -30,10 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.job_instance_types import JobKind, check_instance_type
+from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
 from pipeline_definitions.pipeline_arguments import (
+    ServingInstanceTypes,
     check_fraction,
     check_int_range,
+    check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
@@ -87,9 +89,6 @@ class AutoMlPipelineSettings:
     auc_threshold:
         Default of the ``AucThreshold`` parameter: the best candidate's AUC, in [0, 1],
         must reach it to be registered. Default ``0.75``.
-    inference_instance_types, transform_instance_types:
-        Instance types recorded on the model package. Defaults ``("ml.m5.large",
-        "ml.m5.xlarge")`` and ``("ml.m5.xlarge",)``.
     job_max_attempts:
         Attempts of the AutoML step on throttling, service faults and SageMaker capacity,
         resource-limit or internal errors (1-20). Default ``3``.
@@ -99,8 +98,6 @@ class AutoMlPipelineSettings:
     max_run_seconds: int = 14400
     max_candidates: int = 100
     auc_threshold: float = 0.75
-    inference_instance_types: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge")
-    transform_instance_types: tuple[str, ...] = ("ml.m5.xlarge",)
     job_max_attempts: int = 3
 
     def __post_init__(self) -> None:
@@ -114,16 +111,6 @@ class AutoMlPipelineSettings:
         check_int_range(f"{name}.max_candidates", self.max_candidates, 1, 750)
         check_fraction(f"{name}.auc_threshold", self.auc_threshold, allow_zero=True)
         check_int_range(f"{name}.job_max_attempts", self.job_max_attempts, 1, 20)
-        for value in self.inference_instance_types:
-            check_instance_type(
-                field=f"{name}.inference_instance_types",
-                value=value,
-                kind=JobKind.REAL_TIME_INFERENCE,
-            )
-        for value in self.transform_instance_types:
-            check_instance_type(
-                field=f"{name}.transform_instance_types", value=value, kind=JobKind.TRANSFORM
-            )
 
 
 class _AutoMLStep(ConfigurableRetryStep):
@@ -156,6 +143,8 @@ def build_automl_pipeline(
     subnet_ids: Sequence[str] = (),
     security_group_ids: Sequence[str] = (),
     input_data_uri: str | None = None,
+    serving: ServingInstanceTypes = ServingInstanceTypes(),
+    mlflow_tracking_server_arn: str | None = None,
 ) -> str:
     """Return the AutoML pipeline's definition JSON, built offline.
 
@@ -180,6 +169,12 @@ def build_automl_pipeline(
     input_data_uri:
         Default of the ``InputDataUri`` parameter: an ``s3://`` prefix of CSV files with
         a header row. Default ``s3://<default_bucket>/<pipeline_name>/input/``.
+    serving:
+        The instance types the model is served on, in every environment, recorded on each
+        package. Default: none recorded.
+    mlflow_tracking_server_arn:
+        The environment's MLflow tracking server: each execution is tracked there
+        (:mod:`pipeline_definitions.mlflow_tracking`). Default ``None``.
 
     Raises
     ------
@@ -197,6 +192,7 @@ def build_automl_pipeline(
         security_group_ids=security_group_ids,
         input_data_uri=input_data_uri,
     )
+    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
 
     with offline_sdk.offline_pipeline_session(
         region=region, default_bucket=default_bucket
@@ -265,8 +261,9 @@ def build_automl_pipeline(
             model_package_group_name=model_package_group_name,
             content_types=["text/csv"],
             response_types=["text/csv"],
-            inference_instances=list(settings.inference_instance_types),
-            transform_instances=list(settings.transform_instance_types),
+            inference_instances=list(serving.real_time) or None,
+            transform_instances=list(serving.transform) or None,
+            customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
             approval_status=APPROVAL_STATUS,
         )
         register = ModelStep(
@@ -298,5 +295,6 @@ def build_automl_pipeline(
             steps=[automl, gate],
             sagemaker_session=session,
             pipeline_experiment_config=None,
+            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
         return pipeline.definition()

@@ -68,6 +68,10 @@ def _key(build: Callable[..., str], spec: Any, kind: str, arguments: dict[str, A
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     if isinstance(value, tuple):

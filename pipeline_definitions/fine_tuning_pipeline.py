@@ -42,8 +42,11 @@ from pipeline_definitions.job_instance_types import (
     check_instance_type,
     has_instance_storage,
 )
+from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
 from pipeline_definitions.pipeline_arguments import (
+    ServingInstanceTypes,
     check_int_range,
+    check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
@@ -194,6 +197,8 @@ def build_fine_tuning_pipeline(
     subnet_ids: Sequence[str] = (),
     security_group_ids: Sequence[str] = (),
     input_data_uri: str | None = None,
+    serving: ServingInstanceTypes = ServingInstanceTypes(),
+    mlflow_tracking_server_arn: str | None = None,
 ) -> str:
     """Return the fine-tuning pipeline's definition JSON, built offline.
 
@@ -218,6 +223,12 @@ def build_fine_tuning_pipeline(
     input_data_uri:
         Default of the ``InputDataUri`` parameter. Default
         ``s3://<default_bucket>/<pipeline_name>/input/``.
+    serving:
+        The instance types the model is served on, in every environment, recorded on each
+        package. Default: none recorded.
+    mlflow_tracking_server_arn:
+        The environment's MLflow tracking server: each execution is tracked there
+        (:mod:`pipeline_definitions.mlflow_tracking`). Default ``None``.
 
     Raises
     ------
@@ -236,6 +247,7 @@ def build_fine_tuning_pipeline(
         security_group_ids=security_group_ids,
         input_data_uri=input_data_uri,
     )
+    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
     model = settings.model
     training_image = model.training_image.uri(region)
     inference_image = model.inference_image.uri(region)
@@ -322,8 +334,9 @@ def build_fine_tuning_pipeline(
                 model_package_group_name=model_package_group_name,
                 content_types=["application/json"],
                 response_types=["application/json"],
-                inference_instances=list(model.inference_instance_types),
-                transform_instances=list(model.inference_instance_types),
+                inference_instances=list(serving.real_time) or None,
+                transform_instances=list(serving.transform) or None,
+                customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
                 approval_status=APPROVAL_STATUS,
             ),
             retry_policies=[step_retry_policy(settings.job_max_attempts)],
@@ -334,6 +347,7 @@ def build_fine_tuning_pipeline(
             steps=[fine_tune, register],
             sagemaker_session=session,
             pipeline_experiment_config=None,
+            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
         return pipeline.definition()
 

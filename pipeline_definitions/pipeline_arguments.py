@@ -7,8 +7,8 @@ that the configuration layer can prefix the file name and show a single line.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 
 PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 MODEL_PACKAGE_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -166,3 +166,127 @@ def check_registering_pipeline(
         input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
     check_s3_uri("input_data_uri", input_data_uri)
     return network, input_data_uri
+
+
+MLFLOW_TRACKING_SERVER_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:mlflow-tracking-server/[a-zA-Z0-9\-]{1,256}$"
+    # An MLflow app's ARN holds an id SageMaker generates: a stack passes it as a
+    # CloudFormation dynamic reference to the SSM parameter holding it (resolved at deploy).
+    r"|^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:mlflow-app/[a-zA-Z0-9\-]{1,256}$"
+    r"|^\{\{resolve:ssm:/[a-zA-Z0-9_.\-/]+\}\}$"
+)
+
+
+def mlflow_tracking_server_arn(*, partition: str, region: str, account: str, name: str) -> str:
+    """The ARN of the MLflow tracking server ``name``: SageMaker derives it from the name."""
+    return f"arn:{partition}:sagemaker:{region}:{account}:mlflow-tracking-server/{name}"
+
+
+def check_mlflow_tracking_server_arn(value: object) -> None:
+    """Check the tracking server a pipeline logs its executions to (``None``: none)."""
+    if value is not None:
+        check_pattern(
+            "mlflow_tracking_server_arn",
+            value,
+            MLFLOW_TRACKING_SERVER_ARN,
+            "an MLflow tracking server ARN arn:aws:sagemaker:<region>:<account>:"
+            "mlflow-tracking-server/<name>, an MLflow app ARN (mlflow-app/<id>), a"
+            " {{resolve:ssm:/<parameter>}} reference to one, or None",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingInstanceTypes:
+    """Where a registered model version may be served, as its package records it.
+
+    ``CreateModelPackage`` records ``SupportedRealtimeInferenceInstanceTypes`` and
+    ``SupportedTransformInstanceTypes``; they must name every instance type the model is
+    served on, in every environment its versions are promoted to (a version registered in
+    dev is served in prod). Build it with :meth:`of` from the model's serving entries.
+
+    Attributes
+    ----------
+    real_time:
+        Instance types of real-time and asynchronous endpoints (every variant, shadow
+        variants included), sorted, without repeats. Default none.
+    transform:
+        Instance types of batch transform. Default none.
+    """
+
+    real_time: tuple[str, ...] = ()
+    transform: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, servings: Iterable[object]) -> ServingInstanceTypes:
+        """From a model's ``ServingSpec`` of each environment (``None`` where not served).
+
+        A serving spec is read through ``kind.value`` and ``instance_types()`` (its
+        ``(field, instance type)`` pairs); serverless endpoints have no instance type.
+        """
+        real_time: set[str] = set()
+        transform: set[str] = set()
+        for serving in servings:
+            if serving is None:
+                continue
+            kind = serving.kind.value  # type: ignore[attr-defined]
+            types = {instance for _, instance in serving.instance_types()}  # type: ignore[attr-defined]
+            (transform if kind == "batch" else real_time).update(types)
+        return cls(real_time=tuple(sorted(real_time)), transform=tuple(sorted(transform)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureGroupSource:
+    """A deployed feature group a training pipeline reads from its offline store.
+
+    Attributes
+    ----------
+    name:
+        The deployed feature group name (``<name prefix>-<catalogue name>``).
+    record_identifier:
+        The feature identifying a record.
+    event_time:
+        The feature holding the record's event time.
+    event_time_type:
+        ``string`` (ISO 8601) or ``fractional`` (epoch seconds).
+    features:
+        The features the model trains on, in order: (name, ``string`` | ``integral`` |
+        ``fractional``); neither the identifier nor the event time.
+    """
+
+    name: str
+    record_identifier: str
+    event_time: str
+    event_time_type: str
+    features: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, spec: object, *, name_prefix: str) -> FeatureGroupSource:
+        """From a ``FeatureGroupSpec`` of the catalogue, deployed as ``<name_prefix>-<name>``,
+        with every feature but the identifier and the event time."""
+        types = {f.name: f.type for f in spec.features}  # type: ignore[attr-defined]
+        record_identifier = spec.record_identifier  # type: ignore[attr-defined]
+        event_time = spec.event_time  # type: ignore[attr-defined]
+        return cls(
+            name=f"{name_prefix}-{spec.name}",  # type: ignore[attr-defined]
+            record_identifier=record_identifier,
+            event_time=event_time,
+            event_time_type=types[event_time],
+            features=tuple(
+                (name, kind)
+                for name, kind in types.items()
+                if name not in (record_identifier, event_time)
+            ),
+        )
+
+    def only(self, names: Sequence[str]) -> FeatureGroupSource:
+        """The same group with ``names`` (checked by the configuration) as its features, in
+        that order; empty: unchanged."""
+        if not names:
+            return self
+        types = dict(self.features)
+        return replace(self, features=tuple((name, types[name]) for name in names))
+
+
+#: Names of the shadow endpoints Clarify creates for the bias and explainability checks and
+#: the explainability monitor (``clarify-shadow<suffix>``); their IAM grants name it.
+SHADOW_ENDPOINT_PREFIX = "clarify-shadow"

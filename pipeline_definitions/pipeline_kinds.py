@@ -15,7 +15,7 @@ builders import them when they are called, so that checking the configuration st
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from aws_cdk import aws_iam as iam
     from pydantic import BaseModel
 
+    from pipeline_definitions.clarify_checks import ClarifyChecks
+    from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
     from pipeline_definitions.training_pipeline import StepCodeUris
+    from platform_config.monitoring_spec import MonitoringSpec
     from platform_config.pipeline_spec import PipelineSpec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -38,8 +41,11 @@ class DefinitionBuilder(Protocol):
     the environment's: the pipeline's name and region, the execution role, the artifacts
     bucket, the default input prefix, the model's package group, the workload key, the
     subnets and security groups of the jobs, and the ``s3://`` URIs of the platform's step
-    scripts. A ``ValueError`` raised here becomes a one-line configuration error naming
-    the model and the environment.
+    scripts; and the model's: where it is served in every environment (``serving``, recorded
+    on its packages), its ``monitoring:`` section (whose monitors need baselines from the
+    pipeline), the environment's MLflow tracking server (``None``: none) and the deployed
+    feature groups of the catalogue, by catalogue name. A ``ValueError`` raised here
+    becomes a one-line configuration error naming the model and the environment.
     """
 
     def __call__(
@@ -56,6 +62,10 @@ class DefinitionBuilder(Protocol):
         subnet_ids: tuple[str, ...],
         security_group_ids: tuple[str, ...],
         code_uris: StepCodeUris,
+        serving: ServingInstanceTypes,
+        monitoring: MonitoringSpec,
+        mlflow_tracking_server_arn: str | None,
+        feature_groups: Mapping[str, FeatureGroupSource],
     ) -> str: ...
 
 
@@ -90,6 +100,10 @@ class PipelineKindPlugin:
         ``gpu`` or ``neuron``. The configuration rejects serving such a package, without
         ``serving.image_uri``, on an instance the image cannot use (default ``None``:
         unknown, not checked).
+    baselines:
+        The monitors (``data_quality``, ``model_quality``, ``bias``, ``explainability``)
+        whose baselines the kind's pipeline registers with each package. A model of the
+        kind gets no other monitor: off by default, refused when turned on (default: none).
     """
 
     name: str
@@ -98,6 +112,7 @@ class PipelineKindPlugin:
     policy_statements: PolicyStatements | None = None
     wildcard_reason: str = ""
     package_image_runs_on: str | None = None
+    baselines: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -148,12 +163,16 @@ def pipeline_kind(name: str) -> PipelineKindPlugin:
 # --- the built-in kinds ------------------------------------------------------------------
 
 
+#: What only the training kind uses; the other built-in builders do not take these.
+_TRAINING_ONLY = ("code_uris", "monitoring", "feature_groups")
+
+
 def _common(arguments: dict[str, Any]) -> dict[str, Any]:
-    """The builders' shared arguments (everything but the training step scripts)."""
-    return {key: value for key, value in arguments.items() if key != "code_uris"}
+    """The builders' shared arguments (everything the training kind alone uses removed)."""
+    return {key: value for key, value in arguments.items() if key not in _TRAINING_ONLY}
 
 
-def _build_training(spec: PipelineSpec, *, code_uris: StepCodeUris, **arguments: Any) -> str:
+def _build_training(spec: PipelineSpec, **arguments: Any) -> str:
     from pipeline_definitions.training_pipeline import (
         TrainingPipelineSettings,
         build_training_pipeline,
@@ -162,7 +181,8 @@ def _build_training(spec: PipelineSpec, *, code_uris: StepCodeUris, **arguments:
 
     return build_training_pipeline(
         **_common(arguments),
-        code_uris=code_uris,
+        code_uris=arguments["code_uris"],
+        feature_group=_feature_group(spec, arguments.get("feature_groups", {})),
         settings=TrainingPipelineSettings(
             processing_instance_type=spec.processing_instance_type,
             training_instance_type=spec.instance_type,
@@ -173,8 +193,39 @@ def _build_training(spec: PipelineSpec, *, code_uris: StepCodeUris, **arguments:
             max_wait_seconds=spec.max_wait,
             auc_threshold=spec.quality_threshold,
             target_column=spec.label_column,
+            clarify=clarify_checks(arguments.get("monitoring")),
         ),
     )
+
+
+def clarify_checks(monitoring: MonitoringSpec | None) -> ClarifyChecks:
+    """The Clarify checks whose baselines the model's bias and explainability monitors read."""
+    from pipeline_definitions.clarify_checks import ClarifyChecks
+
+    if monitoring is None:
+        return ClarifyChecks()
+    facet = monitoring.bias_facet if monitoring.bias else None
+    return ClarifyChecks(
+        bias_facet=facet.name if facet else None,
+        bias_facet_values=tuple(str(value) for value in facet.values) if facet else (),
+        bias_facet_threshold=facet.threshold if facet else None,
+        shap_samples=monitoring.shap_samples if monitoring.explainability else None,
+    )
+
+
+def _feature_group(
+    spec: PipelineSpec, feature_groups: Mapping[str, FeatureGroupSource]
+) -> FeatureGroupSource | None:
+    """The deployed group of ``spec.training_source``, narrowed to its features."""
+    source = spec.training_source
+    if source is None:
+        return None
+    if source.feature_group not in feature_groups:
+        raise ValueError(
+            f"training_source.feature_group={source.feature_group!r} is not allowed; allowed:"
+            f" a deployed feature group of this environment ({', '.join(feature_groups)})"
+        )
+    return feature_groups[source.feature_group].only(source.features)
 
 
 def _build_automl(spec: PipelineSpec, **arguments: Any) -> str:
@@ -212,6 +263,97 @@ def _build_fine_tuning(spec: PipelineSpec, **arguments: Any) -> str:
             max_wait_seconds=spec.max_wait,
         ),
     )
+
+
+def _training_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.PolicyStatement]:
+    """Clarify's shadow endpoints; and, for a feature group source, the offline store query."""
+    from aws_cdk import aws_iam as iam
+
+    from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
+
+    def arn(resource: str, name: str) -> str:
+        return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+    statements = [
+        iam.PolicyStatement(
+            sid="ClarifyShadowEndpoints",
+            actions=[
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:InvokeEndpoint",
+                "sagemaker:AddTags",
+            ],
+            resources=[
+                arn("endpoint-config", f"{SHADOW_ENDPOINT_PREFIX}*"),
+                arn("endpoint", f"{SHADOW_ENDPOINT_PREFIX}*"),
+            ],
+        )
+    ]
+    groups = sorted({s.training_source.feature_group for s in specs if s.training_source})
+    return statements + (_offline_store_statements(stack, groups) if groups else [])
+
+
+def _offline_store_statements(stack: Stack, groups: Sequence[str]) -> list[iam.PolicyStatement]:
+    """Query the groups' offline-store tables with Athena (``feature_store_dataset.py``).
+
+    Deployed names are ``<name prefix>-<group>``, and SageMaker names a group's Glue table
+    ``<deployed name, '-' as '_'>_<creation time>``: both are matched by the group's name
+    within this account and region (one environment per account).
+    """
+    from aws_cdk import aws_iam as iam
+
+    from ml_constructs.feature_store import GLUE_DATABASE
+
+    tables = [group.replace("-", "_") for group in groups]
+    return [
+        iam.PolicyStatement(
+            sid="DescribeSourceFeatureGroups",
+            actions=["sagemaker:DescribeFeatureGroup"],
+            resources=[
+                stack.format_arn(
+                    service="sagemaker", resource="feature-group", resource_name=f"*-{group}"
+                )
+                for group in groups
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="QueryOfflineStores",
+            actions=[
+                "athena:StartQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:StopQueryExecution",
+            ],
+            resources=[
+                stack.format_arn(service="athena", resource="workgroup", resource_name="primary")
+            ],
+        ),
+        iam.PolicyStatement(
+            sid="ReadOfflineStoreTables",
+            actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+            resources=[
+                stack.format_arn(service="glue", resource="catalog"),
+                stack.format_arn(service="glue", resource="database", resource_name=GLUE_DATABASE),
+                *(
+                    stack.format_arn(
+                        service="glue",
+                        resource="table",
+                        resource_name=f"{GLUE_DATABASE}/*{table}_*",
+                    )
+                    for table in tables
+                ),
+            ],
+        ),
+        # Lake Formation vends the table's data to Athena; the action has no resource type.
+        iam.PolicyStatement(
+            sid="LakeFormationDataAccess",
+            actions=["lakeformation:GetDataAccess"],
+            resources=["*"],
+        ),
+    ]
 
 
 def _automl_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.PolicyStatement]:
@@ -277,8 +419,18 @@ def _fine_tuning_statements(
 BUILT_IN_KINDS: tuple[PipelineKindPlugin, ...] = tuple(
     register_pipeline_kind(plugin)
     for plugin in (
-        # SageMaker's XGBoost container serves on CPU only.
-        PipelineKindPlugin(name="training", build=_build_training, package_image_runs_on="cpu"),
+        PipelineKindPlugin(
+            name="training",
+            build=_build_training,
+            policy_statements=_training_statements,
+            wildcard_reason="Clarify names each shadow endpoint with the prefix the pipeline"
+            " gives it (clarify-shadow) and a suffix of its own; a source feature group's"
+            " name and Glue table carry the environment's prefix and a creation time set at"
+            " deploy time; Lake Formation's GetDataAccess has no resource type.",
+            baselines=frozenset({"data_quality", "model_quality", "bias", "explainability"}),
+            # SageMaker's XGBoost container serves on CPU only.
+            package_image_runs_on="cpu",
+        ),
         PipelineKindPlugin(
             name="automl",
             build=_build_automl,

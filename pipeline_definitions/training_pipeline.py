@@ -7,21 +7,45 @@ the same bytes: no clock, no random value, no user name, no AWS call.
 
 The DAG::
 
-    Preprocess ──► Train ──► Evaluate ──► CheckAucThreshold
-    (cached)       (spot,                  ├─ AUC >= threshold:
-                   checkpoints)            │    DataQualityBaseline ─┐
-                                           │    ModelQualityBaseline ┴► RegisterModel
-                                           └─ otherwise: AucBelowThreshold (FailStep)
+    [FeatureStoreDataset] ──► Preprocess ──► Train ──► Evaluate ──► CheckAucThreshold
+    (only with a feature      (cached)       (spot,                  ├─ AUC >= threshold:
+     group as the source)                    checkpoints)            │    DataQualityBaseline ──┐
+                                                                     │    ModelQualityBaseline ─┤
+                                                                     │    CreateModel ──► ModelBiasCheck ─┤
+                                                                     │                └► ModelExplainabilityCheck
+                                                                     │    ──► RegisterModel
+                                                                     └─ otherwise: AucBelowThreshold (FailStep)
+
+The check steps (data quality, model quality and, when the model's monitors need them,
+Clarify model bias and explainability) take ``SkipDriftCheck`` and ``RegisterNewBaseline``,
+whose meaning, default and per-trigger values are those of
+``platform_contracts/retraining.py`` (see ``docs/retraining.md``). Every check's result is
+registered with the package (``ModelMetrics``), and the baselines the monitors compare live
+traffic with are its ``DriftCheckBaselines``.
+
+With ``mlflow_tracking_server_arn``, each execution is tracked by SageMaker Pipelines in
+the MLflow experiment named after the pipeline (the definition's ``MlflowConfig``), and the
+package records the server, the experiment and the execution in its
+``CustomerMetadataProperties``. The jobs themselves log nothing to MLflow: they run with
+network isolation (no route to the tracking server) and the built-in XGBoost algorithm has
+no MLflow client.
 
 Contract with the step scripts (``pipeline_definitions/steps/``), by container path:
 
+``feature_store_dataset.py`` (scikit-learn container, network isolation off), with a
+feature group as the training source: reads the labels under ``InputDataUri`` and the
+group's offline store (Athena), writes ``dataset.csv`` (features then label), which
+Preprocess reads instead of ``InputDataUri``.
 ``preprocess.py`` (scikit-learn container), run as ``python3 preprocess.py
 --input-dir /opt/ml/processing/input/raw --output-dir /opt/ml/processing/output
 --target-column <settings.target_column> --train-shards <n>`` (n is the training
-instance count when ``shard_training_data``, else 1)
+instance count when ``shard_training_data``, else 1), plus the Clarify options of
+:meth:`ClarifyChecks.preprocess_arguments`
     reads the raw CSVs; writes headerless CSVs, label first (the XGBoost layout), to
-    ``<output-dir>/{train,validation,test}/`` and the data-quality baseline (features
-    only, header row) to ``<output-dir>/baseline/``.
+    ``<output-dir>/{train,validation,test}/``, the data-quality baseline (features
+    only, header row) to ``<output-dir>/baseline/``, the feature schema to
+    ``<output-dir>/schema/`` and the Clarify analysis configurations to
+    ``<output-dir>/clarify-*/``.
 ``evaluate.py`` (XGBoost container), run as ``python3 evaluate.py --model-dir
 /opt/ml/processing/model --test-dir /opt/ml/processing/test --evaluation-dir
 /opt/ml/processing/evaluation --predictions-dir /opt/ml/processing/predictions``
@@ -43,30 +67,52 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline_definitions import offline_sdk
+from pipeline_definitions.clarify_checks import (
+    BIAS_CONFIG_OUTPUT,
+    BIAS_MONITOR_CONFIG,
+    EXPLAINABILITY_CONFIG_OUTPUT,
+    EXPLAINABILITY_MONITOR_CONFIG,
+    MONITOR_CONFIG_OUTPUT,
+    ClarifyChecks,
+    RuntimeConfigClarifyCheckStep,
+    data_config,
+)
 from pipeline_definitions.job_instance_types import (
     JobKind,
     check_instance_type,
     check_xgboost_training_instance_type,
     has_instance_storage,
 )
+from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
 from pipeline_definitions.pipeline_arguments import (
     ISO_DURATION,
+    FeatureGroupSource,
     NetworkPlacement,
+    ServingInstanceTypes,
     check_fraction,
     check_int_range,
+    check_mlflow_tracking_server_arn,
     check_pattern,
     check_registering_pipeline,
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from platform_contracts.retraining import (
+    DEFAULT_RUN,
+    INPUT_DATA_URI,
+    REGISTER_NEW_BASELINE,
+    SKIP_DRIFT_CHECK,
+)
 
 offline_sdk.import_sdk()
 
 # The SDK must be imported after offline_sdk.import_sdk() (see offline_sdk's docstring).
+from sagemaker.core.clarify import BiasConfig, SHAPConfig
 from sagemaker.core.drift_check_baselines import DriftCheckBaselines
-from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
 from sagemaker.core.model_monitor.dataset_format import DatasetFormat
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import ScriptProcessor
@@ -100,6 +146,11 @@ from sagemaker.mlops.workflow import (
     QualityCheckStep,
     TrainingStep,
 )
+from sagemaker.mlops.workflow.clarify_check_step import (
+    ClarifyCheckStep,
+    ModelBiasCheckConfig,
+    ModelExplainabilityCheckConfig,
+)
 from sagemaker.mlops.workflow.quality_check_step import (
     DataQualityCheckConfig,
     ModelQualityCheckConfig,
@@ -125,16 +176,22 @@ EVALUATION_REPORT = "evaluation.json"
 """File name of the evaluation report written by ``evaluate.py``."""
 
 STEP_NAMES = (
+    "FeatureStoreDataset",
     "Preprocess",
     "Train",
     "Evaluate",
     "CheckAucThreshold",
     "DataQualityBaseline",
     "ModelQualityBaseline",
+    "CreateModel",
+    "ModelBiasCheck",
+    "ModelExplainabilityCheck",
     "RegisterModel",
     "AucBelowThreshold",
 )
-"""The pipeline's step names; they appear in execution history and alarms."""
+"""The pipeline's step names (FeatureStoreDataset only with a feature group source;
+CreateModel and the Clarify checks only when the model's monitors need them); they appear
+in execution history and alarms."""
 
 _PROCESSING = "/opt/ml/processing"
 _MAX_TRAINING_SECONDS = 28 * 24 * 3600
@@ -151,14 +208,31 @@ class StepCodeUris:
         ``s3://`` URI of ``preprocess.py``.
     evaluate:
         ``s3://`` URI of ``evaluate.py``.
+    feature_store_dataset:
+        ``s3://`` URI of ``feature_store_dataset.py``; needed by a pipeline whose training
+        source is a feature group. Default ``None``.
     """
 
     preprocess: str
     evaluate: str
+    feature_store_dataset: str | None = None
 
     def __post_init__(self) -> None:
         check_s3_uri("StepCodeUris.preprocess", self.preprocess, suffix=".py")
         check_s3_uri("StepCodeUris.evaluate", self.evaluate, suffix=".py")
+        if self.feature_store_dataset is not None:
+            check_s3_uri(
+                "StepCodeUris.feature_store_dataset", self.feature_store_dataset, suffix=".py"
+            )
+
+    @classmethod
+    def under(cls, prefix: str) -> StepCodeUris:
+        """The scripts of ``pipeline_definitions/steps`` as uploaded under ``prefix``."""
+        return cls(
+            preprocess=f"{prefix}/preprocess.py",
+            evaluate=f"{prefix}/evaluate.py",
+            feature_store_dataset=f"{prefix}/feature_store_dataset.py",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,12 +289,9 @@ class TrainingPipelineSettings:
         Version of the scikit-learn processing container. Default ``"1.2-1"``.
     num_round, max_depth, eta, subsample, min_child_weight:
         XGBoost hyperparameters. Defaults ``100``, ``5``, ``0.2``, ``0.8``, ``1.0``.
-    inference_instance_types:
-        Real-time instance types recorded on the model package. Default
-        ``("ml.m5.large", "ml.m5.xlarge")``.
-    transform_instance_types:
-        Batch transform instance types recorded on the model package. Default
-        ``("ml.m5.xlarge",)``.
+    clarify:
+        The Clarify checks (model bias, explainability) whose baselines the model's
+        monitors read. Default: none.
     enable_network_isolation:
         Run every job without outbound network access. Default ``True``.
     cache_preprocessing_for:
@@ -252,8 +323,7 @@ class TrainingPipelineSettings:
     eta: float = 0.2
     subsample: float = 0.8
     min_child_weight: float = 1.0
-    inference_instance_types: tuple[str, ...] = ("ml.m5.large", "ml.m5.xlarge")
-    transform_instance_types: tuple[str, ...] = ("ml.m5.xlarge",)
+    clarify: ClarifyChecks = ClarifyChecks()
     enable_network_isolation: bool = True
     cache_preprocessing_for: str | None = "P30D"
     job_max_attempts: int = 3
@@ -273,16 +343,6 @@ class TrainingPipelineSettings:
             value=self.quality_check_instance_type,
             kind=JobKind.PROCESSING,
         )
-        for value in self.inference_instance_types:
-            check_instance_type(
-                field=f"{name}.inference_instance_types",
-                value=value,
-                kind=JobKind.REAL_TIME_INFERENCE,
-            )
-        for value in self.transform_instance_types:
-            check_instance_type(
-                field=f"{name}.transform_instance_types", value=value, kind=JobKind.TRANSFORM
-            )
         check_int_range(f"{name}.processing_instance_count", self.processing_instance_count, 1, 100)
         check_int_range(f"{name}.training_instance_count", self.training_instance_count, 1, 100)
         if self.shard_training_data and self.training_instance_count < 2:
@@ -351,6 +411,9 @@ def build_training_pipeline(
     security_group_ids: Sequence[str] = (),
     settings: TrainingPipelineSettings | None = None,
     input_data_uri: str | None = None,
+    serving: ServingInstanceTypes = ServingInstanceTypes(),
+    mlflow_tracking_server_arn: str | None = None,
+    feature_group: FeatureGroupSource | None = None,
 ) -> str:
     """Return the training pipeline's definition JSON, built offline.
 
@@ -376,8 +439,19 @@ def build_training_pipeline(
     settings:
         Sizes, limits and thresholds. Default ``TrainingPipelineSettings()``.
     input_data_uri:
-        Default of the ``InputDataUri`` parameter. Default
+        Default of the ``InputDataUri`` parameter (an ``s3://`` prefix: the raw CSVs, or
+        the label files with a feature group source). Default
         ``s3://<default_bucket>/<pipeline_name>/input/``.
+    serving:
+        The instance types the model is served on, in every environment, recorded on each
+        package as its supported real-time and transform types. Default: none recorded.
+    mlflow_tracking_server_arn:
+        The environment's MLflow tracking server: each execution is tracked there.
+        Default ``None`` (no tracking).
+    feature_group:
+        Read the features from this group's offline store, point in time, for the labels
+        under ``InputDataUri`` (needs ``code_uris.feature_store_dataset``). Default
+        ``None``: ``InputDataUri`` holds the training data itself.
 
     Raises
     ------
@@ -396,7 +470,12 @@ def build_training_pipeline(
         security_group_ids=security_group_ids,
         input_data_uri=input_data_uri,
     )
-
+    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
+    if feature_group is not None and code_uris.feature_store_dataset is None:
+        raise ValueError(
+            "code_uris.feature_store_dataset=None is not allowed with a feature_group source;"
+            " allowed: the s3:// URI of feature_store_dataset.py"
+        )
     with offline_sdk.offline_pipeline_session(
         region=region, default_bucket=default_bucket
     ) as session:
@@ -408,59 +487,110 @@ def build_training_pipeline(
             settings=settings,
             network=network,
             output_root=f"s3://{default_bucket}/{pipeline_name}",
+            model_package_group_name=model_package_group_name,
         )
         params = _Parameters(settings, input_data_uri)
-        preprocess = build.preprocess_step(params, code_uris.preprocess)
-        train = build.train_step(params, preprocess)
-        evaluation_report = PropertyFile(
-            name="EvaluationReport", output_name="evaluation", path=EVALUATION_REPORT
-        )
-        evaluate = build.evaluate_step(
-            params, code_uris.evaluate, preprocess, train, evaluation_report
-        )
-        auc = JsonGet(
-            step_name=evaluate.name, property_file=evaluation_report, json_path=AUC_JSON_PATH
-        )
-        data_quality = build.data_quality_step(params, preprocess, model_package_group_name)
-        model_quality = build.model_quality_step(params, evaluate, model_package_group_name)
-        register = build.register_step(
-            train, evaluate, data_quality, model_quality, model_package_group_name
-        )
-        below_threshold = FailStep(
-            name="AucBelowThreshold",
-            error_message=Join(
-                on=" ",
-                values=[
-                    f"Model not registered: test AUC ({AUC_JSON_PATH} in {EVALUATION_REPORT})",
-                    auc,
-                    "is below the AucThreshold",
-                    params.auc_threshold,
-                ],
-            ),
-        )
-        gate = ConditionStep(
-            name="CheckAucThreshold",
-            conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=params.auc_threshold)],
-            if_steps=[data_quality, model_quality, register],
-            else_steps=[below_threshold],
-        )
+        steps = _steps(build, params, code_uris, feature_group, serving, mlflow_tracking_server_arn)
         pipeline = Pipeline(
             name=pipeline_name,
             parameters=params.all(),
-            steps=[preprocess, train, evaluate, gate],
+            steps=steps,
             sagemaker_session=session,
             # The default creates an Experiments trial per run, in some regions only:
             # the definition would depend on the region for no benefit here.
             pipeline_experiment_config=None,
+            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
         return pipeline.definition()
 
 
+def _steps(
+    build: _Build,
+    params: _Parameters,
+    code_uris: StepCodeUris,
+    feature_group: FeatureGroupSource | None,
+    serving: ServingInstanceTypes,
+    mlflow_tracking_server_arn: str | None,
+) -> list[object]:
+    """The DAG (see the module's docstring); the top-level steps, in order."""
+    first: list[object] = []
+    raw_data: object = params.input_data_uri
+    if feature_group is not None:
+        assert code_uris.feature_store_dataset is not None  # checked by the builder
+        dataset = build.feature_store_step(params, code_uris.feature_store_dataset, feature_group)
+        first.append(dataset)
+        raw_data = _output_uri(dataset, "dataset")
+    preprocess = build.preprocess_step(params, code_uris.preprocess, raw_data)
+    train = build.train_step(params, preprocess)
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path=EVALUATION_REPORT)
+    evaluate = build.evaluate_step(params, code_uris.evaluate, preprocess, train, report)
+    checks = _Checks(
+        data_quality=build.data_quality_step(params, preprocess),
+        model_quality=build.model_quality_step(params, evaluate),
+    )
+    if build.settings.clarify.any:
+        checks.create_model = build.create_model_step(train)
+        if build.settings.clarify.bias:
+            checks.bias = build.bias_check_step(params, preprocess, checks.create_model)
+        if build.settings.clarify.explainability:
+            checks.explainability = build.explainability_check_step(
+                params, preprocess, checks.create_model
+            )
+    register = build.register_step(train, evaluate, checks, serving, mlflow_tracking_server_arn)
+    gate = _quality_gate(params, evaluate, report, [*checks.steps(), register])
+    return [*first, preprocess, train, evaluate, gate]
+
+
+def _quality_gate(
+    params: _Parameters, evaluate: ProcessingStep, report: PropertyFile, if_steps: list[object]
+) -> ConditionStep:
+    """Register (after the checks) when the test AUC reaches the threshold, else fail."""
+    auc = JsonGet(step_name=evaluate.name, property_file=report, json_path=AUC_JSON_PATH)
+    below_threshold = FailStep(
+        name="AucBelowThreshold",
+        error_message=Join(
+            on=" ",
+            values=[
+                f"Model not registered: test AUC ({AUC_JSON_PATH} in {EVALUATION_REPORT})",
+                auc,
+                "is below the AucThreshold",
+                params.auc_threshold,
+            ],
+        ),
+    )
+    return ConditionStep(
+        name="CheckAucThreshold",
+        conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=params.auc_threshold)],
+        if_steps=if_steps,
+        else_steps=[below_threshold],
+    )
+
+
+@dataclass
+class _Checks:
+    """The check steps of one definition (the Clarify ones only when configured)."""
+
+    data_quality: QualityCheckStep
+    model_quality: QualityCheckStep
+    create_model: ModelStep | None = None
+    bias: ClarifyCheckStep | None = None
+    explainability: ClarifyCheckStep | None = None
+
+    def steps(self) -> list[object]:
+        optional = (self.create_model, self.bias, self.explainability)
+        return [self.data_quality, self.model_quality, *(s for s in optional if s is not None)]
+
+
 class _Parameters:
-    """The parameters a pipeline run can override, with defaults from the settings."""
+    """The parameters a pipeline run can override, with defaults from the settings.
+
+    ``SkipDriftCheck`` and ``RegisterNewBaseline`` mean what
+    ``platform_contracts.retraining`` says; their defaults are its ``DEFAULT_RUN`` row
+    (what a run started without parameters, e.g. by the schedule, does).
+    """
 
     def __init__(self, settings: TrainingPipelineSettings, input_data_uri: str) -> None:
-        self.input_data_uri = ParameterString(name="InputDataUri", default_value=input_data_uri)
+        self.input_data_uri = ParameterString(name=INPUT_DATA_URI, default_value=input_data_uri)
         self.processing_instance_type = ParameterString(
             name="ProcessingInstanceType", default_value=settings.processing_instance_type
         )
@@ -470,11 +600,11 @@ class _Parameters:
         self.auc_threshold = ParameterFloat(
             name="AucThreshold", default_value=settings.auc_threshold
         )
-        # The first run for a model package group has no approved baseline to check
-        # against: start it with SkipDriftCheck=true and RegisterNewBaseline=true.
-        self.skip_drift_check = ParameterBoolean(name="SkipDriftCheck", default_value=False)
+        self.skip_drift_check = ParameterBoolean(
+            name=SKIP_DRIFT_CHECK, default_value=DEFAULT_RUN.skip_drift_check
+        )
         self.register_new_baseline = ParameterBoolean(
-            name="RegisterNewBaseline", default_value=False
+            name=REGISTER_NEW_BASELINE, default_value=DEFAULT_RUN.register_new_baseline
         )
 
     def all(self) -> list[ParameterString | ParameterFloat | ParameterBoolean]:
@@ -542,6 +672,7 @@ class _Build:
     settings: TrainingPipelineSettings
     network: NetworkPlacement
     output_root: str
+    model_package_group_name: str
 
     def output_uri(self, *parts: str) -> Join:
         """``s3://<bucket>/<pipeline>/<execution id>/<parts>``: one prefix per run."""
@@ -553,9 +684,10 @@ class _Build:
         """The volume key; none on instance storage, where the API refuses one."""
         return None if has_instance_storage(instance_type) else self.kms_key_arn
 
-    def processing_network(self) -> NetworkConfig:
+    def processing_network(self, *, isolated: bool = True) -> NetworkConfig:
+        """The jobs' placement; ``isolated=False`` for a job that calls AWS APIs itself."""
         return NetworkConfig(
-            enable_network_isolation=self.settings.enable_network_isolation,
+            enable_network_isolation=self.settings.enable_network_isolation and isolated,
             security_group_ids=self.network.security_groups_or_none,
             subnets=self.network.subnets_or_none,
             encrypt_inter_container_traffic=True,
@@ -580,7 +712,13 @@ class _Build:
             ) from error
 
     def script_processor(
-        self, *, image_uri: str, instance_type: ParameterString, instance_count: int, job: str
+        self,
+        *,
+        image_uri: str,
+        instance_type: ParameterString,
+        instance_count: int,
+        job: str,
+        isolated: bool = True,
     ) -> ScriptProcessor:
         settings = self.settings
         return ScriptProcessor(
@@ -595,10 +733,48 @@ class _Build:
             max_runtime_in_seconds=settings.processing_max_run_seconds,
             base_job_name=job,
             sagemaker_session=self.session,
-            network_config=self.processing_network(),
+            network_config=self.processing_network(isolated=isolated),
         )
 
-    def preprocess_step(self, params: _Parameters, code_uri: str) -> ProcessingStep:
+    def feature_store_step(
+        self, params: _Parameters, code_uri: str, group: FeatureGroupSource
+    ) -> ProcessingStep:
+        """Labels under ``InputDataUri`` joined point in time with the group's records.
+
+        The one job without network isolation: it calls Athena and SageMaker itself.
+        """
+        processor = self.script_processor(
+            image_uri=self.image("sklearn", "training"),
+            instance_type=params.processing_instance_type,
+            instance_count=1,
+            job="feature-store-dataset",
+            isolated=False,
+        )
+        step_args = processor.run(
+            code=code_uri,
+            inputs=[_s3_input("labels", params.input_data_uri, f"{_PROCESSING}/input/labels")],
+            outputs=[
+                _s3_output(
+                    "dataset", f"{_PROCESSING}/output", self.output_uri("feature-store-dataset")
+                )
+            ],
+            arguments=_feature_store_arguments(
+                group,
+                target_column=self.settings.target_column,
+                results_uri=self.output_uri("athena-results"),
+                kms_key_arn=self.kms_key_arn,
+            ),
+        )
+        # Not cached: the offline store changes under the same arguments.
+        return ProcessingStep(
+            name="FeatureStoreDataset",
+            step_args=step_args,
+            retry_policies=job_retry_policies(self.settings.job_max_attempts),
+        )
+
+    def preprocess_step(
+        self, params: _Parameters, code_uri: str, raw_data: object
+    ) -> ProcessingStep:
         settings = self.settings
         processor = self.script_processor(
             image_uri=self.image("sklearn", "training"),
@@ -606,10 +782,17 @@ class _Build:
             instance_count=settings.processing_instance_count,
             job="preprocess",
         )
-        splits = ("train", "validation", "test", "baseline")
+        splits = (
+            "train",
+            "validation",
+            "test",
+            "baseline",
+            "schema",
+            *settings.clarify.preprocess_outputs(),
+        )
         step_args = processor.run(
             code=code_uri,
-            inputs=[_s3_input("raw", params.input_data_uri, f"{_PROCESSING}/input/raw")],
+            inputs=[_s3_input("raw", raw_data, f"{_PROCESSING}/input/raw")],
             outputs=[
                 _s3_output(
                     split, f"{_PROCESSING}/output/{split}", self.output_uri("preprocess", split)
@@ -625,6 +808,7 @@ class _Build:
                 settings.target_column,
                 "--train-shards",
                 str(settings.training_instance_count if settings.shard_training_data else 1),
+                *settings.clarify.preprocess_arguments(),
             ],
         )
         cache = (
@@ -780,7 +964,7 @@ class _Build:
             retry_policies=job_retry_policies(self.settings.job_max_attempts),
         )
 
-    def check_job_config(self, job: str) -> CheckJobConfig:
+    def check_job_config(self, job: str, *, isolated: bool = True) -> CheckJobConfig:
         instance_type = self.settings.quality_check_instance_type
         return CheckJobConfig(
             role=self.role_arn,
@@ -792,14 +976,14 @@ class _Build:
             max_runtime_in_seconds=self.settings.processing_max_run_seconds,
             base_job_name=job,
             sagemaker_session=self.session,
-            network_config=self.processing_network(),
+            network_config=self.processing_network(isolated=isolated),
         )
 
     # QualityCheckStep takes no retry policies (nor did it in SDK v2), and is not
     # cached: each run must compute the baseline of its own data and model.
 
     def data_quality_step(
-        self, params: _Parameters, preprocess: ProcessingStep, model_package_group_name: str
+        self, params: _Parameters, preprocess: ProcessingStep
     ) -> QualityCheckStep:
         return _QualityCheckStep(
             name="DataQualityBaseline",
@@ -811,12 +995,10 @@ class _Build:
             check_job_config=self.check_job_config("data-quality-baseline"),
             skip_check=params.skip_drift_check,
             register_new_baseline=params.register_new_baseline,
-            model_package_group_name=model_package_group_name,
+            model_package_group_name=self.model_package_group_name,
         )
 
-    def model_quality_step(
-        self, params: _Parameters, evaluate: ProcessingStep, model_package_group_name: str
-    ) -> QualityCheckStep:
+    def model_quality_step(self, params: _Parameters, evaluate: ProcessingStep) -> QualityCheckStep:
         return _QualityCheckStep(
             name="ModelQualityBaseline",
             quality_check_config=ModelQualityCheckConfig(
@@ -831,24 +1013,127 @@ class _Build:
             check_job_config=self.check_job_config("model-quality-baseline"),
             skip_check=params.skip_drift_check,
             register_new_baseline=params.register_new_baseline,
-            model_package_group_name=model_package_group_name,
+            model_package_group_name=self.model_package_group_name,
+        )
+
+    def create_model_step(self, train: TrainingStep) -> ModelStep:
+        """The trained model as a SageMaker model: Clarify scores it on a shadow endpoint."""
+        builder = ModelBuilder(
+            image_uri=self.image("xgboost", "inference"),
+            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+            role_arn=self.role_arn,
+            sagemaker_session=self.session,
+            dependencies={},
+            network=Networking(
+                subnets=self.network.subnets_or_none,
+                security_group_ids=self.network.security_groups_or_none,
+                enable_network_isolation=self.settings.enable_network_isolation,
+            ),
+        )
+        return ModelStep(
+            name="CreateModel",
+            step_args=builder.build(),
+            retry_policies=[step_retry_policy(self.settings.job_max_attempts)],
+        )
+
+    def clarify_check(
+        self,
+        params: _Parameters,
+        *,
+        name: str,
+        config: object,
+        preprocess: ProcessingStep,
+        config_output: str,
+        monitor_config: str,
+    ) -> ClarifyCheckStep:
+        """A Clarify check reading its configuration from the preprocessing job's outputs.
+
+        Its job runs without network isolation (in the VPC): Clarify creates, calls and
+        deletes the shadow endpoint itself, through the SageMaker API and runtime.
+        """
+        return RuntimeConfigClarifyCheckStep(
+            name=name,
+            clarify_check_config=config,
+            check_job_config=self.check_job_config(name, isolated=False),
+            skip_check=params.skip_drift_check,
+            register_new_baseline=params.register_new_baseline,
+            model_package_group_name=self.model_package_group_name,
+            config_uri=_output_uri(preprocess, config_output),
+            monitor_config_uri=Join(
+                on="/", values=[_output_uri(preprocess, MONITOR_CONFIG_OUTPUT), monitor_config]
+            ),
+        )
+
+    def clarify_data(self, preprocess: ProcessingStep, job: str) -> object:
+        """Clarify's data: the test split, label first, with the run's output prefix."""
+        return data_config(
+            dataset_uri=_output_uri(preprocess, "test"),
+            output_uri=self.output_uri(job),
+            label=self.settings.target_column,
+            unused_root=f"{self.output_root}/clarify-config-not-uploaded",
+        )
+
+    def bias_check_step(
+        self, params: _Parameters, preprocess: ProcessingStep, model: ModelStep
+    ) -> ClarifyCheckStep:
+        """Post-training bias of the model on the test split, for the bias monitor."""
+        clarify = self.settings.clarify
+        values = clarify.bias_facet_threshold
+        config = ModelBiasCheckConfig(
+            data_config=self.clarify_data(preprocess, "model-bias-check"),
+            # The facet's values as the configuration gives them; preprocess.py writes the
+            # job's own configuration with a categorical facet's codes instead.
+            data_bias_config=BiasConfig(
+                label_values_or_threshold=[1],
+                facet_name=clarify.bias_facet,
+                facet_values_or_threshold=list(clarify.bias_facet_values)
+                if values is None
+                else values,
+            ),
+            model_config=clarify.model_config(model.properties.ModelName),
+            model_predicted_label_config=clarify.predicted_label(),
+        )
+        return self.clarify_check(
+            params,
+            name="ModelBiasCheck",
+            config=config,
+            preprocess=preprocess,
+            config_output=BIAS_CONFIG_OUTPUT,
+            monitor_config=BIAS_MONITOR_CONFIG,
+        )
+
+    def explainability_check_step(
+        self, params: _Parameters, preprocess: ProcessingStep, model: ModelStep
+    ) -> ClarifyCheckStep:
+        """SHAP attributions of the model on the test split, for the explainability monitor."""
+        clarify = self.settings.clarify
+        config = ModelExplainabilityCheckConfig(
+            data_config=self.clarify_data(preprocess, "model-explainability-check"),
+            model_config=clarify.model_config(model.properties.ModelName),
+            # The baseline row (the training medians) is only known at run time:
+            # preprocess.py puts it in the job's configuration.
+            explainability_config=SHAPConfig(
+                num_samples=clarify.shap_samples, agg_method="mean_abs"
+            ),
+        )
+        return self.clarify_check(
+            params,
+            name="ModelExplainabilityCheck",
+            config=config,
+            preprocess=preprocess,
+            config_output=EXPLAINABILITY_CONFIG_OUTPUT,
+            monitor_config=EXPLAINABILITY_MONITOR_CONFIG,
         )
 
     def register_step(
         self,
         train: TrainingStep,
         evaluate: ProcessingStep,
-        data_quality: QualityCheckStep,
-        model_quality: QualityCheckStep,
-        model_package_group_name: str,
+        checks: _Checks,
+        serving: ServingInstanceTypes,
+        mlflow_tracking_server_arn: str | None,
     ) -> ModelStep:
-        def json_source(uri: object) -> MetricsSource:
-            return MetricsSource(s3_uri=uri, content_type="application/json")
-
-        evaluation_uri = Join(
-            on="/", values=[_output_uri(evaluate, "evaluation"), EVALUATION_REPORT]
-        )
-        dq, mq = data_quality.properties, model_quality.properties
+        """The model version, pending approval, with every check's results and baselines."""
         builder = ModelBuilder(
             image_uri=self.image("xgboost", "inference"),
             s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
@@ -859,23 +1144,14 @@ class _Build:
             dependencies={},
         )
         step_args = builder.register(
-            model_package_group_name=model_package_group_name,
+            model_package_group_name=self.model_package_group_name,
             content_types=["text/csv"],
             response_types=["text/csv"],
-            inference_instances=list(self.settings.inference_instance_types),
-            transform_instances=list(self.settings.transform_instance_types),
-            model_metrics=ModelMetrics(
-                model_statistics=json_source(evaluation_uri),
-                model_constraints=json_source(mq.CalculatedBaselineConstraints),
-                model_data_statistics=json_source(dq.CalculatedBaselineStatistics),
-                model_data_constraints=json_source(dq.CalculatedBaselineConstraints),
-            ),
-            drift_check_baselines=DriftCheckBaselines(
-                model_statistics=json_source(mq.BaselineUsedForDriftCheckStatistics),
-                model_constraints=json_source(mq.BaselineUsedForDriftCheckConstraints),
-                model_data_statistics=json_source(dq.BaselineUsedForDriftCheckStatistics),
-                model_data_constraints=json_source(dq.BaselineUsedForDriftCheckConstraints),
-            ),
+            inference_instances=list(serving.real_time) or None,
+            transform_instances=list(serving.transform) or None,
+            model_metrics=_model_metrics(evaluate, checks),
+            drift_check_baselines=_drift_check_baselines(checks),
+            customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
             approval_status=APPROVAL_STATUS,
         )
         # A ModelStep runs no job: SageMakerJobStepRetryPolicy is refused there.
@@ -884,3 +1160,97 @@ class _Build:
             step_args=step_args,
             retry_policies=[step_retry_policy(self.settings.job_max_attempts)],
         )
+
+
+def _json_source(uri: object) -> MetricsSource:
+    return MetricsSource(s3_uri=uri, content_type="application/json")
+
+
+class _ModelMetrics(ModelMetrics):
+    """``ModelMetrics`` without the empty ``Bias`` and ``Explainability`` sections the SDK
+    (3.27) writes when there is no such report: an empty section reads as a check that
+    produced nothing."""
+
+    def _to_request_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in super()._to_request_dict().items() if value}
+
+
+def _model_metrics(evaluate: ProcessingStep, checks: _Checks) -> ModelMetrics:
+    """This run's results: the evaluation report and each check's calculated baseline."""
+    evaluation_uri = Join(on="/", values=[_output_uri(evaluate, "evaluation"), EVALUATION_REPORT])
+    dq, mq = checks.data_quality.properties, checks.model_quality.properties
+    return _ModelMetrics(
+        model_statistics=_json_source(evaluation_uri),
+        model_constraints=_json_source(mq.CalculatedBaselineConstraints),
+        model_data_statistics=_json_source(dq.CalculatedBaselineStatistics),
+        model_data_constraints=_json_source(dq.CalculatedBaselineConstraints),
+        bias_post_training=(
+            _json_source(checks.bias.properties.CalculatedBaselineConstraints)
+            if checks.bias is not None
+            else None
+        ),
+        explainability=(
+            _json_source(checks.explainability.properties.CalculatedBaselineConstraints)
+            if checks.explainability is not None
+            else None
+        ),
+    )
+
+
+def _drift_check_baselines(checks: _Checks) -> DriftCheckBaselines:
+    """What the monitors compare with: per check, this run's or the approved version's
+    baseline (``RegisterNewBaseline``), and the Clarify monitors' analysis configurations."""
+    dq, mq = checks.data_quality.properties, checks.model_quality.properties
+    clarify: dict[str, object] = {}
+    if checks.bias is not None:
+        clarify["bias_config_file"] = _file_source(checks.bias)
+        clarify["bias_post_training_constraints"] = _json_source(
+            checks.bias.properties.BaselineUsedForDriftCheckConstraints
+        )
+    if checks.explainability is not None:
+        clarify["explainability_config_file"] = _file_source(checks.explainability)
+        clarify["explainability_constraints"] = _json_source(
+            checks.explainability.properties.BaselineUsedForDriftCheckConstraints
+        )
+    return DriftCheckBaselines(
+        model_statistics=_json_source(mq.BaselineUsedForDriftCheckStatistics),
+        model_constraints=_json_source(mq.BaselineUsedForDriftCheckConstraints),
+        model_data_statistics=_json_source(dq.BaselineUsedForDriftCheckStatistics),
+        model_data_constraints=_json_source(dq.BaselineUsedForDriftCheckConstraints),
+        **clarify,
+    )
+
+
+def _file_source(check: ClarifyCheckStep) -> FileSource:
+    return FileSource(
+        s3_uri=check.clarify_check_config.monitoring_analysis_config_uri,
+        content_type="application/json",
+    )
+
+
+def _feature_store_arguments(
+    group: FeatureGroupSource, *, target_column: str, results_uri: object, kms_key_arn: str
+) -> list[object]:
+    """``feature_store_dataset.py``'s command line."""
+    return [
+        "--feature-group",
+        group.name,
+        "--record-identifier",
+        group.record_identifier,
+        "--event-time",
+        group.event_time,
+        "--event-time-type",
+        group.event_time_type,
+        "--features",
+        ",".join(name for name, _ in group.features),
+        "--target-column",
+        target_column,
+        "--labels-dir",
+        f"{_PROCESSING}/input/labels",
+        "--output-dir",
+        f"{_PROCESSING}/output",
+        "--query-results-uri",
+        results_uri,
+        "--kms-key-arn",
+        kms_key_arn,
+    ]

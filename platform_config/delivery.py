@@ -232,15 +232,15 @@ def load_delivery(config_dir: Path = DEFAULT_CONFIG_DIR) -> DeliveryConfig:
     ]
     environments = {
         name: load_environment(name, config_dir)
-        for name in dict.fromkeys(named)
-        if isinstance(name, str) and name in available
+        for name in dict.fromkeys(name for name in named if isinstance(name, str))
+        if name in available
     }
     try:
         return DeliveryConfig.model_validate(
             settings, context={_ENVIRONMENTS: environments, _AVAILABLE: available}
         )
     except ValidationError as error:
-        raise ConfigError(describe_error(error, path)) from None
+        raise ConfigError(describe_error(error, path, settings)) from None
 
 
 def main() -> int:

@@ -13,7 +13,6 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from pipeline_definitions.pipeline_kinds import (
@@ -21,8 +20,10 @@ from pipeline_definitions.pipeline_kinds import (
     PipelineKindPlugin,
     register_pipeline_kind,
 )
-from platform_config.base import problem_message as _message
-from platform_config.schema import EnvironmentConfig, FieldError
+from platform_config.base import ConfigError
+from platform_config.error_lines import first_problem, short_value
+from platform_config.schema import EnvironmentConfig
+from platform_config.yaml_reader import field_path, read_yaml
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CATALOGUE_FILE = "models.yaml"
@@ -31,26 +32,11 @@ DELIVERY_FILE = "delivery.yaml"
 SHARED_FILES = (CATALOGUE_FILE, FEATURE_GROUPS_FILE, DELIVERY_FILE)
 OVERRIDES_KEY = "model_overrides"
 PLUGINS_KEY = "pipeline_plugins"
-
-
-class ConfigError(Exception):
-    """A configuration file is missing, malformed or invalid; the message is one line."""
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that rejects a key given twice in one mapping."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                mark = key_node.start_mark
-                raise ConfigError(
-                    f"line {mark.line + 1}: key '{key}' is given twice in the same mapping"
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+#: The only packages pipeline plugins may come from: code of this repository, reviewed like
+#: the rest of it. A catalogue names a module; it cannot make the app import anything else
+#: (a file dropped into config/, a package installed in the environment).
+PLUGIN_PACKAGES = ("pipeline_plugins", "examples")
+_REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 def available_environments(config_dir: Path = DEFAULT_CONFIG_DIR) -> list[str]:
@@ -84,10 +70,37 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     feature_groups_file = config_dir / FEATURE_GROUPS_FILE
     if name in {Path(shared).stem for shared in SHARED_FILES} or not env_file.is_file():
         known = ", ".join(available_environments(config_dir)) or "none"
-        raise ConfigError(f"{_shown(env_file)}: no such environment '{name}' (available: {known})")
+        raise ConfigError(
+            f"{_shown(env_file)}: no such environment {short_value(name)} (available: {known})"
+        )
     environment = _read_mapping(env_file)
     catalogue = _read_mapping(catalogue_file) if catalogue_file.is_file() else {"models": []}
+    feature_groups = _read_mapping(feature_groups_file) if feature_groups_file.is_file() else {}
+    return environment_from_settings(name, environment, catalogue, feature_groups, config_dir)
 
+
+def environment_from_settings(
+    name: str,
+    environment: dict[str, Any],
+    catalogue: dict[str, Any],
+    feature_groups: dict[str, Any],
+    config_dir: Path = DEFAULT_CONFIG_DIR,
+) -> EnvironmentConfig:
+    """Validate the settings read from an environment's files (see :func:`load_environment`).
+
+    ``environment``, ``catalogue`` and ``feature_groups`` are the mappings of
+    ``<name>.yaml``, ``models.yaml`` and ``feature_groups.yaml`` in ``config_dir`` (whose
+    paths errors name); they are not changed.
+
+    Raises
+    ------
+    ConfigError
+        With a one-line message naming the file, the field, the value and what is allowed.
+    """
+    env_file = config_dir / f"{name}.yaml"
+    catalogue_file = config_dir / CATALOGUE_FILE
+    feature_groups_file = config_dir / FEATURE_GROUPS_FILE
+    environment, catalogue = dict(environment), dict(catalogue)
     where_instead = {
         "name": "the name is the file's name",
         "models": f"models are declared in {CATALOGUE_FILE}; use {OVERRIDES_KEY}",
@@ -98,18 +111,16 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
             raise ConfigError(
                 f"{_shown(env_file)}: {key}: is not set in an environment file ({instead})"
             )
-    feature_groups = _read_list(feature_groups_file, "feature_groups")
+    groups = _entries(feature_groups, feature_groups_file, "feature_groups")
     overrides = environment.pop(OVERRIDES_KEY, None) or {}
     pipeline_kinds = _import_pipeline_plugins(catalogue.pop(PLUGINS_KEY, None), catalogue_file)
     models = _apply_overrides(catalogue, overrides, env_file, catalogue_file)
+    data = {"name": name, **environment, "models": models, "feature_groups": groups}
     try:
-        return EnvironmentConfig.model_validate(
-            {"name": name, **environment, "models": models, "feature_groups": feature_groups},
-            context={"pipeline_kinds": pipeline_kinds},
-        )
+        return EnvironmentConfig.model_validate(data, context={"pipeline_kinds": pipeline_kinds})
     except ValidationError as error:
         raise ConfigError(
-            _describe(error, env_file, catalogue_file, feature_groups_file, overrides, models)
+            _describe(error, data, env_file, catalogue_file, feature_groups_file, overrides)
         ) from None
 
 
@@ -119,65 +130,41 @@ def read_settings(path: Path) -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        One line naming the file: unreadable, invalid YAML, a key given twice, not a mapping.
+        One line naming the file: too large, not UTF-8, invalid YAML, nested too deep,
+        aliases expanding too far, a key that is not a string or given twice, not a mapping.
     """
     return _read_mapping(path)
 
 
-def describe_error(error: ValidationError, path: Path) -> str:
+def describe_error(error: ValidationError, path: Path, data: Any = None) -> str:
     """One line for the first error of a model validated from the one file ``path``.
 
     ``<file>: <field>: <value> <what is allowed>``, as for the environment files (a
-    :class:`FieldError` raised by a cross-field check names its own field and value).
+    :class:`~platform_config.base.FieldError` raised by a cross-field check names its own
+    field and value). ``data`` is what was validated: the field is located as written there.
     """
-    errors = error.errors()
-    first = errors[0]
-    loc = [str(part) if isinstance(part, str) else part for part in first["loc"]]
-    value: Any = first.get("input")
-    cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, FieldError):
-        loc = loc + [part for part in cause.field.split(".") if part]
-        value, message = cause.value, cause.message
-    else:
-        message = _message(first)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    shown_value = "" if first["type"] == "missing" else f"{_short(value)} "
-    return f"{_shown(path)}: {_dotted(loc) or '(top level)'}: {shown_value}{message}{more}"
+    return f"{_shown(path)}: {first_problem(error, data).line()}"
 
 
-def _read_list(path: Path, key: str) -> list[Any]:
-    """The list under ``key`` in a shared catalogue file (empty if the file is absent)."""
-    if not path.is_file():
-        return []
-    data = _read_mapping(path)
+def _entries(data: dict[str, Any], path: Path, key: str) -> list[Any]:
+    """The list under ``key`` in a shared catalogue file's mapping (empty if absent)."""
     unknown = sorted(set(data) - {key})
     if unknown:
         raise ConfigError(f"{_shown(path)}: {unknown[0]}: is not a known field (allowed: {key})")
     entries = data.get(key) or []
     if not isinstance(entries, list):
-        raise ConfigError(f"{_shown(path)}: {key}: must be a list")
+        raise ConfigError(f"{_shown(path)}: {key}: {short_value(entries)} must be a list")
     return entries
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{_shown(path)}: cannot be read ({error.strerror})") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except ConfigError as error:
-        raise ConfigError(f"{_shown(path)}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"{_shown(path)}: {where}invalid YAML: {problem}") from None
+    data = read_yaml(path, _shown(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{_shown(path)}: the file must hold a mapping of settings, not {type(data).__name__}"
+            f"{_shown(path)}: (top level): {short_value(data)} must be a mapping of settings,"
+            f" not {type(data).__name__}"
         )
     return data
 
@@ -198,6 +185,7 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
     kinds = {plugin.name for plugin in BUILT_IN_KINDS}
     for index, path in enumerate(modules):
         where = f"{_shown(catalogue_file)}: {PLUGINS_KEY}[{index}]: {path!r}"
+        _check_plugin_origin(path, where)
         try:
             module = importlib.import_module(path)
         except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
@@ -221,27 +209,52 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
     return frozenset(kinds)
 
 
+def _check_plugin_origin(path: str, where: str) -> None:
+    """Refuse a plugin module outside :data:`PLUGIN_PACKAGES` of this repository."""
+    allowed = ", ".join(f"{package}.<module>" for package in PLUGIN_PACKAGES)
+    parts = path.split(".")
+    valid = len(parts) >= 2 and all(part.isidentifier() for part in parts)
+    if not valid or parts[0] not in PLUGIN_PACKAGES:
+        raise ConfigError(f"{where} is not a module of a plugin package (allowed: {allowed})")
+    location = _REPOSITORY.joinpath(*parts)
+    candidates = (location.with_suffix(".py"), location / "__init__.py")
+    if not any(candidate.is_file() for candidate in candidates):
+        raise ConfigError(
+            f"{where} is not a module of this repository (looked for"
+            f" {location.relative_to(_REPOSITORY)}.py; allowed: {allowed})"
+        )
+
+
 def _apply_overrides(
     catalogue: dict[str, Any], overrides: Any, env_file: Path, catalogue_file: Path
 ) -> list[dict[str, Any]]:
-    unknown = set(catalogue) - {"models"}
+    unknown = sorted(set(catalogue) - {"models"})
     if unknown:
         raise ConfigError(
-            f"{_shown(catalogue_file)}: {sorted(unknown)[0]}: is not a known field (allowed:"
+            f"{_shown(catalogue_file)}: {unknown[0]}: is not a known field (allowed:"
             f" {PLUGINS_KEY}, models)"
         )
     entries = catalogue.get("models") or []
     if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
         raise ConfigError(f"{_shown(catalogue_file)}: models: must be a list of mappings")
+    for index, entry in enumerate(entries):
+        if "name" in entry and not isinstance(entry["name"], str):
+            raise ConfigError(
+                f"{_shown(catalogue_file)}: models[{index}].name: {short_value(entry['name'])}"
+                " must be a string (the model's name)"
+            )
     if not isinstance(overrides, dict):
-        raise ConfigError(f"{_shown(env_file)}: {OVERRIDES_KEY}: must map model names to settings")
+        raise ConfigError(
+            f"{_shown(env_file)}: {OVERRIDES_KEY}: {short_value(overrides)} must map model names"
+            " to settings"
+        )
     names = [entry.get("name") for entry in entries]
     merged = []
     for entry in entries:
         override = overrides.get(entry.get("name"), {})
         if not isinstance(override, dict):
             raise ConfigError(
-                f"{_shown(env_file)}: {OVERRIDES_KEY}.{entry.get('name')}: {override!r}"
+                f"{_shown(env_file)}: {OVERRIDES_KEY}.{entry.get('name')}: {short_value(override)}"
                 " must be a mapping of settings"
             )
         if "name" in override:
@@ -253,7 +266,7 @@ def _apply_overrides(
         if name not in names:
             known = ", ".join(str(n) for n in names) or "none"
             raise ConfigError(
-                f"{_shown(env_file)}: {OVERRIDES_KEY}.{name}: '{name}' is not a model of"
+                f"{_shown(env_file)}: {OVERRIDES_KEY}.{name}: {short_value(name)} is not a model of"
                 f" {CATALOGUE_FILE} (models: {known})"
             )
     return merged
@@ -271,41 +284,30 @@ def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any
 
 def _describe(
     error: ValidationError,
+    data: dict[str, Any],
     env_file: Path,
     catalogue_file: Path,
     feature_groups_file: Path,
     overrides: dict[str, Any],
-    models: list[dict[str, Any]],
 ) -> str:
     """One line for the first error of ``error``, naming where the bad value was written."""
-    errors = error.errors()
-    first = errors[0]
-    loc = [str(part) if isinstance(part, str) else part for part in first["loc"]]
-    value: Any = first.get("input")
-    cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, FieldError):
-        loc = loc + [part for part in cause.field.split(".") if part]
-        value = cause.value
-        message = cause.message
-    else:
-        message = _message(first)
-
-    where, path = env_file, _dotted(loc)
+    problem = first_problem(error, data)
+    loc = list(problem.path)
+    where, path = env_file, field_path(loc)
+    models = data["models"]
     if loc and loc[0] == "models" and len(loc) > 1 and isinstance(loc[1], int):
         model = models[loc[1]]
         rest = loc[2:]
         override = overrides.get(model.get("name"), {})
         if rest and _contains(override, rest):
-            path = _dotted([OVERRIDES_KEY, str(model.get("name")), *rest])
+            path = field_path([OVERRIDES_KEY, str(model.get("name")), *rest])
         else:
             where = catalogue_file
     elif loc and loc[0] == "feature_groups":
         where = feature_groups_file
     elif loc == ["models"]:
         where = catalogue_file
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    shown_value = "" if first["type"] == "missing" else f"{_short(value)} "
-    return f"{_shown(where)}: {path or '(top level)'}: {shown_value}{message}{more}"
+    return f"{_shown(where)}: {problem.line(path)}"
 
 
 def _contains(mapping: Any, path: list[Any]) -> bool:
@@ -317,20 +319,6 @@ def _contains(mapping: Any, path: list[Any]) -> bool:
         else:
             return False
     return True
-
-
-def _dotted(loc: list[Any]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{...}"
-    text = repr(value.value if hasattr(value, "value") else value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _shown(path: Path) -> str:

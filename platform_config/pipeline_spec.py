@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -34,6 +35,10 @@ from pipeline_definitions.job_instance_types import (
 )
 from pipeline_definitions.pipeline_kinds import pipeline_kind, registered_pipeline_kinds
 from platform_config.base import FieldError, Frozen, problem_message
+from platform_config.schedules import eventbridge_schedule
+
+if TYPE_CHECKING:
+    from platform_config.schema import FeatureGroupSpec, ModelSpec
 
 #: Longest run of a training job (and of an AutoML job) SageMaker allows: 28 days.
 MAX_RUN_SECONDS = 28 * 24 * 3600
@@ -64,18 +69,6 @@ class AutoMlMode(str, enum.Enum):
 
 
 _COLUMN = re.compile(r"^[^,\s][^,]{0,254}$")
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_CRON = re.compile(r"^cron\(([^()]+)\)$")
-# EventBridge cron fields: minutes hours day-of-month month day-of-week year.
-_CRON_FIELDS = (
-    ("minutes", re.compile(r"^[0-9,\-*/]+$")),
-    ("hours", re.compile(r"^[0-9,\-*/]+$")),
-    ("day-of-month", re.compile(r"^([0-9,\-*/LW]+|\?)$")),
-    ("month", re.compile(r"^([0-9,\-*/]+|[A-Za-z,\-]+)$")),
-    ("day-of-week", re.compile(r"^([0-9,\-*/L#]+|[A-Za-z,\-#L]+|\?)$")),
-    ("year", re.compile(r"^[0-9,\-*/]+$")),
-)
-
 #: The fields of :class:`PipelineSpec` that apply to each built-in kind (``kind``,
 #: ``schedule`` and ``settings`` apply to all; a registered kind takes only those). Setting
 #: another one is an error, so that a setting is never ignored.
@@ -90,6 +83,7 @@ APPLICABLE_FIELDS = {
         "max_wait_seconds",
         "quality_threshold",
         "distribution",
+        "training_source",
     },
     PipelineKind.AUTOML.value: {
         "target_column",
@@ -124,37 +118,30 @@ def _fraction(value: float) -> float:
     return value
 
 
-def _schedule(value: str) -> str:
-    """An EventBridge schedule expression: ``rate(<n> <unit>)`` or a six-field cron."""
-    allowed = (
-        "is not an EventBridge schedule expression (allowed: rate(<n> minute[s]|hour[s]|day[s])"
-        " or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>),"
-        " e.g. cron(0 3 ? * MON *))"
-    )
-    rate = _RATE.fullmatch(value)
-    if rate:
-        count, unit = int(rate.group(1)), rate.group(2)
-        if count < 1 or (count == 1) == unit.endswith("s"):
-            units = "minute, hour or day" if count == 1 else "minutes, hours or days"
-            raise ValueError(f"{allowed}; with {count} write {units}")
-        return value
-    cron = _CRON.fullmatch(value)
-    if not cron:
-        raise ValueError(allowed)
-    fields = cron.group(1).split()
-    if len(fields) != 6:
-        raise ValueError(allowed + f"; it has {len(fields)} fields, not 6")
-    for text, (name, pattern) in zip(fields, _CRON_FIELDS, strict=True):
-        if not pattern.fullmatch(text):
-            raise ValueError(allowed + f"; {text!r} is not a valid {name} field")
-    if (fields[2] == "?") == (fields[4] == "?"):
-        raise ValueError(allowed + "; exactly one of day-of-month and day-of-week must be '?'")
-    return value
-
-
 ColumnName = Annotated[StrictStr, AfterValidator(_column)]
 Fraction = Annotated[StrictFloat | StrictInt, AfterValidator(_fraction)]
-ScheduleExpression = Annotated[StrictStr, AfterValidator(_schedule)]
+ScheduleExpression = Annotated[StrictStr, AfterValidator(eventbridge_schedule)]
+
+
+class TrainingSourceSpec(Frozen):
+    """Train on features of a feature group of ``config/feature_groups.yaml``.
+
+    The pipeline's ``InputDataUri`` then holds label files (CSV with the group's record
+    identifier, its event-time feature and the target column); each label row gets the
+    group's latest record at or before its event time, read from the offline store with
+    Athena (point in time: no feature from after the prediction's moment).
+
+    Attributes
+    ----------
+    feature_group:
+        The group's catalogue name; it must have an offline store.
+    features:
+        The group's features to train on, in order (default: all but the record
+        identifier and the event time).
+    """
+
+    feature_group: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")]
+    features: tuple[StrictStr, ...] = ()
 
 
 class PipelineSpec(Frozen):
@@ -209,6 +196,9 @@ class PipelineSpec(Frozen):
     schedule:
         Start the pipeline on this EventBridge schedule, ``rate(7 days)`` or
         ``cron(0 3 ? * MON *)`` (UTC) (default: no schedule).
+    training_source:
+        Read the features from a feature group's offline store (training;
+        :class:`TrainingSourceSpec`; default: ``InputDataUri`` holds the training data).
     """
 
     kind: StrictStr = PipelineKind.TRAINING.value
@@ -227,6 +217,7 @@ class PipelineSpec(Frozen):
     epochs: int = Field(default=1, ge=1, le=100)
     batch_size: int = Field(default=4, ge=1, le=1024)
     schedule: ScheduleExpression | None = None
+    training_source: TrainingSourceSpec | None = None
     settings: Any = Field(default=None, validate_default=True)
 
     @field_validator("kind", mode="before")
@@ -270,9 +261,10 @@ class PipelineSpec(Frozen):
         applicable = APPLICABLE_FIELDS.get(self.kind, set()) | {"kind", "schedule", "settings"}
         for field in sorted(self.model_fields_set - applicable):
             kinds = [kind for kind, fields in APPLICABLE_FIELDS.items() if field in fields]
+            value = getattr(self, field)
             raise FieldError(
                 field,
-                getattr(self, field),
+                value.model_dump(exclude_defaults=True) if isinstance(value, Frozen) else value,
                 f"is set but kind is {self.kind} (it applies to: {', '.join(kinds)})",
             )
         if self.kind == PipelineKind.AUTOML.value:
@@ -371,6 +363,11 @@ class PipelineSpec(Frozen):
             )
 
     @property
+    def baselines(self) -> frozenset[str]:
+        """The monitors whose baselines this kind's pipeline registers."""
+        return pipeline_kind(self.kind).baselines
+
+    @property
     def instance_type(self) -> str:
         """The training instance type, with the kind's default."""
         if self.training_instance_type is not None:
@@ -409,3 +406,57 @@ def _instance_type(field: str, value: str, kind: JobKind) -> None:
 def _after_value(error: ValueError, field: str, value: str) -> str:
     """The check's message without its ``<field>=<value> `` prefix."""
     return str(error).removeprefix(f"{field}={value!r} ")
+
+
+def kind_baselines(pipeline: Any) -> frozenset[str] | None:
+    """The baselines of the kind a raw ``pipeline:`` section names (``None``: unknown kind)."""
+    kind = (
+        pipeline.get("kind", PipelineKind.TRAINING.value) if isinstance(pipeline, Mapping) else None
+    )
+    if isinstance(pipeline, PipelineSpec):
+        kind = pipeline.kind
+    if kind not in registered_pipeline_kinds():
+        return None
+    return pipeline_kind(kind).baselines
+
+
+def check_training_sources(
+    models: Sequence[ModelSpec], feature_groups: Sequence[FeatureGroupSpec]
+) -> None:
+    """Each ``training_source`` names a group of the catalogue with an offline store, and
+    features of it.
+
+    Raises
+    ------
+    FieldError
+        On ``models[<i>].pipeline.training_source.<field>``.
+    """
+    groups = {group.name: group for group in feature_groups}
+    for index, model in enumerate(models):
+        source = model.pipeline.training_source
+        if source is None:
+            continue
+        where = f"models[{index}].pipeline.training_source"
+        group = groups.get(source.feature_group)
+        if group is None:
+            known = ", ".join(groups) or "none"
+            raise FieldError(
+                f"{where}.feature_group",
+                source.feature_group,
+                f"is not a feature group of feature_groups.yaml (allowed: {known})",
+            )
+        if not group.offline_store:
+            raise FieldError(
+                f"{where}.feature_group",
+                source.feature_group,
+                "has no offline store (offline_store: false) to read a training set from",
+            )
+        names = [f.name for f in group.features]
+        usable = [n for n in names if n not in (group.record_identifier, group.event_time)]
+        for position, name in enumerate(source.features):
+            if name not in usable:
+                raise FieldError(
+                    f"{where}.features[{position}]",
+                    name,
+                    f"is not a feature of {group.name} to train on (allowed: {', '.join(usable)})",
+                )

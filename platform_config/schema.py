@@ -11,15 +11,23 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictStr, model_validator
 
 from pipeline_definitions.pipeline_kinds import pipeline_kind
 from platform_config.alerts_spec import AlertsSpec
+from platform_config.aws_facts import region_problem
+from platform_config.aws_rules import check_environment
 from platform_config.base import FieldError, Frozen
-from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
-from platform_config.pipeline_spec import PipelineSpec
+from platform_config.monitoring_spec import (
+    MonitoringSpec,
+    RetrainingSpec,
+    check_monitors_have_baselines,
+    monitors_off_without_baseline,
+)
+from platform_config.names import ResourceNames
+from platform_config.pipeline_spec import PipelineSpec, check_training_sources, kind_baselines
 from platform_config.serving_defaults import ServingDefaults, check_scale_to_zero
 from platform_config.serving_spec import ServingSpec, check_serving_regions, instance_needs
 
@@ -49,9 +57,9 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-_REGION = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$")
+#: The shape of a region code in the partitions the platform supports (aws, aws-us-gov).
+REGION_SHAPE = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 
 def _ipv4_cidr(value: str) -> str:
@@ -79,8 +87,11 @@ def _role_arn(value: str) -> str:
 
 
 def _region(value: str) -> str:
-    if not _REGION.fullmatch(value):
+    if not REGION_SHAPE.fullmatch(value):
         raise ValueError("is not an AWS region code (for example eu-west-1)")
+    problem = region_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -134,6 +145,14 @@ class InterfaceEndpoint(str, enum.Enum):
     KMS = "kms"
     EVENTBRIDGE = "eventbridge"
     SQS = "sqs"
+    #: Only for pipelines that read a feature group's offline store (``training_source``).
+    ATHENA = "athena"
+
+
+#: The interface endpoints of a network that names none: all but those only some models use.
+DEFAULT_INTERFACE_ENDPOINTS = tuple(
+    e for e in InterfaceEndpoint if e is not InterfaceEndpoint.ATHENA
+)
 
 
 class NewVpc(Frozen):
@@ -171,6 +190,11 @@ class ExistingVpc(Frozen):
 
     @model_validator(mode="after")
     def _one_subnet_per_zone(self) -> ExistingVpc:
+        repeated = sorted({s for s in self.subnet_ids if self.subnet_ids.count(s) > 1})
+        if repeated:
+            raise FieldError(
+                "subnet_ids", list(self.subnet_ids), f"lists {repeated[0]} twice; give each once"
+            )
         if len(self.subnet_ids) != len(self.availability_zones):
             raise FieldError(
                 "subnet_ids",
@@ -189,9 +213,10 @@ class NetworkConfig(Frozen):
     new_vpc, existing_vpc:
         Where the platform runs; see :class:`NewVpc` and :class:`ExistingVpc`.
     interface_endpoints:
-        Interface endpoints to create (default: all of :class:`InterfaceEndpoint`). With an
-        existing VPC whose endpoints are managed elsewhere, give an empty list. The S3
-        gateway endpoint (free) is always created for a new VPC.
+        Interface endpoints to create (default: all of :class:`InterfaceEndpoint` but
+        ``athena``, which a model with ``pipeline.training_source`` needs). With an existing
+        VPC whose endpoints are managed elsewhere, give an empty list. The S3 gateway
+        endpoint (free) is always created for a new VPC.
     interface_endpoint_zones:
         Put the interface endpoints in the first this many of the VPC's zones (default: all;
         each endpoint is billed per zone). ``1`` trades the endpoints' zone redundancy for a
@@ -200,7 +225,7 @@ class NetworkConfig(Frozen):
 
     new_vpc: NewVpc | None = None
     existing_vpc: ExistingVpc | None = None
-    interface_endpoints: tuple[InterfaceEndpoint, ...] = tuple(InterfaceEndpoint)
+    interface_endpoints: tuple[InterfaceEndpoint, ...] = DEFAULT_INTERFACE_ENDPOINTS
     interface_endpoint_zones: int | None = Field(default=None, ge=1, le=6)
 
     @model_validator(mode="after")
@@ -606,6 +631,13 @@ class ModelSpec(Frozen):
     monitoring: MonitoringSpec = MonitoringSpec()
     retraining: RetrainingSpec = RetrainingSpec()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _monitors_off_without_baseline(cls, data: Any) -> Any:
+        # A monitor the model's pipeline registers no baseline for is off unless named.
+        pipeline = data.get("pipeline", {}) if isinstance(data, dict) else None
+        return monitors_off_without_baseline(data, kind_baselines(pipeline))
+
     @model_validator(mode="after")
     def _package_image_fits_instances(self) -> ModelSpec:
         # Served without image_uri, the endpoint runs the image its pipeline registered.
@@ -643,11 +675,31 @@ class ModelSpec(Frozen):
                     f"needs data capture, which this model's endpoint does not do (serving.kind"
                     f" {kind}: only real_time and async capture, with data_capture.enabled)",
                 )
+        self._check_monitored_data()
+        check_monitors_have_baselines(self.monitoring, self.pipeline.kind, self.pipeline.baselines)
         return self
 
-
-#: The longest ``kind`` of :meth:`EnvironmentConfig.bucket_name` the platform uses.
-LONGEST_BUCKET_KIND = "access-logs"
+    def _check_monitored_data(self) -> None:
+        """Monitors that would watch nothing: no request sampled, or a drift feature not in the data."""
+        serving, monitoring = self.serving, self.monitoring
+        if serving is None or not (serving.captures_data and monitoring.enabled):
+            return
+        if serving.data_capture.sampling_percent == 0:
+            raise FieldError(
+                "serving.data_capture.sampling_percent",
+                0,
+                "captures no request, so the monitors (on) would watch nothing: give 1 to 100,"
+                " or set data_capture.enabled: false and turn the monitors off",
+            )
+        tabular = self.pipeline.kind in ("training", "automl")
+        for index, feature in enumerate(monitoring.drift_features if tabular else ()):
+            if feature == self.pipeline.label_column:
+                raise FieldError(
+                    f"monitoring.drift_features[{index}]",
+                    feature,
+                    "is the label (pipeline.target_column), which the data-quality baseline"
+                    " leaves out: name an input feature",
+                )
 
 
 class EnvironmentConfig(Frozen):
@@ -722,13 +774,6 @@ class EnvironmentConfig(Frozen):
             raise FieldError(
                 "network.existing_vpc.availability_zones", list(zones), "lists a zone twice"
             )
-        for key, value in self.tags.items():
-            if not _TAG_KEY.fullmatch(key) or key.lower().startswith("aws:"):
-                raise FieldError(
-                    f"tags.{key}", key, "is not an allowed tag key (1-128 characters, no 'aws:')"
-                )
-            if len(value) > 256:
-                raise FieldError(f"tags.{key}", value, "is longer than 256 characters")
         for kind, names in (
             ("models", [model.name for model in self.models]),
             ("feature_groups", [group.name for group in self.feature_groups]),
@@ -736,29 +781,32 @@ class EnvironmentConfig(Frozen):
             duplicates = sorted({name for name in names if names.count(name) > 1})
             if duplicates:
                 raise FieldError(kind, duplicates, "repeats names; each must be unique")
-        longest_bucket = self.bucket_name(LONGEST_BUCKET_KIND)
-        if len(longest_bucket) > 63:
-            raise FieldError(
-                "name",
-                self.name,
-                f"is too long for bucket names ('{longest_bucket}' has {len(longest_bucket)}"
-                f" characters, S3 allows 63): shorten the environment file's name",
-            )
-        limits = [("models", model.name, 63) for model in self.models]
-        limits += [("feature_groups", group.name, 64) for group in self.feature_groups]
-        for kind, name, limit in limits:
-            physical = f"{self.name_prefix}-{name}"
-            if len(physical) > limit:
-                raise FieldError(
-                    kind, name, f"makes the name '{physical}' longer than {limit} characters"
-                )
         if self.account in self.model_registry.reader_accounts:
             raise FieldError(
                 "model_registry.reader_accounts", self.account, "is this environment's own account"
             )
         check_serving_regions(self.models, self.region)
+        check_environment(self)
+        check_training_sources(self.models, self.feature_groups)
+        self._athena_for_feature_sources()
         check_scale_to_zero(self.models, self.serving_defaults)
         return self
+
+    def _athena_for_feature_sources(self) -> None:
+        """A pipeline reading a feature group queries Athena from the isolated subnets."""
+        network = self.network
+        endpoints = network.interface_endpoints
+        if network.new_vpc is None and not endpoints:
+            return  # an existing VPC whose endpoints are managed elsewhere
+        for index, model in enumerate(self.models):
+            source = getattr(model.pipeline, "training_source", None)
+            if source is not None and InterfaceEndpoint.ATHENA not in endpoints:
+                raise FieldError(
+                    f"models[{index}].pipeline.training_source",
+                    source.feature_group,
+                    "reads the offline store with Athena, which the isolated subnets reach only"
+                    " through an interface endpoint: add athena to network.interface_endpoints",
+                )
 
     def bucket_name(self, kind: str) -> str:
         """Name of the environment's ``kind`` bucket: ``mlp-<env>-<account>-<region>-<kind>``.
@@ -767,6 +815,11 @@ class EnvironmentConfig(Frozen):
         name a bucket without a cross-stack reference.
         """
         return f"mlp-{self.name}-{self.account}-{self.region}-{kind}"
+
+    @property
+    def names(self) -> ResourceNames:
+        """The physical names of this environment's resources (:mod:`platform_config.names`)."""
+        return ResourceNames(self.name, self.account, self.region)
 
     @property
     def name_prefix(self) -> str:

@@ -1,9 +1,9 @@
 """How a model of the catalogue is served: its endpoint (``serving:`` key).
 
 Every check SageMaker would otherwise make at deploy time is made here, at load time, with a
-:class:`~platform_config.base.FieldError` naming the field. The per-region check of
-accelerator instance types needs the environment's region: :func:`check_serving_regions` is
-called by ``EnvironmentConfig``'s cross-checks.
+:class:`~platform_config.base.FieldError` naming the field. The instance types (accepted by
+the API, offered in the environment's region) need the environment's region:
+:func:`check_serving_regions` is called by ``EnvironmentConfig``'s cross-checks.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator, Sequence
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-import yaml
 from pydantic import Field, StrictStr, model_validator
 
+from platform_config.aws_facts import JobKind, instance_type_problem
 from platform_config.base import FieldError, Frozen
 from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import scale_to_zero_blocker
@@ -26,11 +24,6 @@ from platform_config.serving_images import check_serving_image
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import ModelSpec
 
-#: Per-region allow-list of accelerator instance types (source and date inside the file).
-ACCELERATOR_REGIONS_FILE = Path(__file__).resolve().parent / "accelerator_regions.yaml"
-
-#: Instance families whose regional availability is checked against the allow-list.
-REGION_CHECKED_FAMILIES = ("inf2", "trn1", "trn1n")
 #: Families with GPUs or AWS ML accelerators: never on serverless endpoints.
 GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e")
 ACCELERATOR_FAMILIES = ("inf1", "inf2", "trn1", "trn1n", "trn2")
@@ -445,6 +438,12 @@ class ServingSpec(Frozen):
                 raise FieldError(field, {}, f"is only for kind real_time (this is {kind.value})")
         if kind is EndpointKind.SERVERLESS:
             self._check_serverless()
+        if kind is EndpointKind.BATCH and "data_capture" in self.model_fields_set:
+            raise FieldError(
+                "data_capture",
+                {},
+                "is not possible on batch models (batch transform captures nothing; remove it)",
+            )
         if self.shadow_variants and len(self.production_variants) != 1:
             production = [variant.name for variant in self.production_variants]
             raise FieldError(
@@ -453,7 +452,6 @@ class ServingSpec(Frozen):
                 f"needs exactly one production variant (CreateEndpointConfig allows one with"
                 f" shadow variants); this endpoint has {len(production)}: {', '.join(production)}",
             )
-        self._check_images_fit_instances()
         names = [variant.name for variant in self.production_variants + self.shadow]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
@@ -494,20 +492,6 @@ class ServingSpec(Frozen):
         if blocker is not None:
             raise FieldError("scale_to_zero", True, f"is not possible: {blocker}")
         return self
-
-    def _check_images_fit_instances(self) -> None:
-        runs_on = image_runs_on(self.image_uri) if self.image_uri else None
-        if runs_on is None:
-            return
-        for field, instance_type in self.instance_types():
-            needs = instance_needs(instance_type)
-            if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
-                raise FieldError(
-                    field,
-                    instance_type,
-                    f"needs a {needs.upper()} image, but image_uri is a {runs_on.upper()} image"
-                    f" ({self.image_uri})",
-                )
 
     def _check_serverless(self) -> None:
         if self.instance_type is not None:
@@ -590,35 +574,24 @@ class ServingSpec(Frozen):
                 yield f"{field}[{index}].instance_type", self.variant_instance_type(variant)
 
 
-@cache
-def accelerator_regions() -> dict[str, frozenset[str]]:
-    """The allow-list: region -> accelerator instance types SageMaker hosting offers there."""
-    data = yaml.safe_load(ACCELERATOR_REGIONS_FILE.read_text(encoding="utf-8"))
-    return {region: frozenset(types) for region, types in data["regions"].items()}
-
-
 def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
-    """Reject inf2/trn1 instance types the region does not offer for hosting, and images and
-    LLM settings that do not fit the region or the fleet (:func:`check_serving_image`).
+    """Reject instance types the SageMaker API does not accept for the model's kind of
+    serving (endpoint or batch transform), or that the region does not offer for it (where
+    the price list says: :mod:`platform_config.aws_facts`), and images and LLM settings that
+    do not fit the region or the fleet (:func:`check_serving_image`).
 
     Raises
     ------
     FieldError
-        On ``models[<i>].serving.<field>``, naming the region and what it offers.
+        On ``models[<i>].serving.<field>``, naming what is allowed or offered.
     """
-    offered = accelerator_regions().get(region, frozenset())
     for index, model in enumerate(models):
         serving: ServingSpec | None = getattr(model, "serving", None)
         if serving is None:
             continue
+        kind = JobKind.BATCH_TRANSFORM if serving.kind is EndpointKind.BATCH else JobKind.ENDPOINT
         for field, instance_type in serving.instance_types():
-            checked = instance_family(instance_type) in REGION_CHECKED_FAMILIES
-            if checked and instance_type not in offered:
-                there = ", ".join(sorted(offered)) or "no inf2 or trn1 type"
-                raise FieldError(
-                    f"models[{index}].serving.{field}",
-                    instance_type,
-                    f"is not offered by SageMaker hosting in {region} (offered there: {there};"
-                    f" see platform_config/{ACCELERATOR_REGIONS_FILE.name})",
-                )
+            problem = instance_type_problem(instance_type, kind, region)
+            if problem is not None:
+                raise FieldError(f"models[{index}].serving.{field}", instance_type, problem)
         check_serving_image(f"models[{index}].serving", model, region)

@@ -45,7 +45,8 @@ class RetrainingSettings:
         The model's Model Monitor schedules (a violation of any of them is drift).
     dataset_prefix:
         Key prefix, in the datasets bucket, where new training data arrives
-        (``<model>/incoming/``), or ``None`` when new data does not start retraining.
+        (``<model>/training/``, ``platform_contracts.retraining.training_data_prefix``), or
+        ``None`` when new data does not start retraining.
     quiet_period_seconds:
         New data is batched: retraining starts once no object arrived for this long.
     """

@@ -141,6 +141,9 @@ class MlPlatform:
                     f"{model.name}'s pipelines, serving and monitoring",
                 ),
             )
+            if config.mlflow.enabled and config.mlflow.kind == "app":
+                # Its pipelines resolve the app's ARN from the workspace's SSM parameter.
+                stack.add_stack_dependency(self.workspace, "the MLflow app's ARN parameter")
             self.models[model.name] = ModelStacks(registry, stack)
         self.stacks: list[Stack] = [
             self.data,

@@ -18,8 +18,8 @@ def mlflow_arn_parameter_name(config: EnvironmentConfig) -> str:
 
 
 def mlflow_resource_name(config: EnvironmentConfig) -> str:
-    """The tracking server's or the app's name: the environment's name prefix."""
-    return config.name_prefix
+    """The tracking server's or the app's name (``config.names.mlflow_server()``)."""
+    return config.names.mlflow_server()
 
 
 def mlflow_resource_arn(config: EnvironmentConfig, *, partition: str = "aws") -> str | None:
@@ -29,8 +29,8 @@ def mlflow_resource_arn(config: EnvironmentConfig, *, partition: str = "aws") ->
     A tracking server's ARN is derived from its name, as SageMaker derives it. An app's ARN
     holds an id SageMaker generates: the result is then a CloudFormation dynamic reference to
     :func:`mlflow_arn_parameter_name` (``{{resolve:ssm:...}}``), resolved at deploy time, so
-    a stack that embeds it must deploy after the workspace stack (``add_dependency``).
-    """
+    a stack that embeds it must deploy after the workspace stack (``MlPlatform`` makes the
+    model stacks, whose pipelines embed it, depend on it)."""
     if not config.mlflow.enabled:
         return None
     if config.mlflow.kind == "tracking_server":

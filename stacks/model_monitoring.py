@@ -21,6 +21,7 @@ from ml_constructs import (
     acknowledge_wildcards,
 )
 from ml_constructs.released_versions import ReleasedVersions
+from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
 from platform_config import EnvironmentConfig, ModelSpec
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import BUCKET_KINDS, DataStack
@@ -116,6 +117,8 @@ class ModelMonitoring(Construct):
             volume_key=data.keys.workload,
         ).role
         self._grant_buckets(data, model.name)
+        if monitoring.explainability:
+            self._grant_shadow_endpoints()
         net = network.network
         version = ReleasedVersions.version_of(released.champion)
         baseline = f"{baselines_uri(config, model.name)}/{version}"
@@ -163,13 +166,17 @@ class ModelMonitoring(Construct):
                 {
                     "ground_truth_uri": monitoring.ground_truth_uri,
                     "problem_type": monitoring.problem_type,
+                    "ground_truth_offsets": monitoring.ground_truth_offsets,
                 },
             )
         if monitoring.bias:
             kinds["model-bias"] = (
                 ModelBiasMonitor,
                 clarify_image(config.region),
-                {"ground_truth_uri": monitoring.ground_truth_uri},
+                {
+                    "ground_truth_uri": monitoring.ground_truth_uri,
+                    "ground_truth_offsets": monitoring.ground_truth_offsets,
+                },
             )
         if monitoring.explainability:
             kinds["model-explainability"] = (
@@ -189,6 +196,36 @@ class ModelMonitoring(Construct):
             )
             for kind, (monitor, image, extra) in kinds.items()
         }
+
+    def _grant_shadow_endpoints(self) -> None:
+        """Clarify's explainability job computes attributions on a shadow endpoint it makes."""
+        stack = Stack.of(self)
+
+        def arn(resource: str) -> str:
+            return stack.format_arn(
+                service="sagemaker", resource=resource, resource_name=f"{SHADOW_ENDPOINT_PREFIX}*"
+            )
+
+        shadow = iam.PolicyStatement(
+            actions=[
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:InvokeEndpoint",
+                "sagemaker:AddTags",
+            ],
+            resources=[arn("endpoint-config"), arn("endpoint")],
+        )
+        self.role.add_to_principal_policy(shadow)
+        acknowledge_wildcards(
+            self.role,
+            [shadow],
+            reason="Clarify names each shadow endpoint with the prefix of the analysis"
+            " configuration (clarify-shadow) and a suffix of its own.",
+        )
 
     def _grant_buckets(self, data: DataStack, model: str) -> None:
         """Read the endpoint's captured data and the baselines; write the reports."""

@@ -16,11 +16,14 @@ from ml_constructs import (
     acknowledge_wildcards,
 )
 from pipeline_definitions.definition_cache import cached_definition
+from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
 from pipeline_definitions.pipeline_kinds import pipeline_kind
 from platform_config import ConfigError, EnvironmentConfig, ModelSpec
 from platform_config.loader import CATALOGUE_FILE
+from platform_contracts.retraining import training_data_prefix
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import BUCKET_KINDS, DataStack
+from stacks.mlflow_resource import mlflow_resource_arn
 from stacks.network_stack import NetworkStack
 
 #: Stands for the served model in a batch definition until deploy time.
@@ -92,13 +95,22 @@ class ModelPipelines(Construct):
             role_arn=placeholders.role_arn,
             default_bucket=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
             input_data_uri=(
-                f"s3://{config.bucket_name(BUCKET_KINDS['Datasets'])}/{model.name}/training/"
+                f"s3://{config.bucket_name(BUCKET_KINDS['Datasets'])}/"
+                f"{training_data_prefix(model.name)}"
             ),
             model_package_group_name=name,
             kms_key_arn=placeholders.kms_key_arn,
             subnet_ids=placeholders.subnet_ids,
             security_group_ids=(placeholders.security_group_id,),
-            code_uris={"preprocess": f"{code}/preprocess.py", "evaluate": f"{code}/evaluate.py"},
+            code_prefix=code,
+            serving=ServingInstanceTypes.of([model.serving]),
+            monitoring=model.monitoring,
+            # The tracking server's ARN, or the app's as a deploy-time reference.
+            mlflow_tracking_server_arn=mlflow_resource_arn(config, partition="aws"),
+            feature_groups={
+                group.name: FeatureGroupSource.of(group, name_prefix=config.name_prefix)
+                for group in config.feature_groups
+            },
         )
         self.pipeline = SageMakerPipeline(
             self,
@@ -154,11 +166,11 @@ class ModelPipelines(Construct):
         """
         plugin = pipeline_kind(model.pipeline.kind)
 
-        def build(spec: Any, *, code_uris: dict[str, str], **rest: Any) -> str:
+        def build(spec: Any, *, code_prefix: str, **rest: Any) -> str:
             # Imported here: the SDK is loaded only when a definition is not in the cache.
             from pipeline_definitions.training_pipeline import StepCodeUris
 
-            return plugin.build(spec, code_uris=StepCodeUris(**code_uris), **rest)
+            return plugin.build(spec, code_uris=StepCodeUris.under(code_prefix), **rest)
 
         try:
             return cached_definition(

@@ -19,6 +19,7 @@ from platform_contracts.model_settings import (
     settings_parameter_name,
 )
 from platform_contracts.releases import Slot, model_stack_name
+from platform_contracts.retraining import training_data_prefix
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.model_monitoring import (
@@ -155,7 +156,7 @@ def model_settings(config: EnvironmentConfig, model: ModelSpec) -> ModelSettings
             if has_drift_alarm(model)
             else None,
             monitoring_schedule_names=tuple(monitoring_schedule_names(config, model)),
-            dataset_prefix=f"{model.name}/incoming/" if retraining.on_new_data else None,
+            dataset_prefix=training_data_prefix(model.name) if retraining.on_new_data else None,
         ),
         release=release,
     )

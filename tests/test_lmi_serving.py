@@ -24,7 +24,7 @@ from ml_constructs.lmi_serving import (
     lmi_environment,
     lmi_variant_timeouts,
 )
-from ml_constructs.model_endpoint import ModelEndpoint
+from ml_constructs.model_endpoint import ModelEndpoint, VariantPackage
 from pipeline_definitions.foundation_models import foundation_models
 from platform_config import ConfigError, load_environment
 from platform_config.llm_serving_spec import NEURON_CORES, LlmServingSpec
@@ -121,13 +121,14 @@ def test_only_an_lmi_neuron_image_gets_lmi_settings(image: str | None, lmi: bool
 
 
 def _resources(platform: SynthesizedPlatform, kind: str) -> dict[str, dict[str, Any]]:
-    """Properties of the serving stack's resources of ``kind``, by logical id."""
-    template = platform.template_json(platform.platform.serving)
-    return {
-        logical_id: resource["Properties"]
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == kind
-    }
+    """Properties of the model stacks' resources of ``kind``, by logical id and stack."""
+    found = {}
+    for name, stacks in platform.platform.models.items():
+        template = platform.template_json(stacks.model)
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == kind:
+                found[f"{name}/{logical_id}"] = resource["Properties"]
+    return found
 
 
 def test_every_lmi_model_is_configured_for_the_instance_type_it_is_served_on(
@@ -136,10 +137,12 @@ def test_every_lmi_model_is_configured_for_the_instance_type_it_is_served_on(
     checked = 0
     for platform in platforms.values():
         models = _resources(platform, "AWS::SageMaker::Model")
-        for config in _resources(platform, "AWS::SageMaker::EndpointConfig").values():
+        for key, config in _resources(platform, "AWS::SageMaker::EndpointConfig").items():
+            model_name = key.split("/")[0]
             variants = config["ProductionVariants"] + config.get("ShadowProductionVariants", [])
             for variant in variants:
-                container = models[variant["ModelName"]["Fn::GetAtt"][0]]["PrimaryContainer"]
+                logical_id = variant["ModelName"]["Fn::GetAtt"][0]
+                container = models[f"{model_name}/{logical_id}"]["PrimaryContainer"]
                 if LMI not in str(container.get("Image")):
                     assert "Environment" not in container
                     assert "ContainerStartupHealthCheckTimeoutInSeconds" not in variant
@@ -179,8 +182,13 @@ def test_variants_of_one_version_on_different_fleets_get_a_model_each() -> None:
         "E",
         endpoint_name="e",
         spec=spec,
-        group_name="g",
-        resolver=lambda_.Function.from_function_arn(
+        variant_packages={
+            name: VariantPackage(
+                "Champion", "arn:aws:sagemaker:eu-west-1:111111111111:model-package/g/1"
+            )
+            for name in ("small", "large")
+        },
+        provider=lambda_.Function.from_function_arn(
             stack, "R", "arn:aws:lambda:eu-west-1:111111111111:function:r"
         ),
         role=iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")),
@@ -193,7 +201,7 @@ def test_variants_of_one_version_on_different_fleets_get_a_model_each() -> None:
         key: model.environment["OPTION_TENSOR_PARALLEL_DEGREE"]
         for key, model in endpoint.models.items()
     }
-    assert degrees == {"latest": "2", "latest-tp12": "12"}
+    assert degrees == {"Champion": "2", "ChampionTp12": "12"}
     (config,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
     for variant in config["Properties"]["ProductionVariants"]:
         assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 1800 + 300

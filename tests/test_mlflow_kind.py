@@ -70,3 +70,24 @@ def test_other_environments_keep_their_tracking_server(
 def test_an_apps_arn_is_a_deploy_time_reference_to_the_parameter() -> None:
     config = load_environment("sandbox")
     assert mlflow_resource_arn(config) == "{{resolve:ssm:/ml-platform-sandbox/mlflow/arn}}"
+
+
+def test_pipelines_track_executions_in_the_mlflow_of_their_environment(
+    platforms: dict[str, SynthesizedPlatform],
+) -> None:
+    for name in ("sandbox", "prod"):
+        platform = platforms[name]
+        expected = mlflow_resource_arn(platform.config)
+        assert expected is not None
+        for model_name, stacks in platform.platform.models.items():
+            model = platform.template_json(stacks.model)
+            (pipeline,) = [
+                p
+                for p in _of_type(model, "AWS::SageMaker::Pipeline").values()
+                if p["Properties"]["PipelineName"] == platform.config.names.pipeline(model_name)
+            ]
+            # The definition is embedded as text (Fn::Join of literal parts and tokens).
+            body = json.dumps(pipeline["Properties"]["PipelineDefinition"])
+            assert f'\\"MlflowResourceArn\\": \\"{expected}\\"' in body, stacks.model.stack_name
+            depends = {dep.stack_name for dep in stacks.model.dependencies}
+            assert (platform.platform.workspace.stack_name in depends) == (name == "sandbox")

@@ -25,10 +25,16 @@ def _only(template: Template, kind: str, model: str = "churnprediction") -> dict
     return next(iter(resources.values()))["Properties"]  # type: ignore[no-any-return]
 
 
-def test_only_endpoints_that_capture_data_are_monitored(sandbox: SynthesizedPlatform) -> None:
+def test_only_endpoints_that_capture_data_and_have_baselines_are_monitored(
+    sandbox: SynthesizedPlatform,
+) -> None:
     schedules = _monitoring(sandbox).find_resources("AWS::SageMaker::MonitoringSchedule")
     endpoints = {s["Properties"]["EndpointName"] for s in schedules.values()}
-    assert endpoints == set(sandbox.platform.serving.capturing_endpoints.values())
+    capturing = set(sandbox.platform.serving.capturing_endpoints.values())
+    # The fine-tuned model captures data, but its pipeline registers no baseline: a monitor
+    # would fail on every run (issue 13), so it has none (docs/retraining.md).
+    assert endpoints == capturing - {"ml-platform-sandbox-support-assistant"}
+    assert "ml-platform-sandbox-support-assistant" in capturing
     assert "ml-platform-sandbox-fraud-detection" not in endpoints  # serverless: no capture
 
 
@@ -37,16 +43,18 @@ def test_only_endpoints_that_capture_data_are_monitored(sandbox: SynthesizedPlat
     [
         ("AWS::SageMaker::DataQualityJobDefinition", "DataQuality"),
         ("AWS::SageMaker::ModelQualityJobDefinition", "ModelQuality"),
+        ("AWS::SageMaker::ModelBiasJobDefinition", "ModelBias"),
         ("AWS::SageMaker::ModelExplainabilityJobDefinition", "ModelExplainability"),
     ],
 )
-def test_each_enabled_monitor_runs_isolated_in_the_vpc_with_kms_on_the_schedule(
+def test_each_enabled_monitor_runs_in_the_vpc_with_kms_on_the_schedule(
     sandbox: SynthesizedPlatform, kind: str, monitoring_type: str
 ) -> None:
+    """Isolated, but for explainability: Clarify runs a shadow endpoint of the model."""
     template = _monitoring(sandbox)
     definition = _only(template, kind)
     network = definition["NetworkConfig"]
-    assert network["EnableNetworkIsolation"] is True
+    assert network["EnableNetworkIsolation"] is (monitoring_type != "ModelExplainability")
     assert network["EnableInterContainerTrafficEncryption"] is True
     assert len(network["VpcConfig"]["Subnets"]) == 2
     assert "WorkloadKey" in json.dumps(

@@ -256,6 +256,14 @@ BAD_PIPELINES = [
     ({"schedule": "rate(1 days)"}, "with 1 write minute, hour or day"),
     ({"schedule": "rate(2 day)"}, "with 2 write minutes, hours or days"),
     ({"schedule": "rate(0 minutes)"}, "pipeline.schedule: 'rate(0 minutes)' is not an"),
+    (
+        {"training_source": {"feature_group": "customer-activity", "table": "x"}},
+        "pipeline.training_source.table: 'x' is not a known field",
+    ),
+    (
+        {"kind": "automl", "target_column": "c", "training_source": {"feature_group": "x1"}},
+        "pipeline.training_source: {...} is set but kind is automl (it applies to: training)",
+    ),
 ]
 
 
@@ -310,3 +318,59 @@ def test_app_exits_2_with_the_one_line_and_no_traceback(config_dir: Path) -> Non
         f"models.yaml: models[{index}].pipeline.target_column: None is required when kind is"
         " automl" in result.stderr
     )
+
+
+# --- a feature group as the training source ----------------------------------------------
+
+
+def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir: Path) -> None:
+    source = {"feature_group": "customer-activity", "features": ["contract_type", "tenure_months"]}
+    index = _add_model(config_dir, {"target_column": "churned", "training_source": source})
+    spec = load_environment("dev", config_dir).models[index].pipeline
+    assert spec.training_source is not None
+    assert spec.training_source.feature_group == "customer-activity"
+    assert spec.training_source.features == ("contract_type", "tenure_months")
+
+
+BAD_SOURCES = [
+    (
+        {"feature_group": "customer-activty"},
+        "pipeline.training_source.feature_group: 'customer-activty' is not a feature group of"
+        " feature_groups.yaml (allowed: customer-activity, transaction-features)",
+    ),
+    (
+        {"feature_group": "customer-activity", "features": ["customer_id"]},
+        "pipeline.training_source.features[0]: 'customer_id' is not a feature of"
+        " customer-activity to train on (allowed: tenure_months, monthly_charges,"
+        " support_calls_30d, contract_type)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), BAD_SOURCES, ids=[e for _, e in BAD_SOURCES])
+def test_a_training_source_the_catalogue_cannot_serve_is_one_line(
+    config_dir: Path, source: dict[str, Any], expected: str
+) -> None:
+    """Checked across the two catalogues (EnvironmentConfig); which file the line names
+    follows the loader's reading of ``models[<i>]`` in a cross-check's field."""
+    index = _add_model(config_dir, {"training_source": source})
+    with pytest.raises(ConfigError) as raised:
+        load_environment("dev", config_dir)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f": models[{index}].{expected}" in message, message
+
+
+def test_a_group_without_an_offline_store_is_not_a_training_source(config_dir: Path) -> None:
+    path = config_dir / "feature_groups.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["feature_groups"][0]["offline_store"] = False
+    path.write_text(yaml.safe_dump(data))
+    index = _add_model(config_dir, {"training_source": {"feature_group": "customer-activity"}})
+    with pytest.raises(ConfigError) as raised:
+        load_environment("dev", config_dir)
+    assert str(raised.value).endswith(
+        f"models[{index}].pipeline.training_source.feature_group: 'customer-activity' has no"
+        " offline store (offline_store: false) to read a training set from"
+    ), raised.value
+    assert "\n" not in str(raised.value)

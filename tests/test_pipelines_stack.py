@@ -50,6 +50,12 @@ STEP_TYPES = {
     },
     PipelineKind.FINE_TUNING: {"FineTune": "Training", "RegisterModel": "RegisterModel"},
 }
+#: The steps a training pipeline adds for the Clarify monitors of its model.
+CLARIFY_STEPS = {
+    "CreateModel": "Model",
+    "ModelBiasCheck": "ClarifyCheck",
+    "ModelExplainabilityCheck": "ClarifyCheck",
+}
 
 
 def _template(platform: SynthesizedPlatform) -> dict[str, Any]:
@@ -153,7 +159,11 @@ def test_definition_has_the_steps_of_its_kind(
     sandbox: SynthesizedPlatform, kind: PipelineKind, model: str
 ) -> None:
     steps = all_steps(definition_of(sandbox, model))
-    assert {name: step["Type"] for name, step in steps.items()} == STEP_TYPES[kind]
+    expected = dict(STEP_TYPES[kind])
+    monitoring = next(m for m in sandbox.config.models if m.name == model).monitoring
+    if kind is PipelineKind.TRAINING and (monitoring.bias or monitoring.explainability):
+        expected.update(CLARIFY_STEPS)  # churn-prediction's monitors need both checks
+    assert {name: step["Type"] for name, step in steps.items()} == expected
 
 
 @pytest.mark.parametrize("model", [m for k in PipelineKind for m in models_of_kind(k)])

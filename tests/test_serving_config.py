@@ -10,13 +10,9 @@ import pytest
 import yaml
 
 from platform_config import ConfigError, load_environment
+from platform_config.aws_facts import JobKind, facts, offered_instance_types
 from platform_config.loader import DEFAULT_CONFIG_DIR
-from platform_config.serving_spec import (
-    ACCELERATOR_REGIONS_FILE,
-    EndpointKind,
-    accelerator_regions,
-    instance_family,
-)
+from platform_config.serving_spec import EndpointKind, instance_family
 
 
 @pytest.fixture
@@ -46,7 +42,7 @@ def _error(config_dir: Path, env: str = "sandbox") -> str:
 RT = {"kind": "real_time"}
 #: A Neuron image, which the XGBoost package of the test catalogue's model needs on inf2/trn1.
 NEURON = {
-    "image_uri": "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1"
+    "image_uri": "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.30.0-neuronx-sdk2.20.1"
 }
 TWO_VARIANTS = [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}]
 
@@ -134,10 +130,9 @@ BAD_SERVING = [
         {
             **RT,
             "instance_type": "ml.g5.xlarge",
-            "image_uri": "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
+            "image_uri": "141502667606.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
         },
-        "models[0].serving.instance_type: 'ml.g5.xlarge' needs a GPU image, but image_uri is a"
-        " CPU image",
+        "is an image for cpu inference and cannot serve on ml.g5.xlarge",
     ),
     (  # issue 11 defect 10: the training kind registers the XGBoost (CPU) container
         {"kind": "async", "instance_type": "ml.g5.xlarge"},
@@ -148,10 +143,9 @@ BAD_SERVING = [
         {
             **RT,
             "instance_type": "ml.inf2.xlarge",
-            "image_uri": "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.29.0-lmi11.0.0-cu124",
+            "image_uri": "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.38.0-lmi29.0.0-cu130",
         },
-        "models[0].serving.instance_type: 'ml.inf2.xlarge' needs a NEURON image, but image_uri"
-        " is a GPU image",
+        "is an image for gpu inference and cannot serve on ml.inf2.xlarge",
     ),
     (
         {**RT, "variants": [{"name": "a"}, {"name": "a"}]},
@@ -247,12 +241,11 @@ def test_bad_serving_is_one_line_naming_the_catalogue_field_value_and_allowed(
 def test_trainium_in_a_region_that_does_not_offer_it_names_the_region(config_dir: Path) -> None:
     _serve(config_dir, {"kind": "real_time", "instance_type": "ml.trn1.2xlarge", **NEURON})
     message = _error(config_dir, "sandbox")
-    assert message == (
-        f"{config_dir / 'sandbox.yaml'}: models[0].serving.instance_type: 'ml.trn1.2xlarge' is"
-        " not offered by SageMaker hosting in eu-west-1 (offered there: ml.inf2.24xlarge,"
-        " ml.inf2.48xlarge, ml.inf2.8xlarge, ml.inf2.xlarge; see"
-        " platform_config/accelerator_regions.yaml)"
-    )
+    assert message.startswith(
+        f"{config_dir / 'models.yaml'}: models[0].serving.instance_type: 'ml.trn1.2xlarge' is"
+        " not offered for endpoints (real-time and asynchronous) in eu-west-1 (offered there:"
+        " no ml.trn1.* type; source: the AWS price list via cfn-lint"
+    ), message
 
 
 def test_inferentia_in_a_region_without_it_is_rejected_for_variants_too(config_dir: Path) -> None:
@@ -270,10 +263,10 @@ def test_inferentia_in_a_region_without_it_is_rejected_for_variants_too(config_d
     path = config_dir / "sandbox.yaml"
     path.write_text(path.read_text().replace("region: eu-west-1", "region: ca-central-1"))
     message = _error(config_dir, "sandbox")
-    assert message.endswith(
-        "models[0].serving.variants[0].instance_type: 'ml.inf2.8xlarge' is not offered by"
-        " SageMaker hosting in ca-central-1 (offered there: no inf2 or trn1 type; see"
-        " platform_config/accelerator_regions.yaml)"
+    assert (
+        "models[0].serving.variants[0].instance_type: 'ml.inf2.8xlarge' is not offered for"
+        " endpoints (real-time and asynchronous) in ca-central-1 (offered there: no ml.inf2.*"
+        " type;" in message
     ), message
 
 
@@ -328,8 +321,9 @@ def test_sandbox_catalogue_exercises_every_kind_and_every_fleet_its_region_offer
     assert "trn1" in _families("prod")
 
 
-def test_allow_list_names_its_source_and_date() -> None:
-    data = yaml.safe_load(ACCELERATOR_REGIONS_FILE.read_text())
-    assert "Price List" in data["source"] and data["checked"]
-    assert "ml.inf2.xlarge" in accelerator_regions()["eu-west-1"]
-    assert "ml.trn1.2xlarge" not in accelerator_regions()["eu-west-1"]
+def test_regional_offer_names_its_source() -> None:
+    assert facts()["regional_offer"]["endpoint"]["cfn_lint_data"] == "aws_sagemaker_hosting"
+    offered = offered_instance_types(JobKind.ENDPOINT, "eu-west-1")
+    assert offered is not None
+    assert "ml.inf2.xlarge" in offered
+    assert "ml.trn1.2xlarge" not in offered

@@ -12,10 +12,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
+from stacks.serving_stack import ServingStack
 
 from ml_constructs.model_endpoint import ModelEndpoint
 from platform_config.serving_spec import EndpointKind, ServingSpec
-from stacks.serving_stack import ServingStack
 from tests.conftest import SynthesizedPlatform
 
 # Sandbox models by what they exercise (config/models.yaml).

@@ -23,7 +23,11 @@ from pipeline_definitions.job_instance_types import (
 from pipeline_definitions.pipeline_kinds import PipelineKindPlugin
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
     from pipeline_definitions.training_pipeline import StepCodeUris
+    from platform_config.monitoring_spec import MonitoringSpec
     from platform_config.pipeline_spec import PipelineSpec
 
 _PROCESSING = "/opt/ml/processing"
@@ -72,9 +76,19 @@ def build_processing_only_pipeline(
     subnet_ids: tuple[str, ...],
     security_group_ids: tuple[str, ...],
     code_uris: StepCodeUris,
+    serving: ServingInstanceTypes | None = None,
+    monitoring: MonitoringSpec | None = None,
+    mlflow_tracking_server_arn: str | None = None,
+    feature_groups: Mapping[str, FeatureGroupSource] | None = None,
 ) -> str:
-    """Return the definition JSON of the one-step pipeline ``Prepare``, built offline."""
+    """Return the definition JSON of the one-step pipeline ``Prepare``, built offline.
+
+    It registers no model, so ``serving`` and ``monitoring`` do not apply and its kind
+    declares no baseline (its models get no monitor); it reads no feature group. Each
+    execution is tracked in the environment's MLflow server, as every pipeline's.
+    """
     from pipeline_definitions import offline_sdk
+    from pipeline_definitions.mlflow_tracking import mlflow_config
 
     offline_sdk.import_sdk()
     from sagemaker.core.network import NetworkConfig
@@ -171,6 +185,7 @@ def build_processing_only_pipeline(
             steps=[ProcessingStep(name="Prepare", step_args=step_args)],
             sagemaker_session=session,
             pipeline_experiment_config=None,
+            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
         return str(pipeline.definition())
 

@@ -21,9 +21,11 @@ from pipeline_definitions.automl_pipeline import (
     AutoMlPipelineSettings,
     build_automl_pipeline,
 )
+from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"
+MLFLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/ml-platform-dev"
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ml-platform-dev-pipeline"
 SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
@@ -43,6 +45,8 @@ def build_arguments(**overrides: Any) -> dict[str, Any]:
         "subnet_ids": SUBNETS,
         "security_group_ids": SECURITY_GROUPS,
         "input_data_uri": "s3://ml-platform-dev-datasets/lead-scoring/training/",
+        "serving": ServingInstanceTypes(transform=("ml.m5.2xlarge", "ml.m5.xlarge")),
+        "mlflow_tracking_server_arn": MLFLOW,
     }
     arguments.update(overrides)
     return arguments
@@ -161,6 +165,21 @@ def test_best_candidate_is_registered_pending_approval_in_the_group(
     assert container["ModelDataUrl"] == {"Get": f"{best}.ModelDataUrl"}
     assert container["Environment"] == {
         name: {"Get": f"{best}.Environment['{name}']"} for name in INFERENCE_ENVIRONMENT
+    }
+
+
+def test_package_lists_where_the_model_is_served_and_links_its_mlflow_run(
+    definition: dict[str, Any],
+) -> None:
+    """Batch-served in every environment: transform types only, not a fixed m5 list."""
+    arguments = steps(definition)["RegisterModel"]["Arguments"]
+    inference = arguments["InferenceSpecification"]
+    assert inference["SupportedTransformInstanceTypes"] == ["ml.m5.2xlarge", "ml.m5.xlarge"]
+    assert "SupportedRealtimeInferenceInstanceTypes" not in inference
+    assert arguments["CustomerMetadataProperties"]["mlflow-tracking-server-arn"] == MLFLOW
+    assert definition["MlflowConfig"] == {
+        "MlflowResourceArn": MLFLOW,
+        "MlflowExperimentName": "ml-platform-dev-lead-scoring",
     }
 
 

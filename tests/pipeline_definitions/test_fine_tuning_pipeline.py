@@ -25,6 +25,7 @@ from pipeline_definitions.fine_tuning_pipeline import (
     build_fine_tuning_pipeline,
 )
 from pipeline_definitions.foundation_models import foundation_models
+from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"
@@ -46,6 +47,8 @@ def build_arguments(settings: FineTuningPipelineSettings, **overrides: Any) -> d
         "settings": settings,
         "subnet_ids": ("subnet-0123456789abcdef0",),
         "security_group_ids": ("sg-0123456789abcdef0",),
+        # Served on Inferentia2 in dev, on Trainium in prod (config/prod.yaml).
+        "serving": ServingInstanceTypes(real_time=("ml.inf2.xlarge", "ml.trn1.2xlarge")),
     }
     arguments.update(overrides)
     return arguments
@@ -204,10 +207,12 @@ def test_registered_pending_approval_with_the_pinned_serving_image(
     assert trained_with and served_with
     assert neuron_sdk_line(trained_with) == neuron_sdk_line(served_with)
     assert container["ModelDataUrl"] == {"Get": "Steps.FineTune.ModelArtifacts.S3ModelArtifacts"}
+    # Where the model is served in every environment, not the base model's own list.
     assert arguments["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == [
         "ml.inf2.xlarge",
-        "ml.inf2.8xlarge",
+        "ml.trn1.2xlarge",
     ]
+    assert "SupportedTransformInstanceTypes" not in arguments["InferenceSpecification"]
 
 
 def test_gpu_spot_fine_tuning_checkpoints_on_the_g5_instance_storage(

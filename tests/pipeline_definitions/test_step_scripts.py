@@ -13,6 +13,7 @@ import importlib.util
 import json
 import logging
 import shutil
+import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ def load_step(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"step_{name}", STEPS_DIR / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Registered first, as an import would: dataclasses look their module up by name.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -311,6 +314,89 @@ def test_preprocess_rejects_fractions_leaving_no_training_rows(pipeline, tmp_pat
         run_preprocess(
             pipeline.raw_input, tmp_path, "--validation-fraction", "0.5", "--test-fraction", "0.5"
         )
+
+
+# --- preprocess: categorical features and batches -----------------------------------
+
+CONTRACTS = ("month-to-month", "one-year", "two-year")
+
+
+def with_contract_type(raw: pd.DataFrame) -> pd.DataFrame:
+    """The bundled data with the sample feature group's string feature ``contract_type``
+    (a few cells missing), mostly following the label so that it carries signal of its
+    own (as a customer's contract says much about churn)."""
+    frame = raw.copy()
+    rng = np.random.default_rng(5)
+    follows = rng.random(len(frame)) < 0.8
+    chosen = np.where(follows, frame[TARGET].to_numpy() * 2, rng.integers(0, 3, len(frame)))
+    frame["contract_type"] = [CONTRACTS[int(c)] for c in chosen]
+    frame.loc[frame.index % 37 == 0, "contract_type"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module")
+def categorical(tmp_path_factory: pytest.TempPathFactory, raw: pd.DataFrame) -> Path:
+    """preprocess.py over two batches of a training prefix, each in its own sub-prefix."""
+    root = tmp_path_factory.mktemp("categorical")
+    frame = with_contract_type(raw)
+    for index, part in enumerate((frame.iloc[:300], frame.iloc[300:])):
+        batch = root / "training" / f"batch-{index:04d}"
+        batch.mkdir(parents=True)
+        part.to_csv(batch / "part-0.csv", index=False)
+    (root / "training" / "batch-0001" / "_SUCCESS").write_text("")
+    run_preprocess(root / "training", root / "out")
+    return root / "out"
+
+
+def test_preprocess_reads_every_batch_under_the_input_prefix(categorical, raw):
+    rows = sum(
+        len(read_split(categorical / n / f"{n}.csv")) for n in ("train", "validation", "test")
+    )
+    assert rows == len(raw)
+
+
+def test_preprocess_encodes_a_categorical_column_as_ordinal_codes_of_the_training_split(
+    categorical, raw
+):
+    schema = json.loads((categorical / "schema" / "schema.json").read_text())
+    assert schema["categories"] == {"contract_type": sorted(CONTRACTS)}
+    position = 1 + schema["features"].index("contract_type")
+    for name in ("train", "validation", "test"):
+        codes = set(read_split(categorical / name / f"{name}.csv")[position])
+        assert codes <= {preprocess.UNKNOWN_CATEGORY, 0, 1, 2}, name
+    train_codes = read_split(categorical / "train" / "train.csv")[position]
+    assert (train_codes == preprocess.UNKNOWN_CATEGORY).sum() > 0  # the missing cells
+
+
+def test_preprocess_unseen_and_missing_categories_get_the_unknown_code():
+    frame = pd.DataFrame(
+        {"target": [0, 1, 0, 1], "x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", None]}
+    )
+    encoding = preprocess.FeatureEncoding.fit(frame, "target", max_categories=10)
+    later = pd.DataFrame({"target": [1, 0], "x": [np.nan, 5.0], "c": ["z", None]})
+    encoded = encoding.transform(later)
+    assert encoded["c"].tolist() == [preprocess.UNKNOWN_CATEGORY] * 2
+    assert encoded["x"].tolist() == [2.5, 5.0]  # median of the training split
+
+
+def test_preprocess_trains_a_model_that_uses_the_categorical_feature(categorical):
+    schema = json.loads((categorical / "schema" / "schema.json").read_text())
+    train_split = read_split(categorical / "train" / "train.csv")
+    matrix = xgboost.DMatrix(train_split.iloc[:, 1:], label=train_split[0])
+    with xgboost.config_context(nthread=1):
+        booster = xgboost.train({"objective": "binary:logistic", "max_depth": 3}, matrix, 20)
+    used = booster.get_score(importance_type="weight")
+    column = 1 + schema["features"].index("contract_type")  # the label is column 0
+    assert str(column) in used, used
+
+
+def test_preprocess_refuses_an_identifier_as_a_categorical_feature(tmp_path, raw):
+    (tmp_path / "input").mkdir()
+    raw.assign(customer_id=[f"c-{i}" for i in range(len(raw))]).to_csv(
+        tmp_path / "input" / "data.csv", index=False
+    )
+    with pytest.raises(ValueError, match=r"categorical column 'customer_id' has \d+ distinct"):
+        run_preprocess(tmp_path / "input", tmp_path / "out", "--max-categories", "100")
 
 
 # --- train --------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
+from pipeline_definitions.clarify_checks import ClarifyChecks
+from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from pipeline_definitions.training_pipeline import (
     APPROVAL_STATUS,
     AUC_JSON_PATH,
@@ -43,6 +45,13 @@ KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-123456789
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ml-platform-dev-pipeline"
 SUBNETS = ("subnet-0123456789abcdef0", "subnet-0fedcba9876543210")
 SECURITY_GROUPS = ("sg-0123456789abcdef0",)
+MLFLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/ml-platform-dev"
+CLARIFY = ClarifyChecks(
+    bias_facet="contract_type", bias_facet_values=("Month-to-month",), shap_samples=100
+)
+SERVING = ServingInstanceTypes(
+    real_time=("ml.c6i.large", "ml.m5.large"), transform=("ml.m5.xlarge",)
+)
 
 
 def build_arguments(region: str = REGION, **overrides: Any) -> dict[str, Any]:
@@ -59,6 +68,9 @@ def build_arguments(region: str = REGION, **overrides: Any) -> dict[str, Any]:
         "kms_key_arn": KMS_KEY.replace(REGION, region),
         "subnet_ids": SUBNETS,
         "security_group_ids": SECURITY_GROUPS,
+        "settings": TrainingPipelineSettings(clarify=CLARIFY),
+        "serving": SERVING,
+        "mlflow_tracking_server_arn": MLFLOW.replace(REGION, region),
     }
     arguments.update(overrides)
     return arguments
@@ -143,7 +155,7 @@ def step(definition: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def job_steps(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    types = {"Processing", "Training", "QualityCheck"}
+    types = {"Processing", "Training", "QualityCheck", "ClarifyCheck"}
     return [s for s in all_steps(definition).values() if s["Type"] in types]
 
 
@@ -183,6 +195,8 @@ def test_a_fresh_process_without_aws_settings_builds_the_same_bytes_offline(
     stray AWS settings must neither be used nor leak into the definition."""
     arguments = build_arguments()
     arguments["code_uris"] = vars(arguments["code_uris"])
+    arguments["serving"] = vars(arguments["serving"])
+    arguments["clarify"] = vars(arguments.pop("settings").clarify)
     script = f"""
 import json, socket, sys
 attempts = []
@@ -192,9 +206,17 @@ def refuse(what):
 socket.socket.connect = lambda self, address: refuse(f"connect {{address}}")
 socket.getaddrinfo = lambda host, *a, **k: refuse(f"resolve {{host}}")
 sys.path.insert(0, {str(REPO)!r})
-from pipeline_definitions.training_pipeline import StepCodeUris, build_training_pipeline
+from pipeline_definitions.clarify_checks import ClarifyChecks
+from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
+from pipeline_definitions.training_pipeline import (
+    StepCodeUris, TrainingPipelineSettings, build_training_pipeline
+)
 arguments = {arguments!r}
 arguments["code_uris"] = StepCodeUris(**arguments["code_uris"])
+arguments["serving"] = ServingInstanceTypes(**arguments["serving"])
+arguments["settings"] = TrainingPipelineSettings(
+    clarify=ClarifyChecks(**arguments.pop("clarify"))
+)
 text = build_training_pipeline(**arguments)
 print(json.dumps({{"attempts": attempts, "definition": text}}))
 """
@@ -242,10 +264,14 @@ def test_steps_have_the_expected_names_and_types(definition: dict[str, Any]) -> 
         "CheckAucThreshold": "Condition",
         "DataQualityBaseline": "QualityCheck",
         "ModelQualityBaseline": "QualityCheck",
+        "CreateModel": "Model",
+        "ModelBiasCheck": "ClarifyCheck",
+        "ModelExplainabilityCheck": "ClarifyCheck",
         "RegisterModel": "RegisterModel",
         "AucBelowThreshold": "Fail",
     }
-    assert set(types) == set(STEP_NAMES)
+    # FeatureStoreDataset only with a feature group source (test_training_pipeline_loop.py).
+    assert set(types) == set(STEP_NAMES) - {"FeatureStoreDataset"}
 
 
 def test_parameters_expose_input_instance_types_and_threshold(definition: dict[str, Any]) -> None:
@@ -320,6 +346,9 @@ def test_gate_registers_on_pass_and_fails_otherwise(definition: dict[str, Any]) 
     assert [s["Name"] for s in arguments["IfSteps"]] == [
         "DataQualityBaseline",
         "ModelQualityBaseline",
+        "CreateModel",
+        "ModelBiasCheck",
+        "ModelExplainabilityCheck",
         "RegisterModel",
     ]
     assert [s["Name"] for s in arguments["ElseSteps"]] == ["AucBelowThreshold"]
@@ -382,7 +411,8 @@ def test_registered_container_is_the_builtin_xgboost_without_script_mode(
     )
     assert container["Environment"] == {}
     assert inference["SupportedContentTypes"] == ["text/csv"]
-    assert inference["SupportedRealtimeInferenceInstanceTypes"] == ["ml.m5.large", "ml.m5.xlarge"]
+    assert inference["SupportedRealtimeInferenceInstanceTypes"] == list(SERVING.real_time)
+    assert inference["SupportedTransformInstanceTypes"] == list(SERVING.transform)
 
 
 def test_quality_checks_baseline_the_preprocessed_data_and_the_predictions(
@@ -441,7 +471,7 @@ def test_only_preprocess_is_cached(definition: dict[str, Any]) -> None:
 
 def test_every_job_encrypts_volumes_and_outputs_with_the_key(definition: dict[str, Any]) -> None:
     jobs = job_steps(definition)
-    assert len(jobs) == 5
+    assert len(jobs) == 7
     for job in jobs:
         arguments = job["Arguments"]
         if job["Type"] == "Training":
@@ -460,7 +490,11 @@ def test_no_volume_key_is_requested_on_instance_storage(no_network: ConnectionAt
     assert arguments["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
 
 
-def test_every_job_runs_isolated_in_the_given_subnets(definition: dict[str, Any]) -> None:
+def test_every_job_runs_in_the_given_subnets_isolated_but_clarify(
+    definition: dict[str, Any],
+) -> None:
+    """Clarify creates, calls and deletes its shadow endpoint itself (SageMaker API and
+    runtime, through the VPC's interface endpoints): its jobs cannot be isolated."""
     for job in job_steps(definition):
         arguments = job["Arguments"]
         if job["Type"] == "Training":
@@ -470,7 +504,7 @@ def test_every_job_runs_isolated_in_the_given_subnets(definition: dict[str, Any]
         else:
             network = arguments["NetworkConfig"]
             vpc = network["VpcConfig"]
-            assert network["EnableNetworkIsolation"] is True
+            assert network["EnableNetworkIsolation"] is (job["Type"] != "ClarifyCheck"), job["Name"]
             assert network["EnableInterContainerTrafficEncryption"] is True
         assert (tuple(vpc["Subnets"]), tuple(vpc["SecurityGroupIds"])) == (SUBNETS, SECURITY_GROUPS)
 
@@ -517,6 +551,8 @@ _SAGEMAKER_MODEL = ServiceModel(
 _REQUESTS = {
     "Processing": ("CreateProcessingJob", {"ProcessingJobName": "placeholder"}),
     "QualityCheck": ("CreateProcessingJob", {"ProcessingJobName": "placeholder"}),
+    "ClarifyCheck": ("CreateProcessingJob", {"ProcessingJobName": "placeholder"}),
+    "Model": ("CreateModel", {"ModelName": "placeholder"}),
     "Training": ("CreateTrainingJob", {"TrainingJobName": "placeholder"}),
     "RegisterModel": ("CreateModelPackage", {}),
 }
@@ -541,6 +577,9 @@ def with_placeholders(value: Any) -> Any:
         "Evaluate",
         "DataQualityBaseline",
         "ModelQualityBaseline",
+        "CreateModel",
+        "ModelBiasCheck",
+        "ModelExplainabilityCheck",
         "RegisterModel",
     ],
 )
@@ -637,13 +676,6 @@ def test_region_selects_the_image_registry(
             (
                 r"processing_instance_type='ml\.inf2\.xlarge' is not an instance type SageMaker accepts "
                 r"for processing jobs"
-            ),
-        ),
-        (
-            {"inference_instance_types": ("ml.m5.large", "ml.x9.huge")},
-            (
-                r"inference_instance_types='ml\.x9\.huge' is not an instance type SageMaker accepts "
-                r"for real-time-inference jobs"
             ),
         ),
         ({"volume_size_gb": 0}, r"volume_size_gb=0 .*allowed: an integer from 1 to 16384"),
