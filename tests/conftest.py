@@ -1,4 +1,11 @@
-"""Session fixtures: each environment's app is built and synthesized once per test session."""
+"""Session fixtures: each environment's app is built and synthesized once per test session.
+
+Also the one place of the helpers every stack test uses to find its templates and
+resources: a model's two stacks (:func:`model_template`, :func:`registry_template`), the
+shared automation stack (:func:`automation_template`), every resource of a type across all
+stacks (:func:`resources_of_type`) and the synthesized resource of a construct
+(:func:`resource_of`).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ os.environ["PATH"] = f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['
 import aws_cdk as cdk  # noqa: E402
 import pytest  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
+from constructs import IConstruct  # noqa: E402
 
 from platform_config import (  # noqa: E402
     EnvironmentConfig,
@@ -23,6 +31,7 @@ from platform_config import (  # noqa: E402
     load_environment,
 )
 from stacks import MlPlatform, build_platform  # noqa: E402
+from stacks.ml_platform import ModelStacks  # noqa: E402
 from stacks.platform_app import APP_CONTEXT  # noqa: E402
 
 ENVIRONMENTS = available_environments()
@@ -48,9 +57,69 @@ class SynthesizedPlatform:
         return Template.from_json(self.template_json(stack))
 
     def template_json(self, stack: cdk.Stack) -> dict[str, Any]:
-        """The synthesized template as written to the cloud assembly."""
+        """The synthesized template as written to the cloud assembly (a fresh copy)."""
         artifact = self.assembly.get_stack_artifact(stack.artifact_id)
-        return json.loads(Path(artifact.template_full_path).read_text())  # type: ignore[no-any-return]
+        return json.loads(_template_text(artifact.template_full_path))  # type: ignore[no-any-return]
+
+    def model(self, model: str) -> ModelStacks:
+        """The two stacks of catalogue model ``model``."""
+        return self.platform.models[model]
+
+
+_TEMPLATE_TEXT: dict[str, str] = {}
+
+
+def _template_text(path: str) -> str:
+    """A template file's text, read once per session (tests read the same ones often)."""
+    if path not in _TEMPLATE_TEXT:
+        _TEMPLATE_TEXT[path] = Path(path).read_text()
+    return _TEMPLATE_TEXT[path]
+
+
+def model_template(platform: SynthesizedPlatform, model: str) -> dict[str, Any]:
+    """Template of ``<prefix>-model-<model>``: pipelines, settings, serving, monitoring."""
+    return platform.template_json(platform.model(model).model)
+
+
+def registry_template(platform: SynthesizedPlatform, model: str) -> dict[str, Any]:
+    """Template of ``<prefix>-registry-<model>``: package group and release records."""
+    return platform.template_json(platform.model(model).registry)
+
+
+def automation_template(platform: SynthesizedPlatform) -> dict[str, Any]:
+    """Template of ``<prefix>-automation``: alerts, provider, step code, automation."""
+    return platform.template_json(platform.platform.automation)
+
+
+def resources_of_type(platform: SynthesizedPlatform, kind: str) -> dict[str, dict[str, Any]]:
+    """Every resource of type ``kind`` in every stack, by ``<stack name>/<logical id>``."""
+    return {
+        f"{stack.stack_name}/{logical_id}": resource
+        for stack in platform.platform.stacks
+        for logical_id, resource in platform.template_json(stack)["Resources"].items()
+        if resource["Type"] == kind
+    }
+
+
+def stack_output(platform: SynthesizedPlatform, reference: dict[str, Any]) -> Any:
+    """The value a cross-stack reference (``Fn::GetStackOutput``) reads, from the output of
+    the producing stack's template."""
+    spec = reference["Fn::GetStackOutput"]
+    (stack,) = [s for s in platform.platform.stacks if s.stack_name == spec["StackName"]]
+    return platform.template_json(stack)["Outputs"][spec["OutputName"]]["Value"]
+
+
+def logical_id_of(construct: IConstruct) -> str:
+    """The logical id of a CloudFormation resource, or of an L2 construct's resource."""
+    resource = construct if isinstance(construct, cdk.CfnElement) else construct.node.default_child
+    assert isinstance(resource, cdk.CfnElement), construct.node.path
+    return cdk.Stack.of(resource).get_logical_id(resource)
+
+
+def resource_of(platform: SynthesizedPlatform, construct: IConstruct) -> dict[str, Any]:
+    """The synthesized resource (``Type``, ``Properties``, ...) of ``construct``."""
+    template = platform.template_json(cdk.Stack.of(construct))
+    return template["Resources"][logical_id_of(construct)]  # type: ignore[no-any-return]
 
 
 _CACHE: dict[str, SynthesizedPlatform] = {}
