@@ -153,3 +153,80 @@ def platforms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized
 @pytest.fixture(scope="session")
 def sandbox(platforms: dict[str, SynthesizedPlatform]) -> SynthesizedPlatform:
     return platforms["sandbox"]
+
+
+# --- What CloudFormation would create ------------------------------------------------------
+
+#: ``{"Ref": "AWS::NoValue"}``, resolved: the property is dropped.
+_NO_VALUE = object()
+
+
+def deployed_resources(
+    template: dict[str, Any], parameters: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """The resources CloudFormation would create from ``template`` given ``parameters``
+    (values of SSM parameter types as resolved; other parameters take their defaults).
+
+    Conditions are evaluated, resources whose condition is false are left out, and in the
+    properties of the others ``Ref`` to a parameter, ``Fn::If``, ``Fn::Join``,
+    ``Fn::Select`` and ``Fn::Split`` are resolved; every other intrinsic (references to
+    resources or to other stacks) is kept as it is.
+    """
+    values = {
+        name: parameters.get(name, parameter.get("Default"))
+        for name, parameter in template.get("Parameters", {}).items()
+    }
+    definitions = template.get("Conditions", {})
+    conditions: dict[str, bool] = {}
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = bool(evaluate(definitions[name]))
+        return conditions[name]
+
+    def evaluate(value: Any) -> Any:
+        if isinstance(value, list):
+            return [v for v in (evaluate(item) for item in value) if v is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref" and argument == "AWS::NoValue":
+                return _NO_VALUE
+            if key == "Ref" and argument in values:
+                return values[argument]
+            if key == "Condition":
+                return condition(argument)
+            if key == "Fn::If":
+                name, when_true, when_false = argument
+                return evaluate(when_true if condition(name) else when_false)
+            if key == "Fn::Equals":
+                left, right = evaluate(argument)
+                return left == right
+            if key == "Fn::Not":
+                return not evaluate(argument[0])
+            if key == "Fn::And":
+                return all(evaluate(argument))
+            if key == "Fn::Or":
+                return any(evaluate(argument))
+            if key in ("Fn::Join", "Fn::Select", "Fn::Split"):
+                return _function(key, evaluate(argument))
+        return {k: v for k, v in ((k, evaluate(v)) for k, v in value.items()) if v is not _NO_VALUE}
+
+    return {
+        logical_id: evaluate(resource)
+        for logical_id, resource in template["Resources"].items()
+        if "Condition" not in resource or condition(resource["Condition"])
+    }
+
+
+def _function(key: str, argument: list[Any]) -> Any:
+    """``Fn::Join``, ``Fn::Select`` or ``Fn::Split`` of evaluated arguments, when they are
+    all known; else the function itself."""
+    if key == "Fn::Join" and all(isinstance(part, str) for part in argument[1]):
+        return str(argument[0]).join(argument[1])
+    if key == "Fn::Select" and isinstance(argument[1], list):
+        return argument[1][int(argument[0])]
+    if key == "Fn::Split" and isinstance(argument[1], str):
+        return argument[1].split(argument[0])
+    return {key: argument}
