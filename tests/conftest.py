@@ -30,6 +30,10 @@ from platform_config import (  # noqa: E402
     available_environments,
     load_environment,
 )
+from platform_contracts.model_settings import (  # noqa: E402
+    ModelSettings,
+    settings_parameter_name,
+)
 from stacks import MlPlatform, build_platform  # noqa: E402
 from stacks.ml_platform import ModelStacks  # noqa: E402
 from stacks.platform_app import APP_CONTEXT  # noqa: E402
@@ -99,6 +103,19 @@ def resources_of_type(platform: SynthesizedPlatform, kind: str) -> dict[str, dic
         for logical_id, resource in platform.template_json(stack)["Resources"].items()
         if resource["Type"] == kind
     }
+
+
+def settings_document(platform: SynthesizedPlatform, model: str) -> ModelSettings:
+    """The settings document of ``model`` as its stack writes it (parsed the way the
+    functions read it)."""
+    name = settings_parameter_name(platform.config.name_prefix, model)
+    (value,) = [
+        resource["Properties"]["Value"]
+        for resource in model_template(platform, model)["Resources"].values()
+        if resource["Type"] == "AWS::SSM::Parameter" and resource["Properties"]["Name"] == name
+    ]
+    assert isinstance(value, str), "the document must be a literal (no deploy-time value)"
+    return ModelSettings.from_json(value)
 
 
 def stack_output(platform: SynthesizedPlatform, reference: dict[str, Any]) -> Any:
