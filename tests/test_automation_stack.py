@@ -355,3 +355,24 @@ def test_release_records_are_created_by_the_provider_and_written_by_the_automati
             if record["Type"] == "Custom::ReleaseRecord":
                 name = record["Properties"]["ParameterName"]
                 assert fnmatchcase(f"arn:aws:ssm:eu-west-1:111111111111:parameter{name}", records)
+
+
+#: Stateful resources of the automation stack: the alert topic every alarm notifies and its
+#: key, the table of handled events, and the queues that hold work (retries, arrivals,
+#: dead letters). A refactor must not replace them.
+PINNED_LOGICAL_IDS = {
+    "Alerts91F83244": "AWS::SNS::Topic",
+    "AlertsKey9E1197AF": "AWS::KMS::Key",
+    "IdempotencyTable22A5A209": "AWS::DynamoDB::GlobalTable",
+    "ReleasesRetryQueue6272E9C1": "AWS::SQS::Queue",
+    "RetrainingArrivalsQueue7F34B42B": "AWS::SQS::Queue",
+    "ReleaseAutomationDeadLetterQueue80EBF829": "AWS::SQS::Queue",
+    "RetrainingTriggerDeadLetterQueueF4E9F7B0": "AWS::SQS::Queue",
+}
+
+
+def test_stateful_logical_ids_are_pinned(platforms: dict[str, SynthesizedPlatform]) -> None:
+    for name, platform in platforms.items():
+        resources = automation_template(platform)["Resources"]
+        found = {key: resources[key]["Type"] for key in PINNED_LOGICAL_IDS if key in resources}
+        assert found == PINNED_LOGICAL_IDS, name

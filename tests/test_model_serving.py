@@ -20,7 +20,6 @@ from platform_contracts.releases import parse_package_arn
 from stacks.model_serving import ModelServing
 from tests.conftest import (
     SynthesizedPlatform,
-    automation_template,
     logical_id_of,
     model_template,
     resource_of,
@@ -478,8 +477,6 @@ PINNED = {
     },
     BATCH: {"ServingTransformSettingsDFEC4AC0": "AWS::SSM::Parameter"},
 }
-#: The same in the automation stack: the alert topic every alarm notifies, and its key.
-PINNED_SHARED = {"Alerts91F83244": "AWS::SNS::Topic", "AlertsKey9E1197AF": "AWS::KMS::Key"}
 
 
 @pytest.mark.parametrize("model", sorted(PINNED))
@@ -490,8 +487,6 @@ def test_logical_ids_of_stateful_and_named_resources_are_pinned(
     assert {key: resources[key]["Type"] for key in PINNED[model] if key in resources} == (
         PINNED[model]
     )
-    shared = automation_template(sandbox)["Resources"]
-    assert {key: shared[key]["Type"] for key in PINNED_SHARED if key in shared} == PINNED_SHARED
 
 
 @pytest.mark.parametrize("env_name", ["sandbox", "dev", "staging", "prod"])
