@@ -149,16 +149,21 @@ def synthesize(env_name: str, outdir: Path) -> SynthesizedPlatform:
     through the CLI, exercised in ``test_synth_command.py``, runs it.
     """
     if env_name not in _CACHE:
-        config = load_environment(env_name)
-        app = cdk.App(
-            context=cdk_context(),
-            outdir=str(outdir),
-            stack_traces=False,
-            builtin_cloud_formation_validation=False,
-        )
-        platform = build_platform(app, config)
-        _CACHE[env_name] = SynthesizedPlatform(config, platform, app.synth(), outdir)
+        _CACHE[env_name] = synthesize_config(load_environment(env_name), outdir)
     return _CACHE[env_name]
+
+
+def synthesize_config(config: EnvironmentConfig, outdir: Path) -> SynthesizedPlatform:
+    """Build and synthesize the platform of ``config`` exactly as :func:`synthesize` does
+    (for a test that changes the configuration; not cached)."""
+    app = cdk.App(
+        context=cdk_context(),
+        outdir=str(outdir),
+        stack_traces=False,
+        builtin_cloud_formation_validation=False,
+    )
+    platform = build_platform(app, config)
+    return SynthesizedPlatform(config, platform, app.synth(), outdir)
 
 
 @pytest.fixture(scope="session")
