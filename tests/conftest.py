@@ -109,13 +109,14 @@ def settings_document(platform: SynthesizedPlatform, model: str) -> ModelSetting
     """The settings document of ``model`` as its stack writes it (parsed the way the
     functions read it)."""
     name = settings_parameter_name(platform.config.name_prefix, model)
-    (value,) = [
-        resource["Properties"]["Value"]
+    (parameter,) = [
+        resource["Properties"]
         for resource in model_template(platform, model)["Resources"].values()
         if resource["Type"] == "AWS::SSM::Parameter" and resource["Properties"]["Name"] == name
     ]
-    assert isinstance(value, str), "the document must be a literal (no deploy-time value)"
-    return ModelSettings.from_json(value)
+    assert parameter["Type"] == "String"
+    assert isinstance(parameter["Value"], str), "a literal document (no deploy-time value)"
+    return ModelSettings.from_json(parameter["Value"])
 
 
 def stack_output(platform: SynthesizedPlatform, reference: dict[str, Any]) -> Any:
