@@ -29,13 +29,23 @@ from platform_config.serving_spec import (
 
 @dataclass(frozen=True)
 class VariantPackage:
-    """The model package a variant serves: ``key`` names its :class:`ServedModel`
-    (``Champion``, ``Candidate``, ``V3``: variants with the same key share one model)."""
+    """The model package a variant serves.
+
+    Attributes
+    ----------
+    key:
+        Names its :class:`ServedModel` (``Champion``, ``Candidate``, ``V3``: variants with
+        the same key share one model).
+    package_arn:
+        The versioned package ARN (a release record's deploy-time value, or a pinned one).
+    acknowledge_template_value:
+        The ARN is an SSM parameter type's value inside ``Fn::If``, which CDK's template
+        validation cannot resolve (it substitutes the parameter's default, its name): its
+        finding is acknowledged on the model (default no).
+    """
 
     key: str
     package_arn: str
-    #: The ARN is an SSM parameter type's value inside ``Fn::If``, which CDK's template
-    #: validation cannot resolve (it substitutes the parameter's default, its name).
     acknowledge_template_value: bool = False
 
 

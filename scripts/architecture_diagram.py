@@ -25,6 +25,7 @@ source.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections import defaultdict
@@ -163,6 +164,21 @@ def _wrapped(label: str, width: int = 16) -> str:
     return "\n".join(part.strip() for part in [*lines, line])
 
 
+def _name_prefixes(stacks: list[StackTemplate]) -> dict[str, str]:
+    """The environment's name prefix (``ml-platform-sandbox-``) of each stack: what the
+    names of its stacks share up to a dash, so that a model's endpoint is labelled by the
+    model's name in shared and per-model stacks alike."""
+    by_environment: dict[str, list[str]] = defaultdict(list)
+    for stack in stacks:
+        by_environment[stack.display_name.split("/")[0]].append(stack.stack_name)
+    prefixes = {}
+    for names in by_environment.values():
+        shared = os.path.commonprefix(names) if len(names) > 1 else names[0].rsplit("-", 1)[0]
+        prefix = shared[: shared.rfind("-") + 1] if len(names) > 1 else shared + "-"
+        prefixes.update({name: prefix for name in names})
+    return prefixes
+
+
 class _Graph:
     """The nodes and edges of the picture, computed from the templates alone."""
 
@@ -180,6 +196,7 @@ class _Graph:
         self.nodes: dict[str, tuple[str, Kind, str]] = {}  # key -> (stack, kind, label)
         self.physical: dict[tuple[str, str], Ref] = {}  # (type, name) -> resource
         self.buckets: dict[str, Ref] = {}
+        prefixes = _name_prefixes(stacks)
         for stack in stacks:
             # Lambdas behind custom resources run at deploy time only: not part of the picture.
             providers = {
@@ -191,7 +208,7 @@ class _Graph:
                     stack, resource.get("Properties", {}).get("ServiceToken")
                 )
             }
-            prefix = stack.stack_name.rsplit("-", 1)[0] + "-"
+            prefix = prefixes[stack.stack_name]
             by_type: dict[str, list[str]] = defaultdict(list)
             for logical_id, resource in stack.resources.items():
                 if logical_id in providers:

@@ -20,11 +20,12 @@ The biggest idle costs are flagged with the configuration knob that removes each
 knobs already in use with what each saves (an endpoint that scales to zero instances, interface
 endpoints in fewer zones than the VPC has, an MLflow app instead of a tracking server).
 
-Resources under a CloudFormation condition are counted as if it held: a model's serving and
-monitoring exist only once its champion is released (the ``Released`` condition of
-``docs/releases.md``), and the report prices the environment as it is once every model is
-released, not a fresh deployment with nothing released. The report reads only files: no AWS
-call, no clock.
+Resources that exist only under a CloudFormation condition (a model's serving and
+monitoring, created once its champion is released, ``docs/releases.md``) are priced as if
+the condition held: the report shows what the environment costs with every model served, and
+says, per stack, how many resources wait for a condition.
+
+The report reads only files: no AWS call, no clock.
 """
 
 from __future__ import annotations
@@ -161,7 +162,12 @@ class _Pricer:
         return f"config/{stack.display_name.split('/')[0].lower()}.yaml"
 
     def model_of(self, stack: StackTemplate, endpoint_name: str) -> str:
-        prefix = f"ml-platform-{stack.display_name.split('/')[0].lower()}-"
+        """The catalogue model of an endpoint: the model whose stack holds it
+        (``<Env>/Models/<model>/Model``), else its name after the stack's name prefix."""
+        path = stack.display_name.split("/")
+        if len(path) >= 3 and path[-3] == "Models":
+            return path[-2]
+        prefix = stack.stack_name.rsplit("-", 1)[0] + "-"
         return endpoint_name.removeprefix(prefix)
 
     def save(self, stack: StackTemplate, knob: str, what: str, monthly: float, entry: dict) -> None:
@@ -546,6 +552,16 @@ class _Pricer:
         free = self.prices.get("free_at_rest", {})
         usage = self.prices.get("scales_with_use", {})
         for stack in self.stacks:
+            conditional = sorted(
+                {str(r["Condition"]) for r in stack.resources.values() if "Condition" in r}
+            )
+            if conditional:
+                count = sum("Condition" in r for r in stack.resources.values())
+                self.report.notes.append(
+                    f"{stack.display_name}: {count} resources exist only when condition"
+                    f" {', '.join(conditional)} holds (a model's serving and monitoring, once"
+                    " it is released); priced as if it held"
+                )
             for logical_id, resource in stack.resources.items():
                 rtype = resource["Type"]
                 if "Condition" in resource:

@@ -6,7 +6,8 @@ Usage::
         [--role-arn arn:aws:iam::222222222222:role/cdk-hnb659fds-lookup-role-222222222222-eu-west-1] \\
         --stack ml-platform-dev-data ... [--domain ml-platform-dev] \\
         [--model-package-group ml-platform-dev-churn-prediction ...] \\
-        [--pipeline NAME ...] [--endpoint NAME ...]
+        [--pipeline NAME ...] [--endpoint NAME ...] \\
+        [--released-by endpoint:NAME=/ml-platform-dev/releases/<model>/champion ...]
 
 With ``--role-arn`` it first assumes that role (read-only: the delivery pipeline passes the
 target account's CDK bootstrap lookup role), then checks, reading only:
@@ -18,6 +19,11 @@ target account's CDK bootstrap lookup role), then checks, reading only:
 * every SageMaker pipeline exists and is ``Active``;
 * every endpoint exists and is ``InService``.
 
+A pipeline or endpoint named in ``--released-by`` (``pipeline:NAME`` or ``endpoint:NAME``)
+exists only once its model is released (``docs/releases.md``): its release record (an SSM
+parameter) is read first, and while it is ``none`` the check passes saying so; once it names
+a package, the resource is checked.
+
 Prints one line per check and exits 1 if any failed, 2 on bad arguments.
 """
 
@@ -26,12 +32,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+from platform_contracts.releases import UNRELEASED
 
 #: Stack states after a successful deployment.
 HEALTHY_STACK_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
@@ -62,6 +70,9 @@ class SmokeTargets:
     model_package_groups: Sequence[str] = ()
     pipelines: Sequence[str] = ()
     endpoints: Sequence[str] = ()
+    #: ``pipeline:<name>`` or ``endpoint:<name>`` -> the release record (SSM parameter name)
+    #: whose value decides whether that resource exists yet.
+    released_by: Mapping[str, str] = field(default_factory=dict)
 
     def command(self, *, region: str, role_arn: str | None = None) -> str:
         """The shell command that runs this check from the repository's root."""
@@ -74,6 +85,11 @@ class SmokeTargets:
         ]
         words += [word for name in self.pipelines for word in ("--pipeline", name)]
         words += [word for name in self.endpoints for word in ("--endpoint", name)]
+        words += [
+            word
+            for name, record in sorted(self.released_by.items())
+            for word in ("--released-by", f"{name}={record}")
+        ]
         return shlex.join(words)
 
 
@@ -132,11 +148,36 @@ def run_checks(session: boto3.Session, targets: SmokeTargets) -> list[CheckResul
             ("InService",),
         ),
     ]
+    unreleased = _unreleased(session, targets.released_by)
     for kind, names, status_of, healthy in checks:
-        results += [
-            _check(kind, name, lambda name=name, status_of=status_of: status_of(name), healthy)
-            for name in names
-        ]
+        for name in names:
+            key = f"{kind}:{name}"
+            if key in unreleased:
+                results.append(CheckResult(kind, name, *unreleased[key]))
+                continue
+            results.append(
+                _check(kind, name, lambda name=name, status_of=status_of: status_of(name), healthy)
+            )
+    return results
+
+
+def _unreleased(
+    session: boto3.Session, released_by: Mapping[str, str]
+) -> dict[str, tuple[bool, str]]:
+    """(passed, detail), by ``<kind>:<name>``, of each resource not to check: its release
+    record says ``none`` (passed), or cannot be read (failed)."""
+    if not released_by:
+        return {}
+    ssm = session.client("ssm")
+    results: dict[str, tuple[bool, str]] = {}
+    for key, record in released_by.items():
+        try:
+            value = ssm.get_parameter(Name=record)["Parameter"]["Value"]
+        except ClientError as error:
+            results[key] = (False, f"release record {record}: {_error_text(error)}")
+            continue
+        if value == UNRELEASED:
+            results[key] = (True, f"not released yet ({record} is {UNRELEASED})")
     return results
 
 
@@ -189,7 +230,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-package-group", action="append", default=[])
     parser.add_argument("--pipeline", action="append", default=[], help="a SageMaker pipeline")
     parser.add_argument("--endpoint", action="append", default=[], help="a SageMaker endpoint")
+    parser.add_argument(
+        "--released-by",
+        action="append",
+        default=[],
+        type=_released_by,
+        metavar="KIND:NAME=RECORD",
+        help="the pipeline or endpoint (KIND) NAME exists once the SSM parameter RECORD is"
+        " not none",
+    )
     return parser
+
+
+def _released_by(text: str) -> tuple[str, str]:
+    key, _, record = text.partition("=")
+    kind, _, name = key.partition(":")
+    if kind not in ("pipeline", "endpoint") or not name or not record.startswith("/"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not pipeline:NAME=/ssm/parameter or endpoint:NAME=/ssm/parameter"
+        )
+    return key, record
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_package_groups=args.model_package_group,
         pipelines=args.pipeline,
         endpoints=args.endpoint,
+        released_by=dict(args.released_by),
     )
     results = run_checks(session_for(args.region, args.role_arn), targets)
     for result in results:

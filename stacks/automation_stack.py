@@ -8,10 +8,12 @@ the policies grant by name prefix.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack, Token
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -47,6 +49,27 @@ def step_code_uri(config: EnvironmentConfig) -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     bucket = config.bucket_name(BUCKET_KINDS["PipelineCode"])
     return f"s3://{bucket}/{STEP_CODE_PREFIX}/{digest.hexdigest()[:16]}"
+
+
+def publish_for_models(stack: Stack, values: Sequence[str]) -> None:
+    """Publish ``values`` for the model stacks, whether or not a model of the catalogue uses
+    them.
+
+    A model stack reads this stack's values as weak references (``Fn::GetStackOutput``); CDK
+    writes the output a reference reads (``Publish/Output<reference>``) the first time a
+    consumer uses it. A value only some kinds of model use (the alerts key, for the topics of
+    asynchronous endpoints) would otherwise add an output to this stack when the first such
+    model is added, and remove it with the last: adding or removing a model would change a
+    shared stack. Created here first, under the id CDK looks for, the outputs are the same
+    whatever the catalogue holds (tests/test_catalogue_isolation.py).
+    """
+    scope = stack.node.try_find_child("Publish") or Construct(stack, "Publish")
+    for value in values:
+        if not Token.is_unresolved(value):
+            continue  # a literal (an existing topic's ARN) needs no output
+        output_id = "Output" + json.dumps(stack.resolve(value), separators=(",", ":"))
+        if scope.node.try_find_child(output_id) is None:
+            CfnOutput(scope, output_id, value=value)
 
 
 class AutomationStack(Stack):
@@ -171,6 +194,14 @@ class AutomationStack(Stack):
                 },
             ),
             targets=[self.alerts.rule_target()],
+        )
+        publish_for_models(
+            self,
+            [
+                self.alert_topic.topic_arn,
+                self.alerts.key.key_arn,
+                self.provider.function.function_arn,
+            ],
         )
 
     def _function(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import App, CfnResource, Duration, Environment, Stack, Token, pipelines
+from aws_cdk import App, Aspects, CfnResource, Duration, Environment, Stack, Token, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ml_constructs import (
     ArtifactBucketHardening,
@@ -16,8 +16,10 @@ from ml_constructs import (
     acknowledge_generated_wildcards,
     add_compliance_checks,
 )
+from ml_constructs.released_versions import OnlyUnderCondition
 from platform_config import EnvironmentConfig
 from platform_config.delivery import DeliveryConfig
+from platform_contracts.releases import Slot
 from scripts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets
 from stacks.platform_app import construct_id_of
 from stacks.platform_stage import PlatformStage
@@ -283,7 +285,34 @@ def smoke_targets(stage: PlatformStage) -> SmokeTargets:
         model_package_groups=names(sagemaker.CfnModelPackageGroup, "model_package_group_name"),
         pipelines=names(sagemaker.CfnPipeline, "pipeline_name"),
         endpoints=names(sagemaker.CfnEndpoint, "endpoint_name"),
+        released_by=_released_by(stage),
     )
+
+
+def _released_by(stage: PlatformStage) -> dict[str, str]:
+    """Pipelines and endpoints (``pipeline:<name>``, ``endpoint:<name>``) that exist only once
+    their model's champion is released, with the release record that says so (its SSM
+    parameter's name)."""
+    found: dict[str, str] = {}
+    for stacks in stage.platform.models.values():
+        released = stacks.model.released
+        record = released.parameters[Slot.CHAMPION].default
+
+        def conditional(construct: IConstruct) -> bool:
+            """Whether ``released.only_when_released`` covers ``construct`` (its aspect
+            applies the condition only when the app synthesizes, after this runs)."""
+            return any(
+                isinstance(aspect, OnlyUnderCondition) and aspect.condition is released.released
+                for scope in construct.node.scopes
+                for aspect in Aspects.of(scope).all
+            )
+
+        for construct in stacks.model.node.find_all():
+            if isinstance(construct, sagemaker.CfnEndpoint) and conditional(construct):
+                found[f"endpoint:{construct.endpoint_name}"] = str(record)
+            elif isinstance(construct, sagemaker.CfnPipeline) and conditional(construct):
+                found[f"pipeline:{construct.pipeline_name}"] = str(record)
+    return found
 
 
 def _wildcard_reasons(stack: Stack, artifact_bucket_arn: str) -> dict[str, str]:

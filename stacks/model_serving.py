@@ -261,9 +261,21 @@ class ModelServing(Construct):
         notifications = AsyncInferenceNotifications(self, "Notifications", key=alerts.key)
         base = f"{ASYNC_PREFIX}/{self._model.name}"
         role = self.role
-        role.grant_read(self._capture, f"{base}/input/", reason="Asynchronous requests.")
-        role.grant_write(self._capture, f"{base}/output/", reason="Asynchronous results.")
-        role.grant_write(self._capture, f"{base}/failures/", reason="Asynchronous failures.")
+        role.grant_read(
+            self._capture,
+            f"{base}/input/",
+            reason="Asynchronous requests of this endpoint, under keys its clients choose.",
+        )
+        role.grant_write(
+            self._capture,
+            f"{base}/output/",
+            reason="Asynchronous results of this endpoint, under names SageMaker generates.",
+        )
+        role.grant_write(
+            self._capture,
+            f"{base}/failures/",
+            reason="Asynchronous failures of this endpoint, under names SageMaker generates.",
+        )
         role.grant_publish([notifications.success_topic, notifications.error_topic], alerts.key)
         bucket = self._capture.bucket_name
         return AsyncOutput(

@@ -105,6 +105,10 @@ class ModelStack(Stack):
                     released=self.released,
                     **placement,
                 )
+                if self.serving.endpoint is not None:
+                    # The monitors name the endpoint by its physical name: CloudFormation
+                    # must create it first (SageMaker refuses a schedule on a missing one).
+                    self.monitoring.node.add_dependency(self.serving.endpoint.endpoint)
         self.settings = ssm.StringParameter(
             self,
             "Settings",

@@ -48,3 +48,13 @@ def test_same_templates_give_the_same_graphviz_source(
     again = tmp_path / "again.png"
     assert main([str(sandbox.outdir), "--output", str(again)]) == 0
     assert again.with_suffix(".dot").read_text() == picture.with_suffix(".dot").read_text()
+
+
+def test_a_models_resources_are_labelled_with_the_models_name(
+    picture: Path, sandbox: SynthesizedPlatform
+) -> None:
+    source = picture.with_suffix(".dot").read_text()
+    # fraud-detection's pipeline and endpoint, in its own stack, without the environment's
+    # name prefix that every stack shares
+    cluster = source.split("(ml-platform-sandbox-model-fraud-detection)")[-1].split("subgraph")[0]
+    assert cluster.count('label="fraud-detection"') == 2

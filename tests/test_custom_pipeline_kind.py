@@ -79,9 +79,16 @@ def test_listed_plugin_kind_synthesizes_the_plugins_pipeline(
         builtin_cloud_formation_validation=False,
     )
     platform = build_platform(app, config)
-    template = Template.from_stack(platform.pipelines)
-    batch_pipelines = len(platform.pipelines.batch_pipelines)  # one per batch-served model
-    template.resource_count_is("AWS::SageMaker::Pipeline", len(config.models) + batch_pipelines)
+    assembly = app.synth()
+
+    def template_of(model: str) -> Template:
+        artifact = assembly.get_stack_artifact(platform.models[model].model.artifact_id)
+        return Template.from_json(json.loads(Path(artifact.template_full_path).read_text()))
+
+    # The plugin's model gets its own stack with its one pipeline, and nothing that serves.
+    template = template_of("feature-refresh")
+    template.resource_count_is("AWS::SageMaker::Pipeline", 1)
+    template.resource_count_is("AWS::SageMaker::Endpoint", 0)
     definition = _definition(template, "ml-platform-sandbox-feature-refresh")
     assert [step["Name"] for step in definition["Steps"]] == ["Prepare"]
     (step,) = definition["Steps"]
@@ -94,7 +101,8 @@ def test_listed_plugin_kind_synthesizes_the_plugins_pipeline(
     )
     assert [p["Name"] for p in definition["Parameters"]] == ["InputDataUri"]
     # The built-in kinds are still built by their own builders beside it.
-    assert "Train" in json.dumps(_definition(template, "ml-platform-sandbox-churn-prediction"))
+    churn = template_of("churn-prediction")
+    assert "Train" in json.dumps(_definition(churn, "ml-platform-sandbox-churn-prediction"))
 
 
 def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kinds(

@@ -338,6 +338,39 @@ def test_smoke_targets_are_read_from_the_stage_s_constructs(delivery: Synthesize
     ]
 
 
+def test_smoke_check_expects_a_models_endpoint_only_once_its_record_names_a_package(
+    delivery: SynthesizedDelivery,
+) -> None:
+    stage = delivery.stack.stages[0]
+    targets = smoke_targets(stage)
+    # From the synthesized templates: every endpoint and pipeline under a condition, with the
+    # release record (SSM parameter type) the condition reads.
+    expected: dict[str, str] = {}
+    for stacks in stage.platform.models.values():
+        template = delivery.template_json(stacks.model.artifact_id)
+        for resource in template["Resources"].values():
+            kinds = {"AWS::SageMaker::Endpoint": "endpoint", "AWS::SageMaker::Pipeline": "pipeline"}
+            if resource["Type"] not in kinds or "Condition" not in resource:
+                continue
+            properties = resource["Properties"]
+            name = properties.get("EndpointName") or properties["PipelineName"]
+            condition = json.dumps(template["Conditions"][resource["Condition"]])
+            (parameter,) = [p for p in template["Parameters"] if f'"{p}"' in condition]
+            key = f"{kinds[resource['Type']]}:{name}"
+            expected[key] = template["Parameters"][parameter]["Default"]
+    assert targets.released_by == expected
+    # No endpoint exists before a release, nor a batch pipeline; training pipelines never wait.
+    assert {f"endpoint:{name}" for name in targets.endpoints} <= set(expected)
+    assert "pipeline:ml-platform-dev-lead-scoring-batch" in expected
+    assert "ml-platform-dev-churn-prediction" in targets.pipelines
+    assert "pipeline:ml-platform-dev-churn-prediction" not in expected
+    command = delivery.stack.smoke_checks["dev"].commands[0]
+    assert (
+        "--released-by endpoint:ml-platform-dev-churn-prediction="
+        "/ml-platform-dev/releases/churn-prediction/champion"
+    ) in command
+
+
 def test_delivery_stages_deploy_the_same_templates_as_cdk_deploy(
     delivery: SynthesizedDelivery, platforms: dict[str, SynthesizedPlatform]
 ) -> None:

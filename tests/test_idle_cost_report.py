@@ -35,8 +35,11 @@ EXPECTED = {
     ("Fixture/Serving", "CloudWatch alarms (high resolution)"): 0.30,
     ("Fixture/Serving", "CloudWatch composite alarms"): 0.50,
     ("Fixture/Serving", "CloudWatch dashboards"): 3.00,
+    # a model's own stack: its endpoint and alarm exist once it is released, priced as such
+    ("Fixture/Models/scoring/Model", "ml.m5.large, fixture-scoring (variant AllTraffic)"): 73.0,
+    ("Fixture/Models/scoring/Model", "CloudWatch alarms"): 0.10,
 }
-EXPECTED_TOTAL = 792.58  # the async endpoint scales to zero; the unused config has no endpoint
+EXPECTED_TOTAL = 865.68  # the async endpoint scales to zero; the unused config has no endpoint
 
 
 @pytest.fixture(scope="module")
@@ -68,18 +71,30 @@ def test_zero_at_idle_resources_are_listed_as_scaling_with_use(
 ) -> None:
     usage = fixture_report.scales_with_use
     assert usage["AWS::Lambda::Function"] == 1
+    assert usage["AWS::SageMaker::Pipeline"] == 1
     assert usage["AWS::SageMaker::Endpoint (no instance kept at idle)"] == 1  # async, min 0
 
 
 def test_cli_prints_total_top_items_knobs_and_unpriced(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(FIXTURE), "--prices", str(FIXTURE / "prices.yaml"), "--top", "2"]) == 0
     out = capsys.readouterr().out
-    assert "Total with no traffic: 792.58 USD/month" in out
+    assert "Total with no traffic: 865.68 USD/month" in out
     assert "1. 365.00 USD/month - MLflow tracking server (Small)" in out
     assert "knob: `mlflow.enabled: false`" in out
     assert "`serving.serverless.provisioned_concurrency`" in out
     assert "3. " not in out.split("Biggest idle costs")[1].split("Zero at idle")[0]
     assert "Fixture/Base/Mystery AWS::Made::Up: type not in pricing/prices.yaml" in out
+
+
+def test_a_models_stack_names_the_model_in_its_knobs_and_its_conditional_resources(
+    fixture_report: IdleCostReport,
+) -> None:
+    (line,) = [line for line in fixture_report.lines if "fixture-scoring" in line.item]
+    assert line.knob.startswith("model `scoring` (config/models.yaml")
+    assert (
+        "Fixture/Models/scoring/Model: 4 resources exist only when condition Released holds"
+        " (a model's serving and monitoring, once it is released); priced as if it held"
+    ) in fixture_report.notes
 
 
 def test_cli_says_when_there_is_no_assembly(tmp_path: Path) -> None:
@@ -105,3 +120,16 @@ def test_sandbox_report_mentions_every_stack_and_prices_its_idle_costs(
     assert "MLflow app (serverless)" in out  # sandbox: mlflow.kind app
     report = idle_cost(read_assembly(sandbox.outdir), load_prices(DEFAULT_PRICES))
     assert report.total > 0
+    # Each real-time endpoint is priced in its model's stack, under its model's knob, as it
+    # will cost once the model is released.
+    for model in sandbox.config.models:
+        if model.serving is None or model.serving.kind.value != "real_time":
+            continue
+        lines = [
+            line for line in report.lines if f"ml-platform-sandbox-{model.name} (" in line.item
+        ]
+        assert lines, model.name
+        for line in lines:
+            assert line.stack == f"Sandbox/Models/{model.name}/Model"
+            assert line.knob.startswith(f"model `{model.name}` (config/models.yaml"), line.knob
+        assert f"Sandbox/Models/{model.name}/Model: " in out  # its conditional resources

@@ -60,6 +60,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
+        # moto's SSM imports its EC2 models on first use, which call boto3.Session(): let
+        # that happen before the session is replaced below.
+        _REAL_SESSION(region_name=REGION).client("ssm").describe_parameters()
         monkeypatch.setattr(
             smoke_check.boto3, "Session", lambda **kwargs: _StubbedStacks(_REAL_SESSION(**kwargs))
         )
@@ -170,3 +173,68 @@ def test_command_lists_every_target_and_quotes_nothing_needlessly() -> None:
 def test_installed_boto3_is_the_pinned_one() -> None:
     pins = (Path(__file__).resolve().parent.parent / "requirements-dev.txt").read_text()
     assert SMOKE_CHECK_REQUIREMENTS in pins.splitlines()
+
+
+# --- a model that is not released yet has no endpoint ---------------------------------------
+
+RECORD = "/ml-platform-dev/releases/churn/champion"
+RELEASED_ENDPOINT = SmokeTargets(
+    endpoints=("ml-platform-dev-churn",),
+    pipelines=("ml-platform-dev-churn",),
+    released_by={"endpoint:ml-platform-dev-churn": RECORD},
+)
+
+
+def _record(session: boto3.Session, value: str) -> None:
+    session.client("ssm").put_parameter(Name=RECORD, Value=value, Type="String", Overwrite=True)
+
+
+def test_an_endpoint_whose_record_is_none_is_not_expected(aws: boto3.Session) -> None:
+    _record(aws, "none")
+    sagemaker = aws.client("sagemaker")
+    sagemaker.create_pipeline(
+        PipelineName="ml-platform-dev-churn",
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+        RoleArn=EXECUTION_ROLE,
+    )
+    pipeline, endpoint = run_checks(aws, RELEASED_ENDPOINT)
+    # The pipeline of the same name is checked: only the endpoint waits for a release.
+    assert (pipeline.kind, pipeline.passed, pipeline.detail) == ("pipeline", True, "Active")
+    assert (endpoint.kind, endpoint.name, endpoint.passed) == (
+        "endpoint",
+        "ml-platform-dev-churn",
+        True,
+    )
+    assert endpoint.detail == f"not released yet ({RECORD} is none)"
+
+
+def test_an_endpoint_whose_record_names_a_package_must_be_in_service(aws: boto3.Session) -> None:
+    _record(aws, "arn:aws:sagemaker:eu-west-1:123456789012:model-package/ml-platform-dev-churn/3")
+    endpoint = run_checks(aws, RELEASED_ENDPOINT)[-1]
+    assert (endpoint.kind, endpoint.passed) == ("endpoint", False)
+    assert "Could not find endpoint" in endpoint.detail or "ValidationException" in endpoint.detail
+
+
+def test_a_missing_release_record_fails_the_check_of_what_it_decides(aws: boto3.Session) -> None:
+    endpoint = run_checks(aws, RELEASED_ENDPOINT)[-1]
+    assert (endpoint.kind, endpoint.passed) == ("endpoint", False)
+    assert endpoint.detail.startswith(f"release record {RECORD}: ParameterNotFound")
+
+
+def test_command_passes_release_records_and_main_reads_them(aws: boto3.Session) -> None:
+    _record(aws, "none")
+    command = SmokeTargets(
+        endpoints=("ml-platform-dev-churn",),
+        released_by={"endpoint:ml-platform-dev-churn": RECORD},
+    ).command(region=REGION)
+    assert command.endswith(
+        f"--endpoint ml-platform-dev-churn --released-by endpoint:ml-platform-dev-churn={RECORD}"
+    )
+    assert smoke_check.main(command.split()[3:]) == 0
+
+
+def test_a_malformed_release_record_argument_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        smoke_check.main(["--region", REGION, "--released-by", "ml-platform-dev-churn"])
+    assert raised.value.code == 2
+    assert "is not pipeline:NAME=/ssm/parameter or endpoint:NAME" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from platform_config import load_environment
 from tests.conftest import SynthesizedPlatform
 
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -30,21 +31,26 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize(
-    "stack_id",
-    [
-        "Data",
-        "Network",
-        "Registry",
-        "Workspace",
-        "Serving",
-        "Pipelines",
-        "Monitoring",
-        "Automation",
-    ],
-)
+#: Every stack of the sandbox by its construct path under the environment ("/" as "."):
+#: the shared stacks, then each model's registry and model stacks.
+SANDBOX_STACKS = ["Data", "Network", "Registry", "Workspace", "Automation"] + [
+    f"Models.{model.name}.{stack}"
+    for model in load_environment("sandbox").models
+    for stack in ("Registry", "Model")
+]
+
+
+def test_every_sandbox_stack_has_a_snapshot(sandbox: SynthesizedPlatform) -> None:
+    paths = [
+        stack.node.path.split("/", 1)[1].replace("/", ".") for stack in sandbox.platform.stacks
+    ]
+    assert paths == SANDBOX_STACKS
+
+
+@pytest.mark.parametrize("stack_id", SANDBOX_STACKS)
 def test_sandbox_stack_matches_its_snapshot(
     sandbox: SynthesizedPlatform, snapshot_json: SnapshotAssertion, stack_id: str
 ) -> None:
-    stack = next(s for s in sandbox.platform.stacks if s.node.id == stack_id)
+    path = stack_id.replace(".", "/")
+    (stack,) = [s for s in sandbox.platform.stacks if s.node.path.split("/", 1)[1] == path]
     assert normalised(sandbox.template_json(stack)) == snapshot_json

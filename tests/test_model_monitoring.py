@@ -1,4 +1,5 @@
-"""The monitoring stack: Model Monitor schedules, drift alarms, failure alerts."""
+"""Each model's monitoring (stacks/model_monitoring.py): Model Monitor schedules on its
+endpoint, drift alarms, the baselines of the released version; failure alerts (automation)."""
 
 from __future__ import annotations
 
@@ -8,34 +9,57 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from platform_contracts.releases import package_arn
 from stacks.monitoring_images import clarify_image, model_monitor_image
-from tests.conftest import SynthesizedPlatform
+from tests.conftest import (
+    SynthesizedPlatform,
+    deployed_resources,
+    model_template,
+    resources_of_type,
+)
 
-GROUP = "ml-platform-sandbox-churn-prediction"
+MODEL = "churn-prediction"
+GROUP = f"ml-platform-sandbox-{MODEL}"
 
 
 def _monitoring(platform: SynthesizedPlatform) -> Template:
-    return platform.template(platform.platform.monitoring)
+    return platform.template(platform.model(MODEL).model)
 
 
-def _only(template: Template, kind: str, model: str = "churnprediction") -> dict[str, Any]:
-    """The one resource of ``kind`` built for ``model`` (by its construct's logical id)."""
-    resources = {k: v for k, v in template.find_resources(kind).items() if k.startswith(model)}
+def _only(template: Template, kind: str) -> dict[str, Any]:
+    """The one resource of ``kind`` in the model's stack."""
+    resources = template.find_resources(kind)
     assert len(resources) == 1, list(resources)
     return next(iter(resources.values()))["Properties"]  # type: ignore[no-any-return]
 
 
 def test_only_endpoints_that_capture_data_and_have_baselines_are_monitored(
-    sandbox: SynthesizedPlatform,
+    platforms: dict[str, SynthesizedPlatform],
 ) -> None:
-    schedules = _monitoring(sandbox).find_resources("AWS::SageMaker::MonitoringSchedule")
-    endpoints = {s["Properties"]["EndpointName"] for s in schedules.values()}
-    capturing = set(sandbox.platform.serving.capturing_endpoints.values())
-    # The fine-tuned model captures data, but its pipeline registers no baseline: a monitor
-    # would fail on every run (issue 13), so it has none (docs/retraining.md).
-    assert endpoints == capturing - {"ml-platform-sandbox-support-assistant"}
-    assert "ml-platform-sandbox-support-assistant" in capturing
+    from pipeline_definitions.pipeline_kinds import pipeline_kind
+
+    for platform in platforms.values():
+        schedules = resources_of_type(platform, "AWS::SageMaker::MonitoringSchedule")
+        endpoints = {s["Properties"]["EndpointName"] for s in schedules.values()}
+        kinds = {model.name: model.pipeline.kind for model in platform.config.models}
+        capturing = {
+            name: stacks.model.serving.name
+            for name, stacks in platform.platform.models.items()
+            if stacks.model.serving is not None and stacks.model.serving.capture_uri is not None
+        }
+        # A model whose pipeline registers no baseline (the fine-tuned LLM) has no monitor:
+        # it would fail on every run (issue 13, docs/retraining.md).
+        expected = {
+            endpoint
+            for name, endpoint in capturing.items()
+            if pipeline_kind(kinds[name]).baselines
+        }
+        assert endpoints == expected, platform.config.name
     assert "ml-platform-sandbox-fraud-detection" not in endpoints  # serverless: no capture
+    # Each model's schedules live in its own stack, beside its endpoint.
+    for key, schedule in schedules.items():
+        model = schedule["Properties"]["EndpointName"].removeprefix("ml-platform-sandbox-")
+        assert key.startswith(f"ml-platform-sandbox-model-{model}/"), key
 
 
 @pytest.mark.parametrize(
@@ -79,17 +103,31 @@ def test_each_enabled_monitor_runs_in_the_vpc_with_kms_on_the_schedule(
     )
 
 
-def test_monitors_read_the_baselines_the_deployment_function_publishes(
+def test_monitors_read_the_baselines_the_release_automation_publishes(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    template = _monitoring(sandbox)
-    data = _only(template, "AWS::SageMaker::DataQualityJobDefinition")
-    base = f"s3://mlp-sandbox-111111111111-eu-west-1-reports/baselines/{GROUP}"
+    # The baselines of the released champion, under its version: resolved as CloudFormation
+    # would with the record naming version 7.
+    template = model_template(sandbox, MODEL)
+    released = package_arn("aws", "eu-west-1", "111111111111", GROUP, 7)
+    records = {
+        name: released
+        for name, parameter in template["Parameters"].items()
+        if parameter["Default"].startswith(f"/ml-platform-sandbox/releases/{MODEL}/")
+    }
+    resources = deployed_resources(template, records)
+
+    def only(kind: str) -> dict[str, Any]:
+        (found,) = [r["Properties"] for r in resources.values() if r["Type"] == kind]
+        return found  # type: ignore[no-any-return]
+
+    data = only("AWS::SageMaker::DataQualityJobDefinition")
+    base = f"s3://mlp-sandbox-111111111111-eu-west-1-reports/baselines/{MODEL}/7"
     assert data["DataQualityBaselineConfig"] == {
         "ConstraintsResource": {"S3Uri": f"{base}/data-quality/constraints.json"},
         "StatisticsResource": {"S3Uri": f"{base}/data-quality/statistics.json"},
     }
-    quality = _only(template, "AWS::SageMaker::ModelQualityJobDefinition")
+    quality = only("AWS::SageMaker::ModelQualityJobDefinition")
     assert quality["ModelQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"] == (
         f"{base}/model-quality/constraints.json"
     )
@@ -141,7 +179,7 @@ def test_drift_and_quality_alarms_feed_one_composite_alarm_named_for_retraining(
 
 
 def test_failed_monitoring_executions_alert_the_topic(sandbox: SynthesizedPlatform) -> None:
-    _monitoring(sandbox).has_resource_properties(
+    sandbox.template(sandbox.platform.automation).has_resource_properties(
         "AWS::Events::Rule",
         {
             "EventPattern": {
@@ -162,10 +200,48 @@ def test_failed_monitoring_executions_alert_the_topic(sandbox: SynthesizedPlatfo
 def test_monitoring_role_may_read_the_ground_truth_prefix_only(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    workspace = json.dumps(sandbox.template_json(sandbox.platform.workspace))
-    assert "arn:aws:s3:::mlp-labels-example/churn-prediction/*" in workspace
-    assert "arn:aws:s3:::mlp-labels-example/*" not in workspace
+    monitoring = sandbox.model(MODEL).model.monitoring
+    assert monitoring is not None
+    role = sandbox.template(sandbox.model(MODEL).model).find_resources(
+        "AWS::IAM::Policy",
+        {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("^MonitoringRole")}]}},
+    )
+    assert "arn:aws:s3:::mlp-labels-example/churn-prediction/*" in json.dumps(role)
+    everything = json.dumps([sandbox.template_json(s) for s in sandbox.platform.stacks])
+    assert "arn:aws:s3:::mlp-labels-example/*" not in everything
 
 
-def test_monitoring_stack_deploys_after_the_endpoints(sandbox: SynthesizedPlatform) -> None:
-    assert sandbox.platform.serving in sandbox.platform.monitoring.dependencies
+def _needs(template: dict[str, Any], logical_id: str) -> set[str]:
+    """Every resource ``logical_id`` waits for: its DependsOn, Ref and GetAtt, transitively."""
+    resources = template["Resources"]
+    found: set[str] = set()
+    todo = [logical_id]
+    while todo:
+        resource = resources[todo.pop()]
+        text = json.dumps(resource)
+        direct = set(resource.get("DependsOn", []))
+        direct |= {other for other in resources if f'"{other}"' in text}
+        for other in direct - found:
+            found.add(other)
+            todo.append(other)
+    return found
+
+
+@pytest.mark.parametrize("env_name", ["sandbox", "prod"])
+def test_monitors_are_created_after_their_endpoint(
+    platforms: dict[str, SynthesizedPlatform], env_name: str
+) -> None:
+    platform = platforms[env_name]
+    monitored = 0
+    for model, stacks in platform.platform.models.items():
+        if stacks.model.monitoring is None:
+            continue
+        template = platform.template_json(stacks.model)
+        endpoints = [
+            k for k, r in template["Resources"].items() if r["Type"] == "AWS::SageMaker::Endpoint"
+        ]
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] == "AWS::SageMaker::MonitoringSchedule":
+                monitored += 1
+                assert set(endpoints) <= _needs(template, logical_id), (model, logical_id)
+    assert monitored

@@ -1,4 +1,5 @@
-"""The pipelines stack: one SageMaker pipeline per catalogue model, its code, its schedule."""
+"""Each model's pipelines (stacks/model_pipelines.py): its SageMaker pipeline, built for the
+environment's region, its role, its schedule; the step code they share (automation stack)."""
 
 from __future__ import annotations
 
@@ -18,17 +19,19 @@ from ml_constructs import SageMakerPipeline
 from platform_config import ConfigError
 from platform_config.pipeline_spec import PipelineKind
 from stacks import build_platform
-from tests.conftest import ENVIRONMENTS, SynthesizedPlatform, cdk_context
+from tests.conftest import (
+    ENVIRONMENTS,
+    SynthesizedPlatform,
+    automation_template,
+    cdk_context,
+    logical_id_of,
+    model_template,
+)
 
-#: Logical ids of the pipelines: a refactor must not replace a pipeline (its executions
-#: and their history would go with it).
-PINNED_LOGICAL_IDS = {
-    "churn-prediction": "churnprediction",
-    "fraud-detection": "frauddetection",
-    "lead-scoring": "leadscoring",
-    "support-assistant": "supportassistant",
-    "claims-triage": "claimstriage",
-}
+#: Logical ids of the pipelines in each model's stack: a refactor must not replace a
+#: pipeline (its executions and their history would go with it).
+TRAINING_PIPELINE = "PipelinesTrainingBCBE1A8F"
+BATCH_PIPELINE = "ServingBatchPipeline42FD4D87"
 
 #: Step names and types each kind of pipeline must have.
 STEP_TYPES = {
@@ -58,8 +61,13 @@ CLARIFY_STEPS = {
 }
 
 
-def _template(platform: SynthesizedPlatform) -> dict[str, Any]:
-    return platform.template_json(platform.platform.pipelines)
+def _pipelines(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The pipelines of a template, by logical id."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SageMaker::Pipeline"
+    }
 
 
 def _marker(intrinsic: dict[str, Any]) -> str:
@@ -72,9 +80,11 @@ def _marker(intrinsic: dict[str, Any]) -> str:
     return f"<{re.sub(r'[^A-Za-z0-9:]', '', json.dumps(intrinsic))}>"
 
 
-def definition_of(platform: SynthesizedPlatform, model: str) -> dict[str, Any]:
+def definition_of(
+    platform: SynthesizedPlatform, model: str, logical_id: str = TRAINING_PIPELINE
+) -> dict[str, Any]:
     """The pipeline's definition, deploy-time values shown as ``<stack:output>``."""
-    resource = _template(platform)["Resources"][PINNED_LOGICAL_IDS[model]]
+    resource = model_template(platform, model)["Resources"][logical_id]
     body = resource["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
     if isinstance(body, dict):
         parts = body["Fn::Join"][1]
@@ -105,18 +115,17 @@ def models_of_kind(kind: PipelineKind) -> list[str]:
 
 
 def test_logical_ids_of_pipelines_are_pinned(sandbox: SynthesizedPlatform) -> None:
-    resources = _template(sandbox)["Resources"]
     pipelines = {
-        resource["Properties"]["PipelineName"]: logical_id
-        for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::SageMaker::Pipeline"
+        (model.name, logical_id): resource["Properties"]["PipelineName"]
+        for model in sandbox.config.models
+        for logical_id, resource in _pipelines(model_template(sandbox, model.name)).items()
     }
     assert pipelines == {
         **{
-            f"ml-platform-sandbox-{model.name}": PINNED_LOGICAL_IDS[model.name]
+            (model.name, TRAINING_PIPELINE): f"ml-platform-sandbox-{model.name}"
             for model in sandbox.config.models
         },
-        "ml-platform-sandbox-lead-scoring-batch": "leadscoringbatch",
+        ("lead-scoring", BATCH_PIPELINE): "ml-platform-sandbox-lead-scoring-batch",
     }
 
 
@@ -125,28 +134,30 @@ def test_one_pipeline_per_model_named_after_environment_and_model(
     platforms: dict[str, SynthesizedPlatform], env_name: str
 ) -> None:
     platform = platforms[env_name]
-    template = platform.template(platform.platform.pipelines)
-    batch_served = [
-        m
-        for m in platform.config.models
-        if m.serving is not None and m.serving.kind.value == "batch"
-    ]
-    template.resource_count_is(
-        "AWS::SageMaker::Pipeline", len(platform.config.models) + len(batch_served)
-    )
     for model in platform.config.models:
+        batch = model.serving is not None and model.serving.kind.value == "batch"
+        template = platform.template(platform.model(model.name).model)
+        template.resource_count_is("AWS::SageMaker::Pipeline", 2 if batch else 1)
+        # Each model's pipelines run as the model's own role, in the model's stack.
+        role = platform.model(model.name).model.pipelines.role
         template.has_resource_properties(
             "AWS::SageMaker::Pipeline",
             {
                 "PipelineName": f"ml-platform-{env_name}-{model.name}",
-                "RoleArn": {
-                    "Fn::GetStackOutput": Match.object_like(
-                        {
-                            "StackName": f"ml-platform-{env_name}-workspace",
-                            "OutputName": Match.string_like_regexp("ExecutionRole"),
-                        }
-                    )
-                },
+                "RoleArn": {"Fn::GetAtt": [logical_id_of(role), "Arn"]},
+            },
+        )
+        template.has_resource_properties(
+            "AWS::IAM::Role",
+            {
+                "AssumeRolePolicyDocument": Match.object_like(
+                    {
+                        "Statement": [
+                            Match.object_like({"Principal": {"Service": "sagemaker.amazonaws.com"}})
+                        ]
+                    }
+                ),
+                "Description": f"ml-platform-{env_name}-{model.name}: its pipelines' jobs",
             },
         )
 
@@ -180,7 +191,7 @@ def test_jobs_run_as_the_execution_role_in_the_vpc_with_the_workload_key(
     sandbox: SynthesizedPlatform, model: str
 ) -> None:
     text = json.dumps(definition_of(sandbox, model))
-    role = "<ml-platform-sandbox-workspace:PublishOutputFnGetAttExecutionRole"
+    role = f"<Fn::GetAtt:{logical_id_of(sandbox.model(model).model.pipelines.role)}Arn>"
     key = "<ml-platform-sandbox-data:PublishOutputFnGetAttKeysWorkloadKey"
     group = "<ml-platform-sandbox-network:PublishOutputFnGetAttNetworkWorkloadSecurityGroup"
     subnet = "<ml-platform-sandbox-network:PublishOutputRefNetworkVpcIsolatedSubnet"
@@ -199,7 +210,7 @@ def test_training_pipeline_trains_xgboost_on_spot_with_the_shipped_scripts(
     train = steps["Train"]["Arguments"]
     assert "sagemaker-xgboost:1.7-1" in train["AlgorithmSpecification"]["TrainingImage"]
     assert train["EnableManagedSpotTraining"] is True
-    prefix = sandbox.platform.pipelines.step_code_prefix
+    prefix = sandbox.platform.automation.step_code_prefix
     assert re.fullmatch(
         r"s3://mlp-sandbox-111111111111-eu-west-1-code/pipelines/steps/[0-9a-f]{16}", prefix
     )
@@ -253,11 +264,19 @@ def test_definitions_are_built_for_the_environments_region(
 # --- step code --------------------------------------------------------------------------
 
 
+def _all_dependencies(stack: cdk.Stack) -> set[cdk.Stack]:
+    found: set[cdk.Stack] = set()
+    for dependency in stack.dependencies:
+        found |= {dependency, *_all_dependencies(dependency)}
+    return found
+
+
 def test_step_scripts_are_deployed_to_the_code_bucket_under_their_hash(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    template = sandbox.template(sandbox.platform.pipelines)
-    prefix = sandbox.platform.pipelines.step_code_prefix.split("/", 3)[3]
+    automation = sandbox.platform.automation
+    template = sandbox.template(automation)
+    prefix = automation.step_code_prefix.split("/", 3)[3]
     template.has_resource_properties(
         "Custom::CDKBucketDeployment",
         {
@@ -267,19 +286,24 @@ def test_step_scripts_are_deployed_to_the_code_bucket_under_their_hash(
             "RetainOnDelete": True,
         },
     )
-    for logical_id in PINNED_LOGICAL_IDS.values():
-        depends_on = _template(sandbox)["Resources"][logical_id]["DependsOn"]
-        assert any(d.startswith("StepCodeCustomResource") for d in depends_on)
+    # Every model's pipelines are created after the scripts they name are in the bucket.
+    for model in sandbox.config.models:
+        assert automation in _all_dependencies(sandbox.model(model.name).model), model.name
 
 
 def test_deployment_handler_logs_to_an_encrypted_log_group_with_the_retention(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    template = sandbox.template(sandbox.platform.pipelines)
-    template.has_resource_properties(
-        "AWS::Logs::LogGroup",
-        {"RetentionInDays": 30, "KmsKeyId": Match.any_value()},
-    )
+    template = automation_template(sandbox)
+    logs = sandbox.platform.automation.step_code_logs
+    log_group = template["Resources"][logical_id_of(logs)]["Properties"]
+    handlers = [
+        r["Properties"].get("LoggingConfig")
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    ]
+    assert {"LogGroup": {"Ref": logical_id_of(logs)}} in handlers
+    assert log_group["RetentionInDays"] == 30 and "KmsKeyId" in log_group
 
 
 # --- schedules and permissions ----------------------------------------------------------
@@ -288,11 +312,13 @@ def test_deployment_handler_logs_to_an_encrypted_log_group_with_the_retention(
 def test_scheduled_models_get_a_rule_that_starts_their_pipeline(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    template = sandbox.template(sandbox.platform.pipelines)
     scheduled = [m for m in sandbox.config.models if m.pipeline.schedule]
     assert scheduled
-    template.resource_count_is("AWS::Events::Rule", len(scheduled))
+    for model in sandbox.config.models:
+        template = sandbox.template(sandbox.model(model.name).model)
+        template.resource_count_is("AWS::Events::Rule", 1 if model.pipeline.schedule else 0)
     for model in scheduled:
+        template = sandbox.template(sandbox.model(model.name).model)
         template.has_resource_properties(
             "AWS::Events::Rule",
             {
@@ -329,17 +355,32 @@ def test_scheduled_models_get_a_rule_that_starts_their_pipeline(
         )
 
 
+def _jobs_statements(platform: SynthesizedPlatform, model: str) -> dict[str, dict[str, Any]]:
+    """The statements, by Sid, of the policy only ``model``'s kind of pipeline gets."""
+    policies = platform.template(platform.model(model).model).find_resources(
+        "AWS::IAM::Policy", {"Properties": {"PolicyName": Match.string_like_regexp("JobsPolicy")}}
+    )
+    return {
+        statement["Sid"]: statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+
+
 def test_execution_role_may_run_autopilot_and_read_only_the_pinned_base_models(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    template = sandbox.template(sandbox.platform.pipelines)
-    policies = template.find_resources(
-        "AWS::IAM::Policy", {"Properties": {"PolicyName": Match.string_like_regexp("PipelineJobs")}}
-    )
-    (policy,) = policies.values()
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert "sagemaker:CreateAutoMLJob" in statements["RunAutoMLJobs"]["Action"]
-    reads = statements["ReadFoundationModels"]
+    # Each model's role gets only what its own kind needs: AutoML runs Autopilot jobs, fine
+    # tuning reads its pinned base model; a training pipeline needs neither.
+    assert set(_jobs_statements(sandbox, "lead-scoring")) == {"RunAutoMLJobs"}
+    assert set(_jobs_statements(sandbox, "support-assistant")) == {
+        "ReadFoundationModels",
+        "ListFoundationModels",
+    }
+    assert _jobs_statements(sandbox, "churn-prediction") == {}
+    automl = _jobs_statements(sandbox, "lead-scoring")["RunAutoMLJobs"]
+    assert "sagemaker:CreateAutoMLJob" in automl["Action"]
+    reads = _jobs_statements(sandbox, "support-assistant")["ReadFoundationModels"]
     assert reads["Action"] == "s3:GetObject"
     assert all(
         r.startswith("arn:aws:s3:::jumpstart-") and ("llama-3-2-1b" in r or "sourcedir" in r)
@@ -454,11 +495,7 @@ def test_a_base_model_not_published_in_the_region_is_a_one_line_config_error(
 
 
 def _batch_definition(platform: SynthesizedPlatform) -> dict[str, Any]:
-    resource = _template(platform)["Resources"]["leadscoringbatch"]
-    parts = resource["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Join"][1]
-    return json.loads(  # type: ignore[no-any-return]
-        "".join(part if isinstance(part, str) else _marker(part) for part in parts)
-    )
+    return definition_of(platform, "lead-scoring", BATCH_PIPELINE)
 
 
 def test_batch_served_model_gets_a_batch_inference_pipeline_with_its_served_model(
@@ -469,9 +506,11 @@ def test_batch_served_model_gets_a_batch_inference_pipeline_with_its_served_mode
     assert parameters["InputDataUri"] == (
         "s3://mlp-sandbox-111111111111-eu-west-1-datasets/lead-scoring/batch-input/"
     )
-    # The served model resolves the latest approved package at deploy time.
-    assert parameters["ModelName"].startswith("<ml-platform-sandbox-serving:")
-    assert "TransformModel" in parameters["ModelName"]
+    # The transform model of the model's serving: the released package (the release record).
+    serving = sandbox.model("lead-scoring").model.serving
+    assert serving is not None and serving.batch_model is not None
+    model_id = logical_id_of(serving.batch_model.model.model)
+    assert parameters["ModelName"] == f"<Fn::GetAtt:{model_id}ModelName>"
     (step,) = definition["Steps"]
     assert step["Type"] == "Transform"
     output = step["Arguments"]["TransformOutput"]
@@ -488,8 +527,16 @@ def test_batch_served_model_gets_a_batch_inference_pipeline_with_its_served_mode
 def test_batch_models_role_may_write_the_batch_pipelines_predictions(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    serving = json.dumps(sandbox.template_json(sandbox.platform.serving))
+    serving = sandbox.model("lead-scoring").model.serving
+    assert serving is not None
+    role_id = logical_id_of(serving.role.role)
+    policies = [
+        policy
+        for policy in model_template(sandbox, "lead-scoring")["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy"
+        and {"Ref": role_id} in policy["Properties"]["Roles"]
+    ]
     assert (
         "mlp-sandbox-111111111111-eu-west-1-datasets/ml-platform-sandbox-lead-scoring-batch/*"
-        in (serving)
+        in json.dumps(policies)
     )
