@@ -2,10 +2,11 @@
 baselines its model's pipeline registers, each served instance type is one the packages
 list, each pipeline tracks to the environment's MLflow server.
 
-The monitor side is read from the monitoring template (the files each job definition
-reads), the pipeline side from the pipelines template (the registration step's
-``DriftCheckBaselines``), and the link between them is the deployment function's own table
-of which package field it copies to which monitor file (``BASELINE_FILES``).
+The monitor side is read from each model stack (the files each job definition reads), the
+pipeline side from the same stack's pipeline definition (the registration step's
+``DriftCheckBaselines``), and the link between them is the release automation's own table of
+which package field it copies to which monitor file (``BASELINE_FILES``) when it releases a
+version.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SynthesizedPlatform
-from tests.test_pipelines_stack import all_steps, definition_of
+from tests.conftest import SynthesizedPlatform, model_template
+from tests.test_model_pipelines import all_steps, definition_of
 
 REPO = Path(__file__).resolve().parent.parent
 _MONITOR_TYPES = (
@@ -32,39 +33,40 @@ _MONITOR_TYPES = (
 )
 
 
-def deployment_function() -> ModuleType:
-    """``lambda/model_deployment/model_deployment.py``, whose table maps fields to files."""
-    directory = REPO / "lambda" / "model_deployment"
+def release_baselines() -> ModuleType:
+    """``lambda/release_automation/baselines.py``, whose table maps fields to files."""
+    directory = REPO / "lambda" / "release_automation"
     sys.path.insert(0, str(directory))
     try:
         spec = importlib.util.spec_from_file_location(
-            "loop_model_deployment", directory / "model_deployment.py"
+            "loop_release_baselines", directory / "baselines.py"
         )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up by name
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         return module
     finally:
         sys.path.remove(str(directory))
 
 
-BASELINE_FILES: dict[tuple[str, str], tuple[str, str]] = deployment_function().BASELINE_FILES
+BASELINE_FILES: dict[tuple[str, str], tuple[str, str]] = release_baselines().BASELINE_FILES
+_FOLDERS = "|".join(sorted({folder for folder, _ in BASELINE_FILES.values()}))
 
 
 def monitored_files(platform: SynthesizedPlatform) -> dict[str, set[tuple[str, str]]]:
-    """Model name -> (monitor folder, file) every monitoring job definition reads."""
-    template = platform.template_json(platform.platform.monitoring)
-    prefix = re.escape(f"/baselines/{platform.config.name_prefix}-")
+    """Model name -> (monitor folder, file) every monitoring job definition of it reads
+    (``<baselines>/<model>/<released version>/<folder>/<file>``)."""
     files: dict[str, set[tuple[str, str]]] = {}
-    for resource in template["Resources"].values():
-        if resource["Type"] not in _MONITOR_TYPES:
-            continue
-        text = json.dumps(resource["Properties"])
-        for model, folder, name in re.findall(
-            rf"{prefix}([a-z0-9-]+?)/([a-z-]+)/([a-z_.]+)\"", text
-        ):
-            files.setdefault(model, set()).add((folder, name))
+    for model in platform.platform.models:
+        template = model_template(platform, model)
+        for resource in template["Resources"].values():
+            if resource["Type"] not in _MONITOR_TYPES:
+                continue
+            text = json.dumps(resource["Properties"])
+            assert f"/baselines/{model}/" in text, model
+            for folder, name in re.findall(rf'"/({_FOLDERS})/([a-z_.]+)"', text):
+                files.setdefault(model, set()).add((folder, name))
     return files
 
 
@@ -104,12 +106,17 @@ def test_the_sample_churn_model_is_monitored_with_all_four_baselines(
 
 
 def served_instance_types(platform: SynthesizedPlatform, model: str) -> set[str]:
-    stack = platform.platform.serving
-    template = platform.template_json(stack)
-    logical_id = stack.get_logical_id(stack.endpoints[model].endpoint_config)
-    config = template["Resources"][logical_id]["Properties"]
-    variants = config.get("ProductionVariants", []) + config.get("ShadowProductionVariants", [])
-    return {v["InstanceType"] for v in variants if "InstanceType" in v}
+    configs = [
+        r["Properties"]
+        for r in model_template(platform, model)["Resources"].values()
+        if r["Type"] == "AWS::SageMaker::EndpointConfig"
+    ]
+    return {
+        v["InstanceType"]
+        for config in configs
+        for v in config.get("ProductionVariants", []) + config.get("ShadowProductionVariants", [])
+        if "InstanceType" in v
+    }
 
 
 def test_every_instance_type_a_model_is_served_on_is_listed_by_its_packages(
@@ -118,7 +125,7 @@ def test_every_instance_type_a_model_is_served_on_is_listed_by_its_packages(
     """Issue 11, defect 6: packages listed ml.m5.large and ml.m5.xlarge whatever served them."""
     checked = 0
     for platform in platforms.values():
-        for model in platform.platform.serving.endpoints:
+        for model in platform.platform.models:
             register = all_steps(definition_of(platform, model))["RegisterModel"]["Arguments"]
             listed = register["InferenceSpecification"].get(
                 "SupportedRealtimeInferenceInstanceTypes"
@@ -131,18 +138,32 @@ def test_every_instance_type_a_model_is_served_on_is_listed_by_its_packages(
 
 
 @pytest.mark.parametrize("model", ["churn-prediction", "lead-scoring", "support-assistant"])
-def test_every_kind_of_pipeline_tracks_to_the_environments_mlflow_server(
-    sandbox: SynthesizedPlatform, model: str
+def test_every_kind_of_pipeline_tracks_to_the_environments_mlflow(
+    platforms: dict[str, SynthesizedPlatform], model: str
 ) -> None:
-    workspace = sandbox.template_json(sandbox.platform.workspace)
-    (server,) = [
-        r["Properties"]
-        for r in workspace["Resources"].values()
-        if r["Type"] == "AWS::SageMaker::MlflowTrackingServer"
-    ]
-    mlflow = definition_of(sandbox, model)["MlflowConfig"]
-    assert mlflow["MlflowResourceArn"].endswith(
-        f":mlflow-tracking-server/{server['TrackingServerName']}"
-    )
-    assert f":{sandbox.config.region}:{sandbox.config.account}:" in mlflow["MlflowResourceArn"]
-    assert mlflow["MlflowExperimentName"] == f"{sandbox.config.name_prefix}-{model}"
+    for platform in platforms.values():
+        workspace = platform.template_json(platform.platform.workspace)
+        mlflow = definition_of(platform, model)["MlflowConfig"]
+        assert mlflow["MlflowExperimentName"] == f"{platform.config.name_prefix}-{model}"
+        servers = [
+            r["Properties"]
+            for r in workspace["Resources"].values()
+            if r["Type"] == "AWS::SageMaker::MlflowTrackingServer"
+        ]
+        arn = mlflow["MlflowResourceArn"]
+        if servers:
+            (server,) = servers
+            assert arn == (
+                f"arn:aws:sagemaker:{platform.config.region}:{platform.config.account}:"
+                f"mlflow-tracking-server/{server['TrackingServerName']}"
+            )
+            continue
+        # An MLflow app's ARN holds an id SageMaker makes: the pipeline resolves it at deploy
+        # time from the parameter the workspace stack writes.
+        parameters = {
+            r["Properties"]["Name"]
+            for r in workspace["Resources"].values()
+            if r["Type"] == "AWS::SSM::Parameter"
+        }
+        (name,) = re.fullmatch(r"\{\{resolve:ssm:(.+)\}\}", arn).groups()  # type: ignore[union-attr]
+        assert name in parameters, platform.config.name
