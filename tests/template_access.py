@@ -21,7 +21,7 @@ names the request, so that nothing the evaluator cannot decide passes silently.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -36,7 +36,7 @@ from aws_rules.policies import (
     resource_applies,
     statements,
 )
-from aws_rules.resolve import Resolver
+from aws_rules.resolve import Resolver, ResourceAt
 from scripts.cloud_assembly import StackTemplate, read_assembly
 
 #: AWS managed policies the templates attach, with their documented statements (AWS Managed
@@ -239,46 +239,51 @@ class EnvironmentAccess:
         return self.paths.get((stack.stack_name, logical_id), f"{stack.stack_name}/{logical_id}")
 
     def _index_resources(self) -> None:
-        for at in self.resolver.resources():
-            kind, props = at.type, None
-            if kind in (
-                "AWS::S3::Bucket",
-                "AWS::S3::BucketPolicy",
-                "AWS::SQS::Queue",
-                "AWS::KMS::Key",
-                "AWS::SageMaker::ModelPackageGroup",
-                "AWS::SQS::QueuePolicy",
-                "AWS::SNS::TopicPolicy",
-            ):
-                props = self.properties(at.stack, at.logical_id)
-            if kind == "AWS::S3::Bucket":
-                self.buckets.add(props["BucketName"])
-                for rule in (props.get("BucketEncryption") or {}).get(
-                    "ServerSideEncryptionConfiguration", []
-                ):
-                    default = rule.get("ServerSideEncryptionByDefault") or {}
-                    if default.get("KMSMasterKeyID"):
-                        self.bucket_keys[props["BucketName"]] = default["KMSMasterKeyID"]
-            elif kind == "AWS::SQS::Queue" and props.get("KmsMasterKeyId"):
-                arn = self.resolver.reference(at.stack, at.logical_id, "Arn")
-                self.queue_keys[arn] = props["KmsMasterKeyId"]
-            elif kind == "AWS::S3::BucketPolicy":
-                self._policies[f"arn:aws:s3:::{props['Bucket']}"] = props["PolicyDocument"]
-            elif kind == "AWS::KMS::Key":
-                arn = self.resolver.reference(at.stack, at.logical_id, "Arn")
-                self._policies[arn] = props.get("KeyPolicy")
-            elif kind == "AWS::SageMaker::ModelPackageGroup":
-                group = props["ModelPackageGroupName"]
-                self._policies[self.group_arn(group)] = props.get("ModelPackageGroupPolicy")
-            elif kind == "AWS::SQS::QueuePolicy":
-                for url in props.get("Queues", []):
-                    region, account, name = url.split(".")[1], *url.rsplit("/", 2)[-2:]
-                    self._policies[f"arn:aws:sqs:{region}:{account}:{name}"] = props[
-                        "PolicyDocument"
-                    ]
-            elif kind == "AWS::SNS::TopicPolicy":
-                for topic in props.get("Topics", []):
-                    self._policies[topic] = props["PolicyDocument"]
+        """Buckets (and their keys), keys, groups, queues and the resource policies."""
+        indexers: dict[str, Callable[[ResourceAt, dict[str, Any]], None]] = {
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::S3::BucketPolicy": self._bucket_policy,
+            "AWS::KMS::Key": self._key,
+            "AWS::SageMaker::ModelPackageGroup": self._group,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::SQS::QueuePolicy": self._queue_policy,
+            "AWS::SNS::TopicPolicy": self._topic_policy,
+        }
+        for at in self.resolver.resources(*indexers):
+            indexers[at.type](at, self.properties(at.stack, at.logical_id))
+
+    def _bucket(self, _: ResourceAt, props: dict[str, Any]) -> None:
+        self.buckets.add(props["BucketName"])
+        encryption = props.get("BucketEncryption") or {}
+        for rule in encryption.get("ServerSideEncryptionConfiguration", []):
+            key = (rule.get("ServerSideEncryptionByDefault") or {}).get("KMSMasterKeyID")
+            if key:
+                self.bucket_keys[props["BucketName"]] = key
+
+    def _bucket_policy(self, _: ResourceAt, props: dict[str, Any]) -> None:
+        self._policies[f"arn:aws:s3:::{props['Bucket']}"] = props["PolicyDocument"]
+
+    def _key(self, at: ResourceAt, props: dict[str, Any]) -> None:
+        arn = self.resolver.reference(at.stack, at.logical_id, "Arn")
+        self._policies[arn] = props.get("KeyPolicy")
+
+    def _group(self, _: ResourceAt, props: dict[str, Any]) -> None:
+        group = self.group_arn(props["ModelPackageGroupName"])
+        self._policies[group] = props.get("ModelPackageGroupPolicy")
+
+    def _queue(self, at: ResourceAt, props: dict[str, Any]) -> None:
+        if props.get("KmsMasterKeyId"):
+            arn = self.resolver.reference(at.stack, at.logical_id, "Arn")
+            self.queue_keys[arn] = props["KmsMasterKeyId"]
+
+    def _queue_policy(self, _: ResourceAt, props: dict[str, Any]) -> None:
+        for url in props.get("Queues", []):
+            region, (account, name) = url.split(".")[1], url.rsplit("/", 2)[-2:]
+            self._policies[f"arn:aws:sqs:{region}:{account}:{name}"] = props["PolicyDocument"]
+
+    def _topic_policy(self, _: ResourceAt, props: dict[str, Any]) -> None:
+        for topic in props.get("Topics", []):
+            self._policies[topic] = props["PolicyDocument"]
 
     def group_arn(self, group: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:model-package-group/{group}"

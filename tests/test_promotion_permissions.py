@@ -71,7 +71,7 @@ def walk(access: AccessModel, platforms: dict[str, SynthesizedPlatform]) -> Iter
             walk.deploy(name)
         arn = walk.train_and_register("dev")
         walk.approve("dev", arn)
-        for previous, name in zip(WALK, WALK[1:]):
+        for name in WALK[1:]:
             arn = walk.import_version(name, version_of(arn))["model_package_arn"]
             walk.approve(name, arn)
         yield walk
@@ -171,7 +171,7 @@ def test_in_staging_only_the_release_automation_may_read_dev_artifacts(
     assert len(decisions) >= 15
     assert not [label for label, d in decisions.items() if None in d], decisions
     readers = {label for label, d in decisions.items() if all(d)}
-    assert readers == {f"/Staging{RELEASE_AUTOMATION}"}
+    assert readers == {access.environments["staging"].principal(RELEASE_AUTOMATION).label}
 
 
 def served_packages(
