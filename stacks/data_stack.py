@@ -114,9 +114,23 @@ class DataStack(Stack):
 
         # The later environments promote model packages registered here: they read the
         # packages (registry policy) and the model artifacts they point to (bucket and key).
-        for account in config.model_registry.reader_accounts:
-            reader = iam.AccountPrincipal(account)
+        readers = [iam.AccountPrincipal(a) for a in config.model_registry.reader_accounts]
+        for reader in readers:
             self.model_artifacts.grant_read(reader)
+        if readers:
+            # Training writes its outputs (model.tar.gz, baselines, evaluation) with the
+            # workload key, not the bucket's: the readers decrypt them, through S3 only.
+            self.keys.workload.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="PromotionReadersDecryptTrainingOutputsThroughS3",
+                    principals=readers,
+                    actions=["kms:Decrypt"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"}
+                    },
+                )
+            )
 
     def import_bucket(self, scope: Construct, bucket_id: str) -> s3.IBucket:
         """The bucket ``bucket_id`` (e.g. ``"Datasets"``) as seen from another stack.

@@ -147,13 +147,15 @@ class ModelPipelines(Construct):
             data.import_bucket(self, "Datasets").grant_read_write(role),
             data.import_bucket(self, "ModelArtifacts").grant_read_write(role),
             self._code_bucket.grant_read(role),
-            data.import_bucket(self, "MonitoringReports").grant_read_write(role),
+            # Released baselines (baselines/) are the release automation's to write: a
+            # pipeline writes its own baselines next to its artifacts, and only reads reports.
+            data.import_bucket(self, "MonitoringReports").grant_read(role),
         ]
         acknowledge_wildcards(
             role,
             [statement for grant in grants for statement in grant.principal_statements],
             reason="CDK's bucket grants: object-level actions on the platform's own buckets,"
-            " where the pipeline reads its data and code and writes artifacts and reports.",
+            " where the pipeline reads its data, code and reports and writes artifacts.",
         )
         return role
 
