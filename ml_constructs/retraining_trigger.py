@@ -50,7 +50,13 @@ class RetrainingTrigger(Construct):
     is added: the function maps an event to its model with the models' settings documents
     (``platform_contracts.model_settings``). New data is batched: each arrival is noted and a
     message is delayed on the arrivals queue; retraining starts once the model's quiet
-    period passed with no newer arrival (see docs/retraining.md).
+    period passed with no newer arrival (see docs/retraining.md). Each start passes the
+    retraining table's parameters, which depend on whether the model's package group has
+    an approved version (``sagemaker:ListModelPackages``).
+
+    The function's environment: ``NAME_PREFIX``, ``EXPECTED_ACCOUNT_ID``,
+    ``IDEMPOTENCY_TABLE_NAME``, ``DATASET_BUCKET_NAME``, ``ARRIVALS_QUEUE_URL`` and (from
+    :class:`PlatformFunction`) ``DEAD_LETTER_QUEUE_URL``; nothing grows with the catalogue.
 
     Attributes
     ----------
@@ -104,7 +110,12 @@ class RetrainingTrigger(Construct):
                 queue=function.dead_letter_queue, max_receive_count=5
             ),
         )
-        handler.add_event_source(event_sources.SqsEventSource(self.arrivals_queue, batch_size=10))
+        # One failed message is retried alone (the handler reports batch item failures).
+        handler.add_event_source(
+            event_sources.SqsEventSource(
+                self.arrivals_queue, batch_size=10, report_batch_item_failures=True
+            )
+        )
         self.arrivals_queue.grant_send_messages(handler)
         for name, value in {
             "NAME_PREFIX": name_prefix,
@@ -125,8 +136,13 @@ class RetrainingTrigger(Construct):
             ],
         )
         read_settings = settings_read_statement(stack, name_prefix)
-        handler.add_to_role_policy(start)
-        handler.add_to_role_policy(read_settings)
+        # Whether a model has an approved version decides the run's checks
+        # (platform_contracts.retraining.rule_for).
+        list_packages = iam.PolicyStatement(
+            actions=["sagemaker:ListModelPackages"], resources=["*"]
+        )
+        for statement in (start, read_settings, list_packages):
+            handler.add_to_role_policy(statement)
         role = handler.role
         assert role is not None
         acknowledge_wildcards(
@@ -134,6 +150,13 @@ class RetrainingTrigger(Construct):
             [start],
             reason="Starts the pipelines of this environment's models, named after it; which"
             " one is decided per event from the models' settings.",
+        )
+        acknowledge_wildcards(
+            role,
+            [list_packages],
+            reason="ListModelPackages has no resource-level permissions (the service"
+            " authorization reference lists no resource type for it); the function lists"
+            " the approved packages of the model it retrains.",
         )
         acknowledge_wildcards(
             role,
