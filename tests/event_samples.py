@@ -52,20 +52,25 @@ def monitoring_execution(
     region: str,
     schedule: str,
     endpoint: str,
-    exit_message: str = "CompletedWithViolations: Job completed successfully with 3 violations.",
+    exit_message: str | None = (
+        "CompletedWithViolations: Job completed successfully with 3 violations."
+    ),
     status: str = "Completed",
 ) -> dict[str, Any]:
-    """A Model Monitor execution of ``schedule`` that ended with ``status``."""
+    """A Model Monitor execution of ``schedule`` that ended with ``status`` (a failed one
+    keeps the sample's ``FailureReason``; ``exit_message`` ``None``: no ``ExitMessage``)."""
     event = sample("sagemaker_processing_job_state_change", account=account, region=region)
     job = f"model-monitoring-202611251200-{uuid.uuid4().hex[:24]}"
     job_arn = f"arn:aws:sagemaker:{region}:{account}:processing-job/{job}"
     detail = event["detail"]
-    detail.pop("FailureReason", None)
+    if status != "Failed":
+        detail.pop("FailureReason", None)
+    if exit_message is not None:
+        detail["ExitMessage"] = exit_message
     detail.update(
         ProcessingJobName=job,
         ProcessingJobArn=job_arn,
         ProcessingJobStatus=status,
-        ExitMessage=exit_message,
         MonitoringScheduleArn=(
             f"arn:aws:sagemaker:{region}:{account}:monitoring-schedule/{schedule}"
         ),

@@ -274,6 +274,7 @@ def test_five_objects_arriving_together_start_one_run_on_the_training_prefix(
 ):
     if approved:
         approve_a_version(CHURN)
+    no_cooldown(CHURN)  # so that a start per object would show as executions
     for number in range(5):
         assert invoke(new_object(f"{CHURN}/training/batch-7/part-{number}.csv"))["outcome"] == (
             "arrival-noted"
@@ -294,6 +295,7 @@ def test_five_objects_arriving_together_start_one_run_on_the_training_prefix(
 
 
 def test_an_arrival_during_the_quiet_period_postpones_the_run(invoke, arrivals_queue, clock):
+    no_cooldown(CHURN)
     invoke(new_object(f"{CHURN}/training/a.csv"))
     [first] = queued(arrivals_queue)
     clock.now += 600
@@ -309,16 +311,23 @@ def test_an_arrival_during_the_quiet_period_postpones_the_run(invoke, arrivals_q
     assert len(executions(CHURN)) == 1
 
 
-def test_a_quiet_period_longer_than_sqs_delays_is_waited_out_by_re_delaying(
-    invoke, arrivals_queue, clock, monkeypatch
-):
-    monkeypatch.setitem(MODELS, CHURN, settings_of(CHURN, quiet_period_seconds=2000))
+def replace_settings(settings: ModelSettings) -> None:
     boto3.client("ssm").put_parameter(
-        Name=settings_parameter_name(PREFIX, CHURN),
-        Value=MODELS[CHURN].to_json(),
+        Name=settings_parameter_name(PREFIX, settings.model),
+        Value=settings.to_json(),
         Type="String",
         Overwrite=True,
     )
+
+
+def no_cooldown(model: str) -> None:
+    replace_settings(settings_of(model, cooldown_seconds=0))
+
+
+def test_a_quiet_period_longer_than_sqs_delays_is_waited_out_by_re_delaying(
+    invoke, arrivals_queue, clock
+):
+    replace_settings(settings_of(CHURN, quiet_period_seconds=2000))
     invoke(new_object(f"{CHURN}/training/a.csv"))
     delays = []
     for _ in range(3):
@@ -333,6 +342,7 @@ def test_a_quiet_period_longer_than_sqs_delays_is_waited_out_by_re_delaying(
 
 
 def test_a_redelivered_message_of_a_started_batch_starts_nothing(invoke, arrivals_queue, clock):
+    no_cooldown(CHURN)
     invoke(new_object(f"{CHURN}/training/a.csv"))
     [message] = queued(arrivals_queue)
     clock.now += 900
