@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -711,3 +712,48 @@ def test_the_functions_environment_names_resources_of_the_templates(
     ]
     assert env.origin(mapping["FunctionName"]) == trigger.at
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+# --- the chain, for the sample catalogue's churn model ----------------------------------------
+
+DOC = REPO / "docs" / "retraining.md"
+
+
+def documented(trigger: Trigger) -> dict[str, str]:
+    """``SkipDriftCheck`` and ``RegisterNewBaseline`` of a row of the table in the docs."""
+    rows = re.findall(
+        r"^\| `([a-z-]+)` \| [^|]+ \| (true|false) \| (true|false) \|",
+        DOC.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    [(skip, register)] = [(s, r) for name, s, r in rows if name == trigger.value]
+    return {SKIP_DRIFT_CHECK: skip, REGISTER_NEW_BASELINE: register}
+
+
+@pytest.mark.parametrize("approved", [False, True], ids=["first-version", "approved-version"])
+def test_a_churn_violation_starts_its_pipeline_with_the_documented_parameters(
+    templates: dict[str, Templates], moto_environment: Any, lambda_context: Any, approved: bool
+) -> None:
+    """Violation event -> rule -> trigger -> pipeline, as the sandbox templates wire them."""
+    env = templates["sandbox"]
+    _, churn = env.settings["churn-prediction"]
+    schedule = churn.retraining.monitoring_schedule_names[0]
+    [event] = [
+        e
+        for e in monitoring_events(env)
+        if e["detail"]["Environment"]["sagemaker_monitoring_schedule_name"] == schedule
+    ]
+    [rule] = rules_of(env, ("retraining_trigger", *PROCESSING_JOB))
+    assert matches(rule, event)
+    with moto_environment(env) as session:
+        if approved:
+            approve_first_version(env, session, churn)
+        outcome = trigger_in(env, session, Clock()).handle(event, lambda_context)
+        [run] = executions(session, churn.pipeline_name)
+        assert dead_letters(session, function_environment(env, TRIGGER_HANDLER)) == []
+    row = Trigger.MONITORING_VIOLATION if approved else Trigger.FIRST_RUN
+    bucket = env.functions[TRIGGER_HANDLER].environment["DATASET_BUCKET_NAME"]
+    definition = env.pipelines[churn.pipeline_name]["Definition"]
+    assert outcome["outcome"] == "started"
+    assert run == {INPUT_DATA_URI: f"s3://{bucket}/churn-prediction/training/", **documented(row)}
+    assert run[INPUT_DATA_URI] == pipeline_parameters(definition)[INPUT_DATA_URI]["DefaultValue"]
