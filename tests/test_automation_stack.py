@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk.assertions import Match, Template
 
-from platform_config import RetrainingSpec
-from stacks import build_platform
 from stacks.lambda_packages import function_package
-from tests.conftest import SynthesizedPlatform, cdk_context
+from tests.conftest import SynthesizedPlatform
 
 
 def _automation(platform: SynthesizedPlatform) -> Template:
@@ -41,14 +37,20 @@ def test_trigger_runs_python_on_arm_in_the_vpc_with_tracing_and_reserved_concurr
     assert "DeadLetterConfig" in function
 
 
-def test_trigger_knows_each_models_pipeline_and_cooldown(sandbox: SynthesizedPlatform) -> None:
+def test_trigger_environment_does_not_grow_with_the_catalogue(sandbox: SynthesizedPlatform) -> None:
     environment = _function(_automation(sandbox))["Environment"]["Variables"]
     assert environment["EXPECTED_ACCOUNT_ID"] == "111111111111"
+    assert environment["NAME_PREFIX"] == "ml-platform-sandbox"
     assert environment["DATASET_BUCKET_NAME"] == "mlp-sandbox-111111111111-eu-west-1-datasets"
-    models = json.loads(environment["RETRAINING_MODELS"])
-    for model in sandbox.config.models:
-        assert models[model.name]["pipeline_name"] == f"ml-platform-sandbox-{model.name}"
-        assert models[model.name]["cooldown_seconds"] == model.retraining.cooldown_minutes * 60
+    assert set(environment) == {
+        "NAME_PREFIX",
+        "EXPECTED_ACCOUNT_ID",
+        "IDEMPOTENCY_TABLE_NAME",
+        "DATASET_BUCKET_NAME",
+        "ARRIVALS_QUEUE_URL",
+        "DEAD_LETTER_QUEUE_URL",
+        "POWERTOOLS_SERVICE_NAME",
+    }
 
 
 def test_trigger_may_start_only_this_environments_pipelines(sandbox: SynthesizedPlatform) -> None:
@@ -60,10 +62,23 @@ def test_trigger_may_start_only_this_environments_pipelines(sandbox: Synthesized
         if s["Action"] == "sagemaker:StartPipelineExecution"
     ]
     assert len(statements) == 1
-    resources = json.dumps(statements[0]["Resource"])
-    for model in sandbox.config.models:
-        assert f"pipeline/ml-platform-sandbox-{model.name}" in resources
-    assert "*" not in resources
+    assert statements[0]["Resource"] == (
+        "arn:aws:sagemaker:eu-west-1:111111111111:pipeline/ml-platform-sandbox-*"
+    )
+
+
+def test_trigger_may_list_packages_to_know_whether_a_version_is_approved(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    policies = _automation(sandbox).find_resources("AWS::IAM::Policy")
+    actions = [
+        action
+        for p in policies.values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Resource") == "*"
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    assert actions.count("sagemaker:ListModelPackages") == 1
 
 
 def test_violation_rule_targets_the_trigger_with_retries_and_the_dead_letter_queue(
@@ -148,17 +163,10 @@ def test_idempotency_table_matches_what_the_handlers_expect(sandbox: Synthesized
     )
 
 
-def test_new_data_rule_appears_when_a_model_retrains_on_new_data(
-    sandbox: SynthesizedPlatform, tmp_path: Path
+def test_new_data_rule_watches_every_models_training_prefix_in_the_datasets_bucket(
+    sandbox: SynthesizedPlatform,
 ) -> None:
-    model = sandbox.config.models[0]
-    changed = model.model_copy(update={"retraining": RetrainingSpec(on_new_data=True)})
-    config = sandbox.config.model_copy(update={"models": (changed, *sandbox.config.models[1:])})
-    app = cdk.App(
-        context=cdk_context(), outdir=str(tmp_path), builtin_cloud_formation_validation=False
-    )
-    template = Template.from_stack(build_platform(app, config).automation)
-    template.has_resource_properties(
+    _automation(sandbox).has_resource_properties(
         "AWS::Events::Rule",
         {
             "EventPattern": {
@@ -166,9 +174,23 @@ def test_new_data_rule_appears_when_a_model_retrains_on_new_data(
                 "detail-type": ["Object Created"],
                 "detail": {
                     "bucket": {"name": ["mlp-sandbox-111111111111-eu-west-1-datasets"]},
-                    "object": {"key": [{"prefix": f"{model.name}/incoming/"}]},
+                    "object": {"key": [{"wildcard": "*/training/*"}]},
                 },
             }
+        },
+    )
+
+
+def test_arrivals_queue_feeds_the_trigger_reporting_batch_item_failures(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    _automation(sandbox).has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {
+                "Fn::GetAtt": [Match.string_like_regexp("^RetrainingArrivals"), "Arn"]
+            },
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
     )
 
@@ -190,6 +212,11 @@ def test_function_package_holds_the_handler_and_powertools_but_no_tests() -> Non
     assert {
         "retraining_trigger.py",
         "trigger_settings.py",
+        "trigger_events.py",
+        "arrivals.py",
+        "pipeline_starts.py",
+        "automation_runtime.py",
+        "platform_contracts",
         "aws_lambda_powertools",
         "jmespath",
     } <= names
@@ -205,7 +232,7 @@ def _deployment(template: Template) -> dict[str, Any]:
     return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
 
 
-def test_drift_alarm_rule_listens_for_each_models_composite_alarm(
+def test_drift_alarm_rule_listens_for_the_environments_drift_alarms(
     sandbox: SynthesizedPlatform,
 ) -> None:
     _automation(sandbox).has_resource_properties(
@@ -215,7 +242,7 @@ def test_drift_alarm_rule_listens_for_each_models_composite_alarm(
                 "source": ["aws.cloudwatch"],
                 "detail-type": ["CloudWatch Alarm State Change"],
                 "detail": {
-                    "alarmName": ["ml-platform-sandbox-churn-prediction-drift"],
+                    "alarmName": [{"wildcard": "ml-platform-sandbox-*-drift"}],
                     "state": {"value": ["ALARM"]},
                 },
             }
