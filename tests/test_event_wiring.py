@@ -52,8 +52,10 @@ from tests.wiring_testbed import (
     Rule,
     Templates,
     deploy,
+    not_permitted,
     pipeline_parameters,
     queue_name,
+    record_calls,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -311,10 +313,23 @@ def lambda_context() -> Any:
 
 
 def trigger_in(templates: Templates, session: boto3.Session, clock: Clock) -> Any:
+    """The trigger built with its template's environment, on its own session (moto is the
+    same); the calls it makes are kept in ``trigger.calls``."""
     import retraining_trigger
 
+    own = boto3.Session(region_name=templates.region)  # the test's own calls are not its
+    calls = record_calls(own)
     environ = function_environment(templates, TRIGGER_HANDLER)
-    return retraining_trigger.build(environ, session=session, clock=clock)
+    trigger = retraining_trigger.build(environ, session=own, clock=clock)
+    trigger.calls = calls
+    return trigger
+
+
+def assert_permitted(templates: Templates, trigger: Any) -> None:
+    """Every call the trigger made is one its role, as the template gives it, allows."""
+    assert trigger.calls
+    function = templates.functions[TRIGGER_HANDLER]
+    assert not_permitted(templates, function, trigger.calls) == []
 
 
 def started_as(
@@ -371,6 +386,7 @@ def test_a_monitoring_violation_starts_the_models_pipeline_with_the_contracts_pa
         trigger = trigger_in(env, session, Clock())
         outcomes = [trigger.handle(event, lambda_context)["outcome"] for event in events]
         assert dead_letters(session, function_environment(env, TRIGGER_HANDLER)) == []
+        assert_permitted(env, trigger)
         for model in retrains_on_drift(env).values():
             runs = executions(session, model.pipeline_name)
             watched = model.retraining.monitoring_schedule_names
@@ -397,6 +413,7 @@ def test_a_drift_alarm_starts_the_models_pipeline_with_the_contracts_parameters(
         trigger = trigger_in(env, session, Clock())
         outcomes = [trigger.handle(event, lambda_context)["outcome"] for event in events]
         assert dead_letters(session, function_environment(env, TRIGGER_HANDLER)) == []
+        assert_permitted(env, trigger)
         for model in retrains_on_drift(env).values():
             expected = [started_as(env, model, Trigger.DRIFT_ALARM)]
             has_alarm = model.retraining.drift_alarm_name is not None
@@ -441,6 +458,7 @@ def test_new_training_data_starts_one_run_per_model_after_the_quiet_period(
             runs = executions(session, doc.pipeline_name)
             assert runs == [started_as(env, doc, Trigger.NEW_DATA)], model
         assert sorted(starts) == sorted(watching)  # one start per batch, not one per object
+        assert_permitted(env, trigger)
     assert watching, "the sample catalogue retrains a model on new data"
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from aws_rules.policies import Request, allowed
 from aws_rules.resolve import Resolver, ResourceAt
 from platform_contracts.model_settings import ModelSettings
 from scripts.cloud_assembly import StackTemplate, read_assembly
@@ -192,3 +193,62 @@ def deploy(templates: Templates, session: boto3.Session) -> None:
             PipelineDefinition=json.dumps(pipeline["Definition"]),
             RoleArn=pipeline["RoleArn"],
         )
+
+
+def record_calls(session: boto3.Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every call the clients made from ``session`` (created afterwards) make:
+    ``(service, operation, parameters)``; a list that grows."""
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def keep(params: dict[str, Any], event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".")
+        calls.append((service, operation, dict(params)))
+
+    session.events.register("provide-client-params", keep)
+    return calls
+
+
+def role_documents(templates: Templates, function: Function) -> list[Any]:
+    """The resolved policy documents of the function's role (its policies and inline ones)."""
+    role = templates.origin(function.properties["Role"])
+    assert role is not None and role.type == "AWS::IAM::Role"
+    role_name = templates.name_of(role)
+    documents = [p["PolicyDocument"] for p in templates.resolved(role).get("Policies", [])]
+    for _, props in templates.each("AWS::IAM::Policy"):
+        if role_name in props.get("Roles", []):
+            documents.append(props["PolicyDocument"])
+    return documents
+
+
+def not_permitted(
+    templates: Templates, function: Function, calls: list[tuple[str, str, dict[str, Any]]]
+) -> list[str]:
+    """The calls the function's role does not allow (IAM action on the resource ARN)."""
+    account, region = templates.account, templates.region
+    documents = role_documents(templates, function)
+    role = str(function.properties["Role"])
+    refused = []
+    for service, operation, params in calls:
+        resource = _resource_of(service, params, account, region)
+        action = f"{_IAM_PREFIX.get(service, service)}:{operation}"
+        if not allowed(documents, Request(action=action, resource=resource, principal_arn=role)):
+            refused.append(f"{action} on {resource}")
+    return refused
+
+
+_IAM_PREFIX = {"dynamodb": "dynamodb", "sqs": "sqs", "ssm": "ssm", "sagemaker": "sagemaker"}
+
+
+def _resource_of(service: str, params: dict[str, Any], account: str, region: str) -> str:
+    """The ARN IAM evaluates a call on (for the calls the platform's functions make)."""
+    if service == "sagemaker" and "PipelineName" in params:
+        return f"arn:aws:sagemaker:{region}:{account}:pipeline/{params['PipelineName']}"
+    if service == "ssm" and "Path" in params:
+        return f"arn:aws:ssm:{region}:{account}:parameter{params['Path']}"
+    if service == "ssm" and "Name" in params:
+        return f"arn:aws:ssm:{region}:{account}:parameter{params['Name']}"
+    if service == "sqs":
+        return f"arn:aws:sqs:{region}:{account}:{queue_name(params['QueueUrl'])}"
+    if service == "dynamodb":
+        return f"arn:aws:dynamodb:{region}:{account}:table/{params['TableName']}"
+    return "*"
