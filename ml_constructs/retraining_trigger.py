@@ -126,7 +126,13 @@ class RetrainingTrigger(Construct):
         }.items():
             handler.add_environment(name, value)
         idempotency_table.grant_records(handler)
+        self._grant_calls(name_prefix)
+        self.rules = self._rules(name_prefix, datasets_bucket_name)
+
+    def _grant_calls(self, name_prefix: str) -> None:
+        """Let the function start the pipelines, read the settings and list packages."""
         stack = Stack.of(self)
+        handler = self.function.function
         start = iam.PolicyStatement(
             actions=["sagemaker:StartPipelineExecution"],
             resources=[
@@ -135,36 +141,25 @@ class RetrainingTrigger(Construct):
                 )
             ],
         )
-        read_settings = settings_read_statement(stack, name_prefix)
         # Whether a model has an approved version decides the run's checks
         # (platform_contracts.retraining.rule_for).
         list_packages = iam.PolicyStatement(
             actions=["sagemaker:ListModelPackages"], resources=["*"]
         )
-        for statement in (start, read_settings, list_packages):
-            handler.add_to_role_policy(statement)
+        reasons = {
+            "Starts the pipelines of this environment's models, named after it; which one is"
+            " decided per event from the models' settings.": start,
+            "Reads the settings document of each of this environment's models (one parameter"
+            " per model under the settings path).": settings_read_statement(stack, name_prefix),
+            "ListModelPackages has no resource-level permissions (the service authorization"
+            " reference lists no resource type for it); the function lists the approved"
+            " packages of the model it retrains.": list_packages,
+        }
         role = handler.role
         assert role is not None
-        acknowledge_wildcards(
-            role,
-            [start],
-            reason="Starts the pipelines of this environment's models, named after it; which"
-            " one is decided per event from the models' settings.",
-        )
-        acknowledge_wildcards(
-            role,
-            [list_packages],
-            reason="ListModelPackages has no resource-level permissions (the service"
-            " authorization reference lists no resource type for it); the function lists"
-            " the approved packages of the model it retrains.",
-        )
-        acknowledge_wildcards(
-            role,
-            [read_settings],
-            reason="Reads the settings document of each of this environment's models (one"
-            " parameter per model under the settings path).",
-        )
-        self.rules = self._rules(name_prefix, datasets_bucket_name)
+        for reason, statement in reasons.items():
+            handler.add_to_role_policy(statement)
+            acknowledge_wildcards(role, [statement], reason=reason)
 
     def _rules(self, name_prefix: str, datasets_bucket_name: str) -> dict[str, events.Rule]:
         target = function_target(self.function)
