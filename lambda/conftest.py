@@ -29,6 +29,7 @@ for function_dir in (
     LAMBDA_ROOT / "model_package_resolver",
     LAMBDA_ROOT / "shared",
     LAMBDA_ROOT.parent,
+    LAMBDA_ROOT.parent / "tests",  # event_samples: AWS's sample events, shared with tests/
 ):
     if str(function_dir) not in sys.path:
         # Appended, not prepended: a clash with a project module fails these tests, not others.

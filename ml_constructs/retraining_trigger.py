@@ -50,7 +50,13 @@ class RetrainingTrigger(Construct):
     is added: the function maps an event to its model with the models' settings documents
     (``platform_contracts.model_settings``). New data is batched: each arrival is noted and a
     message is delayed on the arrivals queue; retraining starts once the model's quiet
-    period passed with no newer arrival (see docs/retraining.md).
+    period passed with no newer arrival (see docs/retraining.md). Each start passes the
+    retraining table's parameters, which depend on whether the model's package group has
+    an approved version (``sagemaker:ListModelPackages``).
+
+    The function's environment: ``NAME_PREFIX``, ``EXPECTED_ACCOUNT_ID``,
+    ``IDEMPOTENCY_TABLE_NAME``, ``DATASET_BUCKET_NAME``, ``ARRIVALS_QUEUE_URL`` and (from
+    :class:`PlatformFunction`) ``DEAD_LETTER_QUEUE_URL``; nothing grows with the catalogue.
 
     Attributes
     ----------
@@ -104,7 +110,12 @@ class RetrainingTrigger(Construct):
                 queue=function.dead_letter_queue, max_receive_count=5
             ),
         )
-        handler.add_event_source(event_sources.SqsEventSource(self.arrivals_queue, batch_size=10))
+        # One failed message is retried alone (the handler reports batch item failures).
+        handler.add_event_source(
+            event_sources.SqsEventSource(
+                self.arrivals_queue, batch_size=10, report_batch_item_failures=True
+            )
+        )
         self.arrivals_queue.grant_send_messages(handler)
         for name, value in {
             "NAME_PREFIX": name_prefix,
@@ -115,7 +126,13 @@ class RetrainingTrigger(Construct):
         }.items():
             handler.add_environment(name, value)
         idempotency_table.grant_records(handler)
+        self._grant_calls(name_prefix)
+        self.rules = self._rules(name_prefix, datasets_bucket_name)
+
+    def _grant_calls(self, name_prefix: str) -> None:
+        """Let the function start the pipelines, read the settings and list packages."""
         stack = Stack.of(self)
+        handler = self.function.function
         start = iam.PolicyStatement(
             actions=["sagemaker:StartPipelineExecution"],
             resources=[
@@ -124,24 +141,25 @@ class RetrainingTrigger(Construct):
                 )
             ],
         )
-        read_settings = settings_read_statement(stack, name_prefix)
-        handler.add_to_role_policy(start)
-        handler.add_to_role_policy(read_settings)
+        # Whether a model has an approved version decides the run's checks
+        # (platform_contracts.retraining.rule_for).
+        list_packages = iam.PolicyStatement(
+            actions=["sagemaker:ListModelPackages"], resources=["*"]
+        )
+        reasons = {
+            "Starts the pipelines of this environment's models, named after it; which one is"
+            " decided per event from the models' settings.": start,
+            "Reads the settings document of each of this environment's models (one parameter"
+            " per model under the settings path).": settings_read_statement(stack, name_prefix),
+            "ListModelPackages has no resource-level permissions (the service authorization"
+            " reference lists no resource type for it); the function lists the approved"
+            " packages of the model it retrains.": list_packages,
+        }
         role = handler.role
         assert role is not None
-        acknowledge_wildcards(
-            role,
-            [start],
-            reason="Starts the pipelines of this environment's models, named after it; which"
-            " one is decided per event from the models' settings.",
-        )
-        acknowledge_wildcards(
-            role,
-            [read_settings],
-            reason="Reads the settings document of each of this environment's models (one"
-            " parameter per model under the settings path).",
-        )
-        self.rules = self._rules(name_prefix, datasets_bucket_name)
+        for reason, statement in reasons.items():
+            handler.add_to_role_policy(statement)
+            acknowledge_wildcards(role, [statement], reason=reason)
 
     def _rules(self, name_prefix: str, datasets_bucket_name: str) -> dict[str, events.Rule]:
         target = function_target(self.function)

@@ -37,6 +37,7 @@ def test_every_package_holds_the_shared_module_and_the_contracts(
     [
         ("release_automation", "release_automation"),
         ("model_package_resolver", "model_package_resolver"),
+        ("retraining_trigger", "retraining_trigger"),
     ],
 )
 def test_a_handler_imports_from_its_package_alone(function: str, handler: str) -> None:

@@ -166,35 +166,48 @@ class ModelCatalogue:
         self._loaded_at = self._clock()
 
     def by_model(self, model: str) -> ModelSettings:
-        """The settings of ``model`` (see :meth:`_find` for the errors)."""
-        return self._find(lambda m: m.model == model, model, f"for model {model!r}")
+        """The settings of ``model`` (see :meth:`find` for the errors)."""
+        return self.find(lambda m: m.model == model, f"for model {model!r}", model)
 
     def by_group(self, group: str) -> ModelSettings:
         """The model whose registry group is ``group``."""
         hint = group.removeprefix(f"{self._prefix}-")
-        return self._find(
-            lambda m: m.model_package_group_name == group, hint, f"names group {group!r}"
+        return self.find(
+            lambda m: m.model_package_group_name == group, f"names group {group!r}", hint
         )
 
     def by_stack(self, stack_name: str) -> ModelSettings:
         """The model whose release rolls out through stack ``stack_name``."""
         hint = stack_name.removeprefix(f"{self._prefix}-model-")
-        return self._find(
+        return self.find(
             lambda m: m.release is not None and m.release.stack_name == stack_name,
-            hint,
             f"names stack {stack_name!r}",
+            hint,
         )
 
-    def _find(
-        self, matches: Callable[[ModelSettings], bool], hint: str, what: str
+    def find(
+        self,
+        matches: Callable[[ModelSettings], bool],
+        what: str,
+        hint: str | Callable[[str], bool],
     ) -> ModelSettings:
-        """The one model that ``matches``; the documents are read again once if none does.
+        """The first model that ``matches``; the documents are read again once if none does.
+
+        Parameters
+        ----------
+        matches:
+            Whether a model's settings are the ones looked for.
+        what:
+            What was looked for, for the error (``names group 'x'``).
+        hint:
+            The model whose document, when it does not parse, is the reason nothing
+            matched: its name, or a test of a model name.
 
         Raises
         ------
         UnusableEvent
-            ``invalid-settings`` when the document of model ``hint`` does not parse, or
-            ``unknown-model`` when no document matches (``what`` says what was looked for).
+            ``invalid-settings`` when the document of the ``hint`` model does not parse, or
+            ``unknown-model`` when no document matches.
         """
         if self._loaded_at is None:
             self.load()
@@ -204,8 +217,10 @@ class ModelCatalogue:
             found = self._match(matches)
         if found is not None:
             return found
-        if hint in self.invalid:
-            raise UnusableEvent("invalid-settings", self.invalid[hint])
+        suspect = hint if callable(hint) else hint.__eq__
+        invalid = next((error for name, error in self.invalid.items() if suspect(name)), None)
+        if invalid is not None:
+            raise UnusableEvent("invalid-settings", invalid)
         raise UnusableEvent("unknown-model", f"no settings document under {self._path} {what}")
 
     def _match(self, matches: Callable[[ModelSettings], bool]) -> ModelSettings | None:

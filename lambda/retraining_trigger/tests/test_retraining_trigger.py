@@ -1,489 +1,556 @@
-"""The retraining trigger against moto: sample events in AWS's documented shapes."""
+"""The retraining trigger against moto: AWS's sample events (``tests/events``), the models'
+settings documents in SSM, their pipelines and package groups in SageMaker."""
 
 from __future__ import annotations
 
-import copy
 import json
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
+import event_samples
 import pytest
 import retraining_trigger
+from automation_runtime import SettingsError
 from botocore.exceptions import ClientError
-from trigger_settings import SettingsError, load_settings
+from moto.sqs.models import sqs_backends
+from pipeline_starts import client_request_token, display_name
+from trigger_settings import load_settings
 
-EVENTS = Path(__file__).parent / "events"
-ACCOUNT_ID = "123456789012"
-DATASET_BUCKET = "mlops-datasets-123456789012"
-MODELS = {
-    "churn": {
-        "pipeline_name": "churn-training",
-        "cooldown_seconds": 21600,
-        "dataset_prefix": "churn/incoming/",
-        "input_data_parameter": "InputDataUri",
-        "drift_alarm_names": ["churn-feature-drift"],
-        "monitoring_schedule_names": ["churn-data-quality"],
-        "schedule_rule_names": ["churn-weekly-retraining"],
-    },
-    "fraud": {
-        "pipeline_name": "fraud-training",
+from platform_contracts.model_settings import (
+    ModelSettings,
+    RetrainingSettings,
+    settings_parameter_name,
+)
+from platform_contracts.retraining import (
+    REGISTER_NEW_BASELINE,
+    SKIP_DRIFT_CHECK,
+    Trigger,
+    rule_for,
+    training_data_prefix,
+    training_data_uri,
+)
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+PREFIX = "ml-platform-dev"
+BUCKET = f"mlp-dev-{ACCOUNT}-{REGION}-datasets"
+CHURN, FRAUD, LEADS = "churn-prediction", "fraud-detection", "lead-scoring"
+START = 1_800_000_000.0
+
+
+def settings_of(model: str, **retraining: Any) -> ModelSettings:
+    name = f"{PREFIX}-{model}"
+    defaults: dict[str, Any] = {
         "cooldown_seconds": 3600,
-        "dataset_prefix": "fraud/incoming/",
-        "drift_alarm_names": ["fraud-feature-drift"],
-    },
+        "on_drift": True,
+        "drift_alarm_name": f"{name}-drift",
+        "monitoring_schedule_names": (f"{name}-data-quality", f"{name}-model-quality"),
+        "dataset_prefix": training_data_prefix(model),
+    }
+    return ModelSettings(
+        model=model,
+        pipeline_name=name,
+        model_package_group_name=name,
+        retraining=RetrainingSettings(**{**defaults, **retraining}),
+    )
+
+
+MODELS = {
+    CHURN: settings_of(CHURN),
+    FRAUD: settings_of(FRAUD, dataset_prefix=None, quiet_period_seconds=2000),
+    LEADS: settings_of(LEADS, on_drift=False, dataset_prefix=None),
 }
 
 
-def load_event(name: str, **changes: Any) -> dict[str, Any]:
-    event = json.loads((EVENTS / f"{name}.json").read_text())
-    event.update(changes)
-    return event
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
 
-
-def executions(pipeline_name: str) -> list[dict[str, Any]]:
-    summaries = boto3.client("sagemaker").list_pipeline_executions(PipelineName=pipeline_name)
-    return summaries["PipelineExecutionSummaries"]
-
-
-def parameters_of(execution_arn: str) -> dict[str, str]:
-    response = boto3.client("sagemaker").list_pipeline_parameters_for_execution(
-        PipelineExecutionArn=execution_arn
-    )
-    return {p["Name"]: p["Value"] for p in response["PipelineParameters"]}
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
-def environment(
-    monkeypatch: pytest.MonkeyPatch, idempotency_table: str, dead_letter_queue: str
-) -> dict[str, str]:
-    values = {
-        "EXPECTED_ACCOUNT_ID": ACCOUNT_ID,
-        "DEAD_LETTER_QUEUE_URL": dead_letter_queue,
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def arrivals_queue(aws: None) -> str:
+    return boto3.client("sqs").create_queue(QueueName=f"{PREFIX}-arrivals")["QueueUrl"]
+
+
+@pytest.fixture
+def environ(idempotency_table: str, dead_letter_queue: str, arrivals_queue: str) -> dict[str, str]:
+    """The function's environment, as the automation stack sets it (and Lambda's region)."""
+    return {
+        "NAME_PREFIX": PREFIX,
+        "EXPECTED_ACCOUNT_ID": ACCOUNT,
+        "AWS_REGION": REGION,
         "IDEMPOTENCY_TABLE_NAME": idempotency_table,
-        "DATASET_BUCKET_NAME": DATASET_BUCKET,
-        "RETRAINING_MODELS": json.dumps(MODELS),
+        "DATASET_BUCKET_NAME": BUCKET,
+        "ARRIVALS_QUEUE_URL": arrivals_queue,
+        "DEAD_LETTER_QUEUE_URL": dead_letter_queue,
     }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
 
 
 @pytest.fixture
-def pipelines(aws: None) -> None:
-    sagemaker = boto3.client("sagemaker")
-    for spec in MODELS.values():
-        sagemaker.create_pipeline(
-            PipelineName=spec["pipeline_name"],
-            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
-            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-pipelines",
+def deployed(aws: None) -> None:
+    """Each model's settings document, pipeline and package group, as the stacks leave them."""
+    ssm, sagemaker = boto3.client("ssm"), boto3.client("sagemaker")
+    for model, settings in MODELS.items():
+        ssm.put_parameter(
+            Name=settings_parameter_name(PREFIX, model), Value=settings.to_json(), Type="String"
+        )
+        create_pipeline(settings.pipeline_name)
+        sagemaker.create_model_package_group(
+            ModelPackageGroupName=settings.model_package_group_name
         )
 
 
-@pytest.fixture
-def invoke(
-    environment: dict[str, str], pipelines: None, lambda_context: Any
-) -> Iterator[Callable[[dict[str, Any]], dict[str, Any]]]:
-    # Settings and clients are cached per cold start; each test is a new cold start in moto.
-    retraining_trigger.runtime.cache_clear()
-    yield lambda event: retraining_trigger.lambda_handler(event, lambda_context)
-    retraining_trigger.runtime.cache_clear()
-
-
-# --- The four causes --------------------------------------------------------------------
-
-
-def test_monitoring_violation_starts_the_models_pipeline_naming_the_cause(invoke):
-    result = invoke(load_event("monitoring_violation"))
-
-    [execution] = executions("churn-training")
-    assert result["outcome"] == "started"
-    assert execution["PipelineExecutionArn"] == result["pipeline_execution_arn"]
-    assert (
-        "monitoring schedule churn-data-quality found violations"
-        in (execution["PipelineExecutionDescription"])
+def create_pipeline(name: str) -> None:
+    parameters = [
+        {"Name": "InputDataUri", "Type": "String"},
+        {"Name": SKIP_DRIFT_CHECK, "Type": "Boolean", "DefaultValue": False},
+        {"Name": REGISTER_NEW_BASELINE, "Type": "Boolean", "DefaultValue": False},
+    ]
+    boto3.client("sagemaker").create_pipeline(
+        PipelineName=name,
+        PipelineDefinition=json.dumps(
+            {"Version": "2020-12-01", "Parameters": parameters, "Steps": []}
+        ),
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-pipelines",
     )
-    assert execution["PipelineExecutionDisplayName"].startswith("monitoring-violation-0a15f67d")
 
 
-def test_monitoring_violation_is_mapped_through_the_environment_when_the_arn_is_absent(invoke):
-    event = load_event("monitoring_violation")
-    del event["detail"]["MonitoringScheduleArn"]
+def approve_a_version(model: str) -> None:
+    sagemaker = boto3.client("sagemaker")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=f"{PREFIX}-{model}",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [{"Image": "141502667606.dkr.ecr.eu-west-1.amazonaws.com/xgb:1.7-1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+
+@pytest.fixture
+def trigger(environ: dict[str, str], deployed: None, clock: Clock) -> Any:
+    return retraining_trigger.build(environ, session=boto3.DEFAULT_SESSION, clock=clock)
+
+
+@pytest.fixture
+def invoke(trigger: Any, lambda_context: Any) -> Callable[[Any], dict[str, Any]]:
+    return lambda event: trigger.handle(event, lambda_context)
+
+
+def executions(model: str) -> list[dict[str, Any]]:
+    sagemaker = boto3.client("sagemaker")
+    summaries = sagemaker.list_pipeline_executions(PipelineName=f"{PREFIX}-{model}")
+    return [
+        {
+            **summary,
+            "parameters": {
+                p["Name"]: p["Value"]
+                for p in sagemaker.list_pipeline_parameters_for_execution(
+                    PipelineExecutionArn=summary["PipelineExecutionArn"]
+                )["PipelineParameters"]
+            },
+        }
+        for summary in summaries["PipelineExecutionSummaries"]
+    ]
+
+
+def violation(model: str = CHURN, **changes: Any) -> dict[str, Any]:
+    return event_samples.monitoring_execution(
+        account=ACCOUNT,
+        region=REGION,
+        schedule=f"{PREFIX}-{model}-data-quality",
+        endpoint=f"{PREFIX}-{model}",
+        **changes,
+    )
+
+
+def alarm(model: str = CHURN, state: str = "ALARM") -> dict[str, Any]:
+    return event_samples.alarm_state_change(
+        account=ACCOUNT, region=REGION, alarm=f"{PREFIX}-{model}-drift", state=state
+    )
+
+
+def new_object(key: str, bucket: str = BUCKET) -> dict[str, Any]:
+    return event_samples.object_created(account=ACCOUNT, region=REGION, bucket=bucket, key=key)
+
+
+def queued(queue_url: str) -> list[dict[str, Any]]:
+    """Every message in the queue, delayed or not (moto's backend: a delayed message cannot
+    be received before its time); the queue is emptied."""
+    queue = sqs_backends[ACCOUNT][REGION].queues[queue_url.rsplit("/", 1)[-1]]
+    messages = [
+        {
+            "body": message.body,
+            "delay_seconds": round((message.delayed_until - message.sent_timestamp) / 1000)
+            if message.delayed_until
+            else 0,
+        }
+        for message in queue._messages
+    ]
+    queue._messages.clear()
+    return messages
+
+
+def deliver(invoke: Callable[[Any], dict[str, Any]], body: str) -> dict[str, Any]:
+    return invoke(
+        event_samples.sqs_event(
+            body=body, queue_arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-arrivals", region=REGION
+        )
+    )
+
+
+# --- drift: a violation or the drift alarm starts the table's run -----------------------------
+
+
+@pytest.mark.parametrize("approved", [False, True])
+@pytest.mark.parametrize(
+    ("event", "trigger_kind"),
+    [(violation, Trigger.MONITORING_VIOLATION), (alarm, Trigger.DRIFT_ALARM)],
+)
+def test_drift_starts_the_models_pipeline_with_the_tables_parameters(
+    invoke, dead_letters, event, trigger_kind, approved
+):
+    if approved:
+        approve_a_version(CHURN)
+
+    result = invoke(event())
+
+    [execution] = executions(CHURN)
+    expected = rule_for(trigger_kind, has_approved_version=approved).parameters(
+        training_data_uri(BUCKET, CHURN)
+    )
+    assert execution["parameters"] == expected
+    assert result["outcome"] == "started"
+    assert execution["PipelineExecutionDisplayName"].startswith(trigger_kind.value)
+    assert executions(FRAUD) == [] and dead_letters() == []
+
+
+def test_the_schedule_is_read_from_the_executions_environment(invoke):
+    event = violation()
+    event["detail"]["MonitoringScheduleArn"] = "arn:aws:sagemaker:eu-west-1:1:monitoring-schedule/x"
 
     invoke(event)
 
-    assert len(executions("churn-training")) == 1
-
-
-def test_drift_alarm_entering_alarm_starts_the_alarmed_models_pipeline(invoke):
-    invoke(load_event("drift_alarm"))
-
-    [execution] = executions("churn-training")
-    assert executions("fraud-training") == []
     assert (
-        "drift alarm churn-feature-drift entered ALARM" in execution["PipelineExecutionDescription"]
+        "ml-platform-dev-churn-prediction-data-quality"
+        in (executions(CHURN)[0]["PipelineExecutionDescription"])
     )
 
 
-def test_new_training_data_passes_the_object_uri_as_the_input_parameter(invoke):
-    invoke(load_event("new_training_data"))
+@pytest.mark.parametrize(
+    "event",
+    [
+        lambda: alarm(state="OK"),
+        lambda: violation(exit_message="Completed: Job completed successfully with no violations."),
+        lambda: violation(LEADS),
+        lambda: alarm(LEADS),
+    ],
+    ids=["alarm-ok", "no-violations", "violation-off", "alarm-off"],
+)
+def test_what_asks_for_no_retraining_starts_nothing_and_parks_nothing(invoke, dead_letters, event):
+    assert invoke(event())["outcome"] == "ignored"
 
-    [execution] = executions("churn-training")
-    assert parameters_of(execution["PipelineExecutionArn"]) == {
-        "InputDataUri": f"s3://{DATASET_BUCKET}/churn/incoming/2026-11-25/customers.parquet"
-    }
+    assert executions(CHURN) == executions(LEADS) == []
+    assert dead_letters() == []
 
 
-def test_scheduled_event_starts_the_pipeline_of_the_model_owning_the_rule(invoke):
-    invoke(load_event("scheduled_retraining"))
+# --- new data: one run per batch, after the quiet period ---------------------------------------
 
-    [execution] = executions("churn-training")
-    assert execution["PipelineExecutionDescription"].startswith(
-        "Scheduled retraining by rule churn-weekly-retraining"
+
+@pytest.mark.parametrize("approved", [False, True])
+def test_five_objects_arriving_together_start_one_run_on_the_training_prefix(
+    invoke, arrivals_queue, clock, dead_letters, approved
+):
+    if approved:
+        approve_a_version(CHURN)
+    no_cooldown(CHURN)  # so that a start per object would show as executions
+    for number in range(5):
+        assert invoke(new_object(f"{CHURN}/training/batch-7/part-{number}.csv"))["outcome"] == (
+            "arrival-noted"
+        )
+        clock.now += 10
+
+    messages = queued(arrivals_queue)
+    assert [m["delay_seconds"] for m in messages] == [900] * 5
+    clock.now += 900
+    outcomes = [deliver(invoke, m["body"]) for m in messages]
+
+    assert outcomes == [{"batchItemFailures": []}] * 5
+    [execution] = executions(CHURN)
+    assert execution["parameters"] == rule_for(
+        Trigger.NEW_DATA, has_approved_version=approved
+    ).parameters(training_data_uri(BUCKET, CHURN))
+    assert queued(arrivals_queue) == [] and dead_letters() == []
+
+
+def test_an_arrival_during_the_quiet_period_postpones_the_run(invoke, arrivals_queue, clock):
+    no_cooldown(CHURN)
+    invoke(new_object(f"{CHURN}/training/a.csv"))
+    [first] = queued(arrivals_queue)
+    clock.now += 600
+    invoke(new_object(f"{CHURN}/training/b.csv"))
+    [second] = queued(arrivals_queue)
+
+    clock.now += 300
+    deliver(invoke, first["body"])  # 900 s after a.csv, 300 s after b.csv
+    assert executions(CHURN) == []
+    clock.now += 600
+    deliver(invoke, second["body"])
+
+    assert len(executions(CHURN)) == 1
+
+
+def replace_settings(settings: ModelSettings) -> None:
+    boto3.client("ssm").put_parameter(
+        Name=settings_parameter_name(PREFIX, settings.model),
+        Value=settings.to_json(),
+        Type="String",
+        Overwrite=True,
     )
 
 
-def test_causes_without_data_pass_no_pipeline_parameters(invoke):
-    invoke(load_event("drift_alarm"))
-
-    [execution] = executions("churn-training")
-    assert parameters_of(execution["PipelineExecutionArn"]) == {}
+def no_cooldown(model: str) -> None:
+    replace_settings(settings_of(model, cooldown_seconds=0))
 
 
-def test_client_request_token_is_stable_per_event_and_within_sagemaker_limits():
-    token = retraining_trigger.client_request_token("churn", "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92")
+def test_a_quiet_period_longer_than_sqs_delays_is_waited_out_by_re_delaying(
+    invoke, arrivals_queue, clock
+):
+    replace_settings(settings_of(CHURN, quiet_period_seconds=2000))
+    invoke(new_object(f"{CHURN}/training/a.csv"))
+    delays = []
+    for _ in range(3):
+        [message] = queued(arrivals_queue)
+        delays.append(message["delay_seconds"])
+        clock.now += message["delay_seconds"]
+        deliver(invoke, message["body"])
 
-    assert token == retraining_trigger.client_request_token(
-        "churn", "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
-    )
-    assert token != retraining_trigger.client_request_token("churn", "another-event")
-    assert 32 <= len(token) <= 128
+    assert delays == [900, 900, 200]
+    assert len(executions(CHURN)) == 1
+    assert queued(arrivals_queue) == []
 
 
-# --- Idempotency and cool-down ----------------------------------------------------------
+def test_a_redelivered_message_of_a_started_batch_starts_nothing(invoke, arrivals_queue, clock):
+    no_cooldown(CHURN)
+    invoke(new_object(f"{CHURN}/training/a.csv"))
+    [message] = queued(arrivals_queue)
+    clock.now += 900
+
+    deliver(invoke, message["body"])
+    deliver(invoke, message["body"])
+
+    assert len(executions(CHURN)) == 1
 
 
-def test_redelivered_event_starts_nothing_the_second_time(invoke):
-    event = load_event("drift_alarm")
+@pytest.mark.parametrize(
+    "key", [f"{FRAUD}/training/a.csv", f"{CHURN}/training/folder/", f"{CHURN}/other/a.csv"]
+)
+def test_objects_no_model_retrains_on_start_nothing(invoke, arrivals_queue, dead_letters, key):
+    result = invoke(new_object(key))
+
+    if key.startswith(CHURN + "/other"):
+        [parked] = dead_letters()
+        assert parked["attributes"]["reason"] == "unknown-model"
+    else:
+        assert result["outcome"] == "ignored" and dead_letters() == []
+    assert queued(arrivals_queue) == []
+
+
+# --- cool-down and idempotency ------------------------------------------------------------
+
+
+def test_a_burst_of_reasons_inside_the_cooldown_starts_one_run_the_first_wins(invoke, clock):
+    outcomes = [invoke(violation())["outcome"], invoke(alarm())["outcome"]]
+    clock.now += 3599
+    outcomes.append(invoke(violation())["outcome"])
+
+    assert outcomes == ["started", "skipped-cooldown", "skipped-cooldown"]
+    [execution] = executions(CHURN)
+    assert execution["PipelineExecutionDisplayName"].startswith("monitoring-violation")
+
+
+def test_after_the_cooldown_a_new_reason_starts_a_new_run(invoke, clock):
+    invoke(alarm())
+    clock.now += 3600
+
+    assert invoke(alarm())["outcome"] == "started"
+    assert len(executions(CHURN)) == 2
+
+
+def test_the_cooldown_of_one_model_does_not_hold_back_another(invoke):
+    invoke(alarm())
+
+    assert invoke(alarm(FRAUD))["outcome"] == "started"
+
+
+def test_a_redelivered_event_starts_nothing_the_second_time(invoke):
+    event = alarm()
 
     first = invoke(event)
-    second = invoke(copy.deepcopy(event))
+    second = invoke(json.loads(json.dumps(event)))
 
-    assert len(executions("churn-training")) == 1
     assert second == first
+    assert len(executions(CHURN)) == 1
 
 
-def test_burst_of_violations_inside_the_cooldown_starts_one_retraining(invoke):
-    outcomes = [
-        invoke(load_event("monitoring_violation", id=f"0a15f67d-aa23-4c1e-9b7a-00000000000{i}"))[
-            "outcome"
-        ]
-        for i in range(3)
-    ]
-
-    assert len(executions("churn-training")) == 1
-    assert outcomes == ["started", "skipped-cooldown", "skipped-cooldown"]
+# --- nothing lost silently: unusable events parked with the reason, AWS errors raised -------
 
 
-def test_cooldown_spans_causes_of_the_same_model(invoke):
-    invoke(load_event("monitoring_violation"))
-    result = invoke(load_event("new_training_data"))
+def _missing(path: str) -> Callable[[dict[str, Any]], None]:
+    def change(event: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = event
+        for part in parents:
+            node = node[part]
+        del node[leaf]
 
-    assert result["outcome"] == "skipped-cooldown"
-    assert len(executions("churn-training")) == 1
-
-
-def test_cooldown_of_one_model_does_not_hold_back_another(invoke):
-    invoke(load_event("drift_alarm"))
-    fraud_alarm = load_event("drift_alarm", id="9d3e4f5a-0000-4b1c-8d2e-3f4a5b6c7d8e")
-    fraud_alarm["detail"]["alarmName"] = "fraud-feature-drift"
-
-    result = invoke(fraud_alarm)
-
-    assert result["outcome"] == "started"
-    assert len(executions("fraud-training")) == 1
+    return change
 
 
-def test_event_after_the_cooldown_expired_starts_a_new_retraining(invoke, idempotency_table):
-    boto3.client("dynamodb").put_item(
-        TableName=idempotency_table,
-        Item={
-            "id": {"S": "cooldown#churn"},
-            "expiration": {"N": str(int(time.time()) - 1)},
-            "event_id": {"S": "an-earlier-event"},
-            "cause": {"S": "schedule"},
-        },
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(event: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = event
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("make", "change", "reason", "detail"),
+    [
+        (violation, _missing("detail.Environment"), "malformed-event", "detail.Environment."),
+        (violation, _set("detail.ProcessingJobStatus", 3), "malformed-event", "not str"),
+        (violation, _set("detail.ExitMessage", ["x"]), "malformed-event", "detail.ExitMessage"),
+        (alarm, _missing("detail.alarmName"), "malformed-event", "detail.alarmName is missing"),
+        (alarm, _set("detail.state", "ALARM"), "malformed-event", "detail.state.value"),
+        (alarm, _set("detail.alarmName", "someone-elses-drift"), "unknown-model", "someone"),
+        (violation, _set("account", "999999999999"), "wrong-account", "999999999999"),
+        (alarm, _set("detail-type", "EC2 Instance State-change"), "unsupported-event", "EC2"),
+        (alarm, _missing("id"), "malformed-event", "id is missing"),
+        (
+            lambda: new_object("churn-prediction/training/a.csv", "other-bucket"),
+            lambda e: None,
+            "unexpected-bucket",
+            "other-bucket",
+        ),
+        (
+            lambda: new_object("churn-prediction/training/a.csv"),
+            _set("detail.object.key", 7),
+            "malformed-event",
+            "detail.object.key",
+        ),
+    ],
+)
+def test_an_unusable_event_is_parked_with_its_reason_on_the_first_attempt(
+    invoke, dead_letters, make, change, reason, detail
+):
+    event = make()
+    change(event)
+
+    result = invoke(event)
+
+    [parked] = dead_letters()
+    assert result["outcome"] == "dead-lettered"
+    assert parked["attributes"]["reason"] == reason
+    assert detail in parked["attributes"]["reason_detail"]
+    assert parked["body"] == event
+    assert executions(CHURN) == []
+
+
+def test_an_invalid_settings_document_parks_its_models_events_with_the_reason(invoke, dead_letters):
+    boto3.client("ssm").put_parameter(
+        Name=settings_parameter_name(PREFIX, CHURN), Value="{}", Type="String", Overwrite=True
     )
 
-    result = invoke(load_event("drift_alarm"))
+    invoke(alarm())
 
-    assert result["outcome"] == "started"
-    assert len(executions("churn-training")) == 1
-
-
-def test_cooldown_record_holds_the_starting_event_until_the_window_ends(invoke, idempotency_table):
-    before = int(time.time())
-    invoke(load_event("drift_alarm"))
-
-    item = boto3.client("dynamodb").get_item(
-        TableName=idempotency_table, Key={"id": {"S": "cooldown#churn"}}
-    )["Item"]
-    assert item["event_id"]["S"] == "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
-    assert before + 21600 <= int(item["expiration"]["N"]) <= int(time.time()) + 21600
+    [parked] = dead_letters()
+    assert parked["attributes"]["reason"] == "invalid-settings"
+    assert "churn-prediction/settings" in parked["attributes"]["reason_detail"]
 
 
-def test_skip_inside_the_cooldown_is_logged_with_model_cause_and_event_id(invoke, structured_logs):
-    read_logs = structured_logs(retraining_trigger.logger)
-    invoke(load_event("drift_alarm"))
-    invoke(load_event("monitoring_violation"))
+def test_an_unusable_arrivals_message_is_parked_and_not_retried(invoke, dead_letters):
+    result = deliver(invoke, '{"kind": "arrival", "model": "churn-prediction"}')
 
-    skipped = [line for line in read_logs() if "cool-down" in line["message"]]
-    assert len(skipped) == 1
-    assert skipped[0]["model"] == "churn"
-    assert skipped[0]["cause"] == "monitoring-violation"
-    assert skipped[0]["event_id"] == "0a15f67d-aa23-4c1e-9b7a-3f5e2d8c7b61"
-    assert skipped[0]["cooldown_holder"]["event_id"] == "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
+    [parked] = dead_letters()
+    assert result == {"batchItemFailures": []}
+    assert parked["attributes"]["reason"] == "malformed-event"
 
 
-def test_start_is_logged_with_model_cause_and_event_id(invoke, structured_logs):
-    read_logs = structured_logs(retraining_trigger.logger)
-    invoke(load_event("scheduled_retraining"))
-
-    [started] = [line for line in read_logs() if line["message"] == "Retraining pipeline started"]
-    assert (started["model"], started["cause"], started["event_id"]) == (
-        "churn",
-        "schedule",
-        "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-    )
-
-
-# --- AWS errors propagate; the retry then succeeds --------------------------------------
-
-
-def test_failed_start_raises_and_frees_the_cooldown_for_the_retry(invoke, dead_letters):
-    boto3.client("sagemaker").delete_pipeline(
-        PipelineName="churn-training", ClientRequestToken="x" * 32
-    )
-    event = load_event("drift_alarm")
+def test_an_aws_error_raises_so_that_the_event_is_retried_and_the_retry_starts(
+    invoke, dead_letters
+):
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.delete_pipeline(PipelineName=f"{PREFIX}-{CHURN}", ClientRequestToken="x" * 32)
+    event = alarm()
 
     with pytest.raises(ClientError):
         invoke(event)
 
     assert dead_letters() == []
-    boto3.client("sagemaker").create_pipeline(
-        PipelineName="churn-training",
-        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
-        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-pipelines",
-    )
+    create_pipeline(f"{PREFIX}-{CHURN}")
     assert invoke(event)["outcome"] == "started"
-    assert len(executions("churn-training")) == 1
 
 
-def test_failed_start_does_not_hold_back_the_next_event_for_the_model(invoke):
-    sagemaker = boto3.client("sagemaker")
-    sagemaker.delete_pipeline(PipelineName="churn-training", ClientRequestToken="x" * 32)
-    with pytest.raises(ClientError):
-        invoke(load_event("drift_alarm"))
-    sagemaker.create_pipeline(
-        PipelineName="churn-training",
-        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
-        RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/mlops-pipelines",
-    )
-
-    result = invoke(load_event("monitoring_violation"))
-
-    assert result["outcome"] == "started"
-
-
-# --- Events that cannot be acted on go to the dead-letter queue ---------------------------
-
-
-def test_event_missing_a_detail_field_is_dead_lettered_with_the_reason(invoke, dead_letters):
-    event = load_event("drift_alarm")
-    del event["detail"]["alarmName"]
-
-    result = invoke(event)
-
-    [message] = dead_letters()
-    assert result == {"outcome": "dead-lettered", "reason": "missing-field"}
-    assert message["attributes"]["reason"] == "missing-field"
-    assert message["attributes"]["reason_detail"] == "detail.alarmName is missing"
-    assert message["attributes"]["event_id"] == event["id"]
-    assert message["body"] == event
-    assert executions("churn-training") == []
-
-
-def test_event_for_an_unknown_model_is_dead_lettered_with_the_reason(invoke, dead_letters):
-    event = load_event("drift_alarm")
-    event["detail"]["alarmName"] = "someone-elses-alarm"
-
-    invoke(event)
-
-    [message] = dead_letters()
-    assert message["attributes"]["reason"] == "unknown-model"
-    assert "someone-elses-alarm" in message["attributes"]["reason_detail"]
-    assert executions("churn-training") == executions("fraud-training") == []
-
-
-def test_event_from_another_account_is_dead_lettered_with_the_reason(invoke, dead_letters):
-    invoke(load_event("monitoring_violation", account="999999999999"))
-
-    [message] = dead_letters()
-    assert message["attributes"]["reason"] == "wrong-account"
-    assert executions("churn-training") == []
-
-
-def test_event_without_an_id_is_dead_lettered_without_touching_idempotency(invoke, dead_letters):
-    event = load_event("scheduled_retraining")
-    del event["id"]
-
-    invoke(event)
-
-    [message] = dead_letters()
-    assert message["attributes"]["reason"] == "missing-field"
-    assert "event_id" not in message["attributes"]
-    assert executions("churn-training") == []
-
-
-def test_event_of_an_unsupported_type_is_dead_lettered(invoke, dead_letters):
-    invoke(
-        load_event(
-            "scheduled_retraining", **{"detail-type": "EC2 Instance State-change Notification"}
-        )
-    )
-
-    [message] = dead_letters()
-    assert message["attributes"]["reason"] == "unsupported-event"
-
-
-def test_object_created_in_another_bucket_is_dead_lettered(invoke, dead_letters):
-    event = load_event("new_training_data")
-    event["detail"]["bucket"]["name"] = "some-other-bucket"
-
-    invoke(event)
-
-    [message] = dead_letters()
-    assert message["attributes"]["reason"] == "unexpected-bucket"
-    assert executions("churn-training") == []
-
-
-def test_dead_lettering_is_logged_with_the_event_id_and_reason(invoke, structured_logs):
-    read_logs = structured_logs(retraining_trigger.logger)
-    invoke(load_event("drift_alarm", account="999999999999"))
-
-    [line] = [line for line in read_logs() if line["level"] == "ERROR"]
-    assert line["event_id"] == "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
-    assert line["reason"] == "wrong-account"
-
-
-def test_redelivered_unusable_event_is_dead_lettered_once(invoke, dead_letters):
-    event = load_event("drift_alarm", account="999999999999")
-
-    invoke(event)
-    invoke(copy.deepcopy(event))
-
-    assert len(dead_letters()) == 1
-
-
-# --- Well-formed events that ask for nothing ----------------------------------------------
-
-
-def test_alarm_returning_to_ok_starts_nothing_and_dead_letters_nothing(invoke, dead_letters):
-    event = load_event("drift_alarm")
-    event["detail"]["state"]["value"] = "OK"
-
-    result = invoke(event)
-
-    assert result["outcome"] == "ignored"
-    assert executions("churn-training") == []
-    assert dead_letters() == []
-
-
-def test_monitoring_run_without_violations_starts_nothing(invoke, dead_letters):
-    event = load_event("monitoring_violation")
-    event["detail"]["ExitMessage"] = "Completed: Job completed successfully with no violations."
-
-    result = invoke(event)
-
-    assert result["outcome"] == "ignored"
-    assert executions("churn-training") == []
-    assert dead_letters() == []
-
-
-# --- Settings ---------------------------------------------------------------------------
-
-
-def test_missing_environment_variable_fails_the_invocation_naming_it(
-    invoke, monkeypatch, lambda_context
+def test_an_aws_error_on_an_arrival_fails_that_message_alone(
+    invoke, arrivals_queue, clock, dead_letters
 ):
-    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL")
+    invoke(new_object(f"{CHURN}/training/a.csv"))
+    [message] = queued(arrivals_queue)
+    clock.now += 900
+    boto3.client("sagemaker").delete_pipeline(
+        PipelineName=f"{PREFIX}-{CHURN}", ClientRequestToken="x" * 32
+    )
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-arrivals"
+    failing = event_samples.sqs_event(body=message["body"], queue_arn=queue_arn, region=REGION)
+    parked = event_samples.sqs_event(body="not json", queue_arn=queue_arn, region=REGION)
+    batch = {"Records": failing["Records"] + parked["Records"]}
 
-    with pytest.raises(SettingsError, match="^DEAD_LETTER_QUEUE_URL: required"):
-        invoke(load_event("drift_alarm"))
+    result = invoke(batch)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": failing["Records"][0]["messageId"]}]}
+    assert [m["attributes"]["reason"] for m in dead_letters()] == ["malformed-event"]
 
 
-def _settings_env(models: dict[str, Any]) -> dict[str, str]:
-    return {
-        "EXPECTED_ACCOUNT_ID": ACCOUNT_ID,
-        "DEAD_LETTER_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq",
-        "IDEMPOTENCY_TABLE_NAME": "table",
-        "DATASET_BUCKET_NAME": DATASET_BUCKET,
-        "RETRAINING_MODELS": json.dumps(models),
-    }
+# --- settings and names ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("models", "message"),
+    ("name", "value", "message"),
     [
-        ({"churn": {}}, r"RETRAINING_MODELS\['churn'\]\.pipeline_name: expected"),
-        (
-            {"churn": {"pipeline_name": "p", "cooldown_seconds": -1}},
-            r"RETRAINING_MODELS\['churn'\]\.cooldown_seconds: expected an integer >= 0, got -1",
-        ),
-        (
-            {"churn": {"pipeline_name": "p", "cooldown": 60}},
-            r"RETRAINING_MODELS\['churn'\]: unknown field\(s\) \['cooldown'\]",
-        ),
-        (
-            {
-                "a": {"pipeline_name": "p", "drift_alarm_names": ["shared"]},
-                "b": {"pipeline_name": "q", "drift_alarm_names": ["shared"]},
-            },
-            r"drift_alarm_names entry 'shared' is claimed by both 'a' and 'b'",
-        ),
-        (
-            {
-                "a": {"pipeline_name": "p", "dataset_prefix": "data/"},
-                "b": {"pipeline_name": "q", "dataset_prefix": "data/b/"},
-            },
-            r"dataset_prefix 'data/' of model 'a' contains 'data/b/'",
-        ),
+        ("DATASET_BUCKET_NAME", "", "DATASET_BUCKET_NAME: required"),
+        ("ARRIVALS_QUEUE_URL", "queue", "ARRIVALS_QUEUE_URL: expected an SQS URL"),
+        ("EXPECTED_ACCOUNT_ID", "12", "EXPECTED_ACCOUNT_ID: expected 12 digits"),
+        ("IDEMPOTENCY_TTL_SECONDS", "-1", "IDEMPOTENCY_TTL_SECONDS: expected a positive"),
     ],
 )
-def test_invalid_model_settings_are_reported_in_one_line(models, message):
-    with pytest.raises(SettingsError, match=message) as error:
-        load_settings(_settings_env(models))
+def test_a_wrong_environment_variable_is_named_in_one_line(environ, name, value, message):
+    with pytest.raises(SettingsError, match=f"^{message}") as error:
+        load_settings({**environ, name: value})
 
     assert "\n" not in str(error.value)
 
 
-def test_dataset_prefix_without_a_dataset_bucket_is_rejected():
-    environ = _settings_env(MODELS)
-    del environ["DATASET_BUCKET_NAME"]
+def test_names_sagemaker_accepts_stable_per_model_and_event():
+    event_id = "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92"
 
-    with pytest.raises(SettingsError, match="^DATASET_BUCKET_NAME: required"):
-        load_settings(environ)
+    name = display_name(Trigger.MONITORING_VIOLATION, event_id * 3)
+    token = client_request_token(CHURN, event_id)
 
-
-def test_defaults_apply_to_optional_model_fields():
-    settings = load_settings(_settings_env({"churn": {"pipeline_name": "churn-training"}}))
-
-    churn = settings.models["churn"]
-    assert (churn.cooldown_seconds, churn.input_data_parameter, churn.drift_alarm_names) == (
-        3600,
-        "InputDataUri",
-        (),
-    )
-    assert settings.idempotency_ttl_seconds == 86400
+    assert len(name) <= 82 and name[-1] != "-"
+    assert token == client_request_token(CHURN, event_id) != client_request_token(FRAUD, event_id)
+    assert 32 <= len(token) <= 128
