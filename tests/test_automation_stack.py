@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
 from stacks.lambda_packages import function_package
-from tests.conftest import SynthesizedPlatform
+from tests.conftest import (
+    SynthesizedPlatform,
+    automation_template,
+    registry_template,
+    resources_of_type,
+    settings_document,
+)
 
 
 def _automation(platform: SynthesizedPlatform) -> Template:
     return platform.template(platform.platform.automation)
 
 
-def _function(template: Template) -> dict[str, Any]:
+def _function(template: Template, handler: str = "retraining_trigger") -> dict[str, Any]:
     functions = template.find_resources(
-        "AWS::Lambda::Function", {"Properties": {"Handler": "retraining_trigger.lambda_handler"}}
+        "AWS::Lambda::Function", {"Properties": {"Handler": f"{handler}.lambda_handler"}}
     )
     assert len(functions) == 1
     return next(iter(functions.values()))["Properties"]  # type: ignore[no-any-return]
@@ -250,56 +257,141 @@ def test_drift_alarm_rule_listens_for_the_environments_drift_alarms(
     )
 
 
-def test_approvals_of_served_models_invoke_the_deployment_function(
-    sandbox: SynthesizedPlatform,
+def _statements(platform: SynthesizedPlatform, action: str) -> list[dict[str, Any]]:
+    """Every statement of the automation stack's policies that allows ``action``."""
+    return [
+        statement
+        for policy in _automation(platform).find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if action
+        in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    ]
+
+
+def _rule(platform: SynthesizedPlatform, detail_type: str) -> dict[str, Any]:
+    """Properties of the one automation rule for events of ``detail_type``."""
+    (rule,) = [
+        r["Properties"]
+        for r in automation_template(platform)["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule"
+        and r["Properties"].get("EventPattern", {}).get("detail-type") == [detail_type]
+        and "ProcessingJobStatus" not in json.dumps(r["Properties"]["EventPattern"])
+    ]
+    return rule  # type: ignore[no-any-return]
+
+
+def test_approvals_in_every_models_group_invoke_the_release_automation(
+    platforms: dict[str, SynthesizedPlatform],
 ) -> None:
-    template = _automation(sandbox)
-    rules = template.find_resources(
-        "AWS::Events::Rule",
-        {"Properties": {"EventPattern": {"detail-type": ["SageMaker Model Package State Change"]}}},
-    )
-    assert len(rules) == 1
-    rule = next(iter(rules.values()))["Properties"]
-    groups = rule["EventPattern"]["detail"]["ModelPackageGroupName"]
-    assert "ml-platform-sandbox-churn-prediction" in groups
-    assert "ml-platform-sandbox-lead-scoring" not in groups  # batch: no endpoint to update
+    sandbox = platforms["sandbox"]
+    rule = _rule(sandbox, "SageMaker Model Package State Change")
+    (group_pattern,) = rule["EventPattern"]["detail"]["ModelPackageGroupName"]
+
+    def groups(platform: SynthesizedPlatform) -> list[str]:
+        return [
+            group["Properties"]["ModelPackageGroupName"]
+            for group in resources_of_type(platform, "AWS::SageMaker::ModelPackageGroup").values()
+        ]
+
+    assert len(groups(sandbox)) == len(sandbox.config.models)
+    for name in groups(sandbox):  # batch-served models are released too
+        assert name.startswith(group_pattern["prefix"]), name
+    for name in groups(platforms["prod"]):
+        assert not name.startswith(group_pattern["prefix"]), name
     assert rule["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
-    target = rule["Targets"][0]
+    (target,) = rule["Targets"]
+    release_automation = _automation(sandbox).find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "release_automation.lambda_handler"}}
+    )
+    assert target["Arn"] == {"Fn::GetAtt": [*release_automation, "Arn"]}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 4, "MaximumEventAgeInSeconds": 7200}
     assert "DeadLetterConfig" in target
 
 
-def test_deployment_function_rolls_out_with_each_endpoints_guardrails(
+def test_release_automation_updates_only_model_stacks_and_never_an_endpoint(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    function = _deployment(_automation(sandbox))
-    assert function["ReservedConcurrentExecutions"] == 1
+    function = _function(_automation(sandbox), "release_automation")
     variables = function["Environment"]["Variables"]
-    assert variables["BASELINES_URI"] == (
-        "s3://mlp-sandbox-111111111111-eu-west-1-reports/baselines"
-    )
-    text = json.dumps(variables["DEPLOYMENT_MODELS"])
-    for expected in (
-        '\\"variant_names\\":[\\"champion\\"]',
-        '\\"strategy\\":\\"canary\\"',
-        '\\"canary_percent\\":10',
-        "rollback_alarm_names",
-    ):
-        assert expected in text, expected
+    assert variables["NAME_PREFIX"] == sandbox.config.name_prefix
+    for model in sandbox.config.models:
+        assert model.name not in json.dumps(variables)
+    role = function["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in _automation(sandbox).find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        action
+        for statement in statements
+        for action in (
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+    }
+    # CloudFormation rolls a release out with the endpoint's own guardrails.
+    assert not {a for a in actions if "Endpoint" in a}
+    (update,) = [s for s in statements if "cloudformation:UpdateStack" in s["Action"]]
+    (stacks_pattern,) = [update["Resource"]]
+    arn = "arn:aws:cloudformation:eu-west-1:111111111111:stack/"
+    for stack in sandbox.platform.stacks:
+        updatable = fnmatchcase(f"{arn}{stack.stack_name}/0c0ffee0", stacks_pattern)
+        is_model_stack = any(pair.model is stack for pair in sandbox.platform.models.values())
+        assert updatable is is_model_stack, stack.stack_name
+    for model in sandbox.config.models:
+        release = settings_document(sandbox, model.name).release
+        if release is not None:
+            assert release.stack_name == sandbox.model(model.name).model.stack_name
 
 
-def test_deployment_function_passes_only_the_endpoint_roles_to_sagemaker(
+def test_release_automation_passes_only_the_deployment_role_to_cloudformation(
     sandbox: SynthesizedPlatform,
 ) -> None:
-    policies = _automation(sandbox).find_resources("AWS::IAM::Policy")
-    passes = [
-        s
-        for p in policies.values()
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "iam:PassRole"
-    ]
+    passes = _statements(sandbox, "iam:PassRole")
     assert len(passes) == 1
     assert passes[0]["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
     }
-    assert "*" not in json.dumps(passes[0]["Resource"])
+    assert passes[0]["Resource"] == (
+        "arn:aws:iam::111111111111:role/cdk-hnb659fds-cfn-exec-role-111111111111-eu-west-1"
+    )
+
+
+def test_release_records_are_created_by_the_provider_and_written_by_the_automation_only(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    records = "arn:aws:ssm:eu-west-1:111111111111:parameter/ml-platform-sandbox/releases/*"
+    writers = _statements(sandbox, "ssm:PutParameter")
+    assert {json.dumps(w["Resource"]) for w in writers} == {json.dumps(records)}
+    # The deploy-time provider may only create a record, never overwrite one.
+    conditions = sorted(json.dumps(w.get("Condition")) for w in writers)
+    assert conditions == sorted(
+        [json.dumps({"StringEquals": {"ssm:Overwrite": "false"}}), json.dumps(None)]
+    )
+    for model in sandbox.config.models:
+        for record in registry_template(sandbox, model.name)["Resources"].values():
+            if record["Type"] == "Custom::ReleaseRecord":
+                name = record["Properties"]["ParameterName"]
+                assert fnmatchcase(f"arn:aws:ssm:eu-west-1:111111111111:parameter{name}", records)
+
+
+#: Stateful resources of the automation stack: the alert topic every alarm notifies and its
+#: key, the table of handled events, and the queues that hold work (retries, arrivals,
+#: dead letters). A refactor must not replace them.
+PINNED_LOGICAL_IDS = {
+    "Alerts91F83244": "AWS::SNS::Topic",
+    "AlertsKey9E1197AF": "AWS::KMS::Key",
+    "IdempotencyTable22A5A209": "AWS::DynamoDB::GlobalTable",
+    "ReleasesRetryQueue6272E9C1": "AWS::SQS::Queue",
+    "RetrainingArrivalsQueue7F34B42B": "AWS::SQS::Queue",
+    "ReleaseAutomationDeadLetterQueue80EBF829": "AWS::SQS::Queue",
+    "RetrainingTriggerDeadLetterQueueF4E9F7B0": "AWS::SQS::Queue",
+}
+
+
+def test_stateful_logical_ids_are_pinned(platforms: dict[str, SynthesizedPlatform]) -> None:
+    for name, platform in platforms.items():
+        resources = automation_template(platform)["Resources"]
+        found = {key: resources[key]["Type"] for key in PINNED_LOGICAL_IDS if key in resources}
+        assert found == PINNED_LOGICAL_IDS, name
