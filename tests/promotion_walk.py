@@ -249,7 +249,7 @@ class PromotionWalk:
             f"/Models/{env.model}/Model/Pipelines/Role/Default/Resource"
         )
         session = self.session(pipeline, pipeline.arn, env.access.region)
-        properties, outputs = step_properties(definition)
+        properties, outputs = step_properties(definition, env.group)
         (register,) = [s for s in pipeline_steps(definition) if s["Type"] == "RegisterModel"]
         request = evaluated(register["Arguments"], properties)
         s3 = session.client("s3")
@@ -310,12 +310,18 @@ def encryption_rules(bucket: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def step_properties(
-    definition: dict[str, Any],
+    definition: dict[str, Any], pipeline_name: str
 ) -> tuple[dict[str, str], list[tuple[str, str | None]]]:
     """The step properties a ``RegisterModel`` step reads (``{"Get": ...}``), as the run of
     :data:`EXECUTION_ID` sets them, and every output prefix with the KMS key it is written
     with."""
-    properties = {"Execution.PipelineExecutionId": EXECUTION_ID}
+    properties = {
+        "Execution.PipelineExecutionId": EXECUTION_ID,
+        "Execution.PipelineName": pipeline_name,
+        "Execution.PipelineExecutionArn": (
+            f"arn:aws:sagemaker:region:account:pipeline/{pipeline_name}/execution/{EXECUTION_ID}"
+        ),
+    }
     outputs: list[tuple[str, str | None]] = []
     for step in pipeline_steps(definition):
         name, arguments = step["Name"], step.get("Arguments") or {}
@@ -338,6 +344,9 @@ def step_properties(
                 for kind, file in (("Statistics", "statistics"), ("Constraints", "constraints")):
                     for prefix in ("CalculatedBaseline", "BaselineUsedForDriftCheck"):
                         properties[f"Steps.{name}.{prefix}{kind}"] = f"{uri}/{file}.json"
+            if step["Type"] == "ClarifyCheck" and index == 0:  # Clarify writes analysis.json
+                for prefix in ("CalculatedBaseline", "BaselineUsedForDriftCheck"):
+                    properties[f"Steps.{name}.{prefix}Constraints"] = f"{uri}/analysis.json"
     return properties, outputs
 
 
