@@ -282,6 +282,10 @@ class ResourceNames:
         """The MLflow tracking server."""
         return self.prefix
 
+    def mlflow_arn_parameter(self) -> str:
+        """The SSM parameter holding the MLflow server's or app's ARN."""
+        return f"/{self.prefix}/mlflow/arn"
+
     def studio_lifecycle_config(self, app: str) -> str:
         """Lifecycle configuration of a Studio app (:data:`STUDIO_LIFECYCLE_APPS`)."""
         return f"{self.domain()}-{app}-on-start"
@@ -352,6 +356,7 @@ class ResourceNames:
         yield NameKind.DOMAIN, self.domain()
         if config.mlflow.enabled:
             yield NameKind.MLFLOW_SERVER, self.mlflow_server()
+            yield NameKind.PARAMETER, self.mlflow_arn_parameter()
         for app in STUDIO_LIFECYCLE_APPS:
             yield NameKind.STUDIO_LIFECYCLE_CONFIG, self.studio_lifecycle_config(app)
 

@@ -14,7 +14,7 @@ from platform_config import EnvironmentConfig
 
 def mlflow_arn_parameter_name(config: EnvironmentConfig) -> str:
     """``/ml-platform-<env>/mlflow/arn``: the SSM parameter holding the MLflow ARN."""
-    return f"/{config.name_prefix}/mlflow/arn"
+    return config.names.mlflow_arn_parameter()
 
 
 def mlflow_resource_name(config: EnvironmentConfig) -> str:

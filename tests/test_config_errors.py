@@ -65,6 +65,12 @@ def _bomb(levels: int = 9) -> str:
     return "[" + ", ".join(anchors) + "]"
 
 
+#: Lines of the committed sandbox file that cases point at (so that editing it moves them).
+_SANDBOX = (REPO / "config" / "sandbox.yaml").read_text(encoding="utf-8").splitlines()
+_ENVIRONMENT_TAG_LINE = _SANDBOX.index("  environment: sandbox") + 1
+_TAGS_LINE = _SANDBOX.index("tags:") + 1
+
+
 def _single_model(region: str, model: dict) -> Callable[[Path], None]:  # type: ignore[type-arg]
     """A configuration of one model in ``region`` (nothing else that the region could refuse)."""
 
@@ -72,6 +78,7 @@ def _single_model(region: str, model: dict) -> Callable[[Path], None]:  # type: 
         env = yaml.safe_load((config_dir / "sandbox.yaml").read_text())
         env["region"] = region
         env.pop("studio", None)
+        env.pop("model_overrides", None)  # they name the sample catalogue's models
         (config_dir / "sandbox.yaml").write_text(yaml.safe_dump(env))
         (config_dir / "models.yaml").write_text(yaml.safe_dump({"models": [model]}))
 
@@ -219,14 +226,19 @@ CASES = [
         "monitor whose image the region lacks",
         "models.yaml",
         lambda text: text,
-        "models[0].monitoring.data_quality",
-        "cannot be built in region ca-west-1: Model Monitor has no image in region ca-west-1",
+        "models[0].monitoring.bias",
+        "cannot be built in region il-central-1: ",
         prepare=_single_model(
-            "ca-west-1",
+            "il-central-1",
             {
                 "name": "churn",
-                "pipeline": {"kind": "automl", "target_column": "y"},
+                "pipeline": {"kind": "training", "target_column": "y"},
                 "serving": {"kind": "real_time"},
+                "monitoring": {
+                    "bias": True,
+                    "ground_truth_uri": "s3://labels-example/churn/",
+                    "bias_facet": {"name": "age", "threshold": 40},
+                },
             },
         ),
     ),
@@ -236,7 +248,7 @@ CASES = [
         "sandbox.yaml",
         lambda text: text.replace(b"environment: sandbox", b"environment: sandb\xffx"),
         "tags.environment",
-        "byte 0xff (line 19, column 21) is not UTF-8",
+        f"byte 0xff (line {_ENVIRONMENT_TAG_LINE}, column 21) is not UTF-8",
         cli=True,
     ),
     Case(
@@ -264,7 +276,7 @@ CASES = [
         "deeply nested lists",
         "sandbox.yaml",
         replace("tags:\n", "tags:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n"),
-        "line 18, column 1007",
+        f"line {_TAGS_LINE + 1}, column 1007",
         "invalid YAML: exceeded maximum nesting depth",
         cli=True,
     ),

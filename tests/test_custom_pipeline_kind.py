@@ -125,16 +125,16 @@ def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kin
     ("plugins", "pipeline", "expected"),
     [
         (
-            ["no_such.plugin"],
+            ["examples.no_such_plugin"],
             MODEL["pipeline"],
-            "models.yaml: pipeline_plugins[0]: 'no_such.plugin' cannot be imported"
-            " (ModuleNotFoundError: No module named 'no_such')",
+            "models.yaml: pipeline_plugins[0]: 'examples.no_such_plugin' is not a module of this"
+            " repository (looked for examples/no_such_plugin.py;",
         ),
         (
-            ["json"],
+            ["examples.custom_monitor"],
             MODEL["pipeline"],
-            "models.yaml: pipeline_plugins[0]: 'json' does not define PIPELINE_KINDS, a list of"
-            " PipelineKindPlugin",
+            "models.yaml: pipeline_plugins[0]: 'examples.custom_monitor' does not define"
+            " PIPELINE_KINDS, a list of PipelineKindPlugin",
         ),
         (
             "examples.custom_pipeline_kind",

@@ -50,9 +50,7 @@ def test_only_endpoints_that_capture_data_and_have_baselines_are_monitored(
         # A model whose pipeline registers no baseline (the fine-tuned LLM) has no monitor:
         # it would fail on every run (issue 13, docs/retraining.md).
         expected = {
-            endpoint
-            for name, endpoint in capturing.items()
-            if pipeline_kind(kinds[name]).baselines
+            endpoint for name, endpoint in capturing.items() if pipeline_kind(kinds[name]).baselines
         }
         assert endpoints == expected, platform.config.name
     assert "ml-platform-sandbox-fraud-detection" not in endpoints  # serverless: no capture

@@ -21,6 +21,7 @@ NAME_PROPERTIES = {
     "AWS::SNS::Topic": [("TopicName", NameKind.TOPIC)],
     "AWS::SageMaker::Domain": [("DomainName", NameKind.DOMAIN)],
     "AWS::SageMaker::MlflowTrackingServer": [("TrackingServerName", NameKind.MLFLOW_SERVER)],
+    "AWS::SageMaker::MlflowApp": [("Name", NameKind.MLFLOW_SERVER)],
     "AWS::SageMaker::StudioLifecycleConfig": [
         ("StudioLifecycleConfigName", NameKind.STUDIO_LIFECYCLE_CONFIG)
     ],

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pipeline_definitions.foundation_models import foundation_models
-from platform_config import ConfigError, load_environment
+from platform_config import ConfigError, InterfaceEndpoint, load_environment
 from platform_config.loader import DEFAULT_CONFIG_DIR
 from platform_config.pipeline_spec import (
     AutoMlMode,
@@ -326,6 +326,15 @@ def test_app_exits_2_with_the_one_line_and_no_traceback(config_dir: Path) -> Non
 def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir: Path) -> None:
     source = {"feature_group": "customer-activity", "features": ["contract_type", "tenure_months"]}
     index = _add_model(config_dir, {"target_column": "churned", "training_source": source})
+    with pytest.raises(ConfigError, match="add athena to network.interface_endpoints"):
+        load_environment("dev", config_dir)
+    env = config_dir / "dev.yaml"
+    endpoints = ", ".join(e.value for e in InterfaceEndpoint)  # the defaults and athena
+    env.write_text(
+        env.read_text().replace(
+            "    zone_count: 2\n", f"    zone_count: 2\n  interface_endpoints: [{endpoints}]\n", 1
+        )
+    )
     spec = load_environment("dev", config_dir).models[index].pipeline
     assert spec.training_source is not None
     assert spec.training_source.feature_group == "customer-activity"

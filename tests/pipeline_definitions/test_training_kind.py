@@ -77,7 +77,7 @@ def test_a_stacks_arguments_reach_the_churn_definition() -> None:
     assert definition["MlflowConfig"]["MlflowResourceArn"] == MLFLOW
     inference = steps["RegisterModel"]["Arguments"]["InferenceSpecification"]
     # Every variant of the churn endpoint, shadow included (issue 11, defect 6).
-    assert inference["SupportedRealtimeInferenceInstanceTypes"] == ["ml.c6i.large", "ml.m5.large"]
+    assert inference["SupportedRealtimeInferenceInstanceTypes"] == ["ml.m5.large"]  # A/B, one fleet
 
 
 def test_a_feature_group_source_becomes_the_first_step() -> None:
