@@ -53,11 +53,12 @@ def test_only_endpoints_that_capture_data_and_have_baselines_are_monitored(
             endpoint for name, endpoint in capturing.items() if pipeline_kind(kinds[name]).baselines
         }
         assert endpoints == expected, platform.config.name
-    assert "ml-platform-sandbox-fraud-detection" not in endpoints  # serverless: no capture
-    # Each model's schedules live in its own stack, beside its endpoint.
-    for key, schedule in schedules.items():
-        model = schedule["Properties"]["EndpointName"].removeprefix("ml-platform-sandbox-")
-        assert key.startswith(f"ml-platform-sandbox-model-{model}/"), key
+        prefix = platform.config.name_prefix
+        assert f"{prefix}-fraud-detection" not in endpoints or platform.config.name == "prod"
+        # Each model's schedules live in its own stack, beside its endpoint.
+        for key, schedule in schedules.items():
+            model = schedule["Properties"]["EndpointName"].removeprefix(f"{prefix}-")
+            assert key.startswith(f"{prefix}-model-{model}/"), key
 
 
 @pytest.mark.parametrize(

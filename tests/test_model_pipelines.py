@@ -372,12 +372,16 @@ def test_execution_role_may_run_autopilot_and_read_only_the_pinned_base_models(
 ) -> None:
     # Each model's role gets only what its own kind needs: AutoML runs Autopilot jobs, fine
     # tuning reads its pinned base model; a training pipeline needs neither.
-    assert set(_jobs_statements(sandbox, "lead-scoring")) == {"RunAutoMLJobs"}
+    assert set(_jobs_statements(sandbox, "lead-scoring")) == {
+        "RunAutoMLJobs",
+        "ListAutoMLCandidates",
+    }
     assert set(_jobs_statements(sandbox, "support-assistant")) == {
         "ReadFoundationModels",
         "ListFoundationModels",
     }
-    assert _jobs_statements(sandbox, "churn-prediction") == {}
+    # Training runs Clarify's checks, which make shadow endpoints of their own (issue 13).
+    assert set(_jobs_statements(sandbox, "churn-prediction")) == {"ClarifyShadowEndpoints"}
     automl = _jobs_statements(sandbox, "lead-scoring")["RunAutoMLJobs"]
     assert "sagemaker:CreateAutoMLJob" in automl["Action"]
     reads = _jobs_statements(sandbox, "support-assistant")["ReadFoundationModels"]

@@ -10,6 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from platform_contracts.releases import UNRELEASED, Slot, record_parameter_name
+from stacks.model_registry_stack import has_candidate_slot
 from tests.conftest import (
     SynthesizedPlatform,
     model_template,
@@ -31,7 +32,6 @@ PINNED_MODEL_LOGICAL_IDS = {
     "ChampionRecord": "Custom::ReleaseRecord",
 }
 CANDIDATE_RECORD = {"CandidateRecord": "Custom::ReleaseRecord"}
-WITH_CANDIDATE = {"churn-prediction"}
 
 
 def _registry(platform: SynthesizedPlatform) -> Template:
@@ -58,7 +58,7 @@ def test_each_models_registry_stack_pins_its_groups_and_records_logical_ids(
     for model in platform.config.models:
         resources = registry_template(platform, model.name)["Resources"]
         expected = PINNED_MODEL_LOGICAL_IDS | (
-            CANDIDATE_RECORD if model.name in WITH_CANDIDATE else {}
+            CANDIDATE_RECORD if has_candidate_slot(model) else {}
         )
         assert {key: r["Type"] for key, r in resources.items()} == expected, model.name
         stack = platform.model(model.name).registry
@@ -96,7 +96,7 @@ def test_every_record_a_model_stack_reads_is_created_empty_and_kept_by_its_regis
             if parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
             and parameter["Default"].startswith(f"/{prefix}/releases/")
         }
-        slots = [Slot.CHAMPION, Slot.CANDIDATE] if model.name in WITH_CANDIDATE else [Slot.CHAMPION]
+        slots = [Slot.CHAMPION, Slot.CANDIDATE] if has_candidate_slot(model) else [Slot.CHAMPION]
         assert (
             read
             == set(records)
@@ -113,7 +113,11 @@ def test_later_environment_accounts_may_read_packages_for_promotion(
     dev = _groups(platforms["dev"])
     assert len(dev) == len(platforms["dev"].config.models)
     for group in dev.values():
-        statement = group["Properties"]["ModelPackageGroupPolicy"]["Statement"][0]
+        (statement,) = [
+            s
+            for s in group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
+            if s["Sid"] == "PromotionReaders"
+        ]
         principals = json.dumps(statement["Principal"])
         assert ":333333333333:root" in principals and "444444444444" not in principals
         assert sorted(statement["Action"]) == [
@@ -121,8 +125,11 @@ def test_later_environment_accounts_may_read_packages_for_promotion(
             "sagemaker:DescribeModelPackageGroup",
             "sagemaker:ListModelPackages",
         ]
+    # Prod has no later environment to read it; its groups' policy only names its approvers.
     prod = _groups(platforms["prod"])
-    assert prod and all("ModelPackageGroupPolicy" not in g["Properties"] for g in prod.values())
+    for group in prod.values():
+        statements = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
+        assert [s["Sid"] for s in statements] == ["OnlyApproversApprove"]
 
 
 def test_reader_accounts_may_read_model_artifacts_and_decrypt_them(

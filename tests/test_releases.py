@@ -151,7 +151,12 @@ def _served_packages(resources: dict[str, dict[str, Any]]) -> dict[str, str]:
         for variant in properties["ProductionVariants"] + properties.get(
             "ShadowProductionVariants", []
         ):
-            model = resources[variant["ModelName"]["Fn::GetAtt"][0]]
+            name = variant.get("ModelName") or next(  # else an endpoint of inference components
+                r["Properties"]["Specification"]["ModelName"]
+                for r in resources.values()
+                if r["Type"] == "AWS::SageMaker::InferenceComponent"
+            )
+            model = resources[name["Fn::GetAtt"][0]]
             served[variant["VariantName"]] = _package_of(resources, model)
     return served
 
