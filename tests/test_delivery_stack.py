@@ -533,6 +533,12 @@ def config_dir(tmp_path: Path) -> Path:
 def _edit(config_dir: Path, name: str, change: dict[str, Any]) -> None:
     path = config_dir / f"{name}.yaml"
     data = yaml.safe_load(path.read_text())
+    if "account" in change and "model_registry" in data:
+        # Approvers are roles of the environment's own account: they move with it.
+        approvers = data["model_registry"].get("approvers", [])
+        data["model_registry"]["approvers"] = [
+            arn.replace(f":{data['account']}:", f":{change['account']}:") for arn in approvers
+        ]
     data.update(change)
     path.write_text(yaml.safe_dump(data))
 
