@@ -1,5 +1,5 @@
 """Documentation that stays true: the configuration reference matches the models, and every
-relative link of the README and docs/ points to an existing file and heading."""
+relative link of the READMEs and docs/ points to an existing file and heading."""
 
 from __future__ import annotations
 
@@ -31,8 +31,10 @@ def test_every_field_of_the_environment_file_is_documented() -> None:
 # --- Links ---------------------------------------------------------------------------------
 
 REPO = PAGE.parent.parent
-#: The pages whose relative links must hold: the README and every page of docs/.
-LINKED_PAGES = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
+#: The pages whose relative links must hold: the READMEs and every page of docs/.
+LINKED_PAGES = sorted(
+    [REPO / "README.md", REPO / "examples" / "README.md", *(REPO / "docs").glob("*.md")]
+)
 
 
 def github_anchor(heading: str) -> str:
