@@ -234,6 +234,10 @@ class ServingInstanceTypes:
         return cls(real_time=tuple(sorted(real_time)), transform=tuple(sorted(transform)))
 
 
+#: Glue catalog database SageMaker creates the feature groups' offline-store tables in.
+GLUE_DATABASE = "sagemaker_featurestore"
+
+
 @dataclass(frozen=True, kw_only=True)
 class FeatureGroupSource:
     """A deployed feature group a training pipeline reads from its offline store.

@@ -306,7 +306,7 @@ def _offline_store_statements(stack: Stack, groups: Sequence[str]) -> list[iam.P
     """
     from aws_cdk import aws_iam as iam
 
-    from ml_constructs.feature_store import GLUE_DATABASE
+    from pipeline_definitions.pipeline_arguments import GLUE_DATABASE
 
     tables = [group.replace("-", "_") for group in groups]
     return [
