@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
     from pipeline_definitions.training_pipeline import StepCodeUris
     from platform_config.monitoring_spec import MonitoringSpec
-    from platform_config.pipeline_spec import PipelineSpec
+    from platform_config.pipeline_spec import RegisteredPipelineSpec
 
 _PROCESSING = "/opt/ml/processing"
 SPLITS = ("train", "validation", "test", "baseline")
@@ -64,7 +64,7 @@ class ProcessingOnlySettings(BaseModel):
 
 
 def build_processing_only_pipeline(
-    spec: PipelineSpec,
+    spec: RegisteredPipelineSpec,
     *,
     pipeline_name: str,
     region: str,
