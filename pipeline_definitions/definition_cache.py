@@ -25,6 +25,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO / "build" / "pipeline-definitions"
+#: Files of ``platform_config`` whose content changes what the builders produce.
+BUILDER_TABLES = (
+    "container_images.py",
+    "container_images.yaml",
+    "foundation_models.py",
+    "foundation_models.json",
+)
 #: Distributions whose version changes what the builders produce.
 _DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "botocore")
 
@@ -81,16 +88,18 @@ def _plain(value: Any) -> Any:
 
 @cache
 def _builders_digest() -> str:
-    """Digest of every file of ``pipeline_definitions`` (builders, data, step scripts)."""
+    """Digest of every file of ``pipeline_definitions`` (builders, data, step scripts) and
+    of the configuration's tables the builders read (images, foundation models)."""
     digest = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*")):
+    tables = [REPO / "platform_config" / name for name in BUILDER_TABLES]
+    for path in [*sorted(root.rglob("*")), *tables]:
         if (
             path.is_file()
             and path.suffix in (".py", ".json", ".yaml")
             and "__pycache__" not in path.parts
         ):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -36,7 +36,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.foundation_models import FoundationModel, foundation_models
 from pipeline_definitions.job_instance_types import (
     JobKind,
     check_instance_type,
@@ -50,6 +49,7 @@ from pipeline_definitions.pipeline_arguments import (
     check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from platform_config.foundation_models import FoundationModel, foundation_models
 
 offline_sdk.import_sdk()
 

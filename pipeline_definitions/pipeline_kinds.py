@@ -381,7 +381,7 @@ def _fine_tuning_statements(
     """Fine-tuning jobs read the base model's script and weights from JumpStart's buckets."""
     from aws_cdk import aws_iam as iam
 
-    from pipeline_definitions.foundation_models import foundation_models
+    from platform_config.foundation_models import foundation_models
 
     tuned = sorted({spec.base_model for spec in specs if isinstance(spec, FineTuningPipelineSpec)})
     if not tuned:

@@ -13,7 +13,7 @@ Checked here, before any construct is built: the fields of each kind (a field of
 kind is refused, naming the kinds it applies to), the instance types against the SageMaker
 API's own lists (:mod:`platform_config.aws_facts`), spot limits, the quality threshold, the
 AutoML mode, the fine-tuning base model (from the catalogue pinned in
-``pipeline_definitions/foundation_models.json``) and the schedule.
+``platform_config/foundation_models.json``) and the schedule.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline_definitions.foundation_models import FoundationModel, foundation_models
 from pipeline_definitions.job_instance_types import (
     JobKind,
     check_instance_type,
     check_xgboost_training_instance_type,
 )
 from platform_config.base import FieldError, Frozen, problem_message
+from platform_config.foundation_models import FoundationModel, foundation_models
 from platform_config.schedules import eventbridge_schedule
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _pinned_model(value: str) -> str:
     if value not in models:
         raise ValueError(
             "is not a pinned foundation model (allowed: "
-            f"{', '.join(models)}; see pipeline_definitions/foundation_models.json)"
+            f"{', '.join(models)}; see platform_config/foundation_models.json)"
         )
     return value
 
@@ -375,8 +375,8 @@ class FineTuningPipelineSpec(_TrainingJobSpec):
     kind:
         ``fine_tuning``.
     base_model:
-        The JumpStart model id to fine-tune, one of ``pipeline_definitions/
-        foundation_models.json`` (required).
+        The JumpStart model id to fine-tune, one of
+        ``platform_config/foundation_models.json`` (required).
     accept_eula:
         Accept the base model's licence; required for gated models (default off).
     training_instance_type:

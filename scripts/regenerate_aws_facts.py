@@ -116,8 +116,8 @@ def unbuildable_facts(regions: list[str]) -> dict[str, dict[str, str]]:
 def _builders() -> dict[str, Callable[[str], object]]:
     """Per key of ``unbuildable``: what synth builds for it in a region."""
     from pipeline_definitions.batch_pipeline import build_batch_pipeline
-    from pipeline_definitions.foundation_models import foundation_models
     from pipeline_definitions.pipeline_kinds import plugin_of
+    from platform_config.foundation_models import foundation_models
     from platform_config.pipeline_spec import (
         AutoMlPipelineSpec,
         FineTuningPipelineSpec,

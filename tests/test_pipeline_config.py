@@ -15,8 +15,8 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
-from pipeline_definitions.foundation_models import foundation_models
 from platform_config import ConfigError, load_environment
+from platform_config.foundation_models import foundation_models
 from platform_config.loader import DEFAULT_CONFIG_DIR
 from platform_config.pipeline_spec import (
     AutoMlMode,
@@ -231,7 +231,7 @@ BAD_PIPELINES = [
     (
         {**TUNING, "base_model": "llama-9000"},
         "pipeline.base_model: 'llama-9000' is not a pinned foundation model (allowed:"
-        f" {GPU_MODEL}, {NEURON_MODEL}; see pipeline_definitions/foundation_models.json)",
+        f" {GPU_MODEL}, {NEURON_MODEL}; see platform_config/foundation_models.json)",
     ),
     (
         {**TUNING, "accept_eula": False},

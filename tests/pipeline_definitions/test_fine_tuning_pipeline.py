@@ -15,7 +15,6 @@ from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
-from pipeline_definitions.container_images import container_images, neuron_sdk_line
 from pipeline_definitions.fine_tuning_pipeline import (
     APPROVAL_STATUS,
     CODE_CHANNEL,
@@ -24,8 +23,9 @@ from pipeline_definitions.fine_tuning_pipeline import (
     FineTuningPipelineSettings,
     build_fine_tuning_pipeline,
 )
-from pipeline_definitions.foundation_models import foundation_models
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
+from platform_config.container_images import container_images, neuron_sdk_line
+from platform_config.foundation_models import foundation_models
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"

@@ -31,7 +31,7 @@ _URI = re.compile(
 )
 _VERSION = re.compile(r"^\d+\.\d+")
 _NOT_IN_TABLE = (
-    "is not in the container image table (pipeline_definitions/container_images.yaml;"
+    "is not in the container image table (platform_config/container_images.yaml;"
     " see docs/images.md)"
 )
 
