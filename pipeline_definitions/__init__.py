@@ -20,7 +20,7 @@ The builders return the definition JSON that the CDK stacks embed in
 spec.
 
 The training pipeline also trains on several instances with sharded data
-(``TrainingPipelineSettings.shard_training_data``).
+(``distribution: sharded_by_s3_key`` of the model's ``TrainingPipelineSpec``).
 
 The training pipeline's check steps take ``SkipDriftCheck`` and ``RegisterNewBaseline``
 as ``platform_contracts/retraining.py`` defines them; ``clarify_checks`` builds its Clarify

@@ -169,21 +169,11 @@ def _build_training(spec: TrainingPipelineSpec, **arguments: Any) -> str:
     )
 
     return build_training_pipeline(
+        spec=spec,
         **_common(arguments),
         code_uris=arguments["code_uris"],
         feature_group=_feature_group(spec, arguments.get("feature_groups", {})),
-        settings=TrainingPipelineSettings(
-            processing_instance_type=spec.processing_instance_type,
-            training_instance_type=spec.training_instance_type,
-            training_instance_count=spec.training_instance_count,
-            shard_training_data=spec.distribution is Distribution.SHARDED_BY_S3_KEY,
-            use_spot_training=spec.use_spot,
-            max_run_seconds=spec.max_run_seconds,
-            max_wait_seconds=spec.max_wait_seconds,
-            auc_threshold=spec.quality_threshold,
-            target_column=spec.target_column,
-            clarify=clarify_checks(arguments.get("monitoring")),
-        ),
+        settings=TrainingPipelineSettings(clarify=clarify_checks(arguments.get("monitoring"))),
     )
 
 
@@ -218,16 +208,9 @@ def _feature_group(
 
 
 def _build_automl(spec: AutoMlPipelineSpec, **arguments: Any) -> str:
-    from pipeline_definitions.automl_pipeline import AutoMlPipelineSettings, build_automl_pipeline
+    from pipeline_definitions.automl_pipeline import build_automl_pipeline
 
-    return build_automl_pipeline(
-        **_common(arguments),
-        settings=AutoMlPipelineSettings(
-            target_column=spec.target_column,
-            max_run_seconds=spec.max_run_seconds,
-            auc_threshold=spec.quality_threshold,
-        ),
-    )
+    return build_automl_pipeline(spec=spec, **_common(arguments))
 
 
 def _build_fine_tuning(spec: FineTuningPipelineSpec, **arguments: Any) -> str:
