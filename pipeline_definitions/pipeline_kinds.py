@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from platform_config.pipeline_spec import (
     AutoMlPipelineSpec,
-    Distribution,
     FineTuningPipelineSpec,
     PipelineSpec,
     RegisteredPipelineSpec,
@@ -214,26 +213,9 @@ def _build_automl(spec: AutoMlPipelineSpec, **arguments: Any) -> str:
 
 
 def _build_fine_tuning(spec: FineTuningPipelineSpec, **arguments: Any) -> str:
-    from pipeline_definitions.fine_tuning_pipeline import (
-        FineTuningPipelineSettings,
-        build_fine_tuning_pipeline,
-    )
+    from pipeline_definitions.fine_tuning_pipeline import build_fine_tuning_pipeline
 
-    return build_fine_tuning_pipeline(
-        **_common(arguments),
-        settings=FineTuningPipelineSettings(
-            base_model=spec.base_model,
-            accept_eula=spec.accept_eula,
-            training_instance_type=spec.training_instance_type,
-            training_instance_count=spec.training_instance_count,
-            torchrun=spec.distribution is Distribution.TORCHRUN,
-            epochs=spec.epochs,
-            batch_size=spec.batch_size,
-            use_spot_training=spec.use_spot,
-            max_run_seconds=spec.max_run_seconds,
-            max_wait_seconds=spec.max_wait_seconds,
-        ),
-    )
+    return build_fine_tuning_pipeline(spec=spec, **_common(arguments))
 
 
 def _training_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.PolicyStatement]:
