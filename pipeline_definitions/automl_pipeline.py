@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
+from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     NetworkPlacement,
     ServingInstanceTypes,
@@ -38,7 +39,7 @@ from pipeline_definitions.pipeline_arguments import (
     check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
-from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from pipeline_definitions.retry_policies import job_retry_policies
 from platform_config.pipeline_spec import AutoMlPipelineSpec
 
 offline_sdk.import_sdk()
@@ -51,10 +52,6 @@ from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.properties import Properties
 from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline
 from sagemaker.mlops.workflow.steps import ConfigurableRetryStep, StepTypeEnum
-from sagemaker.serve import ModelBuilder
-
-APPROVAL_STATUS = "PendingManualApproval"
-"""Every model version is registered pending a person's approval."""
 
 OBJECTIVE_METRIC = "AUC"
 """Autopilot's objective: the candidates are ranked by their validation AUC."""
@@ -202,14 +199,19 @@ def build_automl_pipeline(
             request=request,
             retry_policies=job_retry_policies(settings.job_max_attempts),
         )
-        register = _register_step(
-            automl,
-            settings,
+        # The best candidate, with its own container.
+        container = automl.properties.BestCandidate.InferenceContainers[0]
+        register = register_step(
             session=session,
             role_arn=role_arn,
+            image_uri=container.Image,
+            model_data_url=container.ModelDataUrl,
+            env_vars={name: container.Environment[name] for name in INFERENCE_ENVIRONMENT},
             model_package_group_name=model_package_group_name,
+            content_type="text/csv",
             serving=serving,
             mlflow_tracking_server_arn=mlflow_tracking_server_arn,
+            max_attempts=settings.job_max_attempts,
         )
         pipeline = Pipeline(
             name=pipeline_name,
@@ -269,42 +271,6 @@ def _automl_request(
         },
         "RoleArn": role_arn,
     }
-
-
-def _register_step(
-    automl: _AutoMLStep,
-    settings: AutoMlPipelineSettings,
-    *,
-    session: object,
-    role_arn: str,
-    model_package_group_name: str,
-    serving: ServingInstanceTypes,
-    mlflow_tracking_server_arn: str | None,
-) -> ModelStep:
-    """The best candidate, registered pending approval with its own container."""
-    container = automl.properties.BestCandidate.InferenceContainers[0]
-    builder = ModelBuilder(
-        image_uri=container.Image,
-        s3_model_data_url=container.ModelDataUrl,
-        env_vars={name: container.Environment[name] for name in INFERENCE_ENVIRONMENT},
-        role_arn=role_arn,
-        sagemaker_session=session,
-        dependencies={},
-    )
-    step_args = builder.register(
-        model_package_group_name=model_package_group_name,
-        content_types=["text/csv"],
-        response_types=["text/csv"],
-        inference_instances=list(serving.real_time) or None,
-        transform_instances=list(serving.transform) or None,
-        customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
-        approval_status=APPROVAL_STATUS,
-    )
-    return ModelStep(
-        name="RegisterModel",
-        step_args=step_args,
-        retry_policies=[step_retry_policy(settings.job_max_attempts)],
-    )
 
 
 def _quality_gate(

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
 from pipeline_definitions.job_instance_types import has_instance_storage
-from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
+from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     NetworkPlacement,
     ServingInstanceTypes,
@@ -45,7 +46,7 @@ from pipeline_definitions.pipeline_arguments import (
     check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
-from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from pipeline_definitions.retry_policies import job_retry_policies
 from platform_config.foundation_models import FoundationModel
 from platform_config.pipeline_spec import Distribution, FineTuningPipelineSpec
 
@@ -56,8 +57,7 @@ from sagemaker.core.shapes import Channel, DataSource, ModelAccessConfig, S3Data
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterString
-from sagemaker.mlops.workflow import ModelStep, Pipeline, TrainingStep
-from sagemaker.serve import ModelBuilder
+from sagemaker.mlops.workflow import Pipeline, TrainingStep
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import (
     CheckpointConfig,
@@ -66,9 +66,6 @@ from sagemaker.train.configs import (
     OutputDataConfig,
     StoppingCondition,
 )
-
-APPROVAL_STATUS = "PendingManualApproval"
-"""Every model version is registered pending a person's approval."""
 
 STEP_NAMES = ("FineTune", "RegisterModel")
 """The pipeline's step names."""
@@ -199,25 +196,16 @@ def build_fine_tuning_pipeline(
             step_args=step_args,
             retry_policies=job_retry_policies(settings.job_max_attempts),
         )
-        builder = ModelBuilder(
-            image_uri=inference_image,
-            s3_model_data_url=fine_tune.properties.ModelArtifacts.S3ModelArtifacts,
+        register = register_step(
+            session=session,
             role_arn=role_arn,
-            sagemaker_session=session,
-            dependencies={},
-        )
-        register = ModelStep(
-            name="RegisterModel",
-            step_args=builder.register(
-                model_package_group_name=model_package_group_name,
-                content_types=["application/json"],
-                response_types=["application/json"],
-                inference_instances=list(serving.real_time) or None,
-                transform_instances=list(serving.transform) or None,
-                customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
-                approval_status=APPROVAL_STATUS,
-            ),
-            retry_policies=[step_retry_policy(settings.job_max_attempts)],
+            image_uri=inference_image,
+            model_data_url=fine_tune.properties.ModelArtifacts.S3ModelArtifacts,
+            model_package_group_name=model_package_group_name,
+            content_type="application/json",
+            serving=serving,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
+            max_attempts=settings.job_max_attempts,
         )
         pipeline = Pipeline(
             name=pipeline_name,

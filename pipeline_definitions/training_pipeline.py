@@ -85,7 +85,8 @@ from pipeline_definitions.job_instance_types import (
     check_instance_type,
     has_instance_storage,
 )
-from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
+from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     ISO_DURATION,
     FeatureGroupSource,
@@ -165,9 +166,6 @@ from sagemaker.train.configs import (
     OutputDataConfig,
     StoppingCondition,
 )
-
-APPROVAL_STATUS = "PendingManualApproval"
-"""Every model version is registered pending a person's approval."""
 
 AUC_JSON_PATH = "binary_classification_metrics.auc.value"
 """Where the test AUC sits in the evaluation report."""
@@ -1085,31 +1083,18 @@ class _Build:
         mlflow_tracking_server_arn: str | None,
     ) -> ModelStep:
         """The model version, pending approval, with every check's results and baselines."""
-        builder = ModelBuilder(
-            image_uri=self.image("xgboost", "inference"),
-            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        return register_step(
+            session=self.session,
             role_arn=self.role_arn,
-            sagemaker_session=self.session,
-            # The default ({"auto": True}, deprecated) switches on script mode and writes
-            # empty SAGEMAKER_PROGRAM / SAGEMAKER_SUBMIT_DIRECTORY into the container.
-            dependencies={},
-        )
-        step_args = builder.register(
+            image_uri=self.image("xgboost", "inference"),
+            model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
             model_package_group_name=self.model_package_group_name,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=list(serving.real_time) or None,
-            transform_instances=list(serving.transform) or None,
+            content_type="text/csv",
+            serving=serving,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
+            max_attempts=self.settings.job_max_attempts,
             model_metrics=_model_metrics(evaluate, checks),
             drift_check_baselines=_drift_check_baselines(checks),
-            customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
-            approval_status=APPROVAL_STATUS,
-        )
-        # A ModelStep runs no job: SageMakerJobStepRetryPolicy is refused there.
-        return ModelStep(
-            name="RegisterModel",
-            step_args=step_args,
-            retry_policies=[step_retry_policy(self.settings.job_max_attempts)],
         )
 
 

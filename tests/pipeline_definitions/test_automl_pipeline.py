@@ -15,12 +15,12 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from pipeline_definitions.automl_pipeline import (
-    APPROVAL_STATUS,
     INFERENCE_ENVIRONMENT,
     STEP_NAMES,
     AutoMlPipelineSettings,
     build_automl_pipeline,
 )
+from pipeline_definitions.model_registration import APPROVAL_STATUS
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from platform_config.pipeline_spec import AutoMlPipelineSpec
 

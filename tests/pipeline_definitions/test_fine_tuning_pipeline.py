@@ -16,13 +16,13 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from pipeline_definitions.fine_tuning_pipeline import (
-    APPROVAL_STATUS,
     CODE_CHANNEL,
     STEP_NAMES,
     SUBMIT_DIRECTORY,
     FineTuningPipelineSettings,
     build_fine_tuning_pipeline,
 )
+from pipeline_definitions.model_registration import APPROVAL_STATUS
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from platform_config.container_images import container_images, neuron_sdk_line
 from platform_config.foundation_models import foundation_models

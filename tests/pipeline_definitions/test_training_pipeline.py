@@ -27,9 +27,9 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from pipeline_definitions.clarify_checks import ClarifyChecks
+from pipeline_definitions.model_registration import APPROVAL_STATUS
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from pipeline_definitions.training_pipeline import (
-    APPROVAL_STATUS,
     AUC_JSON_PATH,
     STEP_NAMES,
     StepCodeUris,
