@@ -28,11 +28,12 @@ bias and explainability checks; ``mlflow_tracking`` gives every builder the pipe
 MLflow configuration and the package's link to its run.
 
 ``offline_sdk`` holds everything needed to run the SDK with no credentials and no
-network; ``job_instance_types``, ``pipeline_arguments`` and ``retry_policies`` are shared
+network; ``pipeline_arguments``, ``retry_policies`` and ``model_registration`` are shared
 by the builders. The facts the builders share with the configuration (the pinned
-foundation models and container images) are the configuration's
-(``platform_config/foundation_models.py``, ``platform_config/container_images.py``): this
-package imports the configuration, never the reverse.
+foundation models and container images, what each instance type computes with and whether
+it has local storage) are the configuration's (``platform_config/foundation_models.py``,
+``platform_config/container_images.py``, ``platform_config/aws_facts.py``): this package
+imports the configuration, never the reverse.
 ``steps/`` holds the scripts that run inside the SageMaker containers; the definitions
 refer to them only by ``s3://`` URI.
 

@@ -24,18 +24,15 @@ import re
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.job_instance_types import (
-    JobKind,
-    check_instance_type,
-    has_instance_storage,
-)
 from pipeline_definitions.pipeline_arguments import (
     check_common_arguments,
+    check_instance_type,
     check_int_range,
     check_pattern,
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies
+from platform_config.aws_facts import JobKind, has_local_storage
 
 offline_sdk.import_sdk()
 
@@ -93,9 +90,9 @@ class BatchPipelineSettings:
     def __post_init__(self) -> None:
         name = type(self).__name__
         check_instance_type(
-            field=f"{name}.transform_instance_type",
-            value=self.transform_instance_type,
-            kind=JobKind.TRANSFORM,
+            f"{name}.transform_instance_type",
+            self.transform_instance_type,
+            JobKind.BATCH_TRANSFORM,
         )
         check_int_range(f"{name}.transform_instance_count", self.transform_instance_count, 1, 100)
         for field in ("content_type", "accept"):
@@ -182,7 +179,7 @@ def build_batch_pipeline(
             output_kms_key=kms_key_arn,
             # Instance storage is encrypted by the hardware; the API refuses a key there.
             volume_kms_key=(
-                None if has_instance_storage(settings.transform_instance_type) else kms_key_arn
+                None if has_local_storage(settings.transform_instance_type) else kms_key_arn
             ),
             accept=settings.accept,
             max_payload=settings.max_payload_mb,

@@ -36,7 +36,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.job_instance_types import has_instance_storage
 from pipeline_definitions.mlflow_tracking import mlflow_config
 from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
@@ -47,6 +46,7 @@ from pipeline_definitions.pipeline_arguments import (
     check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies
+from platform_config.aws_facts import has_local_storage
 from platform_config.foundation_models import FoundationModel
 from platform_config.pipeline_spec import Distribution, FineTuningPipelineSpec
 
@@ -280,7 +280,7 @@ class _Job:
             enable_managed_spot_training=spec.use_spot,
         )
         # Instance storage is encrypted by the hardware; the API refuses a key there.
-        if not has_instance_storage(spec.training_instance_type):
+        if not has_local_storage(spec.training_instance_type):
             compute.volume_kms_key_id = self.kms_key_arn
         return compute
 

@@ -80,11 +80,6 @@ from pipeline_definitions.clarify_checks import (
     RuntimeConfigClarifyCheckStep,
     data_config,
 )
-from pipeline_definitions.job_instance_types import (
-    JobKind,
-    check_instance_type,
-    has_instance_storage,
-)
 from pipeline_definitions.mlflow_tracking import mlflow_config
 from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
@@ -93,6 +88,7 @@ from pipeline_definitions.pipeline_arguments import (
     NetworkPlacement,
     ServingInstanceTypes,
     check_fraction,
+    check_instance_type,
     check_int_range,
     check_mlflow_tracking_server_arn,
     check_pattern,
@@ -100,6 +96,7 @@ from pipeline_definitions.pipeline_arguments import (
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from platform_config.aws_facts import JobKind, has_local_storage
 from platform_config.pipeline_spec import Distribution, TrainingPipelineSpec
 from platform_contracts.retraining import (
     DEFAULT_RUN,
@@ -293,9 +290,9 @@ class TrainingPipelineSettings:
     def __post_init__(self) -> None:
         name = type(self).__name__
         check_instance_type(
-            field=f"{name}.quality_check_instance_type",
-            value=self.quality_check_instance_type,
-            kind=JobKind.PROCESSING,
+            f"{name}.quality_check_instance_type",
+            self.quality_check_instance_type,
+            JobKind.PROCESSING,
         )
         for field, low, high in _INT_RANGES:
             check_int_range(f"{name}.{field}", getattr(self, field), low, high)
@@ -619,7 +616,7 @@ class _Build:
 
     def volume_kms_key(self, instance_type: str) -> str | None:
         """The volume key; none on instance storage, where the API refuses one."""
-        return None if has_instance_storage(instance_type) else self.kms_key_arn
+        return None if has_local_storage(instance_type) else self.kms_key_arn
 
     def processing_network(self, *, isolated: bool = True) -> NetworkConfig:
         """The jobs' placement; ``isolated=False`` for a job that calls AWS APIs itself."""

@@ -39,10 +39,13 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline_definitions.job_instance_types import (
+from platform_config.aws_facts import (
+    Accelerator,
     JobKind,
-    check_instance_type,
-    check_xgboost_training_instance_type,
+    accepted_instance_types,
+    instance_accelerator,
+    instance_type_problem,
+    is_burstable,
 )
 from platform_config.base import FieldError, Frozen, problem_message
 from platform_config.foundation_models import FoundationModel, foundation_models
@@ -124,20 +127,33 @@ def _fraction(value: float) -> float:
     return value
 
 
-def _instance_check(kind: JobKind, *, xgboost: bool = False) -> AfterValidator:
-    """A validator of an instance type for a ``kind`` job (and the XGBoost container)."""
+def _job_instance(kind: JobKind) -> AfterValidator:
+    """An instance type the SageMaker API accepts for ``kind`` jobs (training: not burstable)."""
 
     def check(value: str) -> str:
-        try:
-            if xgboost:
-                check_xgboost_training_instance_type(field="", value=value)
-            else:
-                check_instance_type(field="", value=value, kind=kind)
-        except ValueError as error:
-            raise ValueError(str(error).removeprefix(f"={value!r} ")) from None
+        problem = instance_type_problem(value, kind)
+        if problem is not None:
+            raise ValueError(problem)
+        if kind is JobKind.TRAINING and is_burstable(value):
+            examples = sorted(t for t in accepted_instance_types(kind) if t.startswith("ml.m5."))
+            raise ValueError(
+                "is a burstable (ml.t*) type, not allowed for training jobs (its CPU credits run"
+                f" out under sustained load; allowed: a non-burstable type, e.g. {examples[0]})"
+            )
         return value
 
     return AfterValidator(check)
+
+
+def _xgboost_instance(value: str) -> str:
+    """The XGBoost training container runs on CPU or NVIDIA GPU only."""
+    if instance_accelerator(value) is Accelerator.NEURON:
+        raise ValueError(
+            "is a Trainium/Inferentia type, which the XGBoost training container cannot use"
+            " (allowed: a CPU or NVIDIA GPU training type, e.g. ml.m5.xlarge, ml.c5.2xlarge,"
+            " ml.g5.xlarge)"
+        )
+    return value
 
 
 def _pinned_model(value: str) -> str:
@@ -153,9 +169,9 @@ def _pinned_model(value: str) -> str:
 ColumnName = Annotated[StrictStr, AfterValidator(_column)]
 Fraction = Annotated[StrictFloat | StrictInt, AfterValidator(_fraction)]
 ScheduleExpression = Annotated[StrictStr, AfterValidator(eventbridge_schedule)]
-ProcessingInstanceType = Annotated[StrictStr, _instance_check(JobKind.PROCESSING)]
-TrainingInstanceType = Annotated[StrictStr, _instance_check(JobKind.TRAINING)]
-XgboostTrainingInstanceType = Annotated[StrictStr, _instance_check(JobKind.TRAINING, xgboost=True)]
+ProcessingInstanceType = Annotated[StrictStr, _job_instance(JobKind.PROCESSING)]
+TrainingInstanceType = Annotated[StrictStr, _job_instance(JobKind.TRAINING)]
+XgboostTrainingInstanceType = Annotated[TrainingInstanceType, AfterValidator(_xgboost_instance)]
 FoundationModelId = Annotated[StrictStr, AfterValidator(_pinned_model)]
 RunSeconds = Annotated[int, Field(ge=60, le=MAX_RUN_SECONDS)]
 

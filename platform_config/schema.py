@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, StrictStr, ValidationInfo, model_validator
 
 from platform_config.alerts_spec import AlertsSpec
-from platform_config.aws_facts import region_problem
+from platform_config.aws_facts import instance_accelerator, region_problem
 from platform_config.aws_rules import check_environment
 from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import (
@@ -34,7 +34,7 @@ from platform_config.pipeline_spec import (
     kind_baselines,
 )
 from platform_config.serving_defaults import ServingDefaults, check_scale_to_zero
-from platform_config.serving_spec import ServingSpec, check_serving_regions, instance_needs
+from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -653,7 +653,7 @@ class ModelSpec(Frozen):
             return self
         runs_on = self.pipeline.package_image_runs_on
         for field, instance_type in serving.instance_types() if runs_on else ():
-            needs = instance_needs(instance_type)
+            needs = instance_accelerator(instance_type).value
             if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
                 raise FieldError(
                     f"serving.{field}",

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from platform_config.aws_facts import Accelerator
 from platform_config.container_images import (
     TABLE_FILE,
-    Accelerator,
     ContainerImage,
     container_images,
     image,

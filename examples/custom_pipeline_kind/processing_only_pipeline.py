@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline_definitions.job_instance_types import (
-    JobKind,
-    check_instance_type,
-    has_instance_storage,
-)
 from pipeline_definitions.pipeline_kinds import PipelineKindPlugin
+from platform_config.aws_facts import has_local_storage
+from platform_config.pipeline_spec import ProcessingInstanceType
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -49,18 +46,10 @@ class ProcessingOnlySettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    instance_type: str = "ml.m5.xlarge"
+    # The configuration's own type: checked as a built-in kind's processing instance is.
+    instance_type: ProcessingInstanceType = "ml.m5.xlarge"
     target_column: str = "target"
     max_run_seconds: int = Field(default=3600, ge=60, le=86400)
-
-    @field_validator("instance_type")
-    @classmethod
-    def _processing_type(cls, value: str) -> str:
-        try:
-            check_instance_type(field="instance_type", value=value, kind=JobKind.PROCESSING)
-        except ValueError as error:
-            raise ValueError(str(error).removeprefix(f"instance_type={value!r} ")) from None
-        return value
 
 
 def build_processing_only_pipeline(
@@ -122,7 +111,7 @@ def build_processing_only_pipeline(
             instance_type=settings.instance_type,
             instance_count=1,
             volume_size_in_gb=30,
-            volume_kms_key=None if has_instance_storage(settings.instance_type) else kms_key_arn,
+            volume_kms_key=None if has_local_storage(settings.instance_type) else kms_key_arn,
             output_kms_key=kms_key_arn,
             max_runtime_in_seconds=settings.max_run_seconds,
             base_job_name="prepare",
