@@ -93,23 +93,38 @@ def _builders_digest() -> str:
     digest = hashlib.sha256()
     root = Path(__file__).resolve().parent
     tables = [REPO / "platform_config" / name for name in BUILDER_TABLES]
-    for path in [*sorted(root.rglob("*")), *tables]:
-        if (
-            path.is_file()
-            and path.suffix in (".py", ".json", ".yaml")
-            and "__pycache__" not in path.parts
-        ):
-            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in [*sorted(_data_files(root)), *tables]:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def _source_digest(build: Callable[..., str]) -> str:
-    """Digest of the module defining ``build`` (a plugin kind lives outside this package)."""
+    """Digest of the package defining ``build`` (a plugin kind lives outside this package,
+    and its definition may span several modules of its own package)."""
     module = inspect.getmodule(build)
     source = inspect.getsourcefile(module) if module is not None else None
     if source is None:
         return repr(build)
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    path = Path(source)
+    package = path.parent if (path.parent / "__init__.py").is_file() else None
+    files = sorted(_data_files(package)) if package is not None else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(
+            str(file.relative_to(path.parent)).encode() + b"\0" + file.read_bytes() + b"\0"
+        )
+    return digest.hexdigest()
+
+
+def _data_files(root: Path) -> list[Path]:
+    """The source and data files under ``root`` (no caches)."""
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.suffix in (".py", ".json", ".yaml")
+        and "__pycache__" not in path.parts
+    ]
 
 
 @cache
