@@ -46,10 +46,10 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 class DefinitionBuilder(Protocol):
     """Builds the definition JSON of one model's pipeline, offline and deterministically.
 
-    ``spec`` is the model's validated ``pipeline:`` section (a built-in kind's own model;
+    ``spec`` is the model's validated ``pipeline:`` section, always of the builder's own
+    kind (typed ``Any`` here: each builder takes its kind's model, a built-in kind's own or,
     for a plugin's kind, a :class:`RegisteredPipelineSpec` whose ``settings`` are an
-    instance of its ``settings_model``). The keyword arguments are
-    the environment's: the pipeline's name and region, the execution role, the artifacts
+    instance of its ``settings_model``). The keyword arguments are the environment's: the pipeline's name and region, the execution role, the artifacts
     bucket, the default input prefix, the model's package group, the workload key, the
     subnets and security groups of the jobs, and the ``s3://`` URIs of the platform's step
     scripts; and the model's: where it is served in every environment (``serving``, recorded
@@ -61,7 +61,7 @@ class DefinitionBuilder(Protocol):
 
     def __call__(
         self,
-        spec: PipelineSpec,
+        spec: Any,
         *,
         pipeline_name: str,
         region: str,

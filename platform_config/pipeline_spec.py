@@ -520,12 +520,13 @@ class RegisteredPipelineSpec(_KindSpec):
         """The plugin's kind this spec was validated with (it builds the pipeline)."""
         return self._registered
 
-    @property  # type: ignore[override]
+    # A class attribute of each built-in kind; the plugin's own value for a registered one.
+    @property
     def baselines(self) -> frozenset[str]:  # type: ignore[override]
         """The monitors whose baselines the kind's pipeline registers."""
         return self._registered.baselines
 
-    @property  # type: ignore[override]
+    @property
     def package_image_runs_on(self) -> str | None:  # type: ignore[override]
         """What the inference image of the kind's packages runs on."""
         return self._registered.package_image_runs_on
