@@ -27,6 +27,7 @@ from platform_config.pipeline_spec import (
     PipelineSpec,
     TrainingPipelineSpec,
 )
+from platform_config.schema import DEFAULT_INTERFACE_ENDPOINTS
 
 REPO = Path(__file__).resolve().parent.parent
 NEURON_MODEL = "meta-textgenerationneuron-llama-3-2-1b"
@@ -348,7 +349,17 @@ def test_app_exits_2_with_the_one_line_and_no_traceback(config_dir: Path) -> Non
 # --- a feature group as the training source ----------------------------------------------
 
 
+def _with_athena(config_dir: Path) -> None:
+    """Give dev's VPC the Athena endpoint a pipeline reading an offline store needs."""
+    path = config_dir / "dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    endpoints = [endpoint.value for endpoint in DEFAULT_INTERFACE_ENDPOINTS]
+    data["network"]["interface_endpoints"] = [*endpoints, "athena"]
+    path.write_text(yaml.safe_dump(data))
+
+
 def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir: Path) -> None:
+    _with_athena(config_dir)
     source = {"feature_group": "customer-activity", "features": ["contract_type", "tenure_months"]}
     index = _add_model(config_dir, {"target_column": "churned", "training_source": source})
     spec = load_environment("dev", config_dir).models[index].pipeline
