@@ -41,7 +41,8 @@ from aws_rules.policies import Request, allowed, as_list, grants_account
 from aws_rules.resolve import Resolver, ResourceAt
 from aws_rules.sagemaker_requests import pipeline_definitions, pipeline_steps
 from aws_rules.service_deliveries import DeliveryCheck
-from platform_config.serving_spec import has_local_storage, image_runs_on, instance_needs
+from platform_config.aws_facts import has_local_storage, instance_accelerator
+from platform_config.serving_spec import image_runs_on
 
 #: What a rule yields: (the resource or step it looked at, the problem or ``None``).
 Verdict = tuple[str, str | None]
@@ -218,7 +219,10 @@ def _image_rule(needed: str) -> Callable[[Assembly], Iterator[Verdict]]:
     def rule(assembly: Assembly) -> Iterator[Verdict]:
         for config, properties in assembly.endpoint_configs():
             for variant in assembly.variants(config, properties):
-                if variant.instance_type is None or instance_needs(variant.instance_type) != needed:
+                if (
+                    variant.instance_type is None
+                    or instance_accelerator(variant.instance_type).value != needed
+                ):
                     continue
                 images = assembly.images(variant)
                 if not images:

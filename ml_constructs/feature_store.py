@@ -12,11 +12,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from pipeline_definitions.pipeline_arguments import GLUE_DATABASE
 from platform_config import FeatureGroupSpec
 
 _FEATURE_TYPES = {"string": "String", "integral": "Integral", "fractional": "Fractional"}
-#: Glue catalog database SageMaker creates offline-store tables in.
-GLUE_DATABASE = "sagemaker_featurestore"
 
 
 class FeatureStore(Construct):

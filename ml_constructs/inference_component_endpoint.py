@@ -19,13 +19,13 @@ from ml_constructs.inference_component_scaling import InferenceComponentScaling
 from ml_constructs.lmi_serving import llm_settings, lmi_environment, lmi_variant_timeouts
 from ml_constructs.model_endpoint import VariantPackage
 from ml_constructs.served_model import ServedModel
+from platform_config.aws_facts import has_local_storage
 from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import InstanceSize, scale_to_zero_blocker
 from platform_config.serving_spec import (
     AutoscalingSpec,
     DeploymentSpec,
     ServingSpec,
-    has_local_storage,
 )
 
 _IC = sagemaker.CfnInferenceComponent

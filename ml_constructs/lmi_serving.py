@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline_definitions.container_images import container_images, parse_image_uri
+from platform_config.container_images import container_images, parse_image_uri
 from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_images import LMI_NEURONX
 from platform_config.serving_spec import ServingSpec

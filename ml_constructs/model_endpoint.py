@@ -18,12 +18,12 @@ from constructs import Construct
 from ml_constructs.compliance import acknowledge
 from ml_constructs.lmi_serving import llm_settings, lmi_environment, lmi_variant_timeouts
 from ml_constructs.served_model import ServedModel
+from platform_config.aws_facts import has_local_storage
 from platform_config.serving_spec import (
     DeploymentSpec,
     EndpointKind,
     ServingSpec,
     VariantSpec,
-    has_local_storage,
 )
 
 

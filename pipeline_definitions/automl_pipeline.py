@@ -30,15 +30,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
+from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
+    NetworkPlacement,
     ServingInstanceTypes,
-    check_fraction,
     check_int_range,
     check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
-from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from pipeline_definitions.retry_policies import job_retry_policies
+from platform_config.pipeline_spec import AutoMlPipelineSpec
 
 offline_sdk.import_sdk()
 
@@ -50,10 +52,6 @@ from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.properties import Properties
 from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline
 from sagemaker.mlops.workflow.steps import ConfigurableRetryStep, StepTypeEnum
-from sagemaker.serve import ModelBuilder
-
-APPROVAL_STATUS = "PendingManualApproval"
-"""Every model version is registered pending a person's approval."""
 
 OBJECTIVE_METRIC = "AUC"
 """Autopilot's objective: the candidates are ranked by their validation AUC."""
@@ -71,45 +69,29 @@ INFERENCE_ENVIRONMENT = (
     "SAGEMAKER_PROGRAM",
 )
 
-_MAX_RUN_SECONDS = 28 * 24 * 3600
-
 
 @dataclass(frozen=True, kw_only=True)
 class AutoMlPipelineSettings:
-    """The Autopilot job and the registration gate, checked on creation.
+    """What the AutoML pipeline fixes beyond the model's configuration, checked on creation.
+
+    The model's own settings (target column, run limit, AUC threshold) are its validated
+    :class:`~platform_config.pipeline_spec.AutoMlPipelineSpec`.
 
     Parameters
     ----------
-    target_column:
-        The label column of the input CSV files (required).
-    max_run_seconds:
-        ``MaxAutoMLJobRuntimeInSeconds`` (60 s to 28 days). Default ``14400``.
     max_candidates:
         Most candidates Autopilot trains (1-750). Default ``100``.
-    auc_threshold:
-        Default of the ``AucThreshold`` parameter: the best candidate's AUC, in [0, 1],
-        must reach it to be registered. Default ``0.75``.
     job_max_attempts:
         Attempts of the AutoML step on throttling, service faults and SageMaker capacity,
         resource-limit or internal errors (1-20). Default ``3``.
     """
 
-    target_column: str
-    max_run_seconds: int = 14400
     max_candidates: int = 100
-    auc_threshold: float = 0.75
     job_max_attempts: int = 3
 
     def __post_init__(self) -> None:
         name = type(self).__name__
-        if not isinstance(self.target_column, str) or not self.target_column.strip():
-            raise ValueError(
-                f"{name}.target_column={self.target_column!r} is not allowed; allowed: a "
-                "non-empty column name"
-            )
-        check_int_range(f"{name}.max_run_seconds", self.max_run_seconds, 60, _MAX_RUN_SECONDS)
         check_int_range(f"{name}.max_candidates", self.max_candidates, 1, 750)
-        check_fraction(f"{name}.auc_threshold", self.auc_threshold, allow_zero=True)
         check_int_range(f"{name}.job_max_attempts", self.job_max_attempts, 1, 20)
 
 
@@ -133,13 +115,14 @@ class _AutoMLStep(ConfigurableRetryStep):
 
 def build_automl_pipeline(
     *,
+    spec: AutoMlPipelineSpec,
     pipeline_name: str,
     region: str,
     role_arn: str,
     default_bucket: str,
     model_package_group_name: str,
     kms_key_arn: str,
-    settings: AutoMlPipelineSettings,
+    settings: AutoMlPipelineSettings = AutoMlPipelineSettings(),
     subnet_ids: Sequence[str] = (),
     security_group_ids: Sequence[str] = (),
     input_data_uri: str | None = None,
@@ -150,6 +133,9 @@ def build_automl_pipeline(
 
     Parameters
     ----------
+    spec:
+        The model's validated ``pipeline:`` section (target column, run limit, AUC
+        threshold), used as it is.
     pipeline_name:
         Name of the ``AWS::SageMaker::Pipeline``; also the S3 prefix of its outputs.
     region:
@@ -163,7 +149,7 @@ def build_automl_pipeline(
     kms_key_arn:
         KMS key (in ``region``) for job volumes and outputs.
     settings:
-        The job and the gate (:class:`AutoMlPipelineSettings`).
+        What the builder fixes beyond the spec. Default ``AutoMlPipelineSettings()``.
     subnet_ids, security_group_ids:
         VPC placement of the candidates' jobs: both given, or both empty. Default ``()``.
     input_data_uri:
@@ -193,108 +179,120 @@ def build_automl_pipeline(
         input_data_uri=input_data_uri,
     )
     check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
-
     with offline_sdk.offline_pipeline_session(
         region=region, default_bucket=default_bucket
     ) as session:
         input_data = ParameterString(name="InputDataUri", default_value=input_data_uri)
-        auc_threshold = ParameterFloat(name="AucThreshold", default_value=settings.auc_threshold)
-        security: dict[str, object] = {
-            "VolumeKmsKeyId": kms_key_arn,
-            "EnableInterContainerTrafficEncryption": True,
-        }
-        if network.subnet_ids:
-            security["VpcConfig"] = {
-                "SecurityGroupIds": list(network.security_group_ids),
-                "Subnets": list(network.subnet_ids),
-            }
-        request: dict[str, object] = {
-            "InputDataConfig": [
-                {
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_data}},
-                    "TargetAttributeName": settings.target_column,
-                    "ContentType": "text/csv;header=present",
-                    "ChannelType": "training",
-                }
-            ],
-            "OutputDataConfig": {
-                "S3OutputPath": Join(
-                    on="/",
-                    values=[
-                        f"s3://{default_bucket}/{pipeline_name}",
-                        ExecutionVariables.PIPELINE_EXECUTION_ID,
-                        "automl",
-                    ],
-                ),
-                "KmsKeyId": kms_key_arn,
-            },
-            "ProblemType": "BinaryClassification",
-            "AutoMLJobObjective": {"MetricName": OBJECTIVE_METRIC},
-            "AutoMLJobConfig": {
-                "CompletionCriteria": {
-                    "MaxCandidates": settings.max_candidates,
-                    "MaxAutoMLJobRuntimeInSeconds": settings.max_run_seconds,
-                },
-                "SecurityConfig": security,
-                "Mode": "ENSEMBLING",
-            },
-            "RoleArn": role_arn,
-        }
+        auc_threshold = ParameterFloat(name="AucThreshold", default_value=spec.quality_threshold)
+        request = _automl_request(
+            spec,
+            settings,
+            input_data=input_data,
+            output_root=f"s3://{default_bucket}/{pipeline_name}",
+            kms_key_arn=kms_key_arn,
+            network=network,
+            role_arn=role_arn,
+        )
         # Not cached: new data arrives under the same URI.
         automl = _AutoMLStep(
             name="AutoML",
             request=request,
             retry_policies=job_retry_policies(settings.job_max_attempts),
         )
-        best = automl.properties.BestCandidate
-        auc = best.FinalAutoMLJobObjectiveMetric.Value
-        container = best.InferenceContainers[0]
-        builder = ModelBuilder(
-            image_uri=container.Image,
-            s3_model_data_url=container.ModelDataUrl,
-            env_vars={name: container.Environment[name] for name in INFERENCE_ENVIRONMENT},
+        # The best candidate, with its own container.
+        container = automl.properties.BestCandidate.InferenceContainers[0]
+        register = register_step(
+            session=session,
             role_arn=role_arn,
-            sagemaker_session=session,
-            dependencies={},
-        )
-        step_args = builder.register(
+            image_uri=container.Image,
+            model_data_url=container.ModelDataUrl,
+            env_vars={name: container.Environment[name] for name in INFERENCE_ENVIRONMENT},
             model_package_group_name=model_package_group_name,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=list(serving.real_time) or None,
-            transform_instances=list(serving.transform) or None,
-            customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
-            approval_status=APPROVAL_STATUS,
-        )
-        register = ModelStep(
-            name="RegisterModel",
-            step_args=step_args,
-            retry_policies=[step_retry_policy(settings.job_max_attempts)],
-        )
-        below_threshold = FailStep(
-            name="AucBelowThreshold",
-            error_message=Join(
-                on=" ",
-                values=[
-                    "Model not registered: the best candidate's AUC",
-                    auc,
-                    "is below the AucThreshold",
-                    auc_threshold,
-                ],
-            ),
-        )
-        gate = ConditionStep(
-            name="CheckAucThreshold",
-            conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=auc_threshold)],
-            if_steps=[register],
-            else_steps=[below_threshold],
+            content_type="text/csv",
+            serving=serving,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
+            max_attempts=settings.job_max_attempts,
         )
         pipeline = Pipeline(
             name=pipeline_name,
             parameters=[input_data, auc_threshold],
-            steps=[automl, gate],
+            steps=[automl, _quality_gate(automl, auc_threshold, register)],
             sagemaker_session=session,
             pipeline_experiment_config=None,
             mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
         return pipeline.definition()
+
+
+def _automl_request(
+    spec: AutoMlPipelineSpec,
+    settings: AutoMlPipelineSettings,
+    *,
+    input_data: ParameterString,
+    output_root: str,
+    kms_key_arn: str,
+    network: NetworkPlacement,
+    role_arn: str,
+) -> dict[str, object]:
+    """The ``CreateAutoMLJob`` request: binary classification on AUC, in ``ENSEMBLING``."""
+    security: dict[str, object] = {
+        "VolumeKmsKeyId": kms_key_arn,
+        "EnableInterContainerTrafficEncryption": True,
+    }
+    if network.subnet_ids:
+        security["VpcConfig"] = {
+            "SecurityGroupIds": list(network.security_group_ids),
+            "Subnets": list(network.subnet_ids),
+        }
+    return {
+        "InputDataConfig": [
+            {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_data}},
+                "TargetAttributeName": spec.target_column,
+                "ContentType": "text/csv;header=present",
+                "ChannelType": "training",
+            }
+        ],
+        "OutputDataConfig": {
+            "S3OutputPath": Join(
+                on="/", values=[output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "automl"]
+            ),
+            "KmsKeyId": kms_key_arn,
+        },
+        "ProblemType": "BinaryClassification",
+        "AutoMLJobObjective": {"MetricName": OBJECTIVE_METRIC},
+        "AutoMLJobConfig": {
+            "CompletionCriteria": {
+                "MaxCandidates": settings.max_candidates,
+                "MaxAutoMLJobRuntimeInSeconds": spec.max_run_seconds,
+            },
+            "SecurityConfig": security,
+            "Mode": spec.automl_mode.value,
+        },
+        "RoleArn": role_arn,
+    }
+
+
+def _quality_gate(
+    automl: _AutoMLStep, auc_threshold: ParameterFloat, register: ModelStep
+) -> ConditionStep:
+    """Register when the best candidate's AUC reaches the threshold, else fail."""
+    auc = automl.properties.BestCandidate.FinalAutoMLJobObjectiveMetric.Value
+    below_threshold = FailStep(
+        name="AucBelowThreshold",
+        error_message=Join(
+            on=" ",
+            values=[
+                "Model not registered: the best candidate's AUC",
+                auc,
+                "is below the AucThreshold",
+                auc_threshold,
+            ],
+        ),
+    )
+    return ConditionStep(
+        name="CheckAucThreshold",
+        conditions=[ConditionGreaterThanOrEqualTo(left=auc, right=auc_threshold)],
+        if_steps=[register],
+        else_steps=[below_threshold],
+    )

@@ -24,18 +24,15 @@ import re
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.job_instance_types import (
-    JobKind,
-    check_instance_type,
-    has_instance_storage,
-)
 from pipeline_definitions.pipeline_arguments import (
     check_common_arguments,
+    check_instance_type,
     check_int_range,
     check_pattern,
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies
+from platform_config.aws_facts import JobKind, has_local_storage
 
 offline_sdk.import_sdk()
 
@@ -93,9 +90,9 @@ class BatchPipelineSettings:
     def __post_init__(self) -> None:
         name = type(self).__name__
         check_instance_type(
-            field=f"{name}.transform_instance_type",
-            value=self.transform_instance_type,
-            kind=JobKind.TRANSFORM,
+            f"{name}.transform_instance_type",
+            self.transform_instance_type,
+            JobKind.BATCH_TRANSFORM,
         )
         check_int_range(f"{name}.transform_instance_count", self.transform_instance_count, 1, 100)
         for field in ("content_type", "accept"):
@@ -164,37 +161,19 @@ def build_batch_pipeline(
         instance_type = ParameterString(
             name="TransformInstanceType", default_value=settings.transform_instance_type
         )
-        record_split = "Line" if settings.content_type != "application/json" else "None"
-        transformer = Transformer(
-            model_name=model,
-            instance_count=settings.transform_instance_count,
+        transformer = _transformer(
+            settings,
+            model=model,
             instance_type=instance_type,
-            strategy="MultiRecord",
-            assemble_with="Line",
-            output_path=Join(
-                on="/",
-                values=[
-                    f"s3://{output_bucket}/{pipeline_name}",
-                    ExecutionVariables.PIPELINE_EXECUTION_ID,
-                    "predictions",
-                ],
-            ),
-            output_kms_key=kms_key_arn,
-            # Instance storage is encrypted by the hardware; the API refuses a key there.
-            volume_kms_key=(
-                None if has_instance_storage(settings.transform_instance_type) else kms_key_arn
-            ),
-            accept=settings.accept,
-            max_payload=settings.max_payload_mb,
-            max_concurrent_transforms=settings.max_concurrent_transforms or None,
-            base_transform_job_name="batch-transform",
-            sagemaker_session=session,
+            output_root=f"s3://{output_bucket}/{pipeline_name}",
+            kms_key_arn=kms_key_arn,
+            session=session,
         )
         step_args = transformer.transform(
             data=input_data,
             data_type="S3Prefix",
             content_type=settings.content_type,
-            split_type=record_split,
+            split_type="Line" if settings.content_type != "application/json" else "None",
             join_source="Input" if settings.join_input_to_output else None,
         )
         # Not cached: the data behind the URI and the model behind the name both change.
@@ -211,3 +190,36 @@ def build_batch_pipeline(
             pipeline_experiment_config=None,
         )
         return pipeline.definition()
+
+
+def _transformer(
+    settings: BatchPipelineSettings,
+    *,
+    model: ParameterString,
+    instance_type: ParameterString,
+    output_root: str,
+    kms_key_arn: str,
+    session: object,
+) -> Transformer:
+    """The transform job: records in mini-batches, predictions under the run's prefix."""
+    return Transformer(
+        model_name=model,
+        instance_count=settings.transform_instance_count,
+        instance_type=instance_type,
+        strategy="MultiRecord",
+        assemble_with="Line",
+        output_path=Join(
+            on="/",
+            values=[output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "predictions"],
+        ),
+        output_kms_key=kms_key_arn,
+        # Instance storage is encrypted by the hardware; the API refuses a key there.
+        volume_kms_key=(
+            None if has_local_storage(settings.transform_instance_type) else kms_key_arn
+        ),
+        accept=settings.accept,
+        max_payload=settings.max_payload_mb,
+        max_concurrent_transforms=settings.max_concurrent_transforms or None,
+        base_transform_job_name="batch-transform",
+        sagemaker_session=session,
+    )

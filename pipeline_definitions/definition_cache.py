@@ -25,6 +25,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO / "build" / "pipeline-definitions"
+#: Files of ``platform_config`` whose content changes what the builders produce.
+BUILDER_TABLES = (
+    "container_images.py",
+    "container_images.yaml",
+    "foundation_models.py",
+    "foundation_models.json",
+)
 #: Distributions whose version changes what the builders produce.
 _DISTRIBUTIONS = ("sagemaker", "sagemaker-core", "botocore")
 
@@ -81,26 +88,43 @@ def _plain(value: Any) -> Any:
 
 @cache
 def _builders_digest() -> str:
-    """Digest of every file of ``pipeline_definitions`` (builders, data, step scripts)."""
+    """Digest of every file of ``pipeline_definitions`` (builders, data, step scripts) and
+    of the configuration's tables the builders read (images, foundation models)."""
     digest = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*")):
-        if (
-            path.is_file()
-            and path.suffix in (".py", ".json", ".yaml")
-            and "__pycache__" not in path.parts
-        ):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    tables = [REPO / "platform_config" / name for name in BUILDER_TABLES]
+    for path in [*sorted(_data_files(root)), *tables]:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def _source_digest(build: Callable[..., str]) -> str:
-    """Digest of the module defining ``build`` (a plugin kind lives outside this package)."""
+    """Digest of the package defining ``build`` (a plugin kind lives outside this package,
+    and its definition may span several modules of its own package)."""
     module = inspect.getmodule(build)
     source = inspect.getsourcefile(module) if module is not None else None
     if source is None:
         return repr(build)
-    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    path = Path(source)
+    package = path.parent if (path.parent / "__init__.py").is_file() else None
+    files = sorted(_data_files(package)) if package is not None else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(
+            str(file.relative_to(path.parent)).encode() + b"\0" + file.read_bytes() + b"\0"
+        )
+    return digest.hexdigest()
+
+
+def _data_files(root: Path) -> list[Path]:
+    """The source and data files under ``root`` (no caches)."""
+    return [
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.suffix in (".py", ".json", ".yaml")
+        and "__pycache__" not in path.parts
+    ]
 
 
 @cache

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from platform_config.aws_facts import JobKind, instance_type_problem
+
 PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 MODEL_PACKAGE_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 BUCKET = re.compile(r"^(?!xn--)(?!.*-s3alias$)[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -45,6 +47,13 @@ def check_int_range(field: str, value: object, low: int, high: int) -> None:
         raise ValueError(
             f"{field}={value!r} is not allowed; allowed: an integer from {low} to {high}"
         )
+
+
+def check_instance_type(field: str, value: object, kind: JobKind) -> None:
+    """Raise unless ``value`` is an instance type the SageMaker API accepts for ``kind``."""
+    problem = instance_type_problem(value, kind) if isinstance(value, str) else "is not a string"
+    if problem is not None:
+        raise ValueError(f"{field}={value!r} {problem}")
 
 
 def check_fraction(field: str, value: object, *, allow_zero: bool) -> None:
@@ -232,6 +241,10 @@ class ServingInstanceTypes:
             types = {instance for _, instance in serving.instance_types()}  # type: ignore[attr-defined]
             (transform if kind == "batch" else real_time).update(types)
         return cls(real_time=tuple(sorted(real_time)), transform=tuple(sorted(transform)))
+
+
+#: Glue catalog database SageMaker creates the feature groups' offline-store tables in.
+GLUE_DATABASE = "sagemaker_featurestore"
 
 
 @dataclass(frozen=True, kw_only=True)

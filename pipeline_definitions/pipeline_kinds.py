@@ -1,12 +1,14 @@
 """Pipeline kinds: what builds the definition of a model's pipeline for each ``pipeline.kind``.
 
-A kind is a :class:`PipelineKindPlugin` registered with :func:`register_pipeline_kind`. The
-built-in kinds (``training``, ``automl``, ``fine_tuning``) are registered here; a platform
-team adds its own in a module of its own that defines ``PIPELINE_KINDS = (plugin, ...)``
-and names that module in ``pipeline_plugins:`` at the top of ``config/models.yaml`` (see
+A kind is a :class:`PipelineKindPlugin`. The built-in kinds (``training``, ``automl``,
+``fine_tuning``) are :data:`BUILT_IN_KINDS`; a platform team adds its own in a module of
+its own that defines ``PIPELINE_KINDS = (plugin, ...)`` and names that module in
+``pipeline_plugins:`` at the top of ``config/models.yaml`` (see
 ``examples/custom_pipeline_kind``). The configuration loader imports the listed modules
-and registers their kinds before it validates the catalogue; the pipelines stack looks a
-model's kind up here (:func:`pipeline_kind`) and calls its builder.
+and gives their kinds to the validation of the catalogue, in its context; a model of a
+registered kind keeps the plugin that validated it. The pipelines stack finds the kind of
+a model's validated spec with :func:`plugin_of` and calls its builder. Nothing is
+registered globally: the kinds a catalogue may use are those its own file lists.
 
 Importing this module imports neither the ``sagemaker`` SDK nor ``aws_cdk``: the built-in
 builders import them when they are called, so that checking the configuration stays fast.
@@ -17,7 +19,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
+
+from platform_config.pipeline_spec import (
+    AutoMlPipelineSpec,
+    FineTuningPipelineSpec,
+    PipelineSpec,
+    RegisteredPipelineSpec,
+    TrainingPipelineSpec,
+)
 
 if TYPE_CHECKING:
     from aws_cdk import Stack
@@ -28,7 +39,6 @@ if TYPE_CHECKING:
     from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
     from pipeline_definitions.training_pipeline import StepCodeUris
     from platform_config.monitoring_spec import MonitoringSpec
-    from platform_config.pipeline_spec import PipelineSpec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -36,9 +46,10 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 class DefinitionBuilder(Protocol):
     """Builds the definition JSON of one model's pipeline, offline and deterministically.
 
-    ``spec`` is the model's validated ``pipeline:`` section; a plugin's own settings are
-    ``spec.settings`` (an instance of its ``settings_model``). The keyword arguments are
-    the environment's: the pipeline's name and region, the execution role, the artifacts
+    ``spec`` is the model's validated ``pipeline:`` section, always of the builder's own
+    kind (typed ``Any`` here: each builder takes its kind's model, a built-in kind's own or,
+    for a plugin's kind, a :class:`RegisteredPipelineSpec` whose ``settings`` are an
+    instance of its ``settings_model``). The keyword arguments are the environment's: the pipeline's name and region, the execution role, the artifacts
     bucket, the default input prefix, the model's package group, the workload key, the
     subnets and security groups of the jobs, and the ``s3://`` URIs of the platform's step
     scripts; and the model's: where it is served in every environment (``serving``, recorded
@@ -50,7 +61,7 @@ class DefinitionBuilder(Protocol):
 
     def __call__(
         self,
-        spec: PipelineSpec,
+        spec: Any,
         *,
         pipeline_name: str,
         region: str,
@@ -122,42 +133,20 @@ class PipelineKindPlugin:
             )
 
 
-_KINDS: dict[str, PipelineKindPlugin] = {}
-
-
-def register_pipeline_kind(plugin: PipelineKindPlugin) -> PipelineKindPlugin:
-    """Make ``plugin.name`` a pipeline kind; registering the same plugin again is a no-op.
+def plugin_of(spec: PipelineSpec) -> PipelineKindPlugin:
+    """The kind that builds ``spec``: a built-in kind's, or the plugin that validated it.
 
     Raises
     ------
-    ValueError
-        Another plugin already has that name (a built-in kind cannot be replaced).
+    TypeError
+        The kind that validated a registered spec is not a :class:`PipelineKindPlugin`.
     """
-    existing = _KINDS.get(plugin.name)
-    if existing is not None and existing is not plugin:
-        raise ValueError(f"pipeline kind {plugin.name!r} is already registered")
-    _KINDS[plugin.name] = plugin
-    return plugin
-
-
-def registered_pipeline_kinds() -> tuple[str, ...]:
-    """The names of the registered kinds, sorted."""
-    return tuple(sorted(_KINDS))
-
-
-def pipeline_kind(name: str) -> PipelineKindPlugin:
-    """The plugin registered as ``name``.
-
-    Raises
-    ------
-    ValueError
-        No kind of that name, listing the registered kinds.
-    """
-    try:
-        return _KINDS[name]
-    except KeyError:
-        allowed = ", ".join(registered_pipeline_kinds())
-        raise ValueError(f"pipeline kind {name!r} is not registered (registered: {allowed})")
+    if isinstance(spec, RegisteredPipelineSpec):
+        plugin = spec.registered_kind
+        if not isinstance(plugin, PipelineKindPlugin):
+            raise TypeError(f"pipeline kind {spec.kind!r} is not a PipelineKindPlugin: {plugin!r}")
+        return plugin
+    return BUILT_IN_KINDS[spec.kind]
 
 
 # --- the built-in kinds ------------------------------------------------------------------
@@ -172,29 +161,18 @@ def _common(arguments: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in arguments.items() if key not in _TRAINING_ONLY}
 
 
-def _build_training(spec: PipelineSpec, **arguments: Any) -> str:
+def _build_training(spec: TrainingPipelineSpec, **arguments: Any) -> str:
     from pipeline_definitions.training_pipeline import (
         TrainingPipelineSettings,
         build_training_pipeline,
     )
-    from platform_config.pipeline_spec import Distribution
 
     return build_training_pipeline(
+        spec=spec,
         **_common(arguments),
         code_uris=arguments["code_uris"],
         feature_group=_feature_group(spec, arguments.get("feature_groups", {})),
-        settings=TrainingPipelineSettings(
-            processing_instance_type=spec.processing_instance_type,
-            training_instance_type=spec.instance_type,
-            training_instance_count=spec.training_instance_count,
-            shard_training_data=spec.distribution is Distribution.SHARDED_BY_S3_KEY,
-            use_spot_training=spec.spot,
-            max_run_seconds=spec.max_run_seconds,
-            max_wait_seconds=spec.max_wait,
-            auc_threshold=spec.quality_threshold,
-            target_column=spec.label_column,
-            clarify=clarify_checks(arguments.get("monitoring")),
-        ),
+        settings=TrainingPipelineSettings(clarify=clarify_checks(arguments.get("monitoring"))),
     )
 
 
@@ -214,7 +192,7 @@ def clarify_checks(monitoring: MonitoringSpec | None) -> ClarifyChecks:
 
 
 def _feature_group(
-    spec: PipelineSpec, feature_groups: Mapping[str, FeatureGroupSource]
+    spec: TrainingPipelineSpec, feature_groups: Mapping[str, FeatureGroupSource]
 ) -> FeatureGroupSource | None:
     """The deployed group of ``spec.training_source``, narrowed to its features."""
     source = spec.training_source
@@ -228,41 +206,16 @@ def _feature_group(
     return feature_groups[source.feature_group].only(source.features)
 
 
-def _build_automl(spec: PipelineSpec, **arguments: Any) -> str:
-    from pipeline_definitions.automl_pipeline import AutoMlPipelineSettings, build_automl_pipeline
+def _build_automl(spec: AutoMlPipelineSpec, **arguments: Any) -> str:
+    from pipeline_definitions.automl_pipeline import build_automl_pipeline
 
-    return build_automl_pipeline(
-        **_common(arguments),
-        settings=AutoMlPipelineSettings(
-            target_column=spec.label_column,
-            max_run_seconds=spec.max_run_seconds,
-            auc_threshold=spec.quality_threshold,
-        ),
-    )
+    return build_automl_pipeline(spec=spec, **_common(arguments))
 
 
-def _build_fine_tuning(spec: PipelineSpec, **arguments: Any) -> str:
-    from pipeline_definitions.fine_tuning_pipeline import (
-        FineTuningPipelineSettings,
-        build_fine_tuning_pipeline,
-    )
-    from platform_config.pipeline_spec import Distribution
+def _build_fine_tuning(spec: FineTuningPipelineSpec, **arguments: Any) -> str:
+    from pipeline_definitions.fine_tuning_pipeline import build_fine_tuning_pipeline
 
-    return build_fine_tuning_pipeline(
-        **_common(arguments),
-        settings=FineTuningPipelineSettings(
-            base_model=str(spec.base_model),
-            accept_eula=spec.accept_eula,
-            training_instance_type=spec.instance_type,
-            training_instance_count=spec.training_instance_count,
-            torchrun=spec.distribution is Distribution.TORCHRUN,
-            epochs=spec.epochs,
-            batch_size=spec.batch_size,
-            use_spot_training=spec.spot,
-            max_run_seconds=spec.max_run_seconds,
-            max_wait_seconds=spec.max_wait,
-        ),
-    )
+    return build_fine_tuning_pipeline(spec=spec, **_common(arguments))
 
 
 def _training_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.PolicyStatement]:
@@ -293,7 +246,13 @@ def _training_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[ia
             ],
         )
     ]
-    groups = sorted({s.training_source.feature_group for s in specs if s.training_source})
+    groups = sorted(
+        {
+            spec.training_source.feature_group
+            for spec in specs
+            if isinstance(spec, TrainingPipelineSpec) and spec.training_source is not None
+        }
+    )
     return statements + (_offline_store_statements(stack, groups) if groups else [])
 
 
@@ -306,7 +265,7 @@ def _offline_store_statements(stack: Stack, groups: Sequence[str]) -> list[iam.P
     """
     from aws_cdk import aws_iam as iam
 
-    from ml_constructs.feature_store import GLUE_DATABASE
+    from pipeline_definitions.pipeline_arguments import GLUE_DATABASE
 
     tables = [group.replace("-", "_") for group in groups]
     return [
@@ -387,9 +346,9 @@ def _fine_tuning_statements(
     """Fine-tuning jobs read the base model's script and weights from JumpStart's buckets."""
     from aws_cdk import aws_iam as iam
 
-    from pipeline_definitions.foundation_models import foundation_models
+    from platform_config.foundation_models import foundation_models
 
-    tuned = sorted({spec.base_model for spec in specs if spec.base_model is not None})
+    tuned = sorted({spec.base_model for spec in specs if isinstance(spec, FineTuningPipelineSpec)})
     if not tuned:
         return []
     models = [foundation_models()[name] for name in tuned]
@@ -415,37 +374,42 @@ def _fine_tuning_statements(
     ]
 
 
-#: The built-in kinds, registered through the same mechanism as a platform team's own.
-BUILT_IN_KINDS: tuple[PipelineKindPlugin, ...] = tuple(
-    register_pipeline_kind(plugin)
-    for plugin in (
-        PipelineKindPlugin(
-            name="training",
-            build=_build_training,
-            policy_statements=_training_statements,
-            wildcard_reason="Clarify names each shadow endpoint with the prefix the pipeline"
-            " gives it (clarify-shadow) and a suffix of its own; a source feature group's"
-            " name and Glue table carry the environment's prefix and a creation time set at"
-            " deploy time; Lake Formation's GetDataAccess has no resource type.",
-            baselines=frozenset({"data_quality", "model_quality", "bias", "explainability"}),
-            # SageMaker's XGBoost container serves on CPU only.
-            package_image_runs_on="cpu",
-        ),
-        PipelineKindPlugin(
-            name="automl",
-            build=_build_automl,
-            policy_statements=_automl_statements,
-            wildcard_reason="Autopilot job names are generated per pipeline run; the actions"
-            " are limited to AutoML jobs of this account and region, but for"
-            " ListCandidatesForAutoMLJob, which supports no resource-level permissions.",
-        ),
-        PipelineKindPlugin(
-            name="fine_tuning",
-            build=_build_fine_tuning,
-            policy_statements=_fine_tuning_statements,
-            wildcard_reason="The pinned base models' script archive and weights in SageMaker"
-            " JumpStart's buckets: read-only, limited to those objects' keys (the weights"
-            " may be several objects under one key prefix).",
-        ),
-    )
+#: The built-in kinds, by name: what a platform team's plugin is, for each of them.
+BUILT_IN_KINDS: Mapping[str, PipelineKindPlugin] = MappingProxyType(
+    {
+        plugin.name: plugin
+        for plugin in (
+            PipelineKindPlugin(
+                name="training",
+                build=_build_training,
+                policy_statements=_training_statements,
+                wildcard_reason="Clarify names each shadow endpoint with the prefix the"
+                " pipeline gives it (clarify-shadow) and a suffix of its own; a source feature"
+                " group's name and Glue table carry the environment's prefix and a creation"
+                " time set at deploy time; Lake Formation's GetDataAccess has no resource type.",
+                baselines=TrainingPipelineSpec.baselines,
+                package_image_runs_on=TrainingPipelineSpec.package_image_runs_on,
+            ),
+            PipelineKindPlugin(
+                name="automl",
+                build=_build_automl,
+                policy_statements=_automl_statements,
+                wildcard_reason="Autopilot job names are generated per pipeline run; the"
+                " actions are limited to AutoML jobs of this account and region, but for"
+                " ListCandidatesForAutoMLJob, which supports no resource-level permissions.",
+                baselines=AutoMlPipelineSpec.baselines,
+                package_image_runs_on=AutoMlPipelineSpec.package_image_runs_on,
+            ),
+            PipelineKindPlugin(
+                name="fine_tuning",
+                build=_build_fine_tuning,
+                policy_statements=_fine_tuning_statements,
+                wildcard_reason="The pinned base models' script archive and weights in"
+                " SageMaker JumpStart's buckets: read-only, limited to those objects' keys"
+                " (the weights may be several objects under one key prefix).",
+                baselines=FineTuningPipelineSpec.baselines,
+                package_image_runs_on=FineTuningPipelineSpec.package_image_runs_on,
+            ),
+        )
+    }
 )

@@ -38,8 +38,8 @@ group's offline store (Athena), writes ``dataset.csv`` (features then label), wh
 Preprocess reads instead of ``InputDataUri``.
 ``preprocess.py`` (scikit-learn container), run as ``python3 preprocess.py
 --input-dir /opt/ml/processing/input/raw --output-dir /opt/ml/processing/output
---target-column <settings.target_column> --train-shards <n>`` (n is the training
-instance count when ``shard_training_data``, else 1), plus the Clarify options of
+--target-column <spec.target_column> --train-shards <n>`` (n is the training instance
+count when ``spec.distribution`` is ``sharded_by_s3_key``, else 1), plus the Clarify options of
 :meth:`ClarifyChecks.preprocess_arguments`
     reads the raw CSVs; writes headerless CSVs, label first (the XGBoost layout), to
     ``<output-dir>/{train,validation,test}/``, the data-quality baseline (features
@@ -80,19 +80,15 @@ from pipeline_definitions.clarify_checks import (
     RuntimeConfigClarifyCheckStep,
     data_config,
 )
-from pipeline_definitions.job_instance_types import (
-    JobKind,
-    check_instance_type,
-    check_xgboost_training_instance_type,
-    has_instance_storage,
-)
-from pipeline_definitions.mlflow_tracking import mlflow_config, package_metadata
+from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     ISO_DURATION,
     FeatureGroupSource,
     NetworkPlacement,
     ServingInstanceTypes,
     check_fraction,
+    check_instance_type,
     check_int_range,
     check_mlflow_tracking_server_arn,
     check_pattern,
@@ -100,6 +96,8 @@ from pipeline_definitions.pipeline_arguments import (
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
+from platform_config.aws_facts import JobKind, has_local_storage
+from platform_config.pipeline_spec import Distribution, TrainingPipelineSpec
 from platform_contracts.retraining import (
     DEFAULT_RUN,
     INPUT_DATA_URI,
@@ -166,9 +164,6 @@ from sagemaker.train.configs import (
     StoppingCondition,
 )
 
-APPROVAL_STATUS = "PendingManualApproval"
-"""Every model version is registered pending a person's approval."""
-
 AUC_JSON_PATH = "binary_classification_metrics.auc.value"
 """Where the test AUC sits in the evaluation report."""
 
@@ -194,7 +189,6 @@ CreateModel and the Clarify checks only when the model's monitors need them); th
 in execution history and alarms."""
 
 _PROCESSING = "/opt/ml/processing"
-_MAX_TRAINING_SECONDS = 28 * 24 * 3600
 _MAX_PROCESSING_SECONDS = 7 * 24 * 3600
 
 
@@ -237,51 +231,25 @@ class StepCodeUris:
 
 @dataclass(frozen=True, kw_only=True)
 class TrainingPipelineSettings:
-    """Sizes, limits and thresholds of the training pipeline, checked on creation.
+    """What the training pipeline fixes beyond the model's configuration, checked on creation.
 
-    Every field has a default; a bad value raises ``ValueError`` naming the field, the
+    The model's own settings (instance types and counts, spot, run limits, the AUC
+    threshold, the target column, the distribution) are its validated
+    :class:`~platform_config.pipeline_spec.TrainingPipelineSpec`; these are the builder's:
+    every field has a default, and a bad value raises ``ValueError`` naming the field, the
     value and what is allowed.
 
     Parameters
     ----------
-    processing_instance_type:
-        Default of the ``ProcessingInstanceType`` parameter (preprocess, evaluate); a
-        processing instance type. Default ``"ml.m5.xlarge"``.
     processing_instance_count:
         Instances of the preprocess job (1-100). Default ``1``.
-    training_instance_type:
-        Default of the ``TrainingInstanceType`` parameter: a CPU or NVIDIA GPU training
-        type, not burstable (``ml.t*``), not Trainium or Inferentia. Default
-        ``"ml.m5.xlarge"``.
-    training_instance_count:
-        Instances of the training job (1-100). Default ``1``.
-    shard_training_data:
-        Distributed training for data that outgrows one machine: each training instance
-        receives its own share of the ``train`` files (``ShardedByS3Key``) instead of a
-        full copy; the XGBoost algorithm combines the instances' work. Needs
-        ``training_instance_count`` of 2 or more, and at least as many files as
-        instances. Default ``False``.
     quality_check_instance_type:
         Instance type of the data- and model-quality baseline jobs. Default
         ``"ml.m5.xlarge"``.
     volume_size_gb:
         EBS volume of each job, in GB (1-16384). Default ``30``.
-    use_spot_training:
-        Train on managed spot capacity, resuming from checkpoints. Default ``True``.
-    max_run_seconds:
-        ``MaxRuntimeInSeconds`` of the training job (1 s to 28 days). Default ``3600``.
-    max_wait_seconds:
-        ``MaxWaitTimeInSeconds`` with spot: run time plus time waiting for capacity;
-        greater than ``max_run_seconds``, at most 28 days. Ignored without spot.
-        Default ``7200``.
     processing_max_run_seconds:
         ``MaxRuntimeInSeconds`` of each processing job (1 s to 7 days). Default ``3600``.
-    auc_threshold:
-        Default of the ``AucThreshold`` parameter: the minimum test AUC, in [0, 1], for
-        the model to be registered. Default ``0.75``.
-    target_column:
-        Name of the label column in the raw data, given to ``preprocess.py``. Default
-        ``"target"``.
     xgboost_version:
         Version of the SageMaker XGBoost container (training, evaluation, inference),
         as listed in the SDK's image URI table. Default ``"1.7-1"``.
@@ -303,19 +271,10 @@ class TrainingPipelineSettings:
         resource-limit or internal errors (1-20). Default ``3``.
     """
 
-    processing_instance_type: str = "ml.m5.xlarge"
     processing_instance_count: int = 1
-    training_instance_type: str = "ml.m5.xlarge"
-    training_instance_count: int = 1
-    shard_training_data: bool = False
     quality_check_instance_type: str = "ml.m5.xlarge"
     volume_size_gb: int = 30
-    use_spot_training: bool = True
-    max_run_seconds: int = 3600
-    max_wait_seconds: int = 7200
     processing_max_run_seconds: int = 3600
-    auc_threshold: float = 0.75
-    target_column: str = "target"
     xgboost_version: str = "1.7-1"
     sklearn_version: str = "1.2-1"
     num_round: int = 100
@@ -331,52 +290,12 @@ class TrainingPipelineSettings:
     def __post_init__(self) -> None:
         name = type(self).__name__
         check_instance_type(
-            field=f"{name}.processing_instance_type",
-            value=self.processing_instance_type,
-            kind=JobKind.PROCESSING,
+            f"{name}.quality_check_instance_type",
+            self.quality_check_instance_type,
+            JobKind.PROCESSING,
         )
-        check_xgboost_training_instance_type(
-            field=f"{name}.training_instance_type", value=self.training_instance_type
-        )
-        check_instance_type(
-            field=f"{name}.quality_check_instance_type",
-            value=self.quality_check_instance_type,
-            kind=JobKind.PROCESSING,
-        )
-        check_int_range(f"{name}.processing_instance_count", self.processing_instance_count, 1, 100)
-        check_int_range(f"{name}.training_instance_count", self.training_instance_count, 1, 100)
-        if self.shard_training_data and self.training_instance_count < 2:
-            raise ValueError(
-                f"{name}.shard_training_data=True is not allowed with training_instance_count="
-                f"{self.training_instance_count}; allowed: 2 or more instances"
-            )
-        check_int_range(f"{name}.volume_size_gb", self.volume_size_gb, 1, 16384)
-        check_int_range(f"{name}.max_run_seconds", self.max_run_seconds, 1, _MAX_TRAINING_SECONDS)
-        check_int_range(
-            f"{name}.processing_max_run_seconds",
-            self.processing_max_run_seconds,
-            1,
-            _MAX_PROCESSING_SECONDS,
-        )
-        if self.use_spot_training and (
-            isinstance(self.max_wait_seconds, bool)
-            or not isinstance(self.max_wait_seconds, int)
-            or not self.max_run_seconds < self.max_wait_seconds <= _MAX_TRAINING_SECONDS
-        ):
-            raise ValueError(
-                f"{name}.max_wait_seconds={self.max_wait_seconds!r} is not allowed with "
-                "use_spot_training=True; allowed: an integer greater than "
-                f"max_run_seconds={self.max_run_seconds} (it is the run time plus the time "
-                f"spent waiting for spot capacity), at most {_MAX_TRAINING_SECONDS}"
-            )
-        check_fraction(f"{name}.auc_threshold", self.auc_threshold, allow_zero=True)
-        if not isinstance(self.target_column, str) or not self.target_column.strip():
-            raise ValueError(
-                f"{name}.target_column={self.target_column!r} is not allowed; allowed: a "
-                "non-empty column name"
-            )
-        check_int_range(f"{name}.num_round", self.num_round, 1, 100_000)
-        check_int_range(f"{name}.max_depth", self.max_depth, 1, 64)
+        for field, low, high in _INT_RANGES:
+            check_int_range(f"{name}.{field}", getattr(self, field), low, high)
         check_fraction(f"{name}.eta", self.eta, allow_zero=False)
         check_fraction(f"{name}.subsample", self.subsample, allow_zero=False)
         if (
@@ -388,7 +307,6 @@ class TrainingPipelineSettings:
                 f"{name}.min_child_weight={self.min_child_weight!r} is not allowed; "
                 "allowed: a number >= 0"
             )
-        check_int_range(f"{name}.job_max_attempts", self.job_max_attempts, 1, 20)
         if self.cache_preprocessing_for is not None:
             check_pattern(
                 f"{name}.cache_preprocessing_for",
@@ -398,8 +316,20 @@ class TrainingPipelineSettings:
             )
 
 
+#: The integer settings of :class:`TrainingPipelineSettings` and their allowed ranges.
+_INT_RANGES = (
+    ("processing_instance_count", 1, 100),
+    ("volume_size_gb", 1, 16384),
+    ("processing_max_run_seconds", 1, _MAX_PROCESSING_SECONDS),
+    ("num_round", 1, 100_000),
+    ("max_depth", 1, 64),
+    ("job_max_attempts", 1, 20),
+)
+
+
 def build_training_pipeline(
     *,
+    spec: TrainingPipelineSpec,
     pipeline_name: str,
     region: str,
     role_arn: str,
@@ -409,7 +339,7 @@ def build_training_pipeline(
     kms_key_arn: str,
     subnet_ids: Sequence[str] = (),
     security_group_ids: Sequence[str] = (),
-    settings: TrainingPipelineSettings | None = None,
+    settings: TrainingPipelineSettings = TrainingPipelineSettings(),
     input_data_uri: str | None = None,
     serving: ServingInstanceTypes = ServingInstanceTypes(),
     mlflow_tracking_server_arn: str | None = None,
@@ -419,6 +349,9 @@ def build_training_pipeline(
 
     Parameters
     ----------
+    spec:
+        The model's validated ``pipeline:`` section (fleet, spot, limits, threshold, target
+        column, distribution), used as it is.
     pipeline_name:
         Name of the ``AWS::SageMaker::Pipeline``; also the S3 prefix of its outputs.
     region:
@@ -437,7 +370,7 @@ def build_training_pipeline(
         VPC placement of every job: both given, or both empty for no VPC. Default
         ``()``.
     settings:
-        Sizes, limits and thresholds. Default ``TrainingPipelineSettings()``.
+        What the builder fixes beyond the spec. Default ``TrainingPipelineSettings()``.
     input_data_uri:
         Default of the ``InputDataUri`` parameter (an ``s3://`` prefix: the raw CSVs, or
         the label files with a feature group source). Default
@@ -458,7 +391,6 @@ def build_training_pipeline(
     ValueError
         An argument is not allowed; the message names it, its value and what is.
     """
-    settings = settings if settings is not None else TrainingPipelineSettings()
     network, input_data_uri = check_registering_pipeline(
         pipeline_name=pipeline_name,
         region=region,
@@ -484,12 +416,13 @@ def build_training_pipeline(
             region=region,
             role_arn=role_arn,
             kms_key_arn=kms_key_arn,
+            spec=spec,
             settings=settings,
             network=network,
             output_root=f"s3://{default_bucket}/{pipeline_name}",
             model_package_group_name=model_package_group_name,
         )
-        params = _Parameters(settings, input_data_uri)
+        params = _Parameters(spec, input_data_uri)
         steps = _steps(build, params, code_uris, feature_group, serving, mlflow_tracking_server_arn)
         pipeline = Pipeline(
             name=pipeline_name,
@@ -582,23 +515,23 @@ class _Checks:
 
 
 class _Parameters:
-    """The parameters a pipeline run can override, with defaults from the settings.
+    """The parameters a pipeline run can override, with defaults from the spec.
 
     ``SkipDriftCheck`` and ``RegisterNewBaseline`` mean what
     ``platform_contracts.retraining`` says; their defaults are its ``DEFAULT_RUN`` row
     (what a run started without parameters, e.g. by the schedule, does).
     """
 
-    def __init__(self, settings: TrainingPipelineSettings, input_data_uri: str) -> None:
+    def __init__(self, spec: TrainingPipelineSpec, input_data_uri: str) -> None:
         self.input_data_uri = ParameterString(name=INPUT_DATA_URI, default_value=input_data_uri)
         self.processing_instance_type = ParameterString(
-            name="ProcessingInstanceType", default_value=settings.processing_instance_type
+            name="ProcessingInstanceType", default_value=spec.processing_instance_type
         )
         self.training_instance_type = ParameterString(
-            name="TrainingInstanceType", default_value=settings.training_instance_type
+            name="TrainingInstanceType", default_value=spec.training_instance_type
         )
         self.auc_threshold = ParameterFloat(
-            name="AucThreshold", default_value=settings.auc_threshold
+            name="AucThreshold", default_value=spec.quality_threshold
         )
         self.skip_drift_check = ParameterBoolean(
             name=SKIP_DRIFT_CHECK, default_value=DEFAULT_RUN.skip_drift_check
@@ -669,6 +602,7 @@ class _Build:
     region: str
     role_arn: str
     kms_key_arn: str
+    spec: TrainingPipelineSpec
     settings: TrainingPipelineSettings
     network: NetworkPlacement
     output_root: str
@@ -682,7 +616,7 @@ class _Build:
 
     def volume_kms_key(self, instance_type: str) -> str | None:
         """The volume key; none on instance storage, where the API refuses one."""
-        return None if has_instance_storage(instance_type) else self.kms_key_arn
+        return None if has_local_storage(instance_type) else self.kms_key_arn
 
     def processing_network(self, *, isolated: bool = True) -> NetworkConfig:
         """The jobs' placement; ``isolated=False`` for a job that calls AWS APIs itself."""
@@ -728,7 +662,7 @@ class _Build:
             instance_type=instance_type,
             instance_count=instance_count,
             volume_size_in_gb=settings.volume_size_gb,
-            volume_kms_key=self.volume_kms_key(settings.processing_instance_type),
+            volume_kms_key=self.volume_kms_key(self.spec.processing_instance_type),
             output_kms_key=self.kms_key_arn,
             max_runtime_in_seconds=settings.processing_max_run_seconds,
             base_job_name=job,
@@ -760,7 +694,7 @@ class _Build:
             ],
             arguments=_feature_store_arguments(
                 group,
-                target_column=self.settings.target_column,
+                target_column=self.spec.target_column,
                 results_uri=self.output_uri("athena-results"),
                 kms_key_arn=self.kms_key_arn,
             ),
@@ -775,7 +709,7 @@ class _Build:
     def preprocess_step(
         self, params: _Parameters, code_uri: str, raw_data: object
     ) -> ProcessingStep:
-        settings = self.settings
+        settings, spec = self.settings, self.spec
         processor = self.script_processor(
             image_uri=self.image("sklearn", "training"),
             instance_type=params.processing_instance_type,
@@ -805,9 +739,9 @@ class _Build:
                 "--output-dir",
                 f"{_PROCESSING}/output",
                 "--target-column",
-                settings.target_column,
+                spec.target_column,
                 "--train-shards",
-                str(settings.training_instance_count if settings.shard_training_data else 1),
+                str(spec.training_instance_count if self.sharded else 1),
                 *settings.clarify.preprocess_arguments(),
             ],
         )
@@ -823,23 +757,20 @@ class _Build:
             retry_policies=job_retry_policies(self.settings.job_max_attempts),
         )
 
+    @property
+    def sharded(self) -> bool:
+        """Each training instance reads its own share of the ``train`` files."""
+        return self.spec.distribution is Distribution.SHARDED_BY_S3_KEY
+
     def train_step(self, params: _Parameters, preprocess: ProcessingStep) -> TrainingStep:
-        settings = self.settings
-        compute = Compute(
-            instance_type=params.training_instance_type,
-            instance_count=settings.training_instance_count,
-            volume_size_in_gb=settings.volume_size_gb,
-            enable_managed_spot_training=settings.use_spot_training,
-        )
-        volume_key = self.volume_kms_key(settings.training_instance_type)
-        if volume_key is not None:
-            compute.volume_kms_key_id = volume_key
+        """XGBoost on the preprocessed splits, on spot with checkpoints if the spec says."""
+        spec, settings = self.spec, self.settings
         trainer = ModelTrainer(
             sagemaker_session=self.session,
             role=self.role_arn,
             base_job_name="train",
             training_image=self.image("xgboost", "training"),
-            compute=compute,
+            compute=self.training_compute(params),
             networking=Networking(
                 subnets=self.network.subnets_or_none,
                 security_group_ids=self.network.security_groups_or_none,
@@ -848,11 +779,11 @@ class _Build:
             ),
             stopping_condition=(
                 StoppingCondition(
-                    max_runtime_in_seconds=settings.max_run_seconds,
-                    max_wait_time_in_seconds=settings.max_wait_seconds,
+                    max_runtime_in_seconds=spec.max_run_seconds,
+                    max_wait_time_in_seconds=spec.max_wait_seconds,
                 )
-                if settings.use_spot_training
-                else StoppingCondition(max_runtime_in_seconds=settings.max_run_seconds)
+                if spec.use_spot
+                else StoppingCondition(max_runtime_in_seconds=spec.max_run_seconds)
             ),
             output_data_config=OutputDataConfig(
                 s3_output_path=self.output_uri("training"), kms_key_id=self.kms_key_arn
@@ -863,7 +794,7 @@ class _Build:
                 CheckpointConfig(
                     s3_uri=self.output_uri("checkpoints"), local_path="/opt/ml/checkpoints"
                 )
-                if settings.use_spot_training
+                if spec.use_spot
                 else None
             ),
             hyperparameters={
@@ -876,35 +807,7 @@ class _Build:
                 "min_child_weight": settings.min_child_weight,
             },
         )
-        distribution = {
-            "train": "ShardedByS3Key" if settings.shard_training_data else "FullyReplicated",
-            "validation": "FullyReplicated",
-        }
-        step_args = trainer.train(
-            input_data_config=[
-                (
-                    Channel(
-                        channel_name=channel,
-                        data_source=DataSource(
-                            s3_data_source=S3DataSource(
-                                s3_data_type="S3Prefix",
-                                s3_uri=_output_uri(preprocess, channel),
-                                s3_data_distribution_type=distribution[channel],
-                            )
-                        ),
-                        content_type="text/csv",
-                        input_mode="File",
-                    )
-                    if distribution[channel] == "ShardedByS3Key"
-                    else InputData(
-                        channel_name=channel,
-                        data_source=_output_uri(preprocess, channel),
-                        content_type="text/csv",
-                    )
-                )
-                for channel in ("train", "validation")
-            ]
-        )
+        step_args = trainer.train(input_data_config=self.training_channels(preprocess))
         # Not cached: a hit would skip training when new data arrives at the same URI,
         # and the per-run checkpoint prefix would make hits impossible anyway.
         return TrainingStep(
@@ -912,6 +815,49 @@ class _Build:
             step_args=step_args,
             retry_policies=job_retry_policies(self.settings.job_max_attempts),
         )
+
+    def training_compute(self, params: _Parameters) -> Compute:
+        """The training job's fleet: the spec's instances, with the volume key if allowed."""
+        compute = Compute(
+            instance_type=params.training_instance_type,
+            instance_count=self.spec.training_instance_count,
+            volume_size_in_gb=self.settings.volume_size_gb,
+            enable_managed_spot_training=self.spec.use_spot,
+        )
+        volume_key = self.volume_kms_key(self.spec.training_instance_type)
+        if volume_key is not None:
+            compute.volume_kms_key_id = volume_key
+        return compute
+
+    def training_channels(self, preprocess: ProcessingStep) -> list[Channel | InputData]:
+        """``train`` (sharded by S3 key when distributed) and ``validation``, as CSV."""
+        distribution = {
+            "train": "ShardedByS3Key" if self.sharded else "FullyReplicated",
+            "validation": "FullyReplicated",
+        }
+        return [
+            (
+                Channel(
+                    channel_name=channel,
+                    data_source=DataSource(
+                        s3_data_source=S3DataSource(
+                            s3_data_type="S3Prefix",
+                            s3_uri=_output_uri(preprocess, channel),
+                            s3_data_distribution_type=distribution[channel],
+                        )
+                    ),
+                    content_type="text/csv",
+                    input_mode="File",
+                )
+                if distribution[channel] == "ShardedByS3Key"
+                else InputData(
+                    channel_name=channel,
+                    data_source=_output_uri(preprocess, channel),
+                    content_type="text/csv",
+                )
+            )
+            for channel in ("train", "validation")
+        ]
 
     def evaluate_step(
         self,
@@ -1069,7 +1015,7 @@ class _Build:
         return data_config(
             dataset_uri=_output_uri(preprocess, "test"),
             output_uri=self.output_uri(job),
-            label=self.settings.target_column,
+            label=self.spec.target_column,
             unused_root=f"{self.output_root}/clarify-config-not-uploaded",
         )
 
@@ -1134,31 +1080,18 @@ class _Build:
         mlflow_tracking_server_arn: str | None,
     ) -> ModelStep:
         """The model version, pending approval, with every check's results and baselines."""
-        builder = ModelBuilder(
-            image_uri=self.image("xgboost", "inference"),
-            s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
+        return register_step(
+            session=self.session,
             role_arn=self.role_arn,
-            sagemaker_session=self.session,
-            # The default ({"auto": True}, deprecated) switches on script mode and writes
-            # empty SAGEMAKER_PROGRAM / SAGEMAKER_SUBMIT_DIRECTORY into the container.
-            dependencies={},
-        )
-        step_args = builder.register(
+            image_uri=self.image("xgboost", "inference"),
+            model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
             model_package_group_name=self.model_package_group_name,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=list(serving.real_time) or None,
-            transform_instances=list(serving.transform) or None,
+            content_type="text/csv",
+            serving=serving,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
+            max_attempts=self.settings.job_max_attempts,
             model_metrics=_model_metrics(evaluate, checks),
             drift_check_baselines=_drift_check_baselines(checks),
-            customer_metadata_properties=package_metadata(mlflow_tracking_server_arn),
-            approval_status=APPROVAL_STATUS,
-        )
-        # A ModelStep runs no job: SageMakerJobStepRetryPolicy is refused there.
-        return ModelStep(
-            name="RegisterModel",
-            step_args=step_args,
-            retry_policies=[step_retry_policy(self.settings.job_max_attempts)],
         )
 
 

@@ -7,7 +7,12 @@ offered per region (the AWS Price List as collected by cfn-lint) and where each 
 kind of pipeline and monitor cannot be built (the ``sagemaker`` SDK's image tables,
 through the project's builders). A new instance type or region is a change of that file, not of code.
 
-Each function returns what is wrong as a message that reads after the value
+What no pinned package says is written here, once, for every layer: which instance
+families have NVIDIA GPUs or AWS Neuron chips (:func:`instance_accelerator`) and which
+come with local NVMe storage (:func:`has_local_storage`), from the EC2 instance type
+specifications (https://aws.amazon.com/ec2/instance-types/).
+
+Each ``*_problem`` function returns what is wrong as a message that reads after the value
 (``'ml.m5.huge' is not an instance type ...``), or ``None``.
 """
 
@@ -16,6 +21,7 @@ from __future__ import annotations
 import difflib
 import enum
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -50,6 +56,96 @@ class JobKind(str, enum.Enum):
             "monitoring": "Model Monitor jobs",
             "studio_app": "Studio apps (JupyterLab, Code Editor)",
         }[self.value]
+
+
+class Accelerator(str, enum.Enum):
+    """What an instance computes with, as far as a container image is concerned."""
+
+    CPU = "cpu"
+    GPU = "gpu"
+    NEURON = "neuron"
+
+
+#: Families with NVIDIA GPUs (the EC2 accelerated-computing ``g`` and ``p`` families).
+GPU_FAMILIES = frozenset(
+    {
+        "g4dn",
+        "g5",
+        "g6",
+        "g6e",
+        "g7",
+        "g7e",
+        "p2",
+        "p3",
+        "p3dn",
+        "p4d",
+        "p4de",
+        "p5",
+        "p5e",
+        "p5en",
+        "p6-b200",
+        "p6-b300",
+        "p6e-gb200",
+    }
+)
+#: Families with AWS Neuron chips: Inferentia and Trainium.
+NEURON_FAMILIES = frozenset({"inf1", "inf2", "trn1", "trn1n", "trn2"})
+#: Of those, the NeuronCore-v1 family: it runs neither CUDA nor ``neuronx`` images.
+NEURON_V1_FAMILIES = frozenset({"inf1"})
+#: Families with local NVMe instance storage, which SageMaker encrypts with a hardware key:
+#: it refuses a volume KMS key for them (``VolumeKmsKeyId`` of training, processing and
+#: transform jobs; ``KmsKeyId`` of an endpoint config). A ``d`` after the generation
+#: (``m5d``, ``c6gd``, ``g4dn``, ``p4d``) or a family sold only with instance storage.
+LOCAL_STORAGE_FAMILIES = frozenset(
+    {
+        "c5d",
+        "c6gd",
+        "c6id",
+        "m5d",
+        "m6gd",
+        "m6id",
+        "r5d",
+        "r6gd",
+        "r6id",
+        "r7gd",
+        "g4dn",
+        "g5",
+        "g6",
+        "g6e",
+        "p3dn",
+        "p4d",
+        "p4de",
+        "p5",
+        "p5e",
+        "p5en",
+        "trn1",
+        "trn1n",
+        "trn2",
+    }
+)
+
+
+def instance_family(instance_type: str) -> str:
+    """``ml.g5.xlarge`` -> ``g5``."""
+    return instance_type.split(".")[1]
+
+
+def instance_accelerator(instance_type: str) -> Accelerator:
+    """``ml.g5.xlarge`` -> GPU, ``ml.inf2.xlarge`` -> NEURON, ``ml.m5.large`` -> CPU."""
+    family = instance_family(instance_type)
+    if family in GPU_FAMILIES:
+        return Accelerator.GPU
+    return Accelerator.NEURON if family in NEURON_FAMILIES else Accelerator.CPU
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether the type has local NVMe storage (and SageMaker refuses a volume KMS key)."""
+    return instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
+
+
+def is_burstable(instance_type: str) -> bool:
+    """``ml.t2.*``, ``ml.t3.*``: CPU credits that run out under sustained load."""
+    return re.fullmatch(r"t\d+[a-z]*", instance_family(instance_type)) is not None
 
 
 @cache

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from platform_config.aws_facts import JobKind, build_problem, instance_type_problem
 from platform_config.base import FieldError
 from platform_config.names import check_environment_names
+from platform_config.pipeline_spec import FineTuningPipelineSpec, TrainingPipelineSpec
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import EnvironmentConfig, ModelSpec
@@ -191,7 +192,7 @@ def _instance_types(config: EnvironmentConfig) -> Iterator[tuple[str, str, JobKi
         field = f"studio.shared_spaces[{index}].instance_type"
         yield field, space.instance_type, JobKind.STUDIO_APP
     for index, model in enumerate(config.models):
-        if model.pipeline.kind == "training":
+        if isinstance(model.pipeline, TrainingPipelineSpec):
             field = f"models[{index}].pipeline.processing_instance_type"
             yield field, model.pipeline.processing_instance_type, JobKind.PROCESSING
 
@@ -208,7 +209,7 @@ def check_builds(config: EnvironmentConfig) -> None:
 def _builds(model: ModelSpec) -> Iterator[tuple[str, object, str]]:
     """(field, value, key of ``unbuildable``) of what synth builds for ``model``."""
     pipeline = model.pipeline
-    if pipeline.kind == "fine_tuning":
+    if isinstance(pipeline, FineTuningPipelineSpec):
         yield (
             "pipeline.base_model",
             pipeline.base_model,

@@ -23,6 +23,8 @@ from platform_config.yaml_reader import field_path
 
 #: Longest value shown in an error line.
 MAX_VALUE_CHARS = 80
+#: Errors that only follow from another field's (a default computed from a refused value).
+CONSEQUENCES = frozenset({"default_factory_not_called"})
 
 _REPR = reprlib.Repr()
 _REPR.maxlevel = 2
@@ -69,6 +71,8 @@ def first_problem(error: ValidationError, data: Any) -> Problem:
     """The first problem of ``error``, raised validating ``data``, located as written."""
     groups: dict[tuple[str | int, ...], list[dict[str, Any]]] = {}
     for item in error.errors():
+        if item["type"] in CONSEQUENCES:
+            continue
         groups.setdefault(_user_path(item, data), []).append(dict(item))
     path, items = next(iter(groups.items()))
     first = items[0]

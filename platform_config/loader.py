@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import copy
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline_definitions.pipeline_kinds import (
-    BUILT_IN_KINDS,
-    PipelineKindPlugin,
-    register_pipeline_kind,
-)
 from platform_config.base import ConfigError
 from platform_config.error_lines import first_problem, short_value
+from platform_config.pipeline_spec import REGISTERED_KINDS, PipelineKind, RegisteredKind
 from platform_config.schema import EnvironmentConfig
 from platform_config.yaml_reader import field_path, read_yaml
 
@@ -49,9 +46,9 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
 
     The shared catalogues are ``models.yaml`` (changed per environment by
     ``model_overrides``) and ``feature_groups.yaml``. The modules listed under
-    ``pipeline_plugins`` in ``models.yaml`` are imported first and the pipeline kinds they
-    declare (``PIPELINE_KINDS``) registered: the catalogue may use those and the built-in
-    kinds, whatever else the process imported.
+    ``pipeline_plugins`` in ``models.yaml`` are imported first, and the pipeline kinds they
+    declare (``PIPELINE_KINDS``) given to the validation, in its context: the catalogue may
+    use those and the built-in kinds, whatever else the process imported.
 
     Parameters
     ----------
@@ -113,11 +110,11 @@ def environment_from_settings(
             )
     groups = _entries(feature_groups, feature_groups_file, "feature_groups")
     overrides = environment.pop(OVERRIDES_KEY, None) or {}
-    pipeline_kinds = _import_pipeline_plugins(catalogue.pop(PLUGINS_KEY, None), catalogue_file)
+    registered = _import_pipeline_plugins(catalogue.pop(PLUGINS_KEY, None), catalogue_file)
     models = _apply_overrides(catalogue, overrides, env_file, catalogue_file)
     data = {"name": name, **environment, "models": models, "feature_groups": groups}
     try:
-        return EnvironmentConfig.model_validate(data, context={"pipeline_kinds": pipeline_kinds})
+        return EnvironmentConfig.model_validate(data, context={REGISTERED_KINDS: registered})
     except ValidationError as error:
         raise ConfigError(
             _describe(error, data, env_file, catalogue_file, feature_groups_file, overrides)
@@ -169,11 +166,12 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[str]:
-    """Import the plugin modules and register their kinds; the kinds the catalogue may use.
+def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> Mapping[str, RegisteredKind]:
+    """Import the plugin modules; the kinds they declare, by name.
 
     Each module is imported by its dotted path (from the Python path, never downloaded)
-    and must define ``PIPELINE_KINDS``, a sequence of ``PipelineKindPlugin``.
+    and must define ``PIPELINE_KINDS``, a sequence of ``PipelineKindPlugin``; a kind may
+    take neither a built-in kind's name nor another plugin's.
     """
     if modules is None:
         modules = []
@@ -182,31 +180,35 @@ def _import_pipeline_plugins(modules: Any, catalogue_file: Path) -> frozenset[st
             f"{_shown(catalogue_file)}: {PLUGINS_KEY}: must be a list of module"
             " paths (e.g. examples.custom_pipeline_kind)"
         )
-    kinds = {plugin.name for plugin in BUILT_IN_KINDS}
+    kinds: dict[str, RegisteredKind] = {}
     for index, path in enumerate(modules):
         where = f"{_shown(catalogue_file)}: {PLUGINS_KEY}[{index}]: {path!r}"
-        _check_plugin_origin(path, where)
-        try:
-            module = importlib.import_module(path)
-        except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
-            reason = " ".join(str(error).split())
-            raise ConfigError(
-                f"{where} cannot be imported ({type(error).__name__}: {reason})"
-            ) from None
-        plugins = getattr(module, "PIPELINE_KINDS", None)
-        if not isinstance(plugins, list | tuple) or not all(
-            isinstance(plugin, PipelineKindPlugin) for plugin in plugins
-        ):
-            raise ConfigError(
-                f"{where} does not define PIPELINE_KINDS, a list of PipelineKindPlugin"
+        for plugin in _plugin_kinds(path, where):
+            taken = plugin.name in {kind.value for kind in PipelineKind} or (
+                kinds.get(plugin.name, plugin) is not plugin
             )
-        for plugin in plugins:
-            try:
-                register_pipeline_kind(plugin)
-            except ValueError as error:
-                raise ConfigError(f"{where}: {error}") from None
-            kinds.add(plugin.name)
-    return frozenset(kinds)
+            if taken:
+                raise ConfigError(f"{where}: pipeline kind {plugin.name!r} is already registered")
+            kinds[plugin.name] = plugin
+    return kinds
+
+
+def _plugin_kinds(path: str, where: str) -> tuple[RegisteredKind, ...]:
+    """The ``PIPELINE_KINDS`` of the plugin module ``path`` (of this repository)."""
+    _check_plugin_origin(path, where)
+    try:
+        module = importlib.import_module(path)
+    except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
+        reason = " ".join(str(error).split())
+        raise ConfigError(
+            f"{where} cannot be imported ({type(error).__name__}: {reason})"
+        ) from None
+    plugins = getattr(module, "PIPELINE_KINDS", None)
+    if not isinstance(plugins, list | tuple) or not all(
+        isinstance(plugin, RegisteredKind) for plugin in plugins
+    ):
+        raise ConfigError(f"{where} does not define PIPELINE_KINDS, a list of PipelineKindPlugin")
+    return tuple(plugins)
 
 
 def _check_plugin_origin(path: str, where: str) -> None:

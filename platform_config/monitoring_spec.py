@@ -2,7 +2,7 @@
 
 Every monitor compares live traffic with a baseline that the pipeline which trained the
 model registered with its package (``docs/retraining.md``). A kind of pipeline declares
-which baselines it registers (``PipelineKindPlugin.baselines``): a monitor the kind has no
+which baselines it registers (``baselines`` of its pipeline spec): a monitor the kind has no
 baseline for is **off by default** for that model, and **refused in one line** when the
 catalogue turns it on (:func:`monitors_off_without_baseline`,
 :func:`check_monitors_have_baselines`). Today the ``fine_tuning`` and ``automl`` kinds

@@ -1,11 +1,19 @@
 """How a model of the catalogue is trained: its SageMaker pipeline (``pipeline:`` key).
 
-Checked here, before any construct is built: the kind (a registered one: see
-``pipeline_definitions/pipeline_kinds.py``), the fields that apply to it, a registered
-kind's ``settings`` (by its plugin's model), the instance types against the SageMaker API's
-own lists (read offline from botocore), spot limits, the quality threshold, the AutoML mode,
-the fine-tuning base model (from the catalogue pinned in
-``pipeline_definitions/foundation_models.json``) and the schedule.
+:data:`PipelineSpec` is a union discriminated by ``kind``. Each built-in kind is its own
+model, with its own fields and defaults: :class:`TrainingPipelineSpec` (the default),
+:class:`AutoMlPipelineSpec` and :class:`FineTuningPipelineSpec`. Any other kind is one a
+plugin module of the catalogue registers (``pipeline_plugins`` in ``config/models.yaml``):
+:class:`RegisteredPipelineSpec`, whose ``settings`` the plugin's own ``settings_model``
+validates. The registered kinds reach the validators only through pydantic's validation
+context (:data:`REGISTERED_KINDS`, filled by the loader): nothing here imports the pipeline
+builders, and nothing keeps a registry between validations.
+
+Checked here, before any construct is built: the fields of each kind (a field of another
+kind is refused, naming the kinds it applies to), the instance types against the SageMaker
+API's own lists (:mod:`platform_config.aws_facts`), spot limits, the quality threshold, the
+AutoML mode, the fine-tuning base model (from the catalogue pinned in
+``platform_config/foundation_models.json``) and the schedule.
 """
 
 from __future__ import annotations
@@ -13,28 +21,34 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
+    Discriminator,
     Field,
+    PrivateAttr,
     StrictFloat,
     StrictInt,
     StrictStr,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from pipeline_definitions.foundation_models import foundation_models
-from pipeline_definitions.job_instance_types import (
+from platform_config.aws_facts import (
+    Accelerator,
     JobKind,
-    check_instance_type,
-    check_xgboost_training_instance_type,
+    accepted_instance_types,
+    instance_accelerator,
+    instance_type_problem,
+    is_burstable,
 )
-from pipeline_definitions.pipeline_kinds import pipeline_kind, registered_pipeline_kinds
 from platform_config.base import FieldError, Frozen, problem_message
+from platform_config.foundation_models import FoundationModel, foundation_models
 from platform_config.schedules import eventbridge_schedule
 
 if TYPE_CHECKING:
@@ -42,10 +56,13 @@ if TYPE_CHECKING:
 
 #: Longest run of a training job (and of an AutoML job) SageMaker allows: 28 days.
 MAX_RUN_SECONDS = 28 * 24 * 3600
+#: The validation context's key of the registered kinds: a mapping of name to
+#: :class:`RegisteredKind` (the plugins of the catalogue's ``pipeline_plugins``).
+REGISTERED_KINDS = "registered_pipeline_kinds"
 
 
 class PipelineKind(str, enum.Enum):
-    """The built-in kinds of pipeline; a platform team registers more (``pipeline_kinds``)."""
+    """The built-in kinds of pipeline; a platform team registers more (``pipeline_plugins``)."""
 
     TRAINING = "training"
     AUTOML = "automl"
@@ -68,42 +85,34 @@ class AutoMlMode(str, enum.Enum):
     AUTO = "AUTO"
 
 
+@runtime_checkable
+class RegisteredKind(Protocol):
+    """What the configuration reads of a kind a plugin registers (a ``PipelineKindPlugin``).
+
+    Attributes
+    ----------
+    name:
+        The value of ``pipeline.kind``.
+    settings_model:
+        The pydantic model of ``pipeline.settings`` (``None``: the kind takes no settings).
+    baselines:
+        The monitors whose baselines the kind's pipeline registers with each package.
+    package_image_runs_on:
+        ``cpu``, ``gpu`` or ``neuron``: what the inference image of its packages runs on
+        (``None``: unknown).
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def settings_model(self) -> type[BaseModel] | None: ...
+    @property
+    def baselines(self) -> frozenset[str]: ...
+    @property
+    def package_image_runs_on(self) -> str | None: ...
+
+
 _COLUMN = re.compile(r"^[^,\s][^,]{0,254}$")
-#: The fields of :class:`PipelineSpec` that apply to each built-in kind (``kind``,
-#: ``schedule`` and ``settings`` apply to all; a registered kind takes only those). Setting
-#: another one is an error, so that a setting is never ignored.
-APPLICABLE_FIELDS = {
-    PipelineKind.TRAINING.value: {
-        "target_column",
-        "processing_instance_type",
-        "training_instance_type",
-        "training_instance_count",
-        "use_spot",
-        "max_run_seconds",
-        "max_wait_seconds",
-        "quality_threshold",
-        "distribution",
-        "training_source",
-    },
-    PipelineKind.AUTOML.value: {
-        "target_column",
-        "max_run_seconds",
-        "quality_threshold",
-        "automl_mode",
-    },
-    PipelineKind.FINE_TUNING.value: {
-        "training_instance_type",
-        "training_instance_count",
-        "use_spot",
-        "max_run_seconds",
-        "max_wait_seconds",
-        "distribution",
-        "base_model",
-        "accept_eula",
-        "epochs",
-        "batch_size",
-    },
-}
 
 
 def _column(value: str) -> str:
@@ -118,9 +127,53 @@ def _fraction(value: float) -> float:
     return value
 
 
+def _job_instance(kind: JobKind) -> AfterValidator:
+    """An instance type the SageMaker API accepts for ``kind`` jobs (training: not burstable)."""
+
+    def check(value: str) -> str:
+        problem = instance_type_problem(value, kind)
+        if problem is not None:
+            raise ValueError(problem)
+        if kind is JobKind.TRAINING and is_burstable(value):
+            examples = sorted(t for t in accepted_instance_types(kind) if t.startswith("ml.m5."))
+            raise ValueError(
+                "is a burstable (ml.t*) type, not allowed for training jobs (its CPU credits run"
+                f" out under sustained load; allowed: a non-burstable type, e.g. {examples[0]})"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+def _xgboost_instance(value: str) -> str:
+    """The XGBoost training container runs on CPU or NVIDIA GPU only."""
+    if instance_accelerator(value) is Accelerator.NEURON:
+        raise ValueError(
+            "is a Trainium/Inferentia type, which the XGBoost training container cannot use"
+            " (allowed: a CPU or NVIDIA GPU training type, e.g. ml.m5.xlarge, ml.c5.2xlarge,"
+            " ml.g5.xlarge)"
+        )
+    return value
+
+
+def _pinned_model(value: str) -> str:
+    models = foundation_models()
+    if value not in models:
+        raise ValueError(
+            "is not a pinned foundation model (allowed: "
+            f"{', '.join(models)}; see platform_config/foundation_models.json)"
+        )
+    return value
+
+
 ColumnName = Annotated[StrictStr, AfterValidator(_column)]
 Fraction = Annotated[StrictFloat | StrictInt, AfterValidator(_fraction)]
 ScheduleExpression = Annotated[StrictStr, AfterValidator(eventbridge_schedule)]
+ProcessingInstanceType = Annotated[StrictStr, _job_instance(JobKind.PROCESSING)]
+TrainingInstanceType = Annotated[StrictStr, _job_instance(JobKind.TRAINING)]
+XgboostTrainingInstanceType = Annotated[TrainingInstanceType, AfterValidator(_xgboost_instance)]
+FoundationModelId = Annotated[StrictStr, AfterValidator(_pinned_model)]
+RunSeconds = Annotated[int, Field(ge=60, le=MAX_RUN_SECONDS)]
 
 
 class TrainingSourceSpec(Frozen):
@@ -144,91 +197,292 @@ class TrainingSourceSpec(Frozen):
     features: tuple[StrictStr, ...] = ()
 
 
-class PipelineSpec(Frozen):
-    """The model's SageMaker pipeline (default: the tabular training pipeline).
+class _KindSpec(Frozen):
+    """What every kind of pipeline takes, and what the configuration knows of its kind.
 
     Attributes
     ----------
     kind:
-        ``training`` (default: preprocess, XGBoost on managed spot, evaluate, AUC gate,
-        baselines, registration), ``automl`` (Autopilot, best candidate registered),
-        ``fine_tuning`` (a pinned foundation model fine-tuned and registered) or a kind a
-        platform team registered (``pipeline_plugins`` in ``config/models.yaml``).
-    settings:
-        A registered kind's own fields, validated by its plugin's ``settings_model`` (and
-        then an instance of it); refused for a kind without one (default: none).
-    target_column:
-        The label column of the raw data (training: default ``target``; automl: required).
-    processing_instance_type:
-        Instance of the preprocess and evaluate jobs (training; default ``ml.m5.xlarge``).
-    training_instance_type:
-        Instance of the training job (default ``ml.m5.xlarge`` for training, where it must
-        be a CPU or NVIDIA GPU type; for fine_tuning the base model's first supported type,
-        and it must be one the base model supports: ``ml.g*``/``ml.p*`` or ``ml.trn*``).
-    training_instance_count:
-        Instances of the training job (default 1, up to 100).
-    use_spot:
-        Train on managed spot capacity with checkpoints (default on for training, off for
-        fine_tuning).
-    max_run_seconds:
-        Longest run of the training (or AutoML) job (default 3600; 60 s to 28 days).
-    max_wait_seconds:
-        With spot: run time plus time waiting for capacity, greater than
-        ``max_run_seconds`` (default twice ``max_run_seconds``, at most 28 days).
-    quality_threshold:
-        Minimum test AUC, from 0 to 1, for the model to be registered (training, automl;
-        default 0.75).
-    distribution:
-        ``none`` (default), ``sharded_by_s3_key`` (training: each instance reads its share
-        of the files; needs 2 or more instances) or ``torchrun`` (fine_tuning: one process
-        per accelerator, across instances; required on Trainium).
-    automl_mode:
-        Autopilot mode (default ``ENSEMBLING``). ``HYPERPARAMETER_TUNING`` and ``AUTO`` are
-        refused: SageMaker Pipelines' AutoML step runs ensembling only.
-    base_model:
-        The JumpStart model id to fine-tune, one of ``pipeline_definitions/
-        foundation_models.json`` (fine_tuning: required).
-    accept_eula:
-        Accept the base model's licence; required for gated models (default off).
-    epochs, batch_size:
-        Fine-tuning epochs (default 1, up to 100) and per-device batch size (default 4, up
-        to 1024).
+        The kind of pipeline (each kind's model names its own).
     schedule:
         Start the pipeline on this EventBridge schedule, ``rate(7 days)`` or
         ``cron(0 3 ? * MON *)`` (UTC) (default: no schedule).
-    training_source:
-        Read the features from a feature group's offline store (training;
-        :class:`TrainingSourceSpec`; default: ``InputDataUri`` holds the training data).
     """
 
-    kind: StrictStr = PipelineKind.TRAINING.value
-    target_column: ColumnName | None = None
-    processing_instance_type: StrictStr = "ml.m5.xlarge"
-    training_instance_type: StrictStr | None = None
+    #: The monitors whose baselines the kind's pipeline registers with each package; a
+    #: model of the kind gets no other monitor (``platform_config.monitoring_spec``).
+    baselines: ClassVar[frozenset[str]] = frozenset()
+    #: What the inference image of the kind's packages runs on (``None``: unknown).
+    package_image_runs_on: ClassVar[str | None] = None
+
+    kind: StrictStr
+    schedule: ScheduleExpression | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields_of_this_kind(cls, data: Any) -> Any:
+        """Name the kind, and the kinds a field applies to, for a field of another kind or
+        a field this kind requires; other unknown keys are pydantic's ``extra_forbidden``."""
+        if not isinstance(data, Mapping):
+            return data
+        kind = data.get("kind", cls.model_fields["kind"].default)
+        for field, value in data.items():
+            kinds = [name for name, model in _KIND_MODELS.items() if field in model.model_fields]
+            if field not in cls.model_fields and kinds:
+                applies = ", ".join(_KIND_LABELS.get(name, name) for name in kinds)
+                raise FieldError(
+                    field, value, f"is set but kind is {kind} (it applies to: {applies})"
+                )
+        for field, info in cls.model_fields.items():
+            if info.is_required() and field not in data:
+                raise FieldError(field, None, cls._required(field, kind))
+        return data
+
+    @classmethod
+    def _required(cls, field: str, kind: object) -> str:
+        """What the message of a missing required ``field`` says after its name."""
+        return f"is required when kind is {kind}"
+
+
+class _TrainingJobSpec(_KindSpec):
+    """The training job's fleet and limits, shared by the kinds that run one.
+
+    Attributes
+    ----------
+    training_instance_count:
+        Instances of the training job (default 1, up to 100).
+    max_run_seconds:
+        Longest run of the training job (default 3600; 60 s to 28 days).
+    max_wait_seconds:
+        With spot: run time plus time waiting for capacity, greater than
+        ``max_run_seconds`` (default twice ``max_run_seconds``, at most 28 days).
+    distribution:
+        How the job spreads over its instances (default ``none``).
+    """
+
     training_instance_count: int = Field(default=1, ge=1, le=100)
-    use_spot: bool | None = None
-    max_run_seconds: int = Field(default=3600, ge=60, le=MAX_RUN_SECONDS)
-    max_wait_seconds: int | None = Field(default=None, ge=61, le=MAX_RUN_SECONDS)
-    quality_threshold: Fraction = 0.75
+    use_spot: bool
+    max_run_seconds: RunSeconds = 3600
+    max_wait_seconds: int = Field(
+        default_factory=lambda data: min(2 * data["max_run_seconds"], MAX_RUN_SECONDS),
+        ge=61,
+        le=MAX_RUN_SECONDS,
+    )
     distribution: Distribution = Distribution.NONE
+
+    @model_validator(mode="after")
+    def _time_to_wait_for_spot(self) -> _TrainingJobSpec:
+        if self.use_spot and self.max_wait_seconds <= self.max_run_seconds:
+            field = (
+                "max_wait_seconds"
+                if "max_wait_seconds" in self.model_fields_set
+                else "max_run_seconds"
+            )
+            raise FieldError(
+                field,
+                getattr(self, field),
+                "leaves no time to wait for spot capacity: max_wait_seconds"
+                f" ({self.max_wait_seconds}) must be greater than max_run_seconds"
+                f" ({self.max_run_seconds})",
+            )
+        return self
+
+
+class TrainingPipelineSpec(_TrainingJobSpec):
+    """``kind: training`` (the default): preprocess, XGBoost on managed spot, evaluate, AUC
+    gate, baselines, registration.
+
+    Attributes
+    ----------
+    kind:
+        ``training``.
+    target_column:
+        The label column of the raw data (default ``target``).
+    processing_instance_type:
+        Instance of the preprocess and evaluate jobs (default ``ml.m5.xlarge``).
+    training_instance_type:
+        Instance of the training job, a CPU or NVIDIA GPU type (default ``ml.m5.xlarge``).
+    use_spot:
+        Train on managed spot capacity with checkpoints (default on).
+    distribution:
+        ``none`` (default) or ``sharded_by_s3_key`` (each instance reads its share of the
+        files; needs 2 or more instances). ``torchrun`` is refused: the XGBoost algorithm
+        distributes itself.
+    quality_threshold:
+        Minimum test AUC, from 0 to 1, for the model to be registered (default 0.75).
+    training_source:
+        Read the features from a feature group's offline store
+        (:class:`TrainingSourceSpec`; default: ``InputDataUri`` holds the training data).
+    """
+
+    baselines: ClassVar[frozenset[str]] = frozenset(
+        {"data_quality", "model_quality", "bias", "explainability"}
+    )
+    # SageMaker's XGBoost container serves on CPU only.
+    package_image_runs_on: ClassVar[str | None] = "cpu"
+
+    kind: Literal["training"] = "training"
+    target_column: ColumnName = "target"
+    processing_instance_type: ProcessingInstanceType = "ml.m5.xlarge"
+    training_instance_type: XgboostTrainingInstanceType = "ml.m5.xlarge"
+    use_spot: bool = True
+    quality_threshold: Fraction = 0.75
+    training_source: TrainingSourceSpec | None = None
+
+    @model_validator(mode="after")
+    def _distribution_of_xgboost(self) -> TrainingPipelineSpec:
+        if self.distribution is Distribution.TORCHRUN:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "is not allowed for kind training (allowed: none, or sharded_by_s3_key: the"
+                " XGBoost algorithm distributes itself; torchrun is for fine_tuning)",
+            )
+        if self.distribution is Distribution.SHARDED_BY_S3_KEY and self.training_instance_count < 2:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "needs training_instance_count of 2 or more (each instance reads a share of"
+                " the files)",
+            )
+        return self
+
+
+class AutoMlPipelineSpec(_KindSpec):
+    """``kind: automl``: an Autopilot job, the best candidate registered past an AUC gate.
+
+    Attributes
+    ----------
+    kind:
+        ``automl``.
+    target_column:
+        The label column of the raw data (required).
+    max_run_seconds:
+        Longest run of the AutoML job (default 3600; 60 s to 28 days).
+    quality_threshold:
+        Minimum AUC of the best candidate, from 0 to 1, for it to be registered (default
+        0.75).
+    automl_mode:
+        Autopilot mode (default ``ENSEMBLING``). ``HYPERPARAMETER_TUNING`` and ``AUTO`` are
+        refused: SageMaker Pipelines' AutoML step runs ensembling only.
+    """
+
+    kind: Literal["automl"] = "automl"
+    target_column: ColumnName
+    max_run_seconds: RunSeconds = 3600
+    quality_threshold: Fraction = 0.75
     automl_mode: AutoMlMode = AutoMlMode.ENSEMBLING
-    base_model: StrictStr | None = None
+
+    @field_validator("automl_mode")
+    @classmethod
+    def _ensembling(cls, value: AutoMlMode) -> AutoMlMode:
+        if value is not AutoMlMode.ENSEMBLING:
+            raise ValueError(
+                "is not supported by SageMaker Pipelines' AutoML step (allowed: ENSEMBLING)"
+            )
+        return value
+
+
+class FineTuningPipelineSpec(_TrainingJobSpec):
+    """``kind: fine_tuning``: a pinned foundation model fine-tuned and registered.
+
+    Attributes
+    ----------
+    kind:
+        ``fine_tuning``.
+    base_model:
+        The JumpStart model id to fine-tune, one of
+        ``platform_config/foundation_models.json`` (required).
+    accept_eula:
+        Accept the base model's licence; required for gated models (default off).
+    training_instance_type:
+        Instance of the training job, one the base model supports: ``ml.g*``/``ml.p*`` or
+        ``ml.trn*`` (default: the base model's first supported type).
+    use_spot:
+        Train on managed spot capacity with checkpoints (default off).
+    distribution:
+        ``none`` (default) or ``torchrun`` (one process per accelerator, across instances;
+        required on Trainium).
+    epochs, batch_size:
+        Fine-tuning epochs (default 1, up to 100) and per-device batch size (default 4, up
+        to 1024).
+    """
+
+    kind: Literal["fine_tuning"] = "fine_tuning"
+    base_model: FoundationModelId
     accept_eula: bool = False
+    training_instance_type: TrainingInstanceType = Field(
+        default_factory=lambda data: foundation_models()[data["base_model"]].instance_types[0]
+    )
+    use_spot: bool = False
     epochs: int = Field(default=1, ge=1, le=100)
     batch_size: int = Field(default=4, ge=1, le=1024)
-    schedule: ScheduleExpression | None = None
-    training_source: TrainingSourceSpec | None = None
-    settings: Any = Field(default=None, validate_default=True)
 
-    @field_validator("kind", mode="before")
     @classmethod
-    def _registered_kind(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, PipelineKind):
-            value = value.value
-        # The loader names the kinds this catalogue may use (built-ins and its plugins').
-        allowed = (info.context or {}).get("pipeline_kinds") or registered_pipeline_kinds()
-        if isinstance(value, str) and value not in allowed:
-            raise ValueError(f"is not allowed (allowed: {', '.join(sorted(allowed))})")
+    def _required(cls, field: str, kind: object) -> str:
+        allowed = f" (one of: {', '.join(foundation_models())})" if field == "base_model" else ""
+        return super()._required(field, kind) + allowed
+
+    @property
+    def foundation_model(self) -> FoundationModel:
+        """The pinned entry of :attr:`base_model`."""
+        return foundation_models()[self.base_model]
+
+    @model_validator(mode="after")
+    def _fits_the_base_model(self) -> FineTuningPipelineSpec:
+        model = self.foundation_model
+        if model.gated and not self.accept_eula:
+            raise FieldError(
+                "accept_eula",
+                self.accept_eula,
+                f"must be true: {self.base_model} is distributed under a licence that must be"
+                " accepted (read it in SageMaker JumpStart first)",
+            )
+        if self.training_instance_type not in model.instance_types:
+            raise FieldError(
+                "training_instance_type",
+                self.training_instance_type,
+                f"is not supported by {self.base_model} ({model.accelerator}; allowed:"
+                f" {', '.join(model.instance_types)})",
+            )
+        if self.distribution is Distribution.SHARDED_BY_S3_KEY:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "is not allowed for kind fine_tuning (allowed: none or torchrun)",
+            )
+        if model.accelerator == "neuron" and self.distribution is not Distribution.TORCHRUN:
+            raise FieldError(
+                "distribution",
+                self.distribution.value,
+                "must be torchrun on Trainium (Neuron training runs one process per core)",
+            )
+        return self
+
+
+class RegisteredPipelineSpec(_KindSpec):
+    """A kind a plugin module of the catalogue registers (``pipeline_plugins``).
+
+    Attributes
+    ----------
+    kind:
+        The kind's name.
+    settings:
+        The kind's own fields, validated by its plugin's ``settings_model`` (and then an
+        instance of it); refused for a kind without one (default: none).
+    """
+
+    kind: StrictStr
+    settings: Any = Field(default=None, validate_default=True)
+    _registered: RegisteredKind = PrivateAttr()
+
+    @field_validator("kind")
+    @classmethod
+    def _registered_kind(cls, value: str, info: ValidationInfo) -> str:
+        registered = registered_kinds(info.context)
+        if value not in registered:
+            allowed = sorted({*_KIND_MODELS, *registered} - {_REGISTERED})
+            raise ValueError(f"is not allowed (allowed: {', '.join(allowed)})")
         return value
 
     @field_validator("settings")
@@ -237,7 +491,7 @@ class PipelineSpec(Frozen):
         if "kind" not in info.data:  # the kind itself was refused
             return value
         kind = info.data["kind"]
-        model = pipeline_kind(kind).settings_model
+        model = registered_kinds(info.context)[kind].settings_model
         if model is None:
             if value is not None:
                 raise ValueError(f"is set but kind {kind} takes no settings")
@@ -257,167 +511,74 @@ class PipelineSpec(Frozen):
             ) from None
 
     @model_validator(mode="after")
-    def _fits_its_kind(self) -> PipelineSpec:
-        applicable = APPLICABLE_FIELDS.get(self.kind, set()) | {"kind", "schedule", "settings"}
-        for field in sorted(self.model_fields_set - applicable):
-            kinds = [kind for kind, fields in APPLICABLE_FIELDS.items() if field in fields]
-            value = getattr(self, field)
-            raise FieldError(
-                field,
-                value.model_dump(exclude_defaults=True) if isinstance(value, Frozen) else value,
-                f"is set but kind is {self.kind} (it applies to: {', '.join(kinds)})",
-            )
-        if self.kind == PipelineKind.AUTOML.value:
-            self._check_automl()
-        if self.kind == PipelineKind.FINE_TUNING.value:
-            self._check_fine_tuning()
-        if self.kind == PipelineKind.TRAINING.value:
-            self._check_training()
-        if self.spot and self.max_wait <= self.max_run_seconds:
-            field = "max_wait_seconds" if self.max_wait_seconds is not None else "max_run_seconds"
-            raise FieldError(
-                field,
-                getattr(self, field),
-                f"leaves no time to wait for spot capacity: max_wait_seconds ({self.max_wait})"
-                f" must be greater than max_run_seconds ({self.max_run_seconds})",
-            )
+    def _remember_the_kind(self, info: ValidationInfo) -> RegisteredPipelineSpec:
+        self._registered = registered_kinds(info.context)[self.kind]
         return self
 
-    def _check_training(self) -> None:
-        _instance_type(
-            "processing_instance_type", self.processing_instance_type, JobKind.PROCESSING
-        )
-        field, value = "training_instance_type", self.instance_type
-        try:
-            check_xgboost_training_instance_type(field=field, value=value)
-        except ValueError as error:
-            raise FieldError(field, value, _after_value(error, field, value)) from None
-        if self.distribution is Distribution.TORCHRUN:
-            raise FieldError(
-                "distribution",
-                self.distribution.value,
-                "is not allowed for kind training (allowed: none, or sharded_by_s3_key: the"
-                " XGBoost algorithm distributes itself; torchrun is for fine_tuning)",
-            )
-        if self.distribution is Distribution.SHARDED_BY_S3_KEY and self.training_instance_count < 2:
-            raise FieldError(
-                "distribution",
-                self.distribution.value,
-                "needs training_instance_count of 2 or more (each instance reads a share of"
-                " the files)",
-            )
+    @property
+    def registered_kind(self) -> RegisteredKind:
+        """The plugin's kind this spec was validated with (it builds the pipeline)."""
+        return self._registered
 
-    def _check_automl(self) -> None:
-        if self.target_column is None:
-            raise FieldError("target_column", None, "is required when kind is automl")
-        if self.automl_mode is not AutoMlMode.ENSEMBLING:
-            raise FieldError(
-                "automl_mode",
-                self.automl_mode.value,
-                "is not supported by SageMaker Pipelines' AutoML step (allowed: ENSEMBLING)",
-            )
-
-    def _check_fine_tuning(self) -> None:
-        models = foundation_models()
-        if self.base_model is None:
-            raise FieldError(
-                "base_model",
-                None,
-                f"is required when kind is fine_tuning (one of: {', '.join(models)})",
-            )
-        if self.base_model not in models:
-            raise FieldError(
-                "base_model",
-                self.base_model,
-                "is not a pinned foundation model (allowed: "
-                f"{', '.join(models)}; see pipeline_definitions/foundation_models.json)",
-            )
-        model = models[self.base_model]
-        if model.gated and not self.accept_eula:
-            raise FieldError(
-                "accept_eula",
-                self.accept_eula,
-                f"must be true: {self.base_model} is distributed under a licence that must be"
-                " accepted (read it in SageMaker JumpStart first)",
-            )
-        field, value = "training_instance_type", self.instance_type
-        _instance_type(field, value, JobKind.TRAINING)
-        if value not in model.instance_types:
-            raise FieldError(
-                field,
-                value,
-                f"is not supported by {self.base_model} ({model.accelerator}; allowed:"
-                f" {', '.join(model.instance_types)})",
-            )
-        if self.distribution is Distribution.SHARDED_BY_S3_KEY:
-            raise FieldError(
-                "distribution",
-                self.distribution.value,
-                "is not allowed for kind fine_tuning (allowed: none or torchrun)",
-            )
-        if model.accelerator == "neuron" and self.distribution is not Distribution.TORCHRUN:
-            raise FieldError(
-                "distribution",
-                self.distribution.value,
-                "must be torchrun on Trainium (Neuron training runs one process per core)",
-            )
+    # A class attribute of each built-in kind; the plugin's own value for a registered one.
+    @property
+    def baselines(self) -> frozenset[str]:  # type: ignore[override]
+        """The monitors whose baselines the kind's pipeline registers."""
+        return self._registered.baselines
 
     @property
-    def baselines(self) -> frozenset[str]:
-        """The monitors whose baselines this kind's pipeline registers."""
-        return pipeline_kind(self.kind).baselines
-
-    @property
-    def instance_type(self) -> str:
-        """The training instance type, with the kind's default."""
-        if self.training_instance_type is not None:
-            return self.training_instance_type
-        if self.kind == PipelineKind.FINE_TUNING.value and self.base_model in foundation_models():
-            return foundation_models()[self.base_model].instance_types[0]
-        return "ml.m5.xlarge"
-
-    @property
-    def label_column(self) -> str:
-        """The target column, with the training default ``target``."""
-        return self.target_column or "target"
-
-    @property
-    def spot(self) -> bool:
-        """Whether training runs on managed spot capacity (default: training only)."""
-        if self.use_spot is not None:
-            return self.use_spot
-        return self.kind == PipelineKind.TRAINING.value
-
-    @property
-    def max_wait(self) -> int:
-        """``max_wait_seconds``, by default twice ``max_run_seconds`` (at most 28 days)."""
-        if self.max_wait_seconds is not None:
-            return self.max_wait_seconds
-        return min(2 * self.max_run_seconds, MAX_RUN_SECONDS)
+    def package_image_runs_on(self) -> str | None:  # type: ignore[override]
+        """What the inference image of the kind's packages runs on."""
+        return self._registered.package_image_runs_on
 
 
-def _instance_type(field: str, value: str, kind: JobKind) -> None:
-    try:
-        check_instance_type(field=field, value=value, kind=kind)
-    except ValueError as error:
-        raise FieldError(field, value, _after_value(error, field, value)) from None
+_REGISTERED = "registered"
+#: The model of each tag of :data:`PipelineSpec`: the built-in kinds by name.
+_KIND_MODELS: dict[str, type[_KindSpec]] = {
+    PipelineKind.TRAINING.value: TrainingPipelineSpec,
+    PipelineKind.AUTOML.value: AutoMlPipelineSpec,
+    PipelineKind.FINE_TUNING.value: FineTuningPipelineSpec,
+    _REGISTERED: RegisteredPipelineSpec,
+}
+_KIND_LABELS = {_REGISTERED: "kinds of pipeline_plugins"}
 
 
-def _after_value(error: ValueError, field: str, value: str) -> str:
-    """The check's message without its ``<field>=<value> `` prefix."""
-    return str(error).removeprefix(f"{field}={value!r} ")
+def _kind_tag(value: Any) -> str:
+    """The tag of :data:`PipelineSpec` a ``pipeline:`` section is validated as."""
+    if isinstance(value, Mapping):
+        kind = value.get("kind", PipelineKind.TRAINING.value)
+    else:
+        kind = getattr(value, "kind", PipelineKind.TRAINING.value)
+    if isinstance(kind, enum.Enum):
+        kind = kind.value
+    built_in = isinstance(kind, str) and kind in _KIND_MODELS and kind != _REGISTERED
+    return kind if built_in else _REGISTERED
 
 
-def kind_baselines(pipeline: Any) -> frozenset[str] | None:
+#: A model's pipeline: one model per kind, chosen by ``kind`` (default ``training``).
+PipelineSpec = Annotated[
+    Annotated[TrainingPipelineSpec, Tag(PipelineKind.TRAINING.value)]
+    | Annotated[AutoMlPipelineSpec, Tag(PipelineKind.AUTOML.value)]
+    | Annotated[FineTuningPipelineSpec, Tag(PipelineKind.FINE_TUNING.value)]
+    | Annotated[RegisteredPipelineSpec, Tag(_REGISTERED)],
+    Discriminator(_kind_tag),
+]
+
+
+def registered_kinds(context: Any) -> Mapping[str, RegisteredKind]:
+    """The registered kinds a validation context names (none without a context)."""
+    found = (context or {}).get(REGISTERED_KINDS, {})
+    return found if isinstance(found, Mapping) else {}
+
+
+def kind_baselines(pipeline: Any, context: Any) -> frozenset[str] | None:
     """The baselines of the kind a raw ``pipeline:`` section names (``None``: unknown kind)."""
-    kind = (
-        pipeline.get("kind", PipelineKind.TRAINING.value) if isinstance(pipeline, Mapping) else None
-    )
-    if isinstance(pipeline, PipelineSpec):
-        kind = pipeline.kind
-    if kind not in registered_pipeline_kinds():
-        return None
-    return pipeline_kind(kind).baselines
+    tag = _kind_tag(pipeline)
+    if tag != _REGISTERED:
+        return _KIND_MODELS[tag].baselines
+    kind = pipeline.get("kind") if isinstance(pipeline, Mapping) else None
+    registered = registered_kinds(context).get(kind) if isinstance(kind, str) else None
+    return registered.baselines if registered is not None else None
 
 
 def check_training_sources(
@@ -433,9 +594,10 @@ def check_training_sources(
     """
     groups = {group.name: group for group in feature_groups}
     for index, model in enumerate(models):
-        source = model.pipeline.training_source
-        if source is None:
+        pipeline = model.pipeline
+        if not isinstance(pipeline, TrainingPipelineSpec) or pipeline.training_source is None:
             continue
+        source = pipeline.training_source
         where = f"models[{index}].pipeline.training_source"
         group = groups.get(source.feature_group)
         if group is None:

@@ -13,11 +13,10 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StrictStr, model_validator
+from pydantic import AfterValidator, Field, StrictStr, ValidationInfo, model_validator
 
-from pipeline_definitions.pipeline_kinds import pipeline_kind
 from platform_config.alerts_spec import AlertsSpec
-from platform_config.aws_facts import region_problem
+from platform_config.aws_facts import instance_accelerator, region_problem
 from platform_config.aws_rules import check_environment
 from platform_config.base import FieldError, Frozen
 from platform_config.monitoring_spec import (
@@ -27,9 +26,15 @@ from platform_config.monitoring_spec import (
     monitors_off_without_baseline,
 )
 from platform_config.names import ResourceNames
-from platform_config.pipeline_spec import PipelineSpec, check_training_sources, kind_baselines
+from platform_config.pipeline_spec import (
+    AutoMlPipelineSpec,
+    PipelineSpec,
+    TrainingPipelineSpec,
+    check_training_sources,
+    kind_baselines,
+)
 from platform_config.serving_defaults import ServingDefaults, check_scale_to_zero
-from platform_config.serving_spec import ServingSpec, check_serving_regions, instance_needs
+from platform_config.serving_spec import ServingSpec, check_serving_regions
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (
@@ -615,7 +620,9 @@ class ModelSpec(Frozen):
     description:
         Free text shown in the registry (default empty).
     pipeline:
-        How it is trained (:class:`PipelineSpec`; default the tabular training pipeline).
+        How it is trained: one model per ``kind`` (:class:`TrainingPipelineSpec`, the
+        default; :class:`AutoMlPipelineSpec`, :class:`FineTuningPipelineSpec`, or
+        :class:`RegisteredPipelineSpec` for a kind of ``pipeline_plugins``).
     serving:
         How it is served (:class:`ServingSpec`; default not served).
     monitoring:
@@ -626,17 +633,17 @@ class ModelSpec(Frozen):
 
     name: ResourceName
     description: StrictStr = ""
-    pipeline: PipelineSpec = PipelineSpec()
+    pipeline: PipelineSpec = TrainingPipelineSpec()
     serving: ServingSpec | None = None
     monitoring: MonitoringSpec = MonitoringSpec()
     retraining: RetrainingSpec = RetrainingSpec()
 
     @model_validator(mode="before")
     @classmethod
-    def _monitors_off_without_baseline(cls, data: Any) -> Any:
+    def _monitors_off_without_baseline(cls, data: Any, info: ValidationInfo) -> Any:
         # A monitor the model's pipeline registers no baseline for is off unless named.
         pipeline = data.get("pipeline", {}) if isinstance(data, dict) else None
-        return monitors_off_without_baseline(data, kind_baselines(pipeline))
+        return monitors_off_without_baseline(data, kind_baselines(pipeline, info.context))
 
     @model_validator(mode="after")
     def _package_image_fits_instances(self) -> ModelSpec:
@@ -644,12 +651,9 @@ class ModelSpec(Frozen):
         serving = self.serving
         if serving is None or serving.image_uri is not None:
             return self
-        try:
-            runs_on = pipeline_kind(self.pipeline.kind).package_image_runs_on
-        except ValueError:  # a plugin's kind, registered by the loader only for validation
-            runs_on = None
+        runs_on = self.pipeline.package_image_runs_on
         for field, instance_type in serving.instance_types() if runs_on else ():
-            needs = instance_needs(instance_type)
+            needs = instance_accelerator(instance_type).value
             if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
                 raise FieldError(
                     f"serving.{field}",
@@ -691,9 +695,10 @@ class ModelSpec(Frozen):
                 "captures no request, so the monitors (on) would watch nothing: give 1 to 100,"
                 " or set data_capture.enabled: false and turn the monitors off",
             )
-        tabular = self.pipeline.kind in ("training", "automl")
+        pipeline = self.pipeline
+        tabular = isinstance(pipeline, TrainingPipelineSpec | AutoMlPipelineSpec)
         for index, feature in enumerate(monitoring.drift_features if tabular else ()):
-            if feature == self.pipeline.label_column:
+            if feature == pipeline.target_column:
                 raise FieldError(
                     f"monitoring.drift_features[{index}]",
                     feature,

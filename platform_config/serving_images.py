@@ -3,7 +3,7 @@
 :func:`check_serving_image` is called with the environment's region by
 ``serving_spec.check_serving_regions``, once per model of the catalogue. It checks the
 ``serving.image_uri`` override against the container image table
-(``pipeline_definitions/container_images.yaml``) and, for an LMI Neuron image, the
+(``platform_config/container_images.yaml``) and, for an LMI Neuron image, the
 ``serving.llm`` settings against the instance types (:mod:`llm_serving_spec`).
 """
 
@@ -13,7 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pipeline_definitions.container_images import (
+from platform_config.base import FieldError
+from platform_config.container_images import (
     Accelerator,
     ContainerImage,
     container_images,
@@ -21,8 +22,7 @@ from pipeline_definitions.container_images import (
     neuron_sdk_line,
     published_image,
 )
-from pipeline_definitions.foundation_models import foundation_models
-from platform_config.base import FieldError
+from platform_config.foundation_models import foundation_models
 from platform_config.llm_serving_spec import (
     DTYPE_BYTES,
     NEURON_CORE_MEMORY_GIB,

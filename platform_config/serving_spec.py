@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StrictStr, model_validator
 
-from platform_config.aws_facts import JobKind, instance_type_problem
+from platform_config.aws_facts import (
+    Accelerator,
+    JobKind,
+    instance_accelerator,
+    instance_type_problem,
+)
 from platform_config.base import FieldError, Frozen
 from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import scale_to_zero_blocker
@@ -23,30 +28,6 @@ from platform_config.serving_images import check_serving_image
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import ModelSpec
-
-#: Families with GPUs or AWS ML accelerators: never on serverless endpoints.
-GPU_FAMILIES = ("g4dn", "g5", "g6", "g6e", "p3", "p3dn", "p4d", "p4de", "p5", "p5e")
-ACCELERATOR_FAMILIES = ("inf1", "inf2", "trn1", "trn1n", "trn2")
-#: Nitro families with local NVMe storage: SageMaker encrypts it with a hardware key and
-#: rejects an endpoint config ``KmsKeyId`` for them (``CreateEndpointConfig`` API reference).
-LOCAL_STORAGE_FAMILIES = (
-    "c5d",
-    "c6id",
-    "m5d",
-    "m6id",
-    "r5d",
-    "g4dn",
-    "g5",
-    "g6",
-    "g6e",
-    "p3dn",
-    "p4d",
-    "p4de",
-    "p5",
-    "p5e",
-    "trn1",
-    "trn1n",
-)
 
 #: Serverless memory sizes SageMaker accepts (MB).
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -86,29 +67,6 @@ def image_runs_on(image_uri: str) -> str | None:
     if re.search(r"(^|[-_.:])cpu([-_.]|$)", name) or repository in CPU_ONLY_IMAGE_REPOSITORIES:
         return "cpu"
     return None
-
-
-def instance_family(instance_type: str) -> str:
-    """``ml.g5.xlarge`` -> ``g5``."""
-    return instance_type.split(".")[1]
-
-
-def is_gpu_or_accelerator(instance_type: str) -> bool:
-    """Whether the type has a GPU, Inferentia or Trainium chip."""
-    return instance_family(instance_type) in GPU_FAMILIES + ACCELERATOR_FAMILIES
-
-
-def instance_needs(instance_type: str) -> str:
-    """What an image must run on for the instance type: ``gpu``, ``neuron`` or ``cpu``."""
-    family = instance_family(instance_type)
-    if family in GPU_FAMILIES:
-        return "gpu"
-    return "neuron" if family in ACCELERATOR_FAMILIES else "cpu"
-
-
-def has_local_storage(instance_type: str) -> bool:
-    """Whether SageMaker rejects a volume ``KmsKeyId`` for the type (local NVMe storage)."""
-    return instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
 
 
 class EndpointKind(str, enum.Enum):
@@ -495,7 +453,7 @@ class ServingSpec(Frozen):
 
     def _check_serverless(self) -> None:
         if self.instance_type is not None:
-            accelerated = is_gpu_or_accelerator(self.instance_type)
+            accelerated = instance_accelerator(self.instance_type) is not Accelerator.CPU
             raise FieldError(
                 "instance_type",
                 self.instance_type,

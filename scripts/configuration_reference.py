@@ -93,6 +93,8 @@ def _default(info: FieldInfo) -> str:
     if info.is_required():
         return "required"
     default = info.default
+    if default is PydanticUndefined and info.default_factory_takes_validated_data:
+        return "from other fields (see meaning)"
     if default is PydanticUndefined and info.default_factory is not None:
         default = info.default_factory()  # type: ignore[call-arg]
     if isinstance(default, BaseModel):

@@ -116,28 +116,32 @@ def unbuildable_facts(regions: list[str]) -> dict[str, dict[str, str]]:
 def _builders() -> dict[str, Callable[[str], object]]:
     """Per key of ``unbuildable``: what synth builds for it in a region."""
     from pipeline_definitions.batch_pipeline import build_batch_pipeline
-    from pipeline_definitions.foundation_models import foundation_models
-    from pipeline_definitions.pipeline_kinds import pipeline_kind
-    from platform_config.pipeline_spec import PipelineSpec
+    from pipeline_definitions.pipeline_kinds import plugin_of
+    from platform_config.foundation_models import foundation_models
+    from platform_config.pipeline_spec import (
+        AutoMlPipelineSpec,
+        FineTuningPipelineSpec,
+        PipelineSpec,
+        TrainingPipelineSpec,
+    )
 
     monitoring_images = _module_from(REPO / "stacks" / "monitoring_images.py")
     model_monitor_image = monitoring_images.model_monitor_image
     clarify_image = monitoring_images.clarify_image
 
-    specs = {
-        "training": PipelineSpec(),
-        "automl": PipelineSpec(kind="automl", target_column="target"),
+    specs: dict[str, PipelineSpec] = {
+        "training": TrainingPipelineSpec(),
+        "automl": AutoMlPipelineSpec(target_column="target"),
     }
     for model_id, model in foundation_models().items():
-        specs[f"fine_tuning:{model_id}"] = PipelineSpec(
-            kind="fine_tuning",
+        specs[f"fine_tuning:{model_id}"] = FineTuningPipelineSpec(
             base_model=model_id,
             accept_eula=True,
             distribution="torchrun" if model.accelerator == "neuron" else "none",
         )
     builders: dict[str, Callable[[str], object]] = {
         f"pipeline:{key}": partial(
-            lambda spec, region: pipeline_kind(spec.kind).build(spec, **_build_arguments(region)),
+            lambda spec, region: plugin_of(spec).build(spec, **_build_arguments(region)),
             spec,
         )
         for key, spec in specs.items()

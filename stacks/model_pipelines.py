@@ -17,7 +17,7 @@ from ml_constructs import (
 )
 from pipeline_definitions.definition_cache import cached_definition
 from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
-from pipeline_definitions.pipeline_kinds import pipeline_kind
+from pipeline_definitions.pipeline_kinds import plugin_of
 from platform_config import ConfigError, EnvironmentConfig, ModelSpec
 from platform_config.loader import CATALOGUE_FILE
 from platform_contracts.retraining import training_data_prefix
@@ -166,7 +166,7 @@ class ModelPipelines(Construct):
         is not published in the environment's region is found here, and reported in one
         line.
         """
-        plugin = pipeline_kind(model.pipeline.kind)
+        plugin = plugin_of(model.pipeline)
 
         def build(spec: Any, *, code_prefix: str, **rest: Any) -> str:
             # Imported here: the SDK is loaded only when a definition is not in the cache.
@@ -189,7 +189,7 @@ class ModelPipelines(Construct):
     def _grant_job_extras(self, model: ModelSpec) -> None:
         """What this model's kind of pipeline needs beyond the execution role (its plugin's
         ``policy_statements``: Autopilot jobs, JumpStart objects, a registered kind's own)."""
-        plugin = pipeline_kind(model.pipeline.kind)
+        plugin = plugin_of(model.pipeline)
         if plugin.policy_statements is None:
             return
         statements = plugin.policy_statements(Stack.of(self), [model.pipeline])

@@ -20,8 +20,9 @@ from ml_constructs.inference_component_endpoint import (
 from ml_constructs.model_endpoint import AsyncOutput, ModelEndpoint, VariantPackage
 from ml_constructs.released_versions import ReleasedVersions
 from platform_config import EnvironmentConfig, ModelSpec
+from platform_config.aws_facts import Accelerator, instance_accelerator
 from platform_config.serving_defaults import instance_sizes, scales_to_zero
-from platform_config.serving_spec import EndpointKind, ServingSpec, is_gpu_or_accelerator
+from platform_config.serving_spec import EndpointKind, ServingSpec
 from platform_contracts.releases import package_arn
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
@@ -292,4 +293,4 @@ def _has_gpu(spec: ServingSpec) -> bool:
     if spec.kind is EndpointKind.SERVERLESS:
         return False
     types = [spec.variant_instance_type(v) for v in spec.production_variants + spec.shadow]
-    return any(is_gpu_or_accelerator(t) and t.split(".")[1].startswith(("g", "p")) for t in types)
+    return any(instance_accelerator(t) is Accelerator.GPU for t in types)

@@ -1,12 +1,12 @@
 """Image URIs of Model Monitor's containers, per region, from the container image table.
 
-The table (``pipeline_definitions/container_images.yaml``) records the registry account of
+The table (``platform_config/container_images.yaml``) records the registry account of
 each region for every image the platform runs; see ``docs/images.md``.
 """
 
 from __future__ import annotations
 
-from pipeline_definitions.container_images import image
+from platform_config.container_images import image
 
 #: The Model Monitor analyzer (AWS publishes only ``latest``) and Clarify's processing image.
 MODEL_MONITOR = "sagemaker-model-monitor-analyzer:latest"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline_definitions.container_images import (
+from platform_config.aws_facts import Accelerator
+from platform_config.container_images import (
     TABLE_FILE,
-    Accelerator,
     ContainerImage,
     container_images,
     image,
@@ -24,7 +24,7 @@ from pipeline_definitions.container_images import (
     parse_image_uri,
     published_image,
 )
-from pipeline_definitions.foundation_models import foundation_models
+from platform_config.foundation_models import foundation_models
 from scripts.cloud_assembly import read_assembly
 from tests.conftest import SynthesizedPlatform
 
@@ -210,7 +210,7 @@ def test_instance_accelerator(instance_type: str, accelerator: Accelerator | Non
         (
             "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1",
             r"^names djl-inference:0\.29\.0-neuronx-sdk2\.19\.1, which is not in the container"
-            r" image table \(pipeline_definitions/container_images\.yaml",
+            r" image table \(platform_config/container_images\.yaml",
         ),
         (
             "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.30.0-neuronx-sdk2.20.1",

@@ -161,8 +161,8 @@ def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kin
         (
             [PLUGIN],
             {"kind": "training", "settings": {"instance_type": "ml.m5.xlarge"}},
-            "models.yaml: models[{index}].pipeline.settings: {...} is set but kind training takes"
-            " no settings",
+            "models.yaml: models[{index}].pipeline.settings: {...} is set but kind is training"
+            " (it applies to: kinds of pipeline_plugins)",
         ),
     ],
 )
@@ -176,8 +176,33 @@ def test_plugin_mistakes_are_one_config_error_line(
     assert expected.replace("{index}", str(index)) in str(raised.value), str(raised.value)
 
 
-def test_a_kind_cannot_take_a_registered_name() -> None:
-    from pipeline_definitions.pipeline_kinds import PipelineKindPlugin, register_pipeline_kind
+@pytest.mark.parametrize("name", ["training", PROCESSING_ONLY.name])
+def test_a_kind_cannot_take_a_built_in_or_listed_kinds_name(
+    config_dir: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import examples.custom_pipeline_kind as plugin_module
+    from pipeline_definitions.pipeline_kinds import PipelineKindPlugin
 
-    with pytest.raises(ValueError, match="pipeline kind 'training' is already registered"):
-        register_pipeline_kind(PipelineKindPlugin(name="training", build=PROCESSING_ONLY.build))
+    again = PipelineKindPlugin(name=name, build=PROCESSING_ONLY.build)
+    monkeypatch.setattr(plugin_module, "PIPELINE_KINDS", (PROCESSING_ONLY, again))
+    _catalogue(config_dir, plugins=[PLUGIN])
+    with pytest.raises(ConfigError) as raised:
+        load_environment("sandbox", config_dir)
+    assert str(raised.value).endswith(
+        f"models.yaml: pipeline_plugins[0]: '{PLUGIN}': pipeline kind {name!r} is already"
+        " registered"
+    ), raised.value
+
+
+def test_a_catalogue_without_the_plugin_refuses_its_kind_even_after_one_that_lists_it(
+    config_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    listed = config_dir
+    _catalogue(listed, plugins=[PLUGIN])
+    assert load_environment("sandbox", listed).models[-1].pipeline.kind == PROCESSING_ONLY.name
+    unlisted = tmp_path_factory.mktemp("unlisted")
+    for path in DEFAULT_CONFIG_DIR.glob("*.yaml"):
+        shutil.copy(path, unlisted / path.name)
+    _catalogue(unlisted)
+    with pytest.raises(ConfigError, match="'processing_only' is not allowed"):
+        load_environment("sandbox", unlisted)

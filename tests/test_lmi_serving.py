@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 
-import pipeline_definitions.container_images as table
+import platform_config.container_images as table
 from ml_constructs.lmi_serving import (
     STARTUP_MARGIN_SECONDS,
     llm_settings,
@@ -25,8 +25,8 @@ from ml_constructs.lmi_serving import (
     lmi_variant_timeouts,
 )
 from ml_constructs.model_endpoint import ModelEndpoint, VariantPackage
-from pipeline_definitions.foundation_models import foundation_models
 from platform_config import ConfigError, load_environment
+from platform_config.foundation_models import foundation_models
 from platform_config.llm_serving_spec import NEURON_CORES, LlmServingSpec
 from platform_config.loader import DEFAULT_CONFIG_DIR
 from platform_config.serving_spec import EndpointKind, ServingSpec
@@ -246,7 +246,7 @@ BAD_IMAGES = [
     (
         {"image_uri": LMI_URI.replace("0.30.0-neuronx-sdk2.20.1", "0.29.0-neuronx-sdk2.19.1")},
         "names djl-inference:0.29.0-neuronx-sdk2.19.1, which is not in the container image"
-        " table (pipeline_definitions/container_images.yaml; see docs/images.md)",
+        " table (platform_config/container_images.yaml; see docs/images.md)",
     ),
     (
         {"image_uri": LMI_URI.replace("{region}", "us-east-1")},

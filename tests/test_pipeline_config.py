@@ -13,16 +13,21 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import TypeAdapter
 
-from pipeline_definitions.foundation_models import foundation_models
 from platform_config import ConfigError, InterfaceEndpoint, load_environment
+from platform_config.foundation_models import foundation_models
 from platform_config.loader import DEFAULT_CONFIG_DIR
 from platform_config.pipeline_spec import (
     AutoMlMode,
+    AutoMlPipelineSpec,
     Distribution,
+    FineTuningPipelineSpec,
     PipelineKind,
     PipelineSpec,
+    TrainingPipelineSpec,
 )
+from platform_config.schema import DEFAULT_INTERFACE_ENDPOINTS
 
 REPO = Path(__file__).resolve().parent.parent
 NEURON_MODEL = "meta-textgenerationneuron-llama-3-2-1b"
@@ -33,21 +38,39 @@ GPU_MODEL = "meta-textgeneration-llama-3-2-1b"
 
 
 def test_default_is_the_tabular_training_pipeline_on_spot() -> None:
-    spec = PipelineSpec()
+    spec = TypeAdapter(PipelineSpec).validate_python({})
+    assert isinstance(spec, TrainingPipelineSpec)
     assert spec.kind == PipelineKind.TRAINING.value
-    assert spec.label_column == "target"
-    assert spec.instance_type == "ml.m5.xlarge"
-    assert spec.spot is True
-    assert (spec.max_run_seconds, spec.max_wait) == (3600, 7200)
+    assert spec.target_column == "target"
+    assert spec.training_instance_type == "ml.m5.xlarge"
+    assert spec.use_spot is True
+    assert (spec.max_run_seconds, spec.max_wait_seconds) == (3600, 7200)
     assert spec.quality_threshold == 0.75
     assert spec.distribution is Distribution.NONE
     assert spec.schedule is None
 
 
+def test_max_wait_defaults_to_twice_the_run_at_most_28_days() -> None:
+    assert TrainingPipelineSpec(max_run_seconds=600).max_wait_seconds == 1200
+    longest = TrainingPipelineSpec(use_spot=False, max_run_seconds=20 * 24 * 3600)
+    assert longest.max_wait_seconds == 28 * 24 * 3600
+
+
+def test_each_kind_is_its_own_model_chosen_by_kind() -> None:
+    adapter = TypeAdapter(PipelineSpec)
+    automl = adapter.validate_python({"kind": "automl", "target_column": "converted"})
+    assert isinstance(automl, AutoMlPipelineSpec)
+    assert automl.automl_mode is AutoMlMode.ENSEMBLING
+    tuning = adapter.validate_python(
+        {"kind": "fine_tuning", "base_model": GPU_MODEL, "accept_eula": True}
+    )
+    assert isinstance(tuning, FineTuningPipelineSpec)
+
+
 def test_fine_tuning_defaults_to_on_demand_on_the_base_models_first_fleet() -> None:
-    spec = PipelineSpec(kind="fine_tuning", base_model=GPU_MODEL, accept_eula=True)
-    assert spec.spot is False
-    assert spec.instance_type == foundation_models()[GPU_MODEL].instance_types[0]
+    spec = FineTuningPipelineSpec(base_model=GPU_MODEL, accept_eula=True)
+    assert spec.use_spot is False
+    assert spec.training_instance_type == foundation_models()[GPU_MODEL].instance_types[0]
     assert (spec.epochs, spec.batch_size) == (1, 4)
 
 
@@ -55,12 +78,15 @@ def test_committed_catalogue_exercises_every_kind_and_trainium() -> None:
     models = load_environment("sandbox").models
     kinds = {model.pipeline.kind for model in models}
     assert kinds == {kind.value for kind in PipelineKind}
-    trainium = [m for m in models if m.pipeline.instance_type.startswith("ml.trn1.")]
-    assert trainium and trainium[0].pipeline.distribution is Distribution.TORCHRUN
-    assert any(m.pipeline.training_instance_count > 1 for m in models)
-    assert any(m.pipeline.schedule for m in models)
-    automl = [m for m in models if m.pipeline.kind == PipelineKind.AUTOML.value]
-    assert all(m.pipeline.automl_mode is AutoMlMode.ENSEMBLING for m in automl)
+    pipelines = [m.pipeline for m in models]
+    tuned = [p for p in pipelines if isinstance(p, FineTuningPipelineSpec)]
+    trainium = [p for p in tuned if p.training_instance_type.startswith("ml.trn1.")]
+    assert trainium and trainium[0].distribution is Distribution.TORCHRUN
+    trained = [p for p in pipelines if isinstance(p, TrainingPipelineSpec)]
+    assert any(p.training_instance_count > 1 for p in trained)
+    assert any(p.schedule for p in pipelines)
+    automl = [p for p in pipelines if isinstance(p, AutoMlPipelineSpec)]
+    assert automl and all(p.automl_mode is AutoMlMode.ENSEMBLING for p in automl)
 
 
 def test_every_pinned_foundation_model_resolves_offline_in_every_target_region() -> None:
@@ -74,7 +100,7 @@ def test_every_pinned_foundation_model_resolves_offline_in_every_target_region()
 
 def test_pipeline_spec_is_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
-        PipelineSpec().kind = PipelineKind.AUTOML.value  # type: ignore[misc]
+        TrainingPipelineSpec().kind = PipelineKind.AUTOML.value  # type: ignore[assignment]
 
 
 # --- mistakes ---------------------------------------------------------------------------
@@ -206,7 +232,7 @@ BAD_PIPELINES = [
     (
         {**TUNING, "base_model": "llama-9000"},
         "pipeline.base_model: 'llama-9000' is not a pinned foundation model (allowed:"
-        f" {GPU_MODEL}, {NEURON_MODEL}; see pipeline_definitions/foundation_models.json)",
+        f" {GPU_MODEL}, {NEURON_MODEL}; see platform_config/foundation_models.json)",
     ),
     (
         {**TUNING, "accept_eula": False},
@@ -288,7 +314,7 @@ def test_good_schedules_are_accepted(config_dir: Path) -> None:
         "cron(15 2 1 * ? *)",
         "cron(0 */6 ? * MON-FRI *)",
     ):
-        assert PipelineSpec(schedule=schedule).schedule == schedule
+        assert TrainingPipelineSpec(schedule=schedule).schedule == schedule
 
 
 def test_an_override_is_reported_in_the_environment_file(config_dir: Path) -> None:
@@ -323,7 +349,17 @@ def test_app_exits_2_with_the_one_line_and_no_traceback(config_dir: Path) -> Non
 # --- a feature group as the training source ----------------------------------------------
 
 
+def _with_athena(config_dir: Path) -> None:
+    """Give dev's VPC the Athena endpoint a pipeline reading an offline store needs."""
+    path = config_dir / "dev.yaml"
+    data = yaml.safe_load(path.read_text())
+    endpoints = [endpoint.value for endpoint in DEFAULT_INTERFACE_ENDPOINTS]
+    data["network"]["interface_endpoints"] = [*endpoints, "athena"]
+    path.write_text(yaml.safe_dump(data))
+
+
 def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir: Path) -> None:
+    _with_athena(config_dir)
     source = {"feature_group": "customer-activity", "features": ["contract_type", "tenure_months"]}
     index = _add_model(config_dir, {"target_column": "churned", "training_source": source})
     with pytest.raises(ConfigError, match="add athena to network.interface_endpoints"):

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from platform_config import ConfigError, load_environment
-from platform_config.aws_facts import JobKind, facts, offered_instance_types
+from platform_config.aws_facts import JobKind, facts, instance_family, offered_instance_types
 from platform_config.loader import DEFAULT_CONFIG_DIR
-from platform_config.serving_spec import EndpointKind, instance_family
+from platform_config.serving_spec import EndpointKind
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@
           kind: processing_only
           settings: {instance_type: ml.m5.2xlarge, target_column: label}
 
-The loader imports the module and registers :data:`PIPELINE_KINDS` before it validates
-the catalogue; ``pipeline.settings`` is validated by :class:`ProcessingOnlySettings`.
+The loader imports the module and gives :data:`PIPELINE_KINDS` to the validation of that
+catalogue (and of no other); ``pipeline.settings`` is validated by
+:class:`ProcessingOnlySettings`.
 """
 
 from examples.custom_pipeline_kind.processing_only_pipeline import (
@@ -19,7 +20,7 @@ from examples.custom_pipeline_kind.processing_only_pipeline import (
     build_processing_only_pipeline,
 )
 
-#: The kinds this module adds, registered by the configuration loader.
+#: The kinds this module adds to a catalogue that lists it.
 PIPELINE_KINDS = (PROCESSING_ONLY,)
 
 __all__ = [

@@ -15,13 +15,14 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from pipeline_definitions.automl_pipeline import (
-    APPROVAL_STATUS,
     INFERENCE_ENVIRONMENT,
     STEP_NAMES,
     AutoMlPipelineSettings,
     build_automl_pipeline,
 )
+from pipeline_definitions.model_registration import APPROVAL_STATUS
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
+from platform_config.pipeline_spec import AutoMlPipelineSpec
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"
@@ -41,7 +42,9 @@ def build_arguments(**overrides: Any) -> dict[str, Any]:
         "default_bucket": "ml-platform-dev-artifacts",
         "model_package_group_name": "ml-platform-dev-lead-scoring",
         "kms_key_arn": KMS_KEY,
-        "settings": AutoMlPipelineSettings(target_column="converted", auc_threshold=0.8),
+        "spec": AutoMlPipelineSpec(
+            target_column="converted", quality_threshold=0.8, max_run_seconds=14400
+        ),
         "subnet_ids": SUBNETS,
         "security_group_ids": SECURITY_GROUPS,
         "input_data_uri": "s3://ml-platform-dev-datasets/lead-scoring/training/",
@@ -215,18 +218,25 @@ def test_without_vpc_there_is_no_vpc_config(connection_attempts: list[str]) -> N
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"target_column": " "}, r"target_column=' ' .*a non-empty column name"),
-        ({"auc_threshold": 1.2}, r"auc_threshold=1\.2 .*a number in \[0, 1\]"),
-        ({"max_run_seconds": 10}, r"max_run_seconds=10 .*from 60 to 2419200"),
         ({"max_candidates": 0}, r"max_candidates=0 .*from 1 to 750"),
+        ({"job_max_attempts": 0}, r"job_max_attempts=0 .*from 1 to 20"),
     ],
 )
 def test_settings_reject_values_naming_field_value_and_what_is_allowed(
     overrides: dict[str, Any], message: str
 ) -> None:
-    arguments = {"target_column": "converted", **overrides}
     with pytest.raises(ValueError, match=rf"^AutoMlPipelineSettings\.{message}"):
-        AutoMlPipelineSettings(**arguments)
+        AutoMlPipelineSettings(**overrides)
+
+
+def test_the_spec_reaches_the_job_and_the_gate(connection_attempts: list[str]) -> None:
+    spec = AutoMlPipelineSpec(target_column="label", quality_threshold=0.6, max_run_seconds=600)
+    definition = json.loads(build_automl_pipeline(**build_arguments(spec=spec)))
+    job = steps(definition)["AutoML"]["Arguments"]
+    assert job["InputDataConfig"][0]["TargetAttributeName"] == "label"
+    assert job["AutoMLJobConfig"]["CompletionCriteria"]["MaxAutoMLJobRuntimeInSeconds"] == 600
+    thresholds = [p for p in definition["Parameters"] if p["Name"] == "AucThreshold"]
+    assert thresholds == [{"Name": "AucThreshold", "Type": "Float", "DefaultValue": 0.6}]
 
 
 def test_builder_rejects_a_key_of_another_region() -> None:

@@ -169,7 +169,7 @@ def test_moto_create_pipeline_accepts_the_definition(definition_text: str) -> No
             {"transform_instance_type": "ml.t3.medium"},
             (
                 r"transform_instance_type='ml\.t3\.medium' is not an instance type SageMaker "
-                r"accepts for transform jobs"
+                r"accepts for batch transform jobs"
             ),
         ),
         ({"content_type": "text/plain"}, r"content_type='text/plain' .*allowed: one of text/csv"),

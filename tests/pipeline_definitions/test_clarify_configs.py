@@ -28,6 +28,7 @@ from pipeline_definitions.clarify_checks import (
 )
 from pipeline_definitions.pipeline_arguments import NetworkPlacement
 from pipeline_definitions.training_pipeline import TrainingPipelineSettings, _Build, _Parameters
+from platform_config.pipeline_spec import TrainingPipelineSpec
 
 offline_sdk.import_sdk()
 from sagemaker.core.clarify import BiasConfig, SHAPConfig  # noqa: E402
@@ -88,12 +89,13 @@ def sdk_checks() -> dict[str, RuntimeConfigClarifyCheckStep]:
             region="eu-west-1",
             role_arn="arn:aws:iam::111122223333:role/r",
             kms_key_arn="arn:aws:kms:eu-west-1:111122223333:key/k",
+            spec=TrainingPipelineSpec(),
             settings=TrainingPipelineSettings(clarify=CHECKS),
             network=NetworkPlacement.of(subnet_ids=(), security_group_ids=()),
             output_root="s3://b/p",
             model_package_group_name="g",
         )
-        params = _Parameters(build.settings, "s3://b/in/")
+        params = _Parameters(build.spec, "s3://b/in/")
         preprocess = build.preprocess_step(params, "s3://b/preprocess.py", "s3://b/in/")
         assert isinstance(preprocess, ProcessingStep)
         train = build.train_step(params, preprocess)

@@ -9,25 +9,25 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 from sklearn.datasets import load_breast_cancer
 
-from pipeline_definitions.training_pipeline import (
-    StepCodeUris,
-    TrainingPipelineSettings,
-    build_training_pipeline,
-)
+from pipeline_definitions.training_pipeline import StepCodeUris, build_training_pipeline
+from platform_config.pipeline_spec import TrainingPipelineSpec
 
 REGION = "eu-west-1"
 STEPS_DIR = Path(__file__).resolve().parents[2] / "pipeline_definitions" / "steps"
 
 
-def _arguments(settings: TrainingPipelineSettings) -> dict[str, Any]:
+def _arguments(spec: TrainingPipelineSpec) -> dict[str, Any]:
     return {
+        "spec": spec,
         "pipeline_name": "ml-platform-dev-fraud-detection",
         "region": REGION,
         "role_arn": "arn:aws:iam::111122223333:role/ml-platform-dev-pipeline",
@@ -38,16 +38,17 @@ def _arguments(settings: TrainingPipelineSettings) -> dict[str, Any]:
         ),
         "model_package_group_name": "ml-platform-dev-fraud-detection",
         "kms_key_arn": f"arn:aws:kms:{REGION}:111122223333:key/1234abcd",
-        "settings": settings,
     }
 
 
 @pytest.fixture(scope="module")
 def steps() -> dict[str, dict[str, Any]]:
-    settings = TrainingPipelineSettings(
-        training_instance_type="ml.m5.2xlarge", training_instance_count=3, shard_training_data=True
+    spec = TrainingPipelineSpec(
+        training_instance_type="ml.m5.2xlarge",
+        training_instance_count=3,
+        distribution="sharded_by_s3_key",
     )
-    definition = json.loads(build_training_pipeline(**_arguments(settings)))
+    definition = json.loads(build_training_pipeline(**_arguments(spec)))
     return {step["Name"]: step for step in definition["Steps"]}
 
 
@@ -71,7 +72,7 @@ def test_preprocess_writes_one_training_file_per_instance(
 
 
 def test_unsharded_training_keeps_one_file_and_full_copies() -> None:
-    text = build_training_pipeline(**_arguments(TrainingPipelineSettings()))
+    text = build_training_pipeline(**_arguments(TrainingPipelineSpec()))
     steps = {step["Name"]: step for step in json.loads(text)["Steps"]}
     arguments = steps["Preprocess"]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert arguments[arguments.index("--train-shards") + 1] == "1"
@@ -79,18 +80,16 @@ def test_unsharded_training_keeps_one_file_and_full_copies() -> None:
 
 
 def test_sharding_needs_two_instances() -> None:
-    with pytest.raises(
-        ValueError,
-        match=r"^TrainingPipelineSettings\.shard_training_data=True is not allowed with "
-        r"training_instance_count=1; allowed: 2 or more instances",
-    ):
-        TrainingPipelineSettings(shard_training_data=True)
+    with pytest.raises(ValidationError, match=r"needs training_instance_count of 2 or more"):
+        TrainingPipelineSpec(distribution="sharded_by_s3_key")
 
 
 def test_preprocess_script_writes_the_shards(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("step_preprocess", STEPS_DIR / "preprocess.py")
     assert spec is not None and spec.loader is not None
     preprocess = importlib.util.module_from_spec(spec)
+    # Its dataclasses look their module up while they are defined.
+    sys.modules[spec.name] = preprocess
     spec.loader.exec_module(preprocess)
     raw = tmp_path / "input"
     raw.mkdir()

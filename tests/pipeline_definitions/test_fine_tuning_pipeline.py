@@ -15,17 +15,18 @@ from botocore.model import ServiceModel
 from botocore.validate import ParamValidator
 from moto import mock_aws
 
-from pipeline_definitions.container_images import container_images, neuron_sdk_line
 from pipeline_definitions.fine_tuning_pipeline import (
-    APPROVAL_STATUS,
     CODE_CHANNEL,
     STEP_NAMES,
     SUBMIT_DIRECTORY,
     FineTuningPipelineSettings,
     build_fine_tuning_pipeline,
 )
-from pipeline_definitions.foundation_models import foundation_models
+from pipeline_definitions.model_registration import APPROVAL_STATUS
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
+from platform_config.container_images import container_images, neuron_sdk_line
+from platform_config.foundation_models import foundation_models
+from platform_config.pipeline_spec import FineTuningPipelineSpec
 
 REGION = "eu-west-1"
 ACCOUNT = "111122223333"
@@ -36,15 +37,15 @@ GPU = "meta-textgeneration-llama-3-2-1b"
 SAGEMAKER = ServiceModel(create_loader().load_service_model("sagemaker", "service-2"), "sagemaker")
 
 
-def build_arguments(settings: FineTuningPipelineSettings, **overrides: Any) -> dict[str, Any]:
+def build_arguments(spec: FineTuningPipelineSpec, **overrides: Any) -> dict[str, Any]:
     arguments: dict[str, Any] = {
+        "spec": spec,
         "pipeline_name": "ml-platform-dev-support-assistant",
         "region": REGION,
         "role_arn": ROLE,
         "default_bucket": "ml-platform-dev-artifacts",
         "model_package_group_name": "ml-platform-dev-support-assistant",
         "kms_key_arn": KMS_KEY,
-        "settings": settings,
         "subnet_ids": ("subnet-0123456789abcdef0",),
         "security_group_ids": ("sg-0123456789abcdef0",),
         # Served on Inferentia2 in dev, on Trainium in prod (config/prod.yaml).
@@ -54,20 +55,22 @@ def build_arguments(settings: FineTuningPipelineSettings, **overrides: Any) -> d
     return arguments
 
 
-TRAINIUM = FineTuningPipelineSettings(
+TRAINIUM = FineTuningPipelineSpec(
     base_model=NEURON,
     accept_eula=True,
     training_instance_type="ml.trn1.32xlarge",
     training_instance_count=2,
-    torchrun=True,
+    distribution="torchrun",
     epochs=2,
     batch_size=1,
+    max_run_seconds=36000,
 )
-GPU_SPOT = FineTuningPipelineSettings(
+GPU_SPOT = FineTuningPipelineSpec(
     base_model=GPU,
     accept_eula=True,
     training_instance_type="ml.g5.2xlarge",
-    use_spot_training=True,
+    use_spot=True,
+    max_run_seconds=36000,
 )
 
 
@@ -262,27 +265,23 @@ def test_moto_create_pipeline_accepts_the_definition(trainium_text: str) -> None
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"base_model": "llama-9000"}, r"base_model='llama-9000' .*allowed: one of"),
-        ({"accept_eula": False}, r"accept_eula=False is not allowed for the gated model"),
-        (
-            {"training_instance_type": "ml.g5.2xlarge"},
-            r"training_instance_type='ml\.g5\.2xlarge' is not allowed for "
-            r"meta-textgenerationneuron-llama-3-2-1b; allowed: ml\.trn1\.2xlarge",
-        ),
-        ({"torchrun": False}, r"torchrun=False is not allowed on Trainium"),
-        ({"epochs": 0}, r"epochs=0 .*from 1 to 100"),
-        (
-            {"use_spot_training": True, "max_wait_seconds": 100},
-            r"max_wait_seconds=100 is not allowed with use_spot_training=True",
-        ),
+        ({"volume_size_gb": 0}, r"volume_size_gb=0 .*from 1 to 16384"),
+        ({"job_max_attempts": 21}, r"job_max_attempts=21 .*from 1 to 20"),
     ],
 )
 def test_settings_reject_values_naming_field_value_and_what_is_allowed(
     overrides: dict[str, Any], message: str
 ) -> None:
-    arguments: dict[str, Any] = {"base_model": NEURON, "accept_eula": True, "torchrun": True}
     with pytest.raises(ValueError, match=rf"^FineTuningPipelineSettings\.{message}"):
-        FineTuningPipelineSettings(**{**arguments, **overrides})
+        FineTuningPipelineSettings(**overrides)
+
+
+def test_the_builders_settings_reach_the_job(connection_attempts: list[str]) -> None:
+    settings = FineTuningPipelineSettings(volume_size_gb=500, job_max_attempts=5)
+    text = build_fine_tuning_pipeline(**build_arguments(GPU_SPOT, settings=settings))
+    job = {step["Name"]: step for step in json.loads(text)["Steps"]}["FineTune"]
+    assert job["Arguments"]["ResourceConfig"]["VolumeSizeInGB"] == 500
+    assert {policy["MaxAttempts"] for policy in job["RetryPolicies"]} == {5}
 
 
 def test_a_region_without_the_image_is_reported(connection_attempts: list[str]) -> None:

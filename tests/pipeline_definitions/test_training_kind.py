@@ -10,10 +10,10 @@ import pytest
 from aws_cdk import App, Stack
 
 from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingInstanceTypes
-from pipeline_definitions.pipeline_kinds import clarify_checks, pipeline_kind
+from pipeline_definitions.pipeline_kinds import BUILT_IN_KINDS, clarify_checks
 from pipeline_definitions.training_pipeline import StepCodeUris
 from platform_config import load_environment
-from platform_config.pipeline_spec import PipelineSpec
+from platform_config.pipeline_spec import PipelineSpec, TrainingPipelineSpec
 from tests.pipeline_definitions.test_training_pipeline import (
     KMS_KEY,
     MLFLOW,
@@ -53,14 +53,17 @@ def stack_arguments(**overrides: Any) -> dict[str, Any]:
 
 
 def test_the_training_kind_registers_every_monitors_baseline_the_others_none() -> None:
-    assert pipeline_kind("training").baselines == {
+    assert BUILT_IN_KINDS["training"].baselines == {
         "data_quality",
         "model_quality",
         "bias",
         "explainability",
     }
-    assert pipeline_kind("automl").baselines == frozenset()
-    assert pipeline_kind("fine_tuning").baselines == frozenset()
+    assert BUILT_IN_KINDS["automl"].baselines == frozenset()
+    assert BUILT_IN_KINDS["fine_tuning"].baselines == frozenset()
+    # What the configuration checks the monitors against: each model's own kind.
+    for model in CONFIG.models:
+        assert model.pipeline.baselines == BUILT_IN_KINDS[model.pipeline.kind].baselines
 
 
 def test_the_churn_models_monitors_ask_for_both_clarify_checks() -> None:
@@ -71,21 +74,23 @@ def test_the_churn_models_monitors_ask_for_both_clarify_checks() -> None:
 
 
 def test_a_stacks_arguments_reach_the_churn_definition() -> None:
-    definition = json.loads(pipeline_kind("training").build(CHURN.pipeline, **stack_arguments()))
+    definition = json.loads(BUILT_IN_KINDS["training"].build(CHURN.pipeline, **stack_arguments()))
     steps = all_steps(definition)
     assert {"ModelBiasCheck", "ModelExplainabilityCheck"} <= set(steps)
     assert definition["MlflowConfig"]["MlflowResourceArn"] == MLFLOW
     inference = steps["RegisterModel"]["Arguments"]["InferenceSpecification"]
-    # Every variant of the churn endpoint, shadow included (issue 11, defect 6).
-    assert inference["SupportedRealtimeInferenceInstanceTypes"] == ["ml.m5.large"]  # A/B, one fleet
+    # Every variant of the churn endpoint, shadow variants included (issue 11, defect 6).
+    assert CHURN.serving is not None
+    served = sorted({instance_type for _, instance_type in CHURN.serving.instance_types()})
+    assert inference["SupportedRealtimeInferenceInstanceTypes"] == served
 
 
 def test_a_feature_group_source_becomes_the_first_step() -> None:
-    spec = PipelineSpec(
+    spec = TrainingPipelineSpec(
         target_column="churned",
         training_source={"feature_group": "customer-activity", "features": ["contract_type"]},
     )
-    definition = json.loads(pipeline_kind("training").build(spec, **stack_arguments()))
+    definition = json.loads(BUILT_IN_KINDS["training"].build(spec, **stack_arguments()))
     command = all_steps(definition)["FeatureStoreDataset"]["Arguments"]["AppSpecification"][
         "ContainerArguments"
     ]
@@ -94,14 +99,14 @@ def test_a_feature_group_source_becomes_the_first_step() -> None:
 
 
 def test_a_source_group_the_stack_did_not_pass_is_a_one_line_error() -> None:
-    spec = PipelineSpec(training_source={"feature_group": "customer-activity"})
+    spec = TrainingPipelineSpec(training_source={"feature_group": "customer-activity"})
     with pytest.raises(ValueError, match=r"^training_source\.feature_group='customer-activity'"):
-        pipeline_kind("training").build(spec, **stack_arguments(feature_groups={}))
+        BUILT_IN_KINDS["training"].build(spec, **stack_arguments(feature_groups={}))
 
 
 def statements(specs: list[PipelineSpec]) -> dict[str, dict[str, Any]]:
     stack = Stack(App(), "Pipelines", env={"account": "111122223333", "region": "eu-west-1"})
-    policy_statements = pipeline_kind("training").policy_statements
+    policy_statements = BUILT_IN_KINDS["training"].policy_statements
     assert policy_statements is not None
     return {s.sid: stack.resolve(s.to_json()) for s in policy_statements(stack, specs)}
 
@@ -117,7 +122,7 @@ def test_clarify_may_only_manage_its_own_shadow_endpoints() -> None:
 
 
 def test_a_feature_group_source_may_query_that_groups_table_only() -> None:
-    spec = PipelineSpec(training_source={"feature_group": "customer-activity"})
+    spec = TrainingPipelineSpec(training_source={"feature_group": "customer-activity"})
     found = statements([CHURN.pipeline, spec])
     assert set(found) >= {
         "DescribeSourceFeatureGroups",

@@ -27,15 +27,16 @@ from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from pipeline_definitions.clarify_checks import ClarifyChecks
+from pipeline_definitions.model_registration import APPROVAL_STATUS
 from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from pipeline_definitions.training_pipeline import (
-    APPROVAL_STATUS,
     AUC_JSON_PATH,
     STEP_NAMES,
     StepCodeUris,
     TrainingPipelineSettings,
     build_training_pipeline,
 )
+from platform_config.pipeline_spec import TrainingPipelineSpec
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -68,6 +69,7 @@ def build_arguments(region: str = REGION, **overrides: Any) -> dict[str, Any]:
         "kms_key_arn": KMS_KEY.replace(REGION, region),
         "subnet_ids": SUBNETS,
         "security_group_ids": SECURITY_GROUPS,
+        "spec": TrainingPipelineSpec(),
         "settings": TrainingPipelineSettings(clarify=CLARIFY),
         "serving": SERVING,
         "mlflow_tracking_server_arn": MLFLOW.replace(REGION, region),
@@ -197,6 +199,7 @@ def test_a_fresh_process_without_aws_settings_builds_the_same_bytes_offline(
     arguments["code_uris"] = vars(arguments["code_uris"])
     arguments["serving"] = vars(arguments["serving"])
     arguments["clarify"] = vars(arguments.pop("settings").clarify)
+    arguments["spec"] = arguments.pop("spec").model_dump(mode="json")
     script = f"""
 import json, socket, sys
 attempts = []
@@ -211,7 +214,9 @@ from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from pipeline_definitions.training_pipeline import (
     StepCodeUris, TrainingPipelineSettings, build_training_pipeline
 )
+from platform_config.pipeline_spec import TrainingPipelineSpec
 arguments = {arguments!r}
+arguments["spec"] = TrainingPipelineSpec.model_validate(arguments["spec"])
 arguments["code_uris"] = StepCodeUris(**arguments["code_uris"])
 arguments["serving"] = ServingInstanceTypes(**arguments["serving"])
 arguments["settings"] = TrainingPipelineSettings(
@@ -310,10 +315,10 @@ def test_training_runs_the_builtin_xgboost_binary_logistic(definition: dict[str,
 def test_training_without_spot_has_no_wait_time_nor_checkpoints(
     no_network: ConnectionAttempts,
 ) -> None:
-    settings = TrainingPipelineSettings(use_spot_training=False, max_wait_seconds=0)
-    arguments = step(
-        json.loads(build_training_pipeline(**build_arguments(settings=settings))), "Train"
-    )["Arguments"]
+    spec = TrainingPipelineSpec(use_spot=False)
+    arguments = step(json.loads(build_training_pipeline(**build_arguments(spec=spec))), "Train")[
+        "Arguments"
+    ]
     assert arguments["EnableManagedSpotTraining"] is False
     assert "MaxWaitTimeInSeconds" not in arguments["StoppingCondition"]
     assert "CheckpointConfig" not in arguments
@@ -483,8 +488,8 @@ def test_every_job_encrypts_volumes_and_outputs_with_the_key(definition: dict[st
 
 
 def test_no_volume_key_is_requested_on_instance_storage(no_network: ConnectionAttempts) -> None:
-    settings = TrainingPipelineSettings(training_instance_type="ml.g5.xlarge")
-    built = json.loads(build_training_pipeline(**build_arguments(settings=settings)))
+    spec = TrainingPipelineSpec(training_instance_type="ml.g5.xlarge")
+    built = json.loads(build_training_pipeline(**build_arguments(spec=spec)))
     arguments = step(built, "Train")["Arguments"]
     assert "VolumeKmsKeyId" not in arguments["ResourceConfig"]
     assert arguments["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
@@ -640,47 +645,18 @@ def test_region_selects_the_image_registry(
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"auc_threshold": 1.5}, r"auc_threshold=1\.5 .*allowed: a number in \[0, 1\]"),
-        ({"auc_threshold": -0.1}, r"auc_threshold=-0\.1 .*allowed: a number in \[0, 1\]"),
         (
-            {"max_run_seconds": 3600, "max_wait_seconds": 3600},
+            {"quality_check_instance_type": "ml.inf2.xlarge"},
             (
-                r"max_wait_seconds=3600 is not allowed with use_spot_training=True; allowed: an "
-                r"integer greater than max_run_seconds=3600"
-            ),
-        ),
-        (
-            {"max_run_seconds": 7200, "max_wait_seconds": 3600},
-            r"max_wait_seconds=3600 .*greater than max_run_seconds=7200",
-        ),
-        (
-            {"training_instance_type": "ml.t3.medium"},
-            r"training_instance_type='ml\.t3\.medium' is a burstable .*allowed: a non-burstable",
-        ),
-        (
-            {"training_instance_type": "ml.inf2.xlarge"},
-            (
-                r"training_instance_type='ml\.inf2\.xlarge' is not an instance type SageMaker accepts "
-                r"for training jobs; allowed: one of the \d+ types"
-            ),
-        ),
-        (
-            {"training_instance_type": "ml.trn1.2xlarge"},
-            (
-                r"training_instance_type='ml\.trn1\.2xlarge' is a Trainium/Inferentia type.*allowed: a "
-                r"CPU or NVIDIA GPU"
-            ),
-        ),
-        (
-            {"processing_instance_type": "ml.inf2.xlarge"},
-            (
-                r"processing_instance_type='ml\.inf2\.xlarge' is not an instance type SageMaker accepts "
-                r"for processing jobs"
+                r"quality_check_instance_type='ml\.inf2\.xlarge' is not an instance type SageMaker"
+                r" accepts for processing jobs"
             ),
         ),
         ({"volume_size_gb": 0}, r"volume_size_gb=0 .*allowed: an integer from 1 to 16384"),
         ({"cache_preprocessing_for": "30 days"}, r"cache_preprocessing_for='30 days' .*ISO 8601"),
         ({"eta": 0}, r"eta=0 .*allowed: a number in \(0, 1\]"),
+        ({"min_child_weight": -1}, r"min_child_weight=-1 .*allowed: a number >= 0"),
+        ({"job_max_attempts": 21}, r"job_max_attempts=21 .*allowed: an integer from 1 to 20"),
     ],
 )
 def test_settings_reject_values_naming_field_value_and_what_is_allowed(
@@ -688,13 +664,6 @@ def test_settings_reject_values_naming_field_value_and_what_is_allowed(
 ) -> None:
     with pytest.raises(ValueError, match=rf"^TrainingPipelineSettings\.{message}"):
         TrainingPipelineSettings(**overrides)
-
-
-def test_max_wait_is_not_checked_without_spot() -> None:
-    settings = TrainingPipelineSettings(
-        use_spot_training=False, max_run_seconds=3600, max_wait_seconds=0
-    )
-    assert settings.max_wait_seconds == 0
 
 
 @pytest.mark.parametrize(

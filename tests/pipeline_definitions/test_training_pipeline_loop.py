@@ -24,6 +24,7 @@ from pipeline_definitions.training_pipeline import (
     TrainingPipelineSettings,
     build_training_pipeline,
 )
+from platform_config.pipeline_spec import TrainingPipelineSpec
 from platform_contracts.retraining import (
     DEFAULT_RUN,
     INPUT_DATA_URI,
@@ -70,7 +71,8 @@ def from_feature_store() -> dict[str, Any]:
     arguments = build_arguments(
         code_uris=StepCodeUris.under("s3://ml-platform-dev-artifacts/code"),
         feature_group=GROUP,
-        settings=TrainingPipelineSettings(target_column="churned", clarify=CLARIFY),
+        spec=TrainingPipelineSpec(target_column="churned"),
+        settings=TrainingPipelineSettings(clarify=CLARIFY),
     )
     return json.loads(build_training_pipeline(**arguments))
 

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pipeline_definitions.container_images import ContainerImage, image
+from platform_config.container_images import ContainerImage, image
 
 CATALOGUE_FILE = Path(__file__).resolve().parent / "foundation_models.json"
 

@@ -7,20 +7,24 @@ regions it is published in with their registry accounts, and where AWS publishes
 file's header gives the sources and the date they were read). This module is its one
 loader; ``docs/images.md`` says how to bump an image.
 
-It lives beside the pipeline builders, the lowest layer: the foundation models and the
-configuration (``platform_config``) both read it, and it imports neither.
+It is part of the configuration, the lowest layer: the configuration checks serving images
+against it, the foundation models name their images in it, and the pipeline builders,
+constructs and stacks read it; what an instance type computes with comes from
+:mod:`platform_config.aws_facts`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from platform_config.aws_facts import NEURON_V1_FAMILIES, Accelerator, instance_family
+from platform_config.aws_facts import instance_accelerator as aws_instance_accelerator
 
 TABLE_FILE = Path(__file__).resolve().parent / "container_images.yaml"
 
@@ -31,36 +35,18 @@ _URI = re.compile(
 )
 _VERSION = re.compile(r"^\d+\.\d+")
 _NOT_IN_TABLE = (
-    "is not in the container image table (pipeline_definitions/container_images.yaml;"
+    "is not in the container image table (platform_config/container_images.yaml;"
     " see docs/images.md)"
 )
 
 
-class Accelerator(str, Enum):
-    """What an instance computes with, as far as an image is concerned."""
-
-    CPU = "cpu"
-    GPU = "gpu"
-    NEURON = "neuron"
-
-
-#: Instance families by accelerator: NVIDIA GPUs, and the NeuronCore-v2 (and later)
-#: families that run ``neuronx`` images (Inferentia2, Trainium). ``inf1``
-#: (NeuronCore-v1) runs other images: no image of the table runs on it.
-_GPU_FAMILIES = re.compile(r"^(g4dn|g5|g6|g6e|g7e|p3|p3dn|p4d|p4de|p5|p5e|p5en|p6-b200)$")
-_NEURON_FAMILIES = re.compile(r"^(inf2|trn1|trn1n|trn2)$")
-
-
 def instance_accelerator(instance_type: str) -> Accelerator | None:
-    """``ml.g5.xlarge`` -> GPU, ``ml.inf2.xlarge`` -> NEURON, ``ml.inf1.xlarge`` -> None."""
-    family = instance_type.split(".")[1]
-    if _GPU_FAMILIES.match(family):
-        return Accelerator.GPU
-    if _NEURON_FAMILIES.match(family):
-        return Accelerator.NEURON
-    if family.startswith("inf"):
+    """What an image must be built for to run on the type: ``ml.g5.xlarge`` -> GPU,
+    ``ml.inf2.xlarge`` -> NEURON (``neuronx``), ``ml.m5.large`` -> CPU; ``ml.inf1.xlarge``
+    -> ``None``: NeuronCore-v1 runs no image of the table."""
+    if instance_family(instance_type) in NEURON_V1_FAMILIES:
         return None
-    return Accelerator.CPU
+    return aws_instance_accelerator(instance_type)
 
 
 def neuron_sdk_line(version: str) -> str:
