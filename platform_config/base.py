@@ -74,8 +74,7 @@ NUMBER_ERRORS = frozenset(
 
 _FIXED_MESSAGES = {
     "missing": "is required",
-    "extra_forbidden": "is not a known field (check the spelling against README's"
-    " configuration table)",
+    "extra_forbidden": "is not a known field (check the spelling against docs/configuration.md)",
     "string_type": "must be a string (quote it)",
     "finite_number": "is not a finite number (inf and nan are not allowed)",
 }

@@ -74,7 +74,9 @@ def first_problem(error: ValidationError, data: Any) -> Problem:
         if item["type"] in CONSEQUENCES:
             continue
         groups.setdefault(_user_path(item, data), []).append(dict(item))
-    path, items = next(iter(groups.items()))
+    # A misspelt key explains the required field it leaves missing: name the typo first.
+    ordered = sorted(groups.items(), key=lambda group: group[1][0]["type"] != "extra_forbidden")
+    path, items = ordered[0]
     first = items[0]
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):

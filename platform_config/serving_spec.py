@@ -146,7 +146,7 @@ class AutoscalingSpec(Frozen):
 
 
 class DeploymentSpec(Frozen):
-    """How CloudFormation (and the deployment automation) moves traffic to a new model.
+    """How CloudFormation moves traffic to a new model: a deploy, or a release (docs/releases.md).
 
     Attributes
     ----------

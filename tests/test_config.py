@@ -99,6 +99,11 @@ BAD_VALUES = [
     ),
     ({"termination_protection": _DELETE}, "dev.yaml: termination_protection: is required"),
     ({"retension": "retain"}, "dev.yaml: retension: 'retain' is not a known field"),
+    # The typo replaces the right key: it is named, not the required key it leaves missing.
+    (
+        {"retention": _DELETE, "retension": "retain"},
+        "dev.yaml: retension: 'retain' is not a known field",
+    ),
     (
         {"log_retention_days": 45},
         "dev.yaml: log_retention_days: 45 is not a CloudWatch Logs retention period"
