@@ -118,7 +118,17 @@ class ContainerImage:
 
 @dataclass(frozen=True)
 class ImageReference:
-    """An image URI split into its parts (the tag defaults to ``latest``, as Docker's)."""
+    """An image URI split into its parts.
+
+    Attributes
+    ----------
+    account, region:
+        The ECR registry's account and region (``{region}`` when the URI leaves it open).
+    repository:
+        The repository name (``djl-inference``).
+    tag:
+        The tag (``latest`` when the URI names none, as Docker's default).
+    """
 
     account: str
     region: str
@@ -127,6 +137,7 @@ class ImageReference:
 
     @property
     def reference(self) -> str:
+        """``<repository>:<tag>``, the key of the image table."""
         return f"{self.repository}:{self.tag}"
 
 

@@ -33,6 +33,8 @@ class FoundationModel:
 
     Parameters
     ----------
+    description:
+        What the model is, in a few words (shown in the configuration reference).
     model_id:
         The JumpStart model id, e.g. ``"meta-textgeneration-llama-3-2-1b"``.
     accelerator:
