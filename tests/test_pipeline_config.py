@@ -15,7 +15,7 @@ import pytest
 import yaml
 from pydantic import TypeAdapter
 
-from platform_config import ConfigError, InterfaceEndpoint, load_environment
+from platform_config import ConfigError, load_environment
 from platform_config.foundation_models import foundation_models
 from platform_config.loader import DEFAULT_CONFIG_DIR
 from platform_config.pipeline_spec import (
@@ -359,18 +359,11 @@ def _with_athena(config_dir: Path) -> None:
 
 
 def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir: Path) -> None:
-    _with_athena(config_dir)
     source = {"feature_group": "customer-activity", "features": ["contract_type", "tenure_months"]}
     index = _add_model(config_dir, {"target_column": "churned", "training_source": source})
     with pytest.raises(ConfigError, match="add athena to network.interface_endpoints"):
         load_environment("dev", config_dir)
-    env = config_dir / "dev.yaml"
-    endpoints = ", ".join(e.value for e in InterfaceEndpoint)  # the defaults and athena
-    env.write_text(
-        env.read_text().replace(
-            "    zone_count: 2\n", f"    zone_count: 2\n  interface_endpoints: [{endpoints}]\n", 1
-        )
-    )
+    _with_athena(config_dir)
     spec = load_environment("dev", config_dir).models[index].pipeline
     assert spec.training_source is not None
     assert spec.training_source.feature_group == "customer-activity"
