@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
 from platform_config import FeatureGroupSpec
+from platform_config.names import ResourceNames
 
 _FEATURE_TYPES = {"string": "String", "integral": "Integral", "fractional": "Fractional"}
 #: Glue catalog database SageMaker creates offline-store tables in.
@@ -36,8 +37,8 @@ class FeatureStore(Construct):
     ----------
     feature_groups:
         The feature group catalogue.
-    name_prefix:
-        Deployed names are ``<name_prefix>-<name>``.
+    names:
+        The environment's names: a group is deployed as ``names.feature_group(<name>)``.
     offline_bucket, offline_prefix:
         Bucket and key prefix of the offline stores (default prefix ``feature-store``).
     key:
@@ -52,7 +53,7 @@ class FeatureStore(Construct):
         construct_id: str,
         *,
         feature_groups: Sequence[FeatureGroupSpec],
-        name_prefix: str,
+        names: ResourceNames,
         offline_bucket: s3.IBucket,
         key: kms.IKey,
         removal_policy: RemovalPolicy,
@@ -113,7 +114,7 @@ class FeatureStore(Construct):
             group = sagemaker.CfnFeatureGroup(
                 self,
                 spec.name,
-                feature_group_name=f"{name_prefix}-{spec.name}",
+                feature_group_name=names.feature_group(spec.name),
                 description=spec.description or None,
                 record_identifier_feature_name=spec.record_identifier,
                 event_time_feature_name=spec.event_time,

@@ -88,7 +88,7 @@ class InferenceComponentEndpoint(Construct):
     component:
         ``CfnInferenceComponent``.
     component_name:
-        Its physical name (the endpoint's).
+        Its physical name.
     model:
         The :class:`ServedModel`.
     scaling:
@@ -128,6 +128,8 @@ class InferenceComponentEndpoint(Construct):
         :class:`~ml_constructs.model_endpoint.ModelEndpoint`.
     rollback_alarms:
         Alarms whose firing rolls a deployment of the component back (default none).
+    component_name:
+        Physical name of the component (default: ``endpoint_name``).
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class InferenceComponentEndpoint(Construct):
         image: str | None = None,
         provider: lambda_.IFunction | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+        component_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         blocker = scale_to_zero_blocker(spec)
@@ -153,7 +156,8 @@ class InferenceComponentEndpoint(Construct):
             raise ValueError(f"cannot serve {endpoint_name} on an inference component: {blocker}")
         if len(endpoint_name) > 63:
             raise ValueError(f"endpoint_name {endpoint_name!r} is longer than 63 characters")
-        self.endpoint_name = self.component_name = endpoint_name
+        self.endpoint_name = endpoint_name
+        self.component_name = component_name or endpoint_name
         variant = spec.production_variants[0]
         instance_type = spec.variant_instance_type(variant)
         llm = llm_settings(spec, image)
@@ -198,7 +202,7 @@ class InferenceComponentEndpoint(Construct):
         self.component = _IC(
             self,
             "Component",
-            inference_component_name=endpoint_name,
+            inference_component_name=self.component_name,
             endpoint_name=self.endpoint.attr_endpoint_name,
             variant_name=variant.name,
             specification=_IC.InferenceComponentSpecificationProperty(
@@ -217,7 +221,7 @@ class InferenceComponentEndpoint(Construct):
             self,
             "Scaling",
             component=self.component,
-            component_name=endpoint_name,
+            component_name=self.component_name,
             max_copies=max_instances,
             target_invocations_per_copy=scaling.target_invocations_per_instance,
             scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),

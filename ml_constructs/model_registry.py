@@ -9,6 +9,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from platform_config import ModelSpec
+from platform_config.names import ResourceNames
 
 #: What a reader account may do with this registry's packages: enough to promote them.
 READER_ACTIONS = (
@@ -139,8 +140,8 @@ class ModelRegistry(Construct):
     ----------
     models:
         The model catalogue.
-    name_prefix:
-        Group names are ``<name_prefix>-<model name>``.
+    names:
+        The environment's names: a group is ``names.model_package_group(<model name>)``.
     reader_accounts:
         Accounts that may read every group's packages (default none).
     removal_policy:
@@ -153,7 +154,7 @@ class ModelRegistry(Construct):
         construct_id: str,
         *,
         models: Sequence[ModelSpec],
-        name_prefix: str,
+        names: ResourceNames,
         reader_accounts: Sequence[str] = (),
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -162,7 +163,7 @@ class ModelRegistry(Construct):
             model.name: ModelPackageGroup(
                 self,
                 model.name,
-                group_name=f"{name_prefix}-{model.name}",
+                group_name=names.model_package_group(model.name),
                 description=model.description,
                 reader_accounts=reader_accounts,
                 removal_policy=removal_policy,

@@ -14,8 +14,7 @@ from ml_constructs.compliance import acknowledge_wildcards
 from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.retraining_trigger import function_target, settings_read_statement
-from platform_config.schema import PromotionSource
-from platform_contracts.releases import records_path
+from platform_config.names import EVERY_MODEL, BucketKind, ResourceNames
 
 #: The CDK bootstrap qualifier of the environments (CDK's default).
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -51,11 +50,11 @@ class ReleaseAutomation(Construct):
     ----------
     function:
         The function running ``lambda/release_automation``.
-    name_prefix, account, region:
-        The environment.
-    artifacts_bucket_name, reports_bucket_name:
-        Where packages' artifacts and baselines are read, where released baselines go
-        (``baselines/<model>/<version>/``), and where imported versions are copied.
+    names:
+        The environment's names: its records, models' groups and stacks, and the buckets
+        where packages' artifacts and baselines are read (artifacts, reports), where
+        released baselines go (``baselines/<model>/<version>/`` in reports) and where
+        imported versions are copied (artifacts).
     idempotency_table:
         Table recording handled events.
     data_key:
@@ -63,7 +62,8 @@ class ReleaseAutomation(Construct):
     workload_key:
         Encrypts the retry queue (the function's key).
     promote_from:
-        The previous environment, whose approved versions ``import`` copies (default none).
+        The names of the previous environment, whose approved versions ``import`` copies
+        (default none).
     """
 
     def __init__(
@@ -72,15 +72,11 @@ class ReleaseAutomation(Construct):
         construct_id: str,
         *,
         function: PlatformFunction,
-        name_prefix: str,
-        account: str,
-        region: str,
-        artifacts_bucket_name: str,
-        reports_bucket_name: str,
+        names: ResourceNames,
         idempotency_table: IdempotencyTable,
         data_key: kms.IKey,
         workload_key: kms.IKey,
-        promote_from: PromotionSource | None = None,
+        promote_from: ResourceNames | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = function
@@ -108,11 +104,11 @@ class ReleaseAutomation(Construct):
             service="iam",
             region="",
             resource="role",
-            resource_name=CFN_EXEC_ROLE.format(account=account, region=region),
+            resource_name=CFN_EXEC_ROLE.format(account=names.account, region=names.region),
         )
         environment = {
-            "NAME_PREFIX": name_prefix,
-            "EXPECTED_ACCOUNT_ID": account,
+            "NAME_PREFIX": names.prefix,
+            "EXPECTED_ACCOUNT_ID": names.account,
             "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
             "RETRY_QUEUE_URL": self.retry_queue.queue_url,
             "CLOUDFORMATION_ROLE_ARN": cfn_role,
@@ -122,38 +118,37 @@ class ReleaseAutomation(Construct):
             environment.update(
                 PREVIOUS_ACCOUNT_ID=promote_from.account,
                 PREVIOUS_REGION=promote_from.region,
-                PREVIOUS_NAME_PREFIX=promote_from.name_prefix,
-                ARTIFACTS_BUCKET_NAME=artifacts_bucket_name,
+                PREVIOUS_NAME_PREFIX=promote_from.prefix,
+                ARTIFACTS_BUCKET_NAME=names.bucket(BucketKind.ARTIFACTS),
             )
         for name, value in environment.items():
             handler.add_environment(name, value)
         idempotency_table.grant_records(handler)
         data_key.grant_encrypt_decrypt(handler)
-        statements = self._statements(
-            stack, name_prefix, cfn_role, artifacts_bucket_name, reports_bucket_name, promote_from
-        )
+        statements = self._statements(stack, names, cfn_role, promote_from)
         role = handler.role
         assert role is not None
         for statement, reason in statements:
             handler.add_to_role_policy(statement)
             acknowledge_wildcards(role, [statement], reason=reason)
-        self._rules(stack, name_prefix)
+        self._rules(stack, names)
 
     def _statements(
         self,
         stack: Stack,
-        name_prefix: str,
+        names: ResourceNames,
         cfn_role: str,
-        artifacts: str,
-        reports: str,
-        promote_from: PromotionSource | None,
+        promote_from: ResourceNames | None,
     ) -> list[tuple[iam.PolicyStatement, str]]:
         """Each statement of the function's policy, with why its wildcards are needed."""
 
         def sagemaker_arn(resource: str, name: str) -> str:
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
-        records = records_path(name_prefix).strip("/")
+        records = names.release_records_path().strip("/")
+        artifacts = names.bucket(BucketKind.ARTIFACTS)
+        reports = names.bucket(BucketKind.REPORTS)
+        packages = f"{names.model_package_group(EVERY_MODEL)}/*"
         s3 = f"arn:{stack.partition}:s3:::"
         statements = [
             (
@@ -174,13 +169,13 @@ class ReleaseAutomation(Construct):
                 " and slot under the records path; this function is their only writer.",
             ),
             (
-                settings_read_statement(stack, name_prefix),
+                settings_read_statement(stack, names.prefix),
                 "Reads the settings document of each of this environment's models.",
             ),
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[sagemaker_arn("model-package", f"{name_prefix}-*/*")],
+                    resources=[sagemaker_arn("model-package", packages)],
                 ),
                 "Reads the packages of this environment's groups; versions are numbered by"
                 " SageMaker.",
@@ -192,7 +187,7 @@ class ReleaseAutomation(Construct):
                         stack.format_arn(
                             service="cloudformation",
                             resource="stack",
-                            resource_name=f"{name_prefix}-model-*/*",
+                            resource_name=f"{names.model_stack(EVERY_MODEL)}/*",
                         )
                     ],
                 ),
@@ -240,15 +235,17 @@ class ReleaseAutomation(Construct):
             ),
         ]
         if promote_from is not None:
-            statements += self._import_statements(stack, name_prefix, artifacts, promote_from)
+            statements += self._import_statements(stack, names, promote_from)
         return statements
 
     @staticmethod
     def _import_statements(
-        stack: Stack, name_prefix: str, artifacts: str, source: PromotionSource
+        stack: Stack, names: ResourceNames, source: ResourceNames
     ) -> list[tuple[iam.PolicyStatement, str]]:
         """What importing a version from the previous environment needs."""
-        source_bucket = f"mlp-{source.environment}-{source.account}-{source.region}-artifacts"
+        source_bucket = source.bucket(BucketKind.ARTIFACTS)
+        artifacts = names.bucket(BucketKind.ARTIFACTS)
+        group = names.model_package_group(EVERY_MODEL)
         source_arn = f"arn:{stack.partition}:sagemaker:{source.region}:{source.account}"
         return [
             (
@@ -259,7 +256,9 @@ class ReleaseAutomation(Construct):
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[f"{source_arn}:model-package/{source.name_prefix}-*/*"],
+                    resources=[
+                        f"{source_arn}:model-package/{source.model_package_group(EVERY_MODEL)}/*"
+                    ],
                 ),
                 "Reads the previous environment's packages (its registry policy allows this"
                 " account).",
@@ -297,12 +296,12 @@ class ReleaseAutomation(Construct):
                         stack.format_arn(
                             service="sagemaker",
                             resource="model-package",
-                            resource_name=f"{name_prefix}-*/*",
+                            resource_name=f"{group}/*",
                         ),
                         stack.format_arn(
                             service="sagemaker",
                             resource="model-package-group",
-                            resource_name=f"{name_prefix}-*",
+                            resource_name=group,
                         ),
                     ],
                     conditions={
@@ -314,7 +313,7 @@ class ReleaseAutomation(Construct):
             ),
         ]
 
-    def _rules(self, stack: Stack, name_prefix: str) -> None:
+    def _rules(self, stack: Stack, names: ResourceNames) -> None:
         target = function_target(self.function)
         self.approval_rule = events.Rule(
             self,
@@ -324,14 +323,16 @@ class ReleaseAutomation(Construct):
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
                 detail={
-                    "ModelPackageGroupName": [{"prefix": f"{name_prefix}-"}],
+                    "ModelPackageGroupName": [{"prefix": names.model_names_prefix()}],
                     "ModelApprovalStatus": ["Approved", "Rejected"],
                 },
             ),
             targets=[target],
         )
         stack_arn = stack.format_arn(
-            service="cloudformation", resource="stack", resource_name=f"{name_prefix}-model-"
+            service="cloudformation",
+            resource="stack",
+            resource_name=names.model_stack(EVERY_MODEL).removesuffix(EVERY_MODEL),
         )
         self.stack_status_rule = events.Rule(
             self,

@@ -28,8 +28,8 @@ from ml_constructs.model_package_resolver import ModelPackageResolver
 from ml_constructs.release_automation import BOOTSTRAP_QUALIFIER, ReleaseAutomation
 from ml_constructs.retraining_trigger import RetrainingTrigger
 from platform_config import EnvironmentConfig
-from platform_contracts.releases import records_path, release_function_name
-from stacks.data_stack import BUCKET_KINDS, DataStack
+from platform_config.names import BucketKind, ResourceNames
+from stacks.data_stack import DataStack
 from stacks.lambda_packages import function_package
 from stacks.network_stack import NetworkStack
 from stacks.removal import key_pending_window, log_retention, removal_policy
@@ -47,7 +47,7 @@ def step_code_uri(config: EnvironmentConfig) -> str:
     digest = hashlib.sha256()
     for path in sorted(STEPS_DIR.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    bucket = config.bucket_name(BUCKET_KINDS["PipelineCode"])
+    bucket = config.names.bucket(BucketKind.CODE)
     return f"s3://{bucket}/{STEP_CODE_PREFIX}/{digest.hexdigest()[:16]}"
 
 
@@ -70,6 +70,14 @@ def publish_for_models(stack: Stack, values: Sequence[str]) -> None:
         output_id = "Output" + json.dumps(stack.resolve(value), separators=(",", ":"))
         if scope.node.try_find_child(output_id) is None:
             CfnOutput(scope, output_id, value=value)
+
+
+def promotion_source_names(config: EnvironmentConfig) -> ResourceNames | None:
+    """The names of the environment whose approved versions this one imports, if any."""
+    source = config.model_registry.promote_from
+    if source is None:
+        return None
+    return ResourceNames(source.environment, source.account, source.region)
 
 
 class AutomationStack(Stack):
@@ -111,10 +119,12 @@ class AutomationStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal = removal_policy(config)
         net = network.network
+        names = config.names
         self.alerts = AlertTopic(
             self,
             "Alerts",
-            topic_name=f"{config.name_prefix}-alerts",
+            topic_name=names.alert_topic(),
+            key_alias=names.alert_key_alias(),
             existing_topic_arn=config.alerts.topic_arn,
             email_addresses=config.alerts.email_addresses,
             removal_policy=removal,
@@ -134,8 +144,8 @@ class AutomationStack(Stack):
             self,
             "PackageResolver",
             code_path=str(function_package("model_package_resolver")),
-            group_name_prefix=config.name_prefix,
-            records_path=records_path(config.name_prefix),
+            group_name_prefix=names.prefix,
+            records_path=names.release_records_path(),
             **placement,
         )
         self._step_code(config, data)
@@ -146,9 +156,9 @@ class AutomationStack(Stack):
             self,
             "Retraining",
             function=self._function("RetrainingTrigger", "retraining_trigger", placement),
-            name_prefix=config.name_prefix,
+            name_prefix=names.prefix,
             account=config.account,
-            datasets_bucket_name=config.bucket_name(BUCKET_KINDS["Datasets"]),
+            datasets_bucket_name=names.bucket(BucketKind.DATASETS),
             idempotency_table=self.idempotency_table,
             key=data.keys.workload,
         )
@@ -159,18 +169,14 @@ class AutomationStack(Stack):
                 "ReleaseAutomation",
                 "release_automation",
                 placement,
-                function_name=release_function_name(config.name_prefix),
+                function_name=names.release_function(),
                 reserved_concurrency=1,  # one release at a time: records never race
             ),
-            name_prefix=config.name_prefix,
-            account=config.account,
-            region=config.region,
-            artifacts_bucket_name=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
-            reports_bucket_name=config.bucket_name(BUCKET_KINDS["MonitoringReports"]),
+            names=names,
             idempotency_table=self.idempotency_table,
             data_key=data.keys.data,
             workload_key=data.keys.workload,
-            promote_from=config.model_registry.promote_from,
+            promote_from=promotion_source_names(config),
         )
         self._deploy_role_reads_records(config)
         for function in (
@@ -189,7 +195,9 @@ class AutomationStack(Stack):
                 detail={
                     "ProcessingJobStatus": ["Failed"],
                     "Environment": {
-                        "sagemaker_monitoring_schedule_name": [{"prefix": f"{config.name_prefix}-"}]
+                        "sagemaker_monitoring_schedule_name": [
+                            {"prefix": names.model_names_prefix()}
+                        ]
                     },
                 },
             ),
@@ -232,7 +240,7 @@ class AutomationStack(Stack):
         bootstrap version. The records are read, never written, through this policy.
         """
         role_name = f"cdk-{BOOTSTRAP_QUALIFIER}-deploy-role-{config.account}-{config.region}"
-        records = records_path(config.name_prefix).strip("/")
+        records = config.names.release_records_path().strip("/")
         read = iam.PolicyStatement(
             actions=["ssm:GetParameters", "ssm:GetParameter"],
             resources=[
@@ -276,7 +284,7 @@ class AutomationStack(Stack):
             "StepCode",
             log_group=self.step_code_logs,
             sources=[s3_deployment.Source.asset(str(STEPS_DIR), exclude=["*", "!*.py"])],
-            destination_bucket=data.import_bucket(self, "PipelineCode"),
+            destination_bucket=data.import_bucket(self, BucketKind.CODE),
             destination_key_prefix=self.step_code_prefix.split("/", 3)[3],
             # Earlier versions stay for executions that still run them.
             prune=False,

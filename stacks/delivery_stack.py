@@ -19,6 +19,7 @@ from ml_constructs import (
 from ml_constructs.released_versions import OnlyUnderCondition
 from platform_config import EnvironmentConfig
 from platform_config.delivery import DeliveryConfig
+from platform_config.names import BucketKind, delivery_names
 from platform_contracts.releases import Slot
 from scripts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets
 from stacks.platform_app import construct_id_of
@@ -151,18 +152,21 @@ class DeliveryStack(Stack):
         )
 
     def _harden_artifact_stores(self, config: DeliveryConfig) -> None:
+        access_logs = delivery_names(config.account, config.region).bucket(BucketKind.ACCESS_LOGS)
         ArtifactBucketHardening(
             self,
             "ArtifactStore",
             bucket=self.pipeline.pipeline.artifact_bucket,
-            access_logs_bucket_name=config.bucket_name("access-logs"),
+            access_logs_bucket_name=access_logs,
         )
         for region, support in sorted(self.pipeline.pipeline.cross_region_support.items()):
             ArtifactBucketHardening(
                 support.stack,
                 "ArtifactStore",
                 bucket=support.replication_bucket,
-                access_logs_bucket_name=f"mlp-delivery-{config.account}-{region}-access-logs",
+                access_logs_bucket_name=delivery_names(config.account, region).bucket(
+                    BucketKind.ACCESS_LOGS
+                ),
             )
 
     def _acknowledge_generated_resources(self) -> None:

@@ -8,7 +8,6 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from platform_config import EnvironmentConfig
-from platform_contracts.releases import model_stack_name
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.model_registry_stack import ModelRegistryStack
@@ -68,26 +67,26 @@ class MlPlatform:
                 "termination_protection": config.termination_protection,
             }
 
-        prefix = config.name_prefix
+        names = config.names
         self.data = DataStack(
             scope,
             "Data",
             config=config,
-            **placement(f"{prefix}-data", "KMS keys and S3 buckets (stateful)"),
+            **placement(names.stack("data"), "KMS keys and S3 buckets (stateful)"),
         )
         self.network = NetworkStack(
             scope,
             "Network",
             config=config,
             logs_key=self.data.keys.logs,
-            **placement(f"{prefix}-network", "VPC, endpoints and security groups"),
+            **placement(names.stack("network"), "VPC, endpoints and security groups"),
         )
         self.registry = RegistryStack(
             scope,
             "Registry",
             config=config,
             data=self.data,
-            **placement(f"{prefix}-registry", "feature store (stateful)"),
+            **placement(names.stack("registry"), "feature store (stateful)"),
         )
         self.workspace = WorkspaceStack(
             scope,
@@ -96,7 +95,7 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             registry=self.registry,
-            **placement(f"{prefix}-workspace", "SageMaker domain, Studio and MLflow"),
+            **placement(names.stack("workspace"), "SageMaker domain, Studio and MLflow"),
         )
         self.automation = AutomationStack(
             scope,
@@ -105,7 +104,7 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             **placement(
-                f"{prefix}-automation",
+                names.stack("automation"),
                 "alerts, step code, release and retraining automation",
             ),
         )
@@ -125,7 +124,7 @@ class MlPlatform:
                 model=model,
                 automation=self.automation,
                 **placement(
-                    f"{prefix}-registry-{model.name}",
+                    names.model_registry_stack(model.name),
                     f"{model.name}'s model package group and release record (stateful)",
                 ),
             )
@@ -137,7 +136,7 @@ class MlPlatform:
                 registry=registry,
                 **shared,
                 **placement(
-                    model_stack_name(prefix, model.name),
+                    names.model_stack(model.name),
                     f"{model.name}'s pipelines, serving and monitoring",
                 ),
             )

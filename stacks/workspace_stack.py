@@ -18,6 +18,7 @@ from ml_constructs import (
 from ml_constructs.mlflow_app import MlflowApp
 from ml_constructs.mlflow_tracking_server import MLFLOW_ARTIFACT_PREFIX
 from platform_config import EnvironmentConfig
+from platform_config.names import EVERY_MODEL, BucketKind
 from stacks.data_stack import DataStack
 from stacks.mlflow_resource import mlflow_arn_parameter_name, mlflow_resource_name
 from stacks.network_stack import NetworkStack
@@ -55,27 +56,27 @@ class WorkspaceStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        prefix = config.name_prefix
+        names = config.names
         self.execution_role = SageMakerExecutionRole(
             self,
             "ExecutionRole",
-            description=f"{prefix}: SageMaker Studio users",
-            pipelines=[f"{prefix}-*"],
-            package_groups=[f"{prefix}-*"],
+            description=f"{names.prefix}: SageMaker Studio users",
+            pipelines=[names.pipeline(EVERY_MODEL)],
+            package_groups=[names.model_package_group(EVERY_MODEL)],
             volume_key=data.keys.workload,
         )
         role = self.execution_role.role
-        datasets = data.import_bucket(self, "Datasets")
-        artifacts = data.import_bucket(self, "ModelArtifacts")
+        datasets = data.import_bucket(self, BucketKind.DATASETS)
+        artifacts = data.import_bucket(self, BucketKind.ARTIFACTS)
         # Studio users read what pipelines and monitors produce; they write datasets and
         # their MLflow runs' artifacts, never model artifacts or released baselines.
         grants = [
             datasets.grant_read_write(role),
             artifacts.grant_read(role),
             artifacts.grant_read_write(role, f"{MLFLOW_ARTIFACT_PREFIX}/*"),
-            data.import_bucket(self, "PipelineCode").grant_read(role),
-            data.import_bucket(self, "DataCapture").grant_read(role),
-            data.import_bucket(self, "MonitoringReports").grant_read(role),
+            data.import_bucket(self, BucketKind.CODE).grant_read(role),
+            data.import_bucket(self, BucketKind.CAPTURE).grant_read(role),
+            data.import_bucket(self, BucketKind.REPORTS).grant_read(role),
         ]
         if registry.feature_store.feature_groups:
             grants.append(registry.feature_store.grant_read_write_records(role))
@@ -95,7 +96,7 @@ class WorkspaceStack(Stack):
                     app_name=mlflow_resource_name(config),
                     artifact_bucket=artifacts,
                     settings=config.mlflow,
-                    protected_group_prefix=prefix,
+                    protected_group_prefix=names.prefix,
                 )
             else:
                 self.mlflow = MlflowTrackingServer(
@@ -104,13 +105,13 @@ class WorkspaceStack(Stack):
                     server_name=mlflow_resource_name(config),
                     artifact_bucket=artifacts,
                     settings=config.mlflow,
-                    protected_group_prefix=prefix,
+                    protected_group_prefix=names.prefix,
                 )
             ssm.StringParameter(
                 self,
                 "MlflowArn",
                 parameter_name=mlflow_arn_parameter_name(config),
-                description=f"{prefix}: ARN of the MLflow {config.mlflow.kind.replace('_', ' ')} (tracking URI)",
+                description=f"{names.prefix}: ARN of the MLflow {config.mlflow.kind.replace('_', ' ')} (tracking URI)",
                 string_value=self.mlflow.server_arn,
             )
             acknowledge_wildcards(
@@ -125,7 +126,7 @@ class WorkspaceStack(Stack):
         self.studio = StudioDomain(
             self,
             "Studio",
-            domain_name=prefix,
+            domain_name=names.domain(),
             settings=config.studio,
             vpc=net.vpc,
             subnets=net.subnets.subnets,
