@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from ml_constructs.async_endpoint import AsyncEndpoint
 from ml_constructs.async_inference_notifications import AsyncInferenceNotifications
 from ml_constructs.batch_transform_model import BatchTransformModel
 from ml_constructs.endpoint_alarms import EndpointAlarms
@@ -18,7 +19,9 @@ from ml_constructs.inference_component_endpoint import (
     InferenceComponentEndpoint,
 )
 from ml_constructs.model_endpoint import AsyncOutput, ModelEndpoint, VariantPackage
+from ml_constructs.real_time_endpoint import RealTimeEndpoint
 from ml_constructs.released_versions import ReleasedVersions
+from ml_constructs.serverless_endpoint import ServerlessEndpoint
 from platform_config import EnvironmentConfig, ModelSpec
 from platform_config.names import BucketKind
 from platform_config.serving_defaults import instance_sizes, scales_to_zero
@@ -188,17 +191,22 @@ class ModelServing(Construct):
                 reason="Data capture writes this endpoint's prefix, with generated object names.",
             )
             self.capture_uri = f"s3://{self._capture.bucket_name}/{capture_prefix.rstrip('/')}"
-        self.endpoint = ModelEndpoint(
-            self,
-            "Endpoint",
-            endpoint_name=self.name,
-            spec=spec,
-            variant_packages=packages,
-            data_capture_uri=self.capture_uri,
-            async_output=self._async_output() if spec.kind is EndpointKind.ASYNC else None,
-            rollback_alarms=self.alarms.alarms,
+        props: dict[str, Any] = {
+            "endpoint_name": self.name,
+            "spec": spec,
+            "variant_packages": packages,
+            "data_capture_uri": self.capture_uri,
+            "rollback_alarms": self.alarms.alarms,
             **self._common,
-        )
+        }
+        if spec.kind is EndpointKind.ASYNC:
+            self.endpoint = AsyncEndpoint(
+                self, "Endpoint", async_output=self._async_output(), **props
+            )
+        elif spec.kind is EndpointKind.SERVERLESS:
+            self.endpoint = ServerlessEndpoint(self, "Endpoint", **props)
+        else:
+            self.endpoint = RealTimeEndpoint(self, "Endpoint", **props)
         if spec.autoscaling is not None:
             EndpointAutoscaling(
                 self,
