@@ -11,6 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -34,6 +35,8 @@ class PlatformFunction(Construct):
         SQS queue, encrypted, kept 14 days.
     log_group:
         Its log group, encrypted with ``logs_key``.
+    role:
+        The function's execution role.
 
     Parameters
     ----------
@@ -137,8 +140,18 @@ class PlatformFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        self._acknowledge_role(key)
+
+    @property
+    def role(self) -> iam.IRole:
+        """The function's execution role."""
         role = self.function.role
         assert role is not None
+        return role
+
+    def _acknowledge_role(self, key: kms.IKey) -> None:
+        """The findings every platform function's role has, each with its reason."""
+        role = self.role
         acknowledge_wildcards(
             role,
             [
@@ -174,6 +187,58 @@ class PlatformFunction(Construct):
             reason="CDK grants specific to this one function's role (its queue, keys and what"
             " its caller grants it); no other role would share a managed policy.",
         )
+
+    def add_environment(self, variables: Mapping[str, str]) -> None:
+        """Add ``variables`` to the function's environment, in their order."""
+        for name, value in variables.items():
+            self.function.add_environment(name, value)
+
+    def add_statements(self, statements: Sequence[tuple[iam.PolicyStatement, str]]) -> None:
+        """Add each statement to the role's policy, acknowledging its wildcards with its
+        reason."""
+        for statement, reason in statements:
+            self.function.add_to_role_policy(statement)
+            acknowledge_wildcards(self.role, [statement], reason=reason)
+
+    def add_queue(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        batch_size: int,
+        max_receive_count: int,
+        visibility_timeout: Duration = Duration.minutes(3),
+        retention_period: Duration | None = None,
+        report_batch_item_failures: bool = False,
+    ) -> sqs.Queue:
+        """A queue, in ``scope``, that the function reads (``batch_size`` messages at a time)
+        and may write to (delayed work for itself); a message received
+        ``max_receive_count`` times goes to the function's dead-letter queue.
+
+        ``retention_period`` defaults to SQS's (4 days).
+        """
+        queue = sqs.Queue(
+            scope,
+            construct_id,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            retention_period=retention_period,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=max_receive_count
+            ),
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=batch_size,
+                report_batch_item_failures=report_batch_item_failures or None,
+            )
+        )
+        queue.grant_send_messages(self.function)
+        return queue
 
     def alarm_on_dead_letters(self, topic: sns.ITopic) -> cloudwatch.Alarm:
         """An alarm, to ``topic``, as soon as one message waits in the dead-letter queue.

@@ -6,11 +6,8 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge_wildcards
 from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.retraining_trigger import function_target, settings_read_statement
@@ -80,77 +77,59 @@ class ReleaseAutomation(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = function
-        handler = function.function
         stack = Stack.of(self)
-        self.retry_queue = sqs.Queue(
+        self.retry_queue = function.add_queue(
             self,
             "RetryQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=workload_key,
-            enforce_ssl=True,
-            visibility_timeout=Duration.minutes(3),
+            key=workload_key,
             retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=function.dead_letter_queue, max_receive_count=100
-            ),
+            max_receive_count=100,
+            batch_size=1,
+            report_batch_item_failures=True,
         )
-        handler.add_event_source(
-            event_sources.SqsEventSource(
-                self.retry_queue, batch_size=1, report_batch_item_failures=True
-            )
-        )
-        self.retry_queue.grant_send_messages(handler)
         cfn_role = stack.format_arn(
             service="iam",
             region="",
             resource="role",
             resource_name=CFN_EXEC_ROLE.format(account=names.account, region=names.region),
         )
-        environment = {
-            "NAME_PREFIX": names.prefix,
-            "EXPECTED_ACCOUNT_ID": names.account,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
-            "RETRY_QUEUE_URL": self.retry_queue.queue_url,
-            "CLOUDFORMATION_ROLE_ARN": cfn_role,
-            "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
-        }
+        function.add_environment(
+            {
+                "NAME_PREFIX": names.prefix,
+                "EXPECTED_ACCOUNT_ID": names.account,
+                "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
+                "RETRY_QUEUE_URL": self.retry_queue.queue_url,
+                "CLOUDFORMATION_ROLE_ARN": cfn_role,
+                "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
+            }
+        )
         if promote_from is not None:
-            environment.update(
-                PREVIOUS_ACCOUNT_ID=promote_from.account,
-                PREVIOUS_REGION=promote_from.region,
-                PREVIOUS_NAME_PREFIX=promote_from.prefix,
-                ARTIFACTS_BUCKET_NAME=names.bucket(BucketKind.ARTIFACTS),
+            function.add_environment(
+                {
+                    "PREVIOUS_ACCOUNT_ID": promote_from.account,
+                    "PREVIOUS_REGION": promote_from.region,
+                    "PREVIOUS_NAME_PREFIX": promote_from.prefix,
+                    "ARTIFACTS_BUCKET_NAME": names.bucket(BucketKind.ARTIFACTS),
+                }
             )
-        for name, value in environment.items():
-            handler.add_environment(name, value)
-        idempotency_table.grant_records(handler)
-        data_key.grant_encrypt_decrypt(handler)
-        statements = self._statements(stack, names, cfn_role, promote_from)
-        role = handler.role
-        assert role is not None
-        for statement, reason in statements:
-            handler.add_to_role_policy(statement)
-            acknowledge_wildcards(role, [statement], reason=reason)
+        idempotency_table.grant_records(function.function)
+        data_key.grant_encrypt_decrypt(function.function)
+        function.add_statements(self._release_statements(stack, names))
+        function.add_statements(self._bootstrap_statements(stack, cfn_role))
+        function.add_statements(self._bucket_statements(stack, names))
+        if promote_from is not None:
+            function.add_statements(self._import_read_statements(stack, promote_from))
+            function.add_statements(self._import_write_statements(stack, names))
         self._rules(stack, names)
 
-    def _statements(
-        self,
-        stack: Stack,
-        names: ResourceNames,
-        cfn_role: str,
-        promote_from: ResourceNames | None,
+    @staticmethod
+    def _release_statements(
+        stack: Stack, names: ResourceNames
     ) -> list[tuple[iam.PolicyStatement, str]]:
-        """Each statement of the function's policy, with why its wildcards are needed."""
-
-        def sagemaker_arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
+        """Write the records, read the settings and packages, update the model stacks."""
         records = names.release_records_path().strip("/")
-        artifacts = names.bucket(BucketKind.ARTIFACTS)
-        reports = names.bucket(BucketKind.REPORTS)
         packages = f"{names.model_package_group(EVERY_MODEL)}/*"
-        s3 = f"arn:{stack.partition}:s3:::"
-        statements = [
+        return [
             (
                 iam.PolicyStatement(
                     actions=[
@@ -175,7 +154,11 @@ class ReleaseAutomation(Construct):
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[sagemaker_arn("model-package", packages)],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker", resource="model-package", resource_name=packages
+                        )
+                    ],
                 ),
                 "Reads the packages of this environment's groups; versions are numbered by"
                 " SageMaker.",
@@ -194,6 +177,12 @@ class ReleaseAutomation(Construct):
                 "Updates (with their previous templates) the model stacks of this environment,"
                 " whose stack ids CloudFormation generates.",
             ),
+        ]
+
+    @staticmethod
+    def _bootstrap_statements(stack: Stack, cfn_role: str) -> list[tuple[iam.PolicyStatement, str]]:
+        """Pass the CDK bootstrap's execution role back to CloudFormation; read its version."""
+        return [
             (
                 iam.PolicyStatement(
                     actions=["iam:PassRole"],
@@ -219,6 +208,17 @@ class ReleaseAutomation(Construct):
                 "The CDK bootstrap version every stack checks (an SSM parameter type that"
                 " CloudFormation resolves with the caller's permissions on UpdateStack).",
             ),
+        ]
+
+    @staticmethod
+    def _bucket_statements(
+        stack: Stack, names: ResourceNames
+    ) -> list[tuple[iam.PolicyStatement, str]]:
+        """Read what pipeline runs wrote; publish released baselines."""
+        s3 = f"arn:{stack.partition}:s3:::"
+        artifacts = names.bucket(BucketKind.ARTIFACTS)
+        reports = names.bucket(BucketKind.REPORTS)
+        return [
             (
                 iam.PolicyStatement(
                     actions=["s3:GetObject"],
@@ -234,19 +234,14 @@ class ReleaseAutomation(Construct):
                 "Publishes a released version's baselines under baselines/<model>/<version>/.",
             ),
         ]
-        if promote_from is not None:
-            statements += self._import_statements(stack, names, promote_from)
-        return statements
 
     @staticmethod
-    def _import_statements(
-        stack: Stack, names: ResourceNames, source: ResourceNames
+    def _import_read_statements(
+        stack: Stack, source: ResourceNames
     ) -> list[tuple[iam.PolicyStatement, str]]:
-        """What importing a version from the previous environment needs."""
-        source_bucket = source.bucket(BucketKind.ARTIFACTS)
-        artifacts = names.bucket(BucketKind.ARTIFACTS)
-        group = names.model_package_group(EVERY_MODEL)
+        """Read the previous environment's packages and the objects they point to."""
         source_arn = f"arn:{stack.partition}:sagemaker:{source.region}:{source.account}"
+        source_bucket = source.bucket(BucketKind.ARTIFACTS)
         return [
             (
                 iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]),
@@ -282,6 +277,16 @@ class ReleaseAutomation(Construct):
                 "The previous environment's data key, only through S3, for the objects it"
                 " copies (the key's id is that account's).",
             ),
+        ]
+
+    @staticmethod
+    def _import_write_statements(
+        stack: Stack, names: ResourceNames
+    ) -> list[tuple[iam.PolicyStatement, str]]:
+        """Copy an imported version's objects and register it, pending approval."""
+        artifacts = names.bucket(BucketKind.ARTIFACTS)
+        group = names.model_package_group(EVERY_MODEL)
+        return [
             (
                 iam.PolicyStatement(
                     actions=["s3:PutObject", "s3:AbortMultipartUpload"],

@@ -120,16 +120,7 @@ class AutomationStack(Stack):
         removal = removal_policy(config)
         net = network.network
         names = config.names
-        self.alerts = AlertTopic(
-            self,
-            "Alerts",
-            topic_name=names.alert_topic(),
-            key_alias=names.alert_key_alias(),
-            existing_topic_arn=config.alerts.topic_arn,
-            email_addresses=config.alerts.email_addresses,
-            removal_policy=removal,
-            pending_window=key_pending_window(config),
-        )
+        self.alerts = self._alerts(config)
         self.alert_topic: sns.ITopic = self.alerts.topic
         placement: dict[str, Any] = {
             "vpc": net.vpc,
@@ -152,6 +143,42 @@ class AutomationStack(Stack):
         self.idempotency_table = IdempotencyTable(
             self, "IdempotencyTable", key=data.keys.workload, removal_policy=removal
         )
+        self._automation(config, data, placement)
+        self._deploy_role_reads_records(config)
+        for function in (
+            self.provider.platform_function,
+            self.retraining.function,
+            self.releases.function,
+        ):
+            function.alarm_on_dead_letters(self.alert_topic)
+        self.monitoring_failure_rule = self._monitoring_failure_rule(names)
+        publish_for_models(
+            self,
+            [
+                self.alert_topic.topic_arn,
+                self.alerts.key.key_arn,
+                self.provider.function.function_arn,
+            ],
+        )
+
+    def _alerts(self, config: EnvironmentConfig) -> AlertTopic:
+        """The alert topic (or the configured one) and the messaging key."""
+        return AlertTopic(
+            self,
+            "Alerts",
+            topic_name=config.names.alert_topic(),
+            key_alias=config.names.alert_key_alias(),
+            existing_topic_arn=config.alerts.topic_arn,
+            email_addresses=config.alerts.email_addresses,
+            removal_policy=removal_policy(config),
+            pending_window=key_pending_window(config),
+        )
+
+    def _automation(
+        self, config: EnvironmentConfig, data: DataStack, placement: dict[str, Any]
+    ) -> None:
+        """The retraining trigger and the release automation, each with its function."""
+        names = config.names
         self.retraining = RetrainingTrigger(
             self,
             "Retraining",
@@ -178,14 +205,10 @@ class AutomationStack(Stack):
             workload_key=data.keys.workload,
             promote_from=promotion_source_names(config),
         )
-        self._deploy_role_reads_records(config)
-        for function in (
-            self.provider.platform_function,
-            self.retraining.function,
-            self.releases.function,
-        ):
-            function.alarm_on_dead_letters(self.alert_topic)
-        self.monitoring_failure_rule = events.Rule(
+
+    def _monitoring_failure_rule(self, names: ResourceNames) -> events.Rule:
+        """Alerts when a Model Monitor job of one of the environment's schedules fails."""
+        return events.Rule(
             self,
             "MonitoringFailureRule",
             description="A Model Monitor execution of this environment failed",
@@ -202,14 +225,6 @@ class AutomationStack(Stack):
                 },
             ),
             targets=[self.alerts.rule_target()],
-        )
-        publish_for_models(
-            self,
-            [
-                self.alert_topic.topic_arn,
-                self.alerts.key.key_arn,
-                self.provider.function.function_arn,
-            ],
         )
 
     def _function(
