@@ -24,10 +24,9 @@ from ml_constructs.released_versions import ReleasedVersions
 from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
 from platform_config import EnvironmentConfig, ModelSpec
 from platform_config.names import QUALITY_METRIC, BucketKind, MonitorKind, monitored_kinds
-from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.monitoring_images import clarify_image, model_monitor_image
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 #: Where the release automation publishes a released version's baselines, per model.
 BASELINES_PREFIX = "baselines"
@@ -70,15 +69,13 @@ class ModelMonitoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
         endpoint_name: str,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
         released: ReleasedVersions,
     ) -> None:
         super().__init__(scope, construct_id)
+        config, data, automation = shared.config, shared.data, shared.automation
         self.partition = Stack.of(self).partition
         self._names = config.names
         monitoring = model.monitoring
@@ -93,7 +90,7 @@ class ModelMonitoring(Construct):
         self._grant_buckets(data, model.name)
         if monitoring.explainability:
             self._grant_shadow_endpoints()
-        net = network.network
+        net = shared.network.network
         version = ReleasedVersions.version_of(released.champion)
         baseline = f"{baselines_uri(config, model.name)}/{version}"
         reports = config.names.bucket(BucketKind.REPORTS)

@@ -22,10 +22,9 @@ from platform_config import ConfigError, EnvironmentConfig, ModelSpec
 from platform_config.loader import CATALOGUE_FILE
 from platform_config.names import BucketKind
 from platform_contracts.retraining import training_data_uri
-from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.mlflow_resource import mlflow_resource_arn
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 #: Stands for the served model in a batch definition until deploy time.
 BATCH_MODEL_PLACEHOLDER = "cdk-placeholder-batch-model"
@@ -67,19 +66,17 @@ class ModelPipelines(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
     ) -> None:
         super().__init__(scope, construct_id)
+        config, data, automation = shared.config, shared.data, shared.automation
         self._config = config
         names = config.names
         name = names.pipeline(model.name)
         self._code_bucket = data.import_bucket(self, BucketKind.CODE)
         self.role = self._role(config, model, data)
-        net = network.network
+        net = shared.network.network
         subnets = [subnet.subnet_id for subnet in net.subnets.subnets]
         self.placeholders = Placeholders(config, subnet_count=len(subnets))
         placeholders = self.placeholders

@@ -27,9 +27,7 @@ from platform_config.names import BucketKind
 from platform_config.serving_defaults import instance_sizes, scales_to_zero
 from platform_config.serving_spec import EndpointKind, ServingSpec, is_gpu_or_accelerator
 from platform_contracts.releases import package_arn
-from stacks.automation_stack import AutomationStack
-from stacks.data_stack import DataStack
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 #: Prefixes, under the data capture bucket, of captured requests and asynchronous traffic.
 DATA_CAPTURE_PREFIX = "data-capture"
@@ -94,14 +92,12 @@ class ModelServing(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
         released: ReleasedVersions,
     ) -> None:
         super().__init__(scope, construct_id)
+        config, data, automation = shared.config, shared.data, shared.automation
         spec = model.serving
         assert spec is not None
         self._config, self._model, self._spec = config, model, spec
@@ -119,7 +115,7 @@ class ModelServing(Construct):
             volume_key=data.keys.workload,
             model_artifacts=data.import_bucket(self, BucketKind.ARTIFACTS),
         )
-        net = network.network
+        net = shared.network.network
         packages = variant_packages(config, model, released, Stack.of(self).partition)
         self._common: dict[str, Any] = {
             "role": self.role.role,

@@ -15,8 +15,6 @@ from platform_config.names import has_drift_alarm, release_slots
 from platform_config.serving_spec import EndpointKind
 from platform_contracts.model_settings import ModelSettings, ReleaseSettings, RetrainingSettings
 from platform_contracts.retraining import training_data_prefix
-from stacks.automation_stack import AutomationStack
-from stacks.data_stack import DataStack
 from stacks.model_monitoring import (
     DRIFT_ALARM,
     ModelMonitoring,
@@ -26,11 +24,14 @@ from stacks.model_monitoring import (
 from stacks.model_pipelines import ModelPipelines
 from stacks.model_registry_stack import ModelRegistryStack, has_candidate_slot
 from stacks.model_serving import ModelServing
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 
 class ModelStack(Stack):
     """``<prefix>-model-<model>``: one model's pipelines, serving and monitoring.
+
+    Built from the model's catalogue entry (``model``) in its environment (``shared``:
+    :class:`SharedStacks`), after its ``registry`` stack.
 
     The release record (read as SSM parameter types, :class:`ReleasedVersions`) decides
     what is served: until the champion is released, the stack holds the training pipeline
@@ -56,15 +57,13 @@ class ModelStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
         registry: ModelRegistryStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        config = shared.config
         self.add_stack_dependency(registry, "the release record must exist before it is read")
         self.released = ReleasedVersions(
             self,
@@ -73,13 +72,7 @@ class ModelStack(Stack):
             model=model.name,
             candidate_slot=has_candidate_slot(model),
         )
-        placement: dict[str, Any] = {
-            "config": config,
-            "model": model,
-            "data": data,
-            "network": network,
-            "automation": automation,
-        }
+        placement: dict[str, Any] = {"model": model, "shared": shared}
         self.pipelines = ModelPipelines(self, "Pipelines", **placement)
         self.serving: ModelServing | None = None
         self.monitoring: ModelMonitoring | None = None
