@@ -45,6 +45,7 @@ class DataStack(Stack):
         removal = removal_policy(config)
         data = config.data
         names = config.names
+        self._config = config
         self.keys = PlatformKeys(
             self,
             "Keys",
@@ -59,43 +60,7 @@ class DataStack(Stack):
             removal_policy=removal,
             expiration=Duration.days(data.access_logs_expiration_days),
         ).bucket
-
-        def bucket(kind: BucketKind, *rules: s3.LifecycleRule) -> s3.Bucket:
-            secure = SecureBucket(
-                self,
-                DATA_BUCKET_IDS[kind],
-                bucket_name=names.bucket(kind),
-                encryption_key=self.keys.data,
-                access_logs_bucket=self.access_logs,
-                removal_policy=removal,
-                noncurrent_version_expiration=Duration.days(
-                    data.noncurrent_version_expiration_days
-                ),
-                lifecycle_rules=rules,
-            )
-            acknowledge(
-                secure.bucket,
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-                reason="Single-region platform: durability comes from S3 within the region and"
-                " versioning; cross-region replication is a per-organisation decision.",
-            )
-            return secure.bucket
-
-        def tiering(rule_id: str, expiration_days: int) -> s3.LifecycleRule:
-            return s3.LifecycleRule(
-                id=rule_id,
-                transitions=[
-                    s3.Transition(
-                        storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                        transition_after=Duration.days(data.infrequent_access_transition_days),
-                    )
-                ],
-                expiration=Duration.days(expiration_days),
-            )
-
-        self.datasets = bucket(BucketKind.DATASETS)
+        self.datasets = self._bucket(BucketKind.DATASETS)
         # New training data is announced on EventBridge (the retraining trigger listens);
         # set on the resource itself, where CDK's own switch would add a custom resource.
         datasets = self.datasets.node.default_child
@@ -103,20 +68,61 @@ class DataStack(Stack):
         datasets.add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
-        self.model_artifacts = bucket(BucketKind.ARTIFACTS)
-        self.data_capture = bucket(
+        self.model_artifacts = self._bucket(BucketKind.ARTIFACTS)
+        self.data_capture = self._bucket(
             BucketKind.CAPTURE,
-            tiering("tier-and-expire-capture", data.data_capture_expiration_days),
+            self._tiering("tier-and-expire-capture", data.data_capture_expiration_days),
         )
-        self.monitoring_reports = bucket(
+        self.monitoring_reports = self._bucket(
             BucketKind.REPORTS,
-            tiering("tier-and-expire-reports", data.monitoring_reports_expiration_days),
+            self._tiering("tier-and-expire-reports", data.monitoring_reports_expiration_days),
         )
-        self.pipeline_code = bucket(BucketKind.CODE)
-        self._names = names
+        self.pipeline_code = self._bucket(BucketKind.CODE)
+        self._grant_promotion_readers(config)
 
-        # The later environments promote model packages registered here: they read the
-        # packages (registry policy) and the model artifacts they point to (bucket and key).
+    def _bucket(self, kind: BucketKind, *rules: s3.LifecycleRule) -> s3.Bucket:
+        """A data bucket: encrypted with the data key, versioned, logged, kept in-region."""
+        config = self._config
+        secure = SecureBucket(
+            self,
+            DATA_BUCKET_IDS[kind],
+            bucket_name=config.names.bucket(kind),
+            encryption_key=self.keys.data,
+            access_logs_bucket=self.access_logs,
+            removal_policy=removal_policy(config),
+            noncurrent_version_expiration=Duration.days(
+                config.data.noncurrent_version_expiration_days
+            ),
+            lifecycle_rules=rules,
+        )
+        acknowledge(
+            secure.bucket,
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
+            reason="Single-region platform: durability comes from S3 within the region and"
+            " versioning; cross-region replication is a per-organisation decision.",
+        )
+        return secure.bucket
+
+    def _tiering(self, rule_id: str, expiration_days: int) -> s3.LifecycleRule:
+        """Move objects to infrequent access, then expire them."""
+        return s3.LifecycleRule(
+            id=rule_id,
+            transitions=[
+                s3.Transition(
+                    storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                    transition_after=Duration.days(
+                        self._config.data.infrequent_access_transition_days
+                    ),
+                )
+            ],
+            expiration=Duration.days(expiration_days),
+        )
+
+    def _grant_promotion_readers(self, config: EnvironmentConfig) -> None:
+        """The later environments promote model packages registered here: they read the
+        packages (registry policy) and the model artifacts they point to (bucket and key)."""
         readers = [iam.AccountPrincipal(a) for a in config.model_registry.reader_accounts]
         for reader in readers:
             self.model_artifacts.grant_read(reader)
@@ -147,6 +153,6 @@ class DataStack(Stack):
         return s3.Bucket.from_bucket_attributes(
             scope,
             f"{DATA_BUCKET_IDS[kind]}Bucket",
-            bucket_name=self._names.bucket(kind),
+            bucket_name=self._config.names.bucket(kind),
             encryption_key=self.keys.data,
         )

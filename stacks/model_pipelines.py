@@ -86,28 +86,7 @@ class ModelPipelines(Construct):
             placeholders.security_group_id: net.workload_security_group.security_group_id,
             **dict(zip(placeholders.subnet_ids, subnets, strict=True)),
         }
-        code = automation.step_code_prefix
-        definition = self._definition(
-            model,
-            pipeline_name=name,
-            region=config.region,
-            role_arn=placeholders.role_arn,
-            default_bucket=names.bucket(BucketKind.ARTIFACTS),
-            input_data_uri=training_data_uri(names.bucket(BucketKind.DATASETS), model.name),
-            model_package_group_name=names.model_package_group(model.name),
-            kms_key_arn=placeholders.kms_key_arn,
-            subnet_ids=placeholders.subnet_ids,
-            security_group_ids=(placeholders.security_group_id,),
-            code_prefix=code,
-            serving=ServingInstanceTypes.of([model.serving]),
-            monitoring=model.monitoring,
-            # The tracking server's ARN, or the app's as a deploy-time reference.
-            mlflow_tracking_server_arn=mlflow_resource_arn(config, partition="aws"),
-            feature_groups={
-                group.name: FeatureGroupSource.of(group, name_prefix=names.prefix)
-                for group in config.feature_groups
-            },
-        )
+        definition = self._definition(model, **self._builder_arguments(model, shared))
         self.pipeline = SageMakerPipeline(
             self,
             "Training",
@@ -128,6 +107,31 @@ class ModelPipelines(Construct):
             )
             _acknowledge_schedule_role(self.pipeline)
         self._grant_job_extras(model)
+
+    def _builder_arguments(self, model: ModelSpec, shared: SharedStacks) -> dict[str, Any]:
+        """What the kind's builder is given: names, placeholders, code, serving, MLflow."""
+        config, placeholders = shared.config, self.placeholders
+        names = config.names
+        return {
+            "pipeline_name": names.pipeline(model.name),
+            "region": config.region,
+            "role_arn": placeholders.role_arn,
+            "default_bucket": names.bucket(BucketKind.ARTIFACTS),
+            "input_data_uri": training_data_uri(names.bucket(BucketKind.DATASETS), model.name),
+            "model_package_group_name": names.model_package_group(model.name),
+            "kms_key_arn": placeholders.kms_key_arn,
+            "subnet_ids": placeholders.subnet_ids,
+            "security_group_ids": (placeholders.security_group_id,),
+            "code_prefix": shared.automation.step_code_prefix,
+            "serving": ServingInstanceTypes.of([model.serving]),
+            "monitoring": model.monitoring,
+            # The tracking server's ARN, or the app's as a deploy-time reference.
+            "mlflow_tracking_server_arn": mlflow_resource_arn(config, partition="aws"),
+            "feature_groups": {
+                group.name: FeatureGroupSource.of(group, name_prefix=names.prefix)
+                for group in config.feature_groups
+            },
+        }
 
     def _role(self, config: EnvironmentConfig, model: ModelSpec, data: DataStack) -> iam.IRole:
         names = config.names
