@@ -88,19 +88,7 @@ class PlatformFunction(Construct):
         function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            reason="This queue is itself the function's dead-letter queue.",
-        )
+        self.dead_letter_queue = self._dead_letter_queue(key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -135,12 +123,24 @@ class PlatformFunction(Construct):
             retry_attempts=2,
         )
         self.dead_letter_queue.grant_send_messages(self.function)
-        # CDK makes a VPC function depend on its role and the role's policy; cfn-lint flags
-        # the role part as redundant with the function's Role reference.
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        self._acknowledge_role(key)
+        self._acknowledge_findings(key)
+
+    def _dead_letter_queue(self, key: kms.IKey) -> sqs.Queue:
+        """The function's dead-letter queue, encrypted, kept 14 days (SQS's most)."""
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            reason="This queue is itself the function's dead-letter queue.",
+        )
+        return queue
 
     @property
     def role(self) -> iam.IRole:
@@ -149,8 +149,13 @@ class PlatformFunction(Construct):
         assert role is not None
         return role
 
-    def _acknowledge_role(self, key: kms.IKey) -> None:
-        """The findings every platform function's role has, each with its reason."""
+    def _acknowledge_findings(self, key: kms.IKey) -> None:
+        """The findings every platform function and its role have, each with its reason."""
+        # CDK makes a VPC function depend on its role and the role's policy; cfn-lint flags
+        # the role part as redundant with the function's Role reference.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         role = self.role
         acknowledge_wildcards(
             role,

@@ -277,6 +277,12 @@ EVERY_MODEL = "*"
 DELIVERY = "delivery"
 
 
+def studio_lifecycle_config_name(domain: str, app: str) -> str:
+    """``<domain>-<app>-on-start``: the lifecycle configuration of a Studio app
+    (``jupyterlab``, ``codeeditor``) of a domain."""
+    return f"{domain}-{app}-on-start"
+
+
 def release_slots(model: ModelSpec) -> tuple[Slot, ...]:
     """The release record slots of a model (``platform_contracts.releases``).
 
@@ -407,7 +413,7 @@ class ResourceNames:
 
     def studio_lifecycle_config(self, app: str) -> str:
         """Lifecycle configuration of a Studio app (:data:`STUDIO_LIFECYCLE_APPS`)."""
-        return f"{self.domain()}-{app}-on-start"
+        return studio_lifecycle_config_name(self.domain(), app)
 
     def endpoint(self, model: str) -> str:
         """A served model's endpoint; also the name of its dashboard."""
