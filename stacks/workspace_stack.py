@@ -16,8 +16,8 @@ from ml_constructs import (
     StudioDomain,
     acknowledge_wildcards,
 )
+from ml_constructs.managed_mlflow import MLFLOW_ARTIFACT_PREFIX
 from ml_constructs.mlflow_app import MlflowApp
-from ml_constructs.mlflow_tracking_server import MLFLOW_ARTIFACT_PREFIX
 from platform_config import EnvironmentConfig
 from platform_config.names import EVERY_MODEL, BucketKind
 from stacks.data_stack import DataStack
@@ -97,17 +97,16 @@ class WorkspaceStack(Stack):
         """The MLflow of ``mlflow.kind``, its ARN parameter, and the users' access to it."""
         names, role = config.names, self.execution_role.role
         common: dict[str, Any] = {
+            "name": mlflow_resource_name(config),
             "artifact_bucket": artifacts,
             "settings": config.mlflow,
             "protected_group_prefix": names.prefix,
         }
         mlflow: MlflowTrackingServer | MlflowApp
         if config.mlflow.kind == "app":
-            mlflow = MlflowApp(self, "Mlflow", app_name=mlflow_resource_name(config), **common)
+            mlflow = MlflowApp(self, "Mlflow", **common)
         else:
-            mlflow = MlflowTrackingServer(
-                self, "Mlflow", server_name=mlflow_resource_name(config), **common
-            )
+            mlflow = MlflowTrackingServer(self, "Mlflow", **common)
         kind = config.mlflow.kind.replace("_", " ")
         ssm.StringParameter(
             self,
