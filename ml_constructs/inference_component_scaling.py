@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+
+from ml_constructs.endpoint_autoscaling import sagemaker_scalable_target, sagemaker_scaling_role
 
 _INVOCATIONS_PER_COPY = (
     appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
@@ -81,25 +82,16 @@ class InferenceComponentScaling(Construct):
             raise ValueError(f"max_copies must be at least 1 (got {max_copies})")
         if target_invocations_per_copy <= 0:
             raise ValueError("target_invocations_per_copy must be positive")
-        stack = Stack.of(self)
-        scaling_role = iam.Role.from_role_arn(
-            self,
-            "ServiceLinkedRole",
-            f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/"
-            "sagemaker.application-autoscaling.amazonaws.com/"
-            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-        )
-        self.target = appscaling.ScalableTarget(
+        self.target = sagemaker_scalable_target(
             self,
             "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"inference-component/{component_name}",
-            scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
+            dimension="sagemaker:inference-component:DesiredCopyCount",
             min_capacity=0,
             max_capacity=max_copies,
-            role=scaling_role,
+            role=sagemaker_scaling_role(self),
+            scaled=component,
         )
-        self.target.node.add_dependency(component)
         self.target.scale_to_track_metric(
             "InvocationsPerCopy",
             target_value=target_invocations_per_copy,
