@@ -83,9 +83,15 @@ class AlertTopic(Construct):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             )
-        if existing_topic_arn:
-            self.topic: sns.ITopic = sns.Topic.from_topic_arn(self, "Default", existing_topic_arn)
-            return
+        self.topic: sns.ITopic = (
+            sns.Topic.from_topic_arn(self, "Default", existing_topic_arn)
+            if existing_topic_arn
+            else self._topic(topic_name, email_addresses)
+        )
+
+    def _topic(self, topic_name: str, email_addresses: Sequence[str]) -> sns.Topic:
+        """The encrypted topic this account's alarms and rules publish to, and its
+        subscribers."""
         topic = sns.Topic(
             self,
             "Default",
@@ -103,12 +109,12 @@ class AlertTopic(Construct):
                     iam.ServicePrincipal("events.amazonaws.com"),
                 ],
                 resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             )
         )
         for address in email_addresses:
             topic.add_subscription(subscriptions.EmailSubscription(address))
-        self.topic = topic
+        return topic
 
     def rule_target(self) -> events.IRuleTarget:
         """A rule target publishing to the topic, relying on the topic's own policy.

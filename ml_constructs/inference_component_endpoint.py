@@ -175,25 +175,7 @@ class InferenceComponentEndpoint(ModelEndpoint):
         )
         self.component_name = component_name or endpoint_name
         self.model = self.models[package.key]
-        llm = self._llm
-        self.component = _IC(
-            self,
-            "Component",
-            inference_component_name=self.component_name,
-            endpoint_name=self.endpoint.attr_endpoint_name,
-            variant_name=variant.name,
-            specification=_IC.InferenceComponentSpecificationProperty(
-                model_name=self.model.model_name,
-                compute_resource_requirements=_IC.InferenceComponentComputeResourceRequirementsProperty(
-                    number_of_cpu_cores_required=compute.cpu_cores,
-                    min_memory_required_in_mb=compute.min_memory_mb,
-                    number_of_accelerator_devices_required=compute.accelerators or None,
-                ),
-                startup_parameters=_startup_parameters(llm),
-            ),
-            runtime_config=_IC.InferenceComponentRuntimeConfigProperty(copy_count=1),
-            deployment_config=_deployment_config(spec.deployment, rollback_alarms),
-        )
+        self.component = self._component(variant.name, compute, rollback_alarms)
         scaling = self._scaling_spec()
         self.scaling = InferenceComponentScaling(
             self,
@@ -204,6 +186,29 @@ class InferenceComponentEndpoint(ModelEndpoint):
             target_invocations_per_copy=scaling.target_invocations_per_instance,
             scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
             scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
+        )
+
+    def _component(
+        self, variant_name: str, compute: ComputeRequirements, alarms: Sequence[cloudwatch.IAlarm]
+    ) -> sagemaker.CfnInferenceComponent:
+        """The component serving the model on the variant: one copy to start with."""
+        return _IC(
+            self,
+            "Component",
+            inference_component_name=self.component_name,
+            endpoint_name=self.endpoint.attr_endpoint_name,
+            variant_name=variant_name,
+            specification=_IC.InferenceComponentSpecificationProperty(
+                model_name=self.model.model_name,
+                compute_resource_requirements=_IC.InferenceComponentComputeResourceRequirementsProperty(
+                    number_of_cpu_cores_required=compute.cpu_cores,
+                    min_memory_required_in_mb=compute.min_memory_mb,
+                    number_of_accelerator_devices_required=compute.accelerators or None,
+                ),
+                startup_parameters=_startup_parameters(self._llm),
+            ),
+            runtime_config=_IC.InferenceComponentRuntimeConfigProperty(copy_count=1),
+            deployment_config=_deployment_config(self.spec.deployment, alarms),
         )
 
     def _problem(self, endpoint_name: str, spec: ServingSpec) -> str | None:

@@ -99,7 +99,13 @@ class InferenceComponentScaling(Construct):
             scale_in_cooldown=scale_in_cooldown,
             scale_out_cooldown=scale_out_cooldown,
         )
-        self.wake_up = appscaling.StepScalingAction(
+        self.wake_up, self.wake_up_alarm = self._wake_up(component_name)
+
+    def _wake_up(
+        self, component_name: str
+    ) -> tuple[appscaling.StepScalingAction, cloudwatch.Alarm]:
+        """The step-scaling action adding a copy from zero, and the alarm that triggers it."""
+        wake_up = appscaling.StepScalingAction(
             self,
             "WakeUp",
             scaling_target=self.target,
@@ -107,8 +113,8 @@ class InferenceComponentScaling(Construct):
             metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
             cooldown=Duration.seconds(60),
         )
-        self.wake_up.add_adjustment(adjustment=1, lower_bound=0)
-        self.wake_up_alarm = cloudwatch.Alarm(
+        wake_up.add_adjustment(adjustment=1, lower_bound=0)
+        alarm = cloudwatch.Alarm(
             self,
             "NoCapacity",
             metric=cloudwatch.Metric(
@@ -125,4 +131,5 @@ class InferenceComponentScaling(Construct):
             alarm_description=f"{component_name}: invoked with no instance: add a copy"
             " (scale out from zero)",
         )
-        self.wake_up_alarm.add_alarm_action(actions.ApplicationScalingAction(self.wake_up))
+        alarm.add_alarm_action(actions.ApplicationScalingAction(wake_up))
+        return wake_up, alarm

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.compliance import acknowledge_wildcards_each
 from ml_constructs.platform_function import PlatformFunction
 
 
@@ -33,8 +33,9 @@ class ModelPackageResolver(Construct):
     ----------
     code_path:
         Folder of the deployment package built from ``lambda/model_package_resolver``.
-    group_name_prefix:
-        It may read the groups named ``<group_name_prefix>-*`` and their packages.
+    package_groups:
+        Name pattern of the package groups it may read, with their packages
+        (``config.names.model_package_group(EVERY_MODEL)``: ``ml-platform-<env>-*``).
     records_path:
         SSM path of the release records it may create (``/<name prefix>/releases/``).
     vpc, subnets, security_group:
@@ -50,7 +51,7 @@ class ModelPackageResolver(Construct):
         construct_id: str,
         *,
         code_path: str,
-        group_name_prefix: str,
+        package_groups: str,
         records_path: str,
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
@@ -77,45 +78,44 @@ class ModelPackageResolver(Construct):
             removal_policy=removal_policy,
         )
         self.function = self.platform_function.function
+        self._grant(package_groups, records_path)
+
+    def _grant(self, package_groups: str, records_path: str) -> None:
+        """Read the groups' packages; create (never overwrite) the release records."""
         stack = Stack.of(self)
 
         def arn(resource: str, name: str) -> str:
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
         read_registry = iam.PolicyStatement(
-            actions=[
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:DescribeModelPackageGroup",
-            ],
+            actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
             resources=[
-                arn("model-package-group", f"{group_name_prefix}-*"),
-                arn("model-package", f"{group_name_prefix}-*/*"),
+                arn("model-package-group", package_groups),
+                arn("model-package", f"{package_groups}/*"),
             ],
         )
+        records = f"{records_path.strip('/')}/*"
         create_records = iam.PolicyStatement(
             actions=["ssm:PutParameter"],
             resources=[
-                stack.format_arn(
-                    service="ssm",
-                    resource="parameter",
-                    resource_name=f"{records_path.strip('/')}/*",
-                )
+                stack.format_arn(service="ssm", resource="parameter", resource_name=records)
             ],
             conditions={"StringEquals": {"ssm:Overwrite": "false"}},
         )
         self.function.add_to_role_policy(read_registry)
         self.function.add_to_role_policy(create_records)
-        role = self.function.role
-        assert role is not None
-        acknowledge_wildcards(
-            role,
-            [read_registry],
-            reason="Read-only, on this environment's package groups; package versions are"
-            " numbered by SageMaker.",
-        )
-        acknowledge_wildcards(
-            role,
-            [create_records],
-            reason="Creates the release records of this environment's models (one per model"
-            " and slot) and may never overwrite one (ssm:Overwrite false).",
+        acknowledge_wildcards_each(
+            self.platform_function.role,
+            [
+                (
+                    [read_registry],
+                    "Read-only, on this environment's package groups; package versions are"
+                    " numbered by SageMaker.",
+                ),
+                (
+                    [create_records],
+                    "Creates the release records of this environment's models (one per model"
+                    " and slot) and may never overwrite one (ssm:Overwrite false).",
+                ),
+            ],
         )

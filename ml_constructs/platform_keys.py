@@ -62,47 +62,52 @@ class PlatformKeys(Construct):
         self.logs = key("LogsKey", KeyKind.LOGS, "CloudWatch Logs of the ML platform")
         self.workload = key("WorkloadKey", KeyKind.WORKLOAD, "SageMaker volumes, endpoints, queues")
 
-        stack = Stack.of(self)
-        self.logs.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        self.logs.add_to_resource_policy(self._cloudwatch_logs_statement())
         # EventBridge writes into a KMS-encrypted dead-letter queue as itself, not as a role:
         # the key policy has to allow the service (EventBridge User Guide, on dead-letter
         # queues encrypted with a customer managed key).
-        self.workload.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowEventBridgeRulesOfThisAccount",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="events", resource="rule", resource_name="*"
-                        )
-                    },
+        self.workload.add_to_resource_policy(self._eventbridge_statement())
+
+    def _cloudwatch_logs_statement(self) -> iam.PolicyStatement:
+        """The regional CloudWatch Logs service may use the key for this account's groups."""
+        stack = Stack.of(self)
+        return iam.PolicyStatement(
+            sid="AllowCloudWatchLogsOfThisAccount",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+
+    def _eventbridge_statement(self) -> iam.PolicyStatement:
+        """EventBridge may use the key for this account's rules (their dead-letter queues)."""
+        stack = Stack.of(self)
+        return iam.PolicyStatement(
+            sid="AllowEventBridgeRulesOfThisAccount",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {
+                    "aws:SourceArn": stack.format_arn(
+                        service="events", resource="rule", resource_name="*"
+                    )
                 },
-            )
+            },
         )

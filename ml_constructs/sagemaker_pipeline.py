@@ -108,25 +108,9 @@ class SageMakerPipeline(Construct):
                     f"the definition of {pipeline_name} has {len(definition)} characters, over"
                     f" inline_limit={inline_limit}: give definition_bucket to hold it in S3"
                 )
-            digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
-            prefix = f"pipeline-definitions/{pipeline_name}"
-            self.definition_deployment = s3_deployment.BucketDeployment(
-                self,
-                "Definition",
-                sources=[s3_deployment.Source.data(f"{digest}.json", body)],
-                destination_bucket=definition_bucket,
-                destination_key_prefix=prefix,
-                # Older definitions stay: running executions and rollbacks refer to them.
-                prune=False,
-                retain_on_delete=True,
-                log_group=deployment_log_group,
+            pipeline_definition = self._definition_in_s3(
+                definition, body, definition_bucket, deployment_log_group
             )
-            pipeline_definition = {
-                "PipelineDefinitionS3Location": {
-                    "Bucket": definition_bucket.bucket_name,
-                    "Key": f"{prefix}/{digest}.json",
-                }
-            }
 
         self.pipeline = sagemaker.CfnPipeline(
             self,
@@ -144,6 +128,35 @@ class SageMakerPipeline(Construct):
         self.pipeline_arn = Stack.of(self).format_arn(
             service="sagemaker", resource="pipeline", resource_name=pipeline_name
         )
+
+    def _definition_in_s3(
+        self,
+        definition: str,
+        body: str,
+        bucket: s3.IBucket,
+        log_group: logs.ILogGroup | None,
+    ) -> dict[str, object]:
+        """Deploy ``body`` to ``bucket`` under a key per version of ``definition``; the
+        ``PipelineDefinitionS3Location`` naming it."""
+        digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
+        prefix = f"pipeline-definitions/{self.pipeline_name}"
+        self.definition_deployment = s3_deployment.BucketDeployment(
+            self,
+            "Definition",
+            sources=[s3_deployment.Source.data(f"{digest}.json", body)],
+            destination_bucket=bucket,
+            destination_key_prefix=prefix,
+            # Older definitions stay: running executions and rollbacks refer to them.
+            prune=False,
+            retain_on_delete=True,
+            log_group=log_group,
+        )
+        return {
+            "PipelineDefinitionS3Location": {
+                "Bucket": bucket.bucket_name,
+                "Key": f"{prefix}/{digest}.json",
+            }
+        }
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start (and follow) executions of this pipeline."""

@@ -28,7 +28,7 @@ from ml_constructs.model_package_resolver import ModelPackageResolver
 from ml_constructs.release_automation import BOOTSTRAP_QUALIFIER, ReleaseAutomation
 from ml_constructs.retraining_trigger import RetrainingTrigger
 from platform_config import EnvironmentConfig
-from platform_config.names import BucketKind, ResourceNames
+from platform_config.names import EVERY_MODEL, BucketKind, ResourceNames
 from stacks.data_stack import DataStack
 from stacks.lambda_packages import function_package
 from stacks.network_stack import NetworkStack
@@ -135,7 +135,7 @@ class AutomationStack(Stack):
             self,
             "PackageResolver",
             code_path=str(function_package("model_package_resolver")),
-            group_name_prefix=names.prefix,
+            package_groups=names.model_package_group(EVERY_MODEL),
             records_path=names.release_records_path(),
             **placement,
         )
