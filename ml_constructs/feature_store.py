@@ -12,6 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.sagemaker_arns import sagemaker_arn
 from platform_config import FeatureGroupSpec
 from platform_config.names import ResourceNames
 
@@ -187,10 +188,7 @@ class FeatureStore(Construct):
     @property
     def feature_group_arns(self) -> list[str]:
         """ARNs of the feature groups (built from their names: CloudFormation gives none)."""
-        stack = Stack.of(self)
         return [
-            stack.format_arn(
-                service="sagemaker", resource="feature-group", resource_name=group_name
-            )
-            for group_name in (group.feature_group_name for group in self.feature_groups.values())
+            sagemaker_arn(self, "feature-group", group.feature_group_name)
+            for group in self.feature_groups.values()
         ]

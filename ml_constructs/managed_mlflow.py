@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import CfnResource
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.sagemaker_arns import package_group_arns
 from platform_config import MlflowConfig
 
 #: Where a managed MLflow keeps run artifacts, under the artifacts bucket.
@@ -128,19 +129,9 @@ class ManagedMlflow(Construct):
 
     def _grant_registration(self, protected_group_prefix: str | None) -> None:
         """Automatic registration: any group MLflow names, but never the protected ones."""
-        stack = Stack.of(self)
-
-        def arns(groups: str) -> list[str]:
-            return [
-                stack.format_arn(
-                    service="sagemaker", resource="model-package-group", resource_name=groups
-                ),
-                stack.format_arn(
-                    service="sagemaker", resource="model-package", resource_name=f"{groups}/*"
-                ),
-            ]
-
-        registration = iam.PolicyStatement(actions=list(REGISTRATION_ACTIONS), resources=arns("*"))
+        registration = iam.PolicyStatement(
+            actions=list(REGISTRATION_ACTIONS), resources=package_group_arns(self, "*")
+        )
         self.role.add_to_principal_policy(registration)
         if protected_group_prefix:
             # Served models' groups are the pipelines' and the release flow's only.
@@ -149,7 +140,7 @@ class ManagedMlflow(Construct):
                     sid="NeverTheServedModelsGroups",
                     effect=iam.Effect.DENY,
                     actions=["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
-                    resources=arns(f"{protected_group_prefix}-*"),
+                    resources=package_group_arns(self, f"{protected_group_prefix}-*"),
                 )
             )
         acknowledge_wildcards(

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_wildcards_each
 from ml_constructs.platform_function import PlatformFunction
+from ml_constructs.sagemaker_arns import package_group_arns
 
 
 class ModelPackageResolver(Construct):
@@ -83,16 +84,9 @@ class ModelPackageResolver(Construct):
     def _grant(self, package_groups: str, records_path: str) -> None:
         """Read the groups' packages; create (never overwrite) the release records."""
         stack = Stack.of(self)
-
-        def arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
         read_registry = iam.PolicyStatement(
             actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
-            resources=[
-                arn("model-package-group", package_groups),
-                arn("model-package", f"{package_groups}/*"),
-            ],
+            resources=package_group_arns(self, package_groups),
         )
         records = f"{records_path.strip('/')}/*"
         create_records = iam.PolicyStatement(

@@ -11,6 +11,7 @@ from constructs import Construct
 from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.retraining_trigger import function_target, settings_read_statement
+from ml_constructs.sagemaker_arns import package_group_arns, sagemaker_arn
 from platform_config.names import EVERY_MODEL, BucketKind, ResourceNames
 
 #: The CDK bootstrap qualifier of the environments (CDK's default).
@@ -154,11 +155,7 @@ class ReleaseAutomation(Construct):
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[
-                        stack.format_arn(
-                            service="sagemaker", resource="model-package", resource_name=packages
-                        )
-                    ],
+                    resources=[sagemaker_arn(stack, "model-package", packages)],
                 ),
                 "Reads the packages of this environment's groups; versions are numbered by"
                 " SageMaker.",
@@ -297,18 +294,7 @@ class ReleaseAutomation(Construct):
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:CreateModelPackage"],
-                    resources=[
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package",
-                            resource_name=f"{group}/*",
-                        ),
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package-group",
-                            resource_name=group,
-                        ),
-                    ],
+                    resources=package_group_arns(stack, group)[::-1],
                     conditions={
                         "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
                     },

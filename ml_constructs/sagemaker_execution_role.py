@@ -11,6 +11,7 @@ from constructs import Construct
 
 from ml_constructs import sagemaker_container_access as container
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards, acknowledge_wildcards_each
+from ml_constructs.sagemaker_arns import sagemaker_arn
 
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
 
@@ -178,7 +179,7 @@ class SageMakerExecutionRole(Construct):
         )
 
     def _arn(self, resource: str, name: str) -> str:
-        return Stack.of(self).format_arn(service="sagemaker", resource=resource, resource_name=name)
+        return sagemaker_arn(self, resource, name)
 
     def _sagemaker_statements(
         self, pipelines: Sequence[str], package_groups: Sequence[str]

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -14,6 +14,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+
+from ml_constructs.sagemaker_arns import sagemaker_arn
 
 #: Definitions up to this many characters are written into the template; larger ones go to
 #: S3. SageMaker accepts up to 1 MB either way; this keeps a stack of many models well
@@ -125,9 +127,7 @@ class SageMakerPipeline(Construct):
         )
         if self.definition_deployment is not None:
             self.pipeline.node.add_dependency(self.definition_deployment)
-        self.pipeline_arn = Stack.of(self).format_arn(
-            service="sagemaker", resource="pipeline", resource_name=pipeline_name
-        )
+        self.pipeline_arn = sagemaker_arn(self, "pipeline", pipeline_name)
 
     def _definition_in_s3(
         self,

@@ -21,6 +21,7 @@ from ml_constructs import (
     acknowledge_wildcards,
 )
 from ml_constructs.released_versions import ReleasedVersions
+from ml_constructs.sagemaker_arns import sagemaker_arn
 from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
 from platform_config import EnvironmentConfig, ModelSpec
 from platform_config.names import QUALITY_METRIC, BucketKind, MonitorKind, monitored_kinds
@@ -158,12 +159,9 @@ class ModelMonitoring(Construct):
 
     def _grant_shadow_endpoints(self) -> None:
         """Clarify's explainability job computes attributions on a shadow endpoint it makes."""
-        stack = Stack.of(self)
 
         def arn(resource: str) -> str:
-            return stack.format_arn(
-                service="sagemaker", resource=resource, resource_name=f"{SHADOW_ENDPOINT_PREFIX}*"
-            )
+            return sagemaker_arn(self, resource, f"{SHADOW_ENDPOINT_PREFIX}*")
 
         shadow = iam.PolicyStatement(
             actions=[

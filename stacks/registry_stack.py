@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ml_constructs import FeatureStore, acknowledge_wildcards
+from ml_constructs.sagemaker_arns import package_group_arns
 from platform_config import EnvironmentConfig
 from platform_config.names import EVERY_MODEL, BucketKind
 from stacks.data_stack import DataStack
@@ -56,10 +57,6 @@ class RegistryStack(Stack):
             removal_policy=removal,
         )
         groups = names.model_package_group(EVERY_MODEL)
-
-        def arn(resource: str, name: str) -> str:
-            return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
         approve = iam.PolicyStatement(
             sid="ApproveModelPackages",
             actions=[
@@ -68,10 +65,7 @@ class RegistryStack(Stack):
                 "sagemaker:DescribeModelPackageGroup",
                 "sagemaker:ListModelPackages",
             ],
-            resources=[
-                arn("model-package-group", groups),
-                arn("model-package", f"{groups}/*"),
-            ],
+            resources=package_group_arns(self, groups),
         )
         self.approvers_policy = iam.ManagedPolicy(
             self,
