@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.endpoint_alarms import endpoint_metric
 from platform_config.serving_spec import AutoscalingSpec
 
 _INVOCATIONS_PER_INSTANCE = appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
@@ -102,12 +103,8 @@ class EndpointAutoscaling(Construct):
         )
         target.scale_on_metric(
             "WakeUp",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="HasBacklogWithoutCapacity",
-                dimensions_map={"EndpointName": endpoint_name},
-                statistic="Average",
-                period=Duration.minutes(1),
+            metric=endpoint_metric(
+                "HasBacklogWithoutCapacity", "Average", {"EndpointName": endpoint_name}
             ),
             scaling_steps=[
                 appscaling.ScalingInterval(upper=0.5, change=0),

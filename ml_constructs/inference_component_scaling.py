@@ -9,6 +9,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.endpoint_alarms import endpoint_metric
 from ml_constructs.endpoint_autoscaling import sagemaker_scalable_target, sagemaker_scaling_role
 
 _INVOCATIONS_PER_COPY = (
@@ -117,12 +118,8 @@ class InferenceComponentScaling(Construct):
         alarm = cloudwatch.Alarm(
             self,
             "NoCapacity",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="NoCapacityInvocationFailures",
-                dimensions_map={"InferenceComponentName": component_name},
-                statistic="Sum",
-                period=Duration.seconds(60),
+            metric=endpoint_metric(
+                "NoCapacityInvocationFailures", "Sum", {"InferenceComponentName": component_name}
             ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge_wildcards_each
-from ml_constructs.platform_function import PlatformFunction
+from ml_constructs.platform_function import FunctionPlacement, PlatformFunction
 from ml_constructs.sagemaker_arns import package_group_arns
 
 
@@ -39,11 +34,9 @@ class ModelPackageResolver(Construct):
         (``config.names.model_package_group(EVERY_MODEL)``: ``ml-platform-<env>-*``).
     records_path:
         SSM path of the release records it may create (``/<name prefix>/releases/``).
-    vpc, subnets, security_group:
-        Where it runs: it needs the SageMaker API endpoint and S3 (for CloudFormation's
-        pre-signed response URL).
-    key, logs_key, log_retention, removal_policy:
-        As for :class:`PlatformFunction`.
+    placement:
+        :class:`FunctionPlacement`: it needs the SageMaker API endpoint and S3 (for
+        CloudFormation's pre-signed response URL).
     """
 
     def __init__(
@@ -54,13 +47,7 @@ class ModelPackageResolver(Construct):
         code_path: str,
         package_groups: str,
         records_path: str,
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        security_group: ec2.ISecurityGroup,
-        key: kms.IKey,
-        logs_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        placement: FunctionPlacement,
     ) -> None:
         super().__init__(scope, construct_id)
         self.platform_function = PlatformFunction(
@@ -70,13 +57,7 @@ class ModelPackageResolver(Construct):
             handler="model_package_resolver.lambda_handler",
             description="Creates release records and looks up model packages (CloudFormation"
             " custom resources)",
-            vpc=vpc,
-            subnets=subnets,
-            security_group=security_group,
-            key=key,
-            logs_key=logs_key,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            placement=placement,
         )
         self.function = self.platform_function.function
         self._grant(package_groups, records_path)

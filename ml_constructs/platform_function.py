@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -18,6 +19,31 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionPlacement:
+    """Where the platform's functions run and how their data and logs are kept.
+
+    Attributes
+    ----------
+    vpc, subnets, security_group:
+        Where they run.
+    key:
+        Encrypts their environment variables and dead-letter queues.
+    logs_key:
+        Encrypts their log groups.
+    log_retention, removal_policy:
+        Of the log groups.
+    """
+
+    vpc: ec2.IVpc
+    subnets: Sequence[ec2.ISubnet]
+    security_group: ec2.ISecurityGroup
+    key: kms.IKey
+    logs_key: kms.IKey
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
 
 
 class PlatformFunction(Construct):
@@ -48,14 +74,8 @@ class PlatformFunction(Construct):
         What the function does.
     environment:
         Environment variables (default none); ``DEAD_LETTER_QUEUE_URL`` is added.
-    vpc, subnets, security_group:
-        Where it runs.
-    key:
-        Encrypts its environment variables and the dead-letter queue.
-    logs_key:
-        Encrypts its log group.
-    log_retention, removal_policy:
-        Of the log group.
+    placement:
+        :class:`FunctionPlacement`: where it runs, the keys of its data and logs.
     reserved_concurrency:
         At most this many run at once (default 2).
     timeout:
@@ -74,13 +94,7 @@ class PlatformFunction(Construct):
         code_path: str,
         handler: str,
         description: str,
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        security_group: ec2.ISecurityGroup,
-        key: kms.IKey,
-        logs_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        placement: FunctionPlacement,
         environment: Mapping[str, str] | None = None,
         reserved_concurrency: int = 2,
         timeout: Duration = Duration.seconds(60),
@@ -88,13 +102,14 @@ class PlatformFunction(Construct):
         function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        key = placement.key
         self.dead_letter_queue = self._dead_letter_queue(key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            encryption_key=logs_key,
-            retention=log_retention,
-            removal_policy=removal_policy,
+            encryption_key=placement.logs_key,
+            retention=placement.log_retention,
+            removal_policy=placement.removal_policy,
         )
         self.function = lambda_.Function(
             self,
@@ -111,9 +126,9 @@ class PlatformFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": construct_id,
             },
             environment_encryption=key,
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
-            security_groups=[security_group],
+            vpc=placement.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(placement.subnets)),
+            security_groups=[placement.security_group],
             reserved_concurrent_executions=reserved_concurrency,
             timeout=timeout,
             memory_size=memory_size,

@@ -25,6 +25,7 @@ from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge, ackno
 from ml_constructs.alert_topic import AlertTopic
 from ml_constructs.bucket_deployment_handler import acknowledge_deployment_handler
 from ml_constructs.model_package_resolver import ModelPackageResolver
+from ml_constructs.platform_function import FunctionPlacement
 from ml_constructs.release_automation import BOOTSTRAP_QUALIFIER, ReleaseAutomation
 from ml_constructs.retraining_trigger import RetrainingTrigger
 from platform_config import EnvironmentConfig
@@ -122,22 +123,22 @@ class AutomationStack(Stack):
         names = config.names
         self.alerts = self._alerts(config)
         self.alert_topic: sns.ITopic = self.alerts.topic
-        placement: dict[str, Any] = {
-            "vpc": net.vpc,
-            "subnets": net.subnets.subnets,
-            "security_group": net.workload_security_group,
-            "key": data.keys.workload,
-            "logs_key": data.keys.logs,
-            "log_retention": log_retention(config),
-            "removal_policy": removal,
-        }
+        placement = FunctionPlacement(
+            vpc=net.vpc,
+            subnets=net.subnets.subnets,
+            security_group=net.workload_security_group,
+            key=data.keys.workload,
+            logs_key=data.keys.logs,
+            log_retention=log_retention(config),
+            removal_policy=removal,
+        )
         self.provider = ModelPackageResolver(
             self,
             "PackageResolver",
             code_path=str(function_package("model_package_resolver")),
             package_groups=names.model_package_group(EVERY_MODEL),
             records_path=names.release_records_path(),
-            **placement,
+            placement=placement,
         )
         self._step_code(config, data)
         self.idempotency_table = IdempotencyTable(
@@ -175,7 +176,7 @@ class AutomationStack(Stack):
         )
 
     def _automation(
-        self, config: EnvironmentConfig, data: DataStack, placement: dict[str, Any]
+        self, config: EnvironmentConfig, data: DataStack, placement: FunctionPlacement
     ) -> None:
         """The retraining trigger and the release automation, each with its function."""
         names = config.names
@@ -228,7 +229,7 @@ class AutomationStack(Stack):
         )
 
     def _function(
-        self, construct_id: str, package: str, placement: dict[str, Any], **options: Any
+        self, construct_id: str, package: str, placement: FunctionPlacement, **options: Any
     ) -> PlatformFunction:
         """A :class:`PlatformFunction` running ``lambda/<package>``, in the workload's place."""
         descriptions = {
@@ -242,7 +243,7 @@ class AutomationStack(Stack):
             handler=f"{package}.lambda_handler",
             description=descriptions[package],
             timeout=Duration.minutes(2),
-            **placement,
+            placement=placement,
             **options,
         )
 
