@@ -23,6 +23,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
 from constructs import IConstruct
 
+from ml_constructs.model_endpoint import VariantPackage
+from ml_constructs.model_monitor import MonitorJobSettings
 from ml_constructs.platform_function import FunctionPlacement
 from platform_config.names import ResourceNames
 
@@ -125,3 +127,44 @@ def construct_template(construct: IConstruct) -> dict[str, Any]:
         if section in full
     }
     return normalised({section: items for section, items in own.items() if items})
+
+
+def serving_props(stack: cdk.Stack) -> dict[str, Any]:
+    """What a serving construct is given: ``role``, ``subnets``, ``security_group`` and
+    ``volume_key``."""
+    vpc = isolated_vpc(stack)
+    return {
+        "role": sagemaker_role(stack),
+        "subnets": vpc.isolated_subnets,
+        "security_group": security_group(stack, vpc),
+        "volume_key": key(stack),
+    }
+
+
+def champion(variant: str = "AllTraffic") -> dict[str, VariantPackage]:
+    """The released champion's package for one variant."""
+    return {variant: VariantPackage("Champion", PACKAGE_ARN)}
+
+
+#: The monitored endpoint, where its reports go and its released baselines are.
+MONITORED_ENDPOINT = "ml-platform-test-churn"
+MONITOR_REPORTS = "s3://test-reports/monitoring/churn"
+MONITOR_BASELINE = "s3://test-reports/baselines/churn/3"
+
+
+def monitor_props(stack: cdk.Stack, kind: str) -> dict[str, Any]:
+    """Every prop of a ``ModelMonitor`` but the type's own, for the monitor ``kind``."""
+    return {
+        "endpoint_name": MONITORED_ENDPOINT,
+        "schedule_name": f"{MONITORED_ENDPOINT}-{kind}",
+        "schedule_expression": "cron(0 * ? * * *)",
+        "image_uri": "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer",
+        "baseline_uri": f"{MONITOR_BASELINE}/{kind}",
+        "settings": MonitorJobSettings(
+            role=sagemaker_role(stack),
+            subnet_ids=["subnet-0123456789abcdef0"],
+            security_group_ids=["sg-0123456789abcdef0"],
+            key=key(stack),
+            reports_uri=MONITOR_REPORTS,
+        ),
+    }

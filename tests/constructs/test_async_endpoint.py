@@ -11,8 +11,14 @@ from syrupy.assertion import SnapshotAssertion
 from ml_constructs.async_endpoint import AsyncEndpoint
 from ml_constructs.model_endpoint import AsyncOutput
 from platform_config.serving_spec import EndpointKind, ServingSpec
-from tests.constructs.helpers import bare_stack, construct_template, key, template
-from tests.constructs.serving_props import champion, serving_props
+from tests.constructs.helpers import (
+    bare_stack,
+    champion,
+    construct_template,
+    key,
+    serving_props,
+    template,
+)
 
 ASYNC = ServingSpec(kind=EndpointKind.ASYNC, instance_type="ml.m5.large")
 

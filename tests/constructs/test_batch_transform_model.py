@@ -10,8 +10,13 @@ from syrupy.assertion import SnapshotAssertion
 
 from ml_constructs.batch_transform_model import BatchTransformModel
 from platform_config.serving_spec import EndpointKind, ServingSpec
-from tests.constructs.helpers import PACKAGE_ARN, bare_stack, construct_template, template
-from tests.constructs.serving_props import serving_props
+from tests.constructs.helpers import (
+    PACKAGE_ARN,
+    bare_stack,
+    construct_template,
+    serving_props,
+    template,
+)
 
 BATCH = ServingSpec(kind=EndpointKind.BATCH, instance_type="ml.m5.large")
 

@@ -13,8 +13,13 @@ from ml_constructs.inference_component_endpoint import (
 )
 from ml_constructs.model_endpoint import VariantPackage
 from platform_config.serving_spec import EndpointKind, ServingSpec
-from tests.constructs.helpers import PACKAGE_ARN, bare_stack, construct_template, template
-from tests.constructs.serving_props import serving_props
+from tests.constructs.helpers import (
+    PACKAGE_ARN,
+    bare_stack,
+    construct_template,
+    serving_props,
+    template,
+)
 
 ZERO = ServingSpec(
     kind=EndpointKind.REAL_TIME, instance_type="ml.m5.large", data_capture={"enabled": False}

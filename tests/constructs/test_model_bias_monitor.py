@@ -7,8 +7,13 @@ from aws_cdk.assertions import Match
 from syrupy.assertion import SnapshotAssertion
 
 from ml_constructs import ModelBiasMonitor
-from tests.constructs.helpers import bare_stack, construct_template, template
-from tests.constructs.monitor_props import BASELINE, monitor_props
+from tests.constructs.helpers import (
+    MONITOR_BASELINE,
+    bare_stack,
+    construct_template,
+    monitor_props,
+    template,
+)
 
 LABELS = "s3://test-labels/churn/"
 
@@ -26,11 +31,11 @@ def test_job_reads_clarifys_analysis_configuration_and_the_labels() -> None:
         "AWS::SageMaker::ModelBiasJobDefinition",
         {
             "ModelBiasAppSpecification": Match.object_like(
-                {"ConfigUri": f"{BASELINE}/model-bias/analysis_config.json"}
+                {"ConfigUri": f"{MONITOR_BASELINE}/model-bias/analysis_config.json"}
             ),
             "ModelBiasJobInput": Match.object_like({"GroundTruthS3Input": {"S3Uri": LABELS}}),
             "ModelBiasBaselineConfig": {
-                "ConstraintsResource": {"S3Uri": f"{BASELINE}/model-bias/analysis.json"}
+                "ConstraintsResource": {"S3Uri": f"{MONITOR_BASELINE}/model-bias/analysis.json"}
             },
         },
     )

@@ -7,8 +7,7 @@ from aws_cdk.assertions import Match
 from syrupy.assertion import SnapshotAssertion
 
 from ml_constructs import ModelQualityMonitor
-from tests.constructs.helpers import bare_stack, construct_template, template
-from tests.constructs.monitor_props import monitor_props
+from tests.constructs.helpers import bare_stack, construct_template, monitor_props, template
 
 LABELS = "s3://test-labels/churn/"
 

@@ -10,8 +10,14 @@ from syrupy.assertion import SnapshotAssertion
 from ml_constructs.model_endpoint import VariantPackage
 from ml_constructs.real_time_endpoint import RealTimeEndpoint
 from platform_config.serving_spec import EndpointKind, ServingSpec
-from tests.constructs.helpers import PACKAGE_ARN, bare_stack, construct_template, template
-from tests.constructs.serving_props import champion, serving_props
+from tests.constructs.helpers import (
+    PACKAGE_ARN,
+    bare_stack,
+    champion,
+    construct_template,
+    serving_props,
+    template,
+)
 
 SHADOWED = ServingSpec(
     kind=EndpointKind.REAL_TIME,

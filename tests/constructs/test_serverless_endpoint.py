@@ -9,8 +9,13 @@ from syrupy.assertion import SnapshotAssertion
 
 from ml_constructs.serverless_endpoint import ServerlessEndpoint
 from platform_config.serving_spec import EndpointKind, ServingSpec
-from tests.constructs.helpers import bare_stack, construct_template, template
-from tests.constructs.serving_props import champion, serving_props
+from tests.constructs.helpers import (
+    bare_stack,
+    champion,
+    construct_template,
+    serving_props,
+    template,
+)
 
 SERVERLESS = ServingSpec(kind=EndpointKind.SERVERLESS)
 
