@@ -22,7 +22,7 @@ from ml_constructs.model_explainability_monitor import ModelExplainabilityMonito
 from ml_constructs.model_monitor import ModelMonitor, MonitorJobSettings
 from ml_constructs.model_quality_monitor import ModelQualityMonitor
 from ml_constructs.model_registry import ModelPackageGroup, ModelRegistry
-from ml_constructs.platform_function import PlatformFunction
+from ml_constructs.platform_function import FunctionPlacement, PlatformFunction
 from ml_constructs.platform_keys import PlatformKeys
 from ml_constructs.platform_network import PlatformNetwork
 from ml_constructs.sagemaker_execution_role import SageMakerExecutionRole
@@ -35,6 +35,7 @@ __all__ = [
     "ArtifactBucketHardening",
     "DataQualityMonitor",
     "FeatureStore",
+    "FunctionPlacement",
     "IdempotencyTable",
     "MlflowTrackingServer",
     "ModelBiasMonitor",

@@ -7,6 +7,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge
+from ml_constructs.secure_bucket import PRIVATE_BUCKET
 
 
 class AccessLogsBucket(Construct):
@@ -23,8 +24,7 @@ class AccessLogsBucket(Construct):
     Parameters
     ----------
     bucket_name:
-        Physical name (the platform derives it from the environment: see
-        ``EnvironmentConfig.bucket_name``).
+        Physical name (the platform's: ``config.names.bucket(BucketKind.ACCESS_LOGS)``).
     removal_policy:
         What happens to the bucket when it leaves its stack.
     expiration:
@@ -46,11 +46,7 @@ class AccessLogsBucket(Construct):
             "Default",
             bucket_name=bucket_name,
             encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            **PRIVATE_BUCKET,
             removal_policy=removal_policy,
             lifecycle_rules=[
                 s3.LifecycleRule(

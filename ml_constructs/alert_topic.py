@@ -17,7 +17,7 @@ from constructs import Construct
 class AlertTopic(Construct):
     """An encrypted alert topic with e-mail subscribers, or an existing topic imported by ARN.
 
-    The key (``alias/<topic name>``) also serves the serving layer's other messaging (the
+    The key (``key_alias``) also serves the serving layer's other messaging (the
     asynchronous endpoints' notification topics and dead-letter queues): CloudWatch, SNS
     and SageMaker may use it, which the platform's data keys do not allow.
 
@@ -31,7 +31,9 @@ class AlertTopic(Construct):
     Parameters
     ----------
     topic_name:
-        Name of the created topic and of the key's alias.
+        Name of the created topic (and the start of the key's description).
+    key_alias:
+        Alias of the messaging key (``alias/...``).
     existing_topic_arn:
         Import this topic instead of creating one (default: create).
     email_addresses:
@@ -48,6 +50,7 @@ class AlertTopic(Construct):
         construct_id: str,
         *,
         topic_name: str,
+        key_alias: str,
         existing_topic_arn: str | None = None,
         email_addresses: Sequence[str] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -62,7 +65,7 @@ class AlertTopic(Construct):
             self,
             "Key",
             description=f"{topic_name}: alarm and asynchronous inference messages",
-            alias=f"alias/{topic_name}",
+            alias=key_alias,
             enable_key_rotation=True,
             rotation_period=Duration.days(365),
             removal_policy=removal_policy,
@@ -80,9 +83,15 @@ class AlertTopic(Construct):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             )
-        if existing_topic_arn:
-            self.topic: sns.ITopic = sns.Topic.from_topic_arn(self, "Default", existing_topic_arn)
-            return
+        self.topic: sns.ITopic = (
+            sns.Topic.from_topic_arn(self, "Default", existing_topic_arn)
+            if existing_topic_arn
+            else self._topic(topic_name, email_addresses)
+        )
+
+    def _topic(self, topic_name: str, email_addresses: Sequence[str]) -> sns.Topic:
+        """The encrypted topic this account's alarms and rules publish to, and its
+        subscribers."""
         topic = sns.Topic(
             self,
             "Default",
@@ -100,12 +109,12 @@ class AlertTopic(Construct):
                     iam.ServicePrincipal("events.amazonaws.com"),
                 ],
                 resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             )
         )
         for address in email_addresses:
             topic.add_subscription(subscriptions.EmailSubscription(address))
-        self.topic = topic
+        return topic
 
     def rule_target(self) -> events.IRuleTarget:
         """A rule target publishing to the topic, relying on the topic's own policy.

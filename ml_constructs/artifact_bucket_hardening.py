@@ -67,25 +67,9 @@ class ArtifactBucketHardening(Construct):
             expiration=access_logs_expiration,
         ).bucket
         prefix = "artifacts/"
-        resource.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(
-            status="Enabled"
-        )
+        _housekeeping(resource, noncurrent_version_expiration)
         resource.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
             destination_bucket_name=self.access_logs.bucket_name, log_file_prefix=prefix
-        )
-        resource.lifecycle_configuration = s3.CfnBucket.LifecycleConfigurationProperty(
-            rules=[
-                s3.CfnBucket.RuleProperty(
-                    id="housekeeping",
-                    status="Enabled",
-                    noncurrent_version_expiration=s3.CfnBucket.NoncurrentVersionExpirationProperty(
-                        noncurrent_days=int(noncurrent_version_expiration.to_days())
-                    ),
-                    abort_incomplete_multipart_upload=s3.CfnBucket.AbortIncompleteMultipartUploadProperty(
-                        days_after_initiation=7
-                    ),
-                )
-            ]
         )
         # Set through the L1 resource, so CDK does not add the log delivery policy itself.
         self.access_logs.add_to_resource_policy(
@@ -113,3 +97,24 @@ class ArtifactBucketHardening(Construct):
             reason="Pipeline artifacts are rebuilt from the repository on every run; the"
             " repository is the durable copy, so the artifact store is not replicated.",
         )
+
+
+def _housekeeping(resource: s3.CfnBucket, noncurrent_version_expiration: Duration) -> None:
+    """Versioning, expiry of old versions and of incomplete uploads (as ``SecureBucket``)."""
+    resource.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(
+        status="Enabled"
+    )
+    resource.lifecycle_configuration = s3.CfnBucket.LifecycleConfigurationProperty(
+        rules=[
+            s3.CfnBucket.RuleProperty(
+                id="housekeeping",
+                status="Enabled",
+                noncurrent_version_expiration=s3.CfnBucket.NoncurrentVersionExpirationProperty(
+                    noncurrent_days=int(noncurrent_version_expiration.to_days())
+                ),
+                abort_incomplete_multipart_upload=s3.CfnBucket.AbortIncompleteMultipartUploadProperty(
+                    days_after_initiation=7
+                ),
+            )
+        ]
+    )

@@ -9,6 +9,56 @@ from aws_cdk import aws_iam as iam
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
 
+#: The findings on CDK's deployment handler, each with its reason.
+HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("AwsSolutions-L1",),
+        "CDK's BucketDeployment handler: aws-cdk-lib pins its runtime and it"
+        " moves forward when aws-cdk-lib is bumped; the function is not ours to change.",
+    ),
+    (
+        (
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "HIPAA.Security-LambdaInsideVPC",
+            "PCI.DSS.321-LambdaInsideVPC",
+        ),
+        "CDK's deployment handler copies the platform's own step scripts (code, not"
+        " data) between two S3 buckets through AWS APIs during a deployment; it reaches no"
+        " resource in the VPC, and outside it does not depend on the VPC's endpoints.",
+    ),
+    (
+        (
+            "NIST.800.53.R5-LambdaConcurrency",
+            "PCI.DSS.321-LambdaConcurrency",
+            "HIPAA.Security-LambdaConcurrency",
+        ),
+        "Invoked only by CloudFormation, once per deployment of this stack; a"
+        " concurrency reservation would only take capacity from the account.",
+    ),
+    (
+        ("NIST.800.53.R5-LambdaDLQ", "PCI.DSS.321-LambdaDLQ", "HIPAA.Security-LambdaDLQ"),
+        "Invoked synchronously by CloudFormation, which reports a failure as a"
+        " failed deployment and rolls back; there is no asynchronous event to keep.",
+    ),
+    (
+        (
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+        ),
+        "CDK's deployment handler uses AWSLambdaBasicExecutionRole, which only lets"
+        " it write its own logs.",
+    ),
+    (
+        (
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "PCI.DSS.321-IAMNoInlinePolicy",
+        ),
+        "CDK writes the handler's grants (read the asset, write the code bucket) as"
+        " the role's own policy; no other role would share it.",
+    ),
+)
+
 
 def acknowledge_deployment_handler(stack: Stack) -> None:
     """Acknowledge the findings on the Lambda function ``BucketDeployment`` provides.
@@ -19,52 +69,8 @@ def acknowledge_deployment_handler(stack: Stack) -> None:
     for child in stack.node.children:
         if not child.node.id.startswith("Custom::CDKBucketDeployment"):
             continue
-        acknowledge(
-            child,
-            "AwsSolutions-L1",
-            reason="CDK's BucketDeployment handler: aws-cdk-lib pins its runtime and it"
-            " moves forward when aws-cdk-lib is bumped; the function is not ours to change.",
-        )
-        acknowledge(
-            child,
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "HIPAA.Security-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            reason="CDK's deployment handler copies the platform's own step scripts (code, not"
-            " data) between two S3 buckets through AWS APIs during a deployment; it reaches no"
-            " resource in the VPC, and outside it does not depend on the VPC's endpoints.",
-        )
-        acknowledge(
-            child,
-            "NIST.800.53.R5-LambdaConcurrency",
-            "PCI.DSS.321-LambdaConcurrency",
-            "HIPAA.Security-LambdaConcurrency",
-            reason="Invoked only by CloudFormation, once per deployment of this stack; a"
-            " concurrency reservation would only take capacity from the account.",
-        )
-        acknowledge(
-            child,
-            "NIST.800.53.R5-LambdaDLQ",
-            "PCI.DSS.321-LambdaDLQ",
-            "HIPAA.Security-LambdaDLQ",
-            reason="Invoked synchronously by CloudFormation, which reports a failure as a"
-            " failed deployment and rolls back; there is no asynchronous event to keep.",
-        )
-        acknowledge(
-            child,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
-            reason="CDK's deployment handler uses AWSLambdaBasicExecutionRole, which only lets"
-            " it write its own logs.",
-        )
-        acknowledge(
-            child,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
-            reason="CDK writes the handler's grants (read the asset, write the code bucket) as"
-            " the role's own policy; no other role would share it.",
-        )
+        for rules, reason in HANDLER_FINDINGS:
+            acknowledge(child, *rules, reason=reason)
         # cfn-lint W3005: the DependsOn on the role beside a GetAtt of it is CDK's.
         function = child.node.default_child
         assert isinstance(function, CfnResource)

@@ -13,6 +13,28 @@ from constructs import Construct
 from platform_config.serving_spec import AlarmSpec
 
 _AT_OR_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+#: Where SageMaker publishes its endpoints' invocation metrics.
+INVOCATION_METRICS = "AWS/SageMaker"
+
+
+def endpoint_metric(
+    name: str,
+    statistic: str,
+    dimensions: dict[str, str],
+    *,
+    namespace: str = INVOCATION_METRICS,
+    label: str | None = None,
+) -> cloudwatch.Metric:
+    """A metric SageMaker publishes for an endpoint (or a variant, or a component), per
+    minute."""
+    return cloudwatch.Metric(
+        namespace=namespace,
+        metric_name=name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=Duration.minutes(1),
+        label=label,
+    )
 
 
 class EndpointAlarms(Construct):
@@ -62,20 +84,8 @@ class EndpointAlarms(Construct):
                 if inference_component_name
                 else {"EndpointName": endpoint_name, "VariantName": variant}
             )
-            errors = cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                statistic="Sum",
-                period=Duration.minutes(1),
-            )
-            latency = cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                statistic="p99",
-                period=Duration.minutes(1),
-            )
+            errors = endpoint_metric("Invocation5XXErrors", "Sum", dimensions)
+            latency = endpoint_metric("ModelLatency", "p99", dimensions)
             for alarm_id, metric, threshold, what in (
                 ("Errors5xx", errors, thresholds.errors_5xx, "5xx errors per minute"),
                 # ModelLatency is reported in microseconds.

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
+
+from ml_constructs.endpoint_alarms import INVOCATION_METRICS, endpoint_metric
+
+#: Where SageMaker publishes its endpoints' instance utilisation.
+UTILISATION_METRICS = "/aws/sagemaker/Endpoints"
 
 
 class EndpointDashboard(Construct):
@@ -46,82 +50,72 @@ class EndpointDashboard(Construct):
         instance_metrics: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
-        period = Duration.minutes(1)
-
-        def metrics(namespace: str, name: str, statistic: str) -> list[cloudwatch.IMetric]:
-            return [
-                cloudwatch.Metric(
-                    namespace=namespace,
-                    metric_name=name,
-                    dimensions_map={"EndpointName": endpoint_name, "VariantName": variant},
-                    statistic=statistic,
-                    period=period,
-                    label=f"{variant} {name} {statistic}",
-                )
-                for variant in variant_names
-            ]
-
-        def graph(title: str, *series: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
-            return cloudwatch.GraphWidget(
-                title=title, left=[m for group in series for m in group], width=8
-            )
-
-        invocations = "AWS/SageMaker"
+        self._endpoint_name, self._variant_names = endpoint_name, variant_names
+        graph = self._graph
         rows: list[list[cloudwatch.IWidget]] = [
             [
-                graph("Invocations", metrics(invocations, "Invocations", "Sum")),
-                graph(
-                    "Errors",
-                    metrics(invocations, "Invocation4XXErrors", "Sum"),
-                    metrics(invocations, "Invocation5XXErrors", "Sum"),
-                ),
-                graph(
-                    "Model latency (µs)",
-                    metrics(invocations, "ModelLatency", "p50"),
-                    metrics(invocations, "ModelLatency", "p99"),
-                ),
+                graph("Invocations", ("Invocations", "Sum")),
+                graph("Errors", ("Invocation4XXErrors", "Sum"), ("Invocation5XXErrors", "Sum")),
+                graph("Model latency (µs)", ("ModelLatency", "p50"), ("ModelLatency", "p99")),
             ],
             [
                 graph(
-                    "Overhead latency (µs)",
-                    metrics(invocations, "OverheadLatency", "p50"),
-                    metrics(invocations, "OverheadLatency", "p99"),
+                    "Overhead latency (µs)", ("OverheadLatency", "p50"), ("OverheadLatency", "p99")
                 )
             ],
         ]
-        utilisation = "/aws/sagemaker/Endpoints"
+        utilisation = UTILISATION_METRICS
         if instance_metrics:
             rows[1] += [
-                graph("CPU utilisation (%)", metrics(utilisation, "CPUUtilization", "Average")),
+                graph("CPU utilisation (%)", ("CPUUtilization", "Average"), namespace=utilisation),
                 graph(
-                    "Memory utilisation (%)", metrics(utilisation, "MemoryUtilization", "Average")
+                    "Memory utilisation (%)",
+                    ("MemoryUtilization", "Average"),
+                    namespace=utilisation,
                 ),
             ]
         if gpu:
             rows.append(
                 [
-                    graph("GPU utilisation (%)", metrics(utilisation, "GPUUtilization", "Average")),
                     graph(
-                        "GPU memory (%)", metrics(utilisation, "GPUMemoryUtilization", "Average")
+                        "GPU utilisation (%)", ("GPUUtilization", "Average"), namespace=utilisation
+                    ),
+                    graph(
+                        "GPU memory (%)", ("GPUMemoryUtilization", "Average"), namespace=utilisation
                     ),
                 ]
             )
         if asynchronous:
-            backlog = [
-                cloudwatch.Metric(
-                    namespace=invocations,
-                    metric_name=name,
-                    dimensions_map={"EndpointName": endpoint_name},
-                    statistic="Average",
-                    period=period,
-                )
-                for name in (
-                    "ApproximateBacklogSize",
-                    "ApproximateBacklogSizePerInstance",
-                    "HasBacklogWithoutCapacity",
-                )
-            ]
-            rows.append([cloudwatch.GraphWidget(title="Queue backlog", left=backlog, width=24)])
+            rows.append([self._backlog()])
         self.dashboard = cloudwatch.Dashboard(
             self, "Default", dashboard_name=endpoint_name, widgets=rows
         )
+
+    def _graph(
+        self, title: str, *series: tuple[str, str], namespace: str = INVOCATION_METRICS
+    ) -> cloudwatch.GraphWidget:
+        """A third of a row: each (metric, statistic) of ``series``, for every variant."""
+        metrics: list[cloudwatch.IMetric] = [
+            endpoint_metric(
+                name,
+                statistic,
+                {"EndpointName": self._endpoint_name, "VariantName": variant},
+                namespace=namespace,
+                label=f"{variant} {name} {statistic}",
+            )
+            for name, statistic in series
+            for variant in self._variant_names
+        ]
+        return cloudwatch.GraphWidget(title=title, left=metrics, width=8)
+
+    def _backlog(self) -> cloudwatch.GraphWidget:
+        """A full row: the asynchronous endpoint's queue."""
+        backlog: list[cloudwatch.IMetric] = [
+            endpoint_metric(name, "Average", {"EndpointName": self._endpoint_name})
+            for name in (
+                "ApproximateBacklogSize",
+                "ApproximateBacklogSizePerInstance",
+                "HasBacklogWithoutCapacity",
+            )
+        ]
+        return cloudwatch.GraphWidget(title="Queue backlog", left=backlog, width=24)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from ml_constructs import sagemaker_container_access as container
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+
+#: Why each statement's wildcards are needed, by statement id.
+REASONS = {
+    "PullImages": "SageMaker's prebuilt and AWS Deep Learning Container images live in"
+    " AWS-owned accounts that differ per region and framework.",
+    "EcrToken": "ecr:GetAuthorizationToken does not support resource-level permissions.",
+    "Logs": "SageMaker names the endpoint's (or job's) log streams; the group prefix is"
+    " this model's.",
+    "Metrics": "PutMetricData has no resource; it is limited by namespace instead.",
+    "NetworkInterfaces": "VPC endpoints create network interfaces with generated ids, and"
+    " EC2 Describe calls do not support resource-level permissions.",
+}
 
 
 class EndpointExecutionRole(Construct):
@@ -56,66 +69,16 @@ class EndpointExecutionRole(Construct):
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Serves the model {model_name}",
         )
-        statements = {
-            "PullImages": iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/*"],
-            ),
-            "EcrToken": iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-            "Logs": iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:DescribeLogStreams",
-                    "logs:PutLogEvents",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"/aws/sagemaker/{log_group_prefix}*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            ),
-            "Metrics": iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
-            ),
-            "NetworkInterfaces": iam.PolicyStatement(
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            ),
-        }
-        reasons = {
-            "PullImages": "SageMaker's prebuilt and AWS Deep Learning Container images live in"
-            " AWS-owned accounts that differ per region and framework.",
-            "EcrToken": "ecr:GetAuthorizationToken does not support resource-level permissions.",
-            "Logs": "SageMaker names the endpoint's (or job's) log streams; the group prefix is"
-            " this model's.",
-            "Metrics": "PutMetricData has no resource; it is limited by namespace instead.",
-            "NetworkInterfaces": "VPC endpoints create network interfaces with generated ids, and"
-            " EC2 Describe calls do not support resource-level permissions.",
-        }
-        for sid, statement in statements.items():
-            statement.sid = sid
+        statements = [
+            container.pull_images(stack, "PullImages"),
+            container.ecr_token("EcrToken"),
+            container.write_logs(stack, "Logs", f"/aws/sagemaker/{log_group_prefix}*"),
+            container.put_metrics("Metrics"),
+            container.network_interfaces("NetworkInterfaces"),
+        ]
+        for statement in statements:
             self.role.add_to_principal_policy(statement)
-            acknowledge_wildcards(self.role, [statement], reason=reasons[sid])
+            acknowledge_wildcards(self.role, [statement], reason=REASONS[statement.sid])
         grants = [
             volume_key.grant_encrypt_decrypt(self.role),
             volume_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey"),

@@ -12,8 +12,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.sagemaker_arns import sagemaker_arn
 from pipeline_definitions.pipeline_arguments import GLUE_DATABASE
 from platform_config import FeatureGroupSpec
+from platform_config.names import ResourceNames
 
 _FEATURE_TYPES = {"string": "String", "integral": "Integral", "fractional": "Fractional"}
 
@@ -35,8 +37,8 @@ class FeatureStore(Construct):
     ----------
     feature_groups:
         The feature group catalogue.
-    name_prefix:
-        Deployed names are ``<name_prefix>-<name>``.
+    names:
+        The environment's names: a group is deployed as ``names.feature_group(<name>)``.
     offline_bucket, offline_prefix:
         Bucket and key prefix of the offline stores (default prefix ``feature-store``).
     key:
@@ -51,24 +53,38 @@ class FeatureStore(Construct):
         construct_id: str,
         *,
         feature_groups: Sequence[FeatureGroupSpec],
-        name_prefix: str,
+        names: ResourceNames,
         offline_bucket: s3.IBucket,
         key: kms.IKey,
         removal_policy: RemovalPolicy,
         offline_prefix: str = "feature-store",
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.offline_store_uri = offline_bucket.s3_url_for_object(offline_prefix)
-        self.offline_store_role = iam.Role(
+        self.offline_store_role = self._offline_store_role(offline_bucket, offline_prefix, key)
+        self.feature_groups: dict[str, sagemaker.CfnFeatureGroup] = {}
+        for spec in feature_groups:
+            group = self._feature_group(spec, names.feature_group(spec.name), key)
+            group.apply_removal_policy(removal_policy)
+            # SageMaker checks the role's permissions when it creates the group: the role's
+            # policy must exist first (the role itself is already a dependency via RoleArn).
+            group.node.add_dependency(self.offline_store_role.node.find_child("DefaultPolicy"))
+            self.feature_groups[spec.name] = group
+
+    def _offline_store_role(
+        self, offline_bucket: s3.IBucket, offline_prefix: str, key: kms.IKey
+    ) -> iam.Role:
+        """The role SageMaker writes the offline stores and their Glue tables as."""
+        stack = Stack.of(self)
+        role = iam.Role(
             self,
             "OfflineStoreRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="SageMaker Feature Store: writes offline stores and their Glue tables",
         )
         grants = [
-            offline_bucket.grant_read_write(self.offline_store_role, f"{offline_prefix}/*"),
-            key.grant_encrypt_decrypt(self.offline_store_role),
+            offline_bucket.grant_read_write(role, f"{offline_prefix}/*"),
+            key.grant_encrypt_decrypt(role),
         ]
         glue = iam.PolicyStatement(
             actions=[
@@ -86,63 +102,61 @@ class FeatureStore(Construct):
                 ),
             ],
         )
-        self.offline_store_role.add_to_principal_policy(glue)
+        role.add_to_principal_policy(glue)
         acknowledge_wildcards(
-            self.offline_store_role,
+            role,
             [statement for grant in grants for statement in grant.principal_statements],
             reason="CDK's grants on the offline-store prefix of one bucket and on the data key.",
         )
         acknowledge_wildcards(
-            self.offline_store_role,
+            role,
             [glue],
             reason="SageMaker names each offline-store table after its feature group; the"
             " tables are limited to the Feature Store's own Glue database.",
         )
         acknowledge(
-            self.offline_store_role,
+            role,
             "NIST.800.53.R5-IAMNoInlinePolicy",
             "HIPAA.Security-IAMNoInlinePolicy",
             "PCI.DSS.321-IAMNoInlinePolicy",
             reason="CDK grants on the bucket and key, specific to this role; no other role"
             " would share a managed policy.",
         )
+        return role
 
-        self.feature_groups: dict[str, sagemaker.CfnFeatureGroup] = {}
-        for spec in feature_groups:
-            group = sagemaker.CfnFeatureGroup(
-                self,
-                spec.name,
-                feature_group_name=f"{name_prefix}-{spec.name}",
-                description=spec.description or None,
-                record_identifier_feature_name=spec.record_identifier,
-                event_time_feature_name=spec.event_time,
-                feature_definitions=[
-                    sagemaker.CfnFeatureGroup.FeatureDefinitionProperty(
-                        feature_name=feature.name, feature_type=_FEATURE_TYPES[feature.type]
-                    )
-                    for feature in spec.features
-                ],
-                online_store_config=self._online_store(spec, key),
-                # These two properties are untyped JSON in the L1: CloudFormation's own keys.
-                offline_store_config=(
-                    {
-                        "S3StorageConfig": {
-                            "S3Uri": self.offline_store_uri,
-                            "KmsKeyId": key.key_arn,
-                        },
-                        "TableFormat": "Iceberg",
-                        "DisableGlueTableCreation": False,
-                    }
-                    if spec.offline_store
-                    else None
-                ),
-                role_arn=self.offline_store_role.role_arn if spec.offline_store else None,
-            )
-            group.apply_removal_policy(removal_policy)
-            # SageMaker checks the role's permissions when it creates the group: the role's
-            # policy must exist first (the role itself is already a dependency via RoleArn).
-            group.node.add_dependency(self.offline_store_role.node.find_child("DefaultPolicy"))
-            self.feature_groups[spec.name] = group
+    def _feature_group(
+        self, spec: FeatureGroupSpec, name: str, key: kms.IKey
+    ) -> sagemaker.CfnFeatureGroup:
+        """One feature group: its features, online store and offline (Iceberg) store."""
+        return sagemaker.CfnFeatureGroup(
+            self,
+            spec.name,
+            feature_group_name=name,
+            description=spec.description or None,
+            record_identifier_feature_name=spec.record_identifier,
+            event_time_feature_name=spec.event_time,
+            feature_definitions=[
+                sagemaker.CfnFeatureGroup.FeatureDefinitionProperty(
+                    feature_name=feature.name, feature_type=_FEATURE_TYPES[feature.type]
+                )
+                for feature in spec.features
+            ],
+            online_store_config=self._online_store(spec, key),
+            # These two properties are untyped JSON in the L1: CloudFormation's own keys.
+            offline_store_config=(
+                {
+                    "S3StorageConfig": {
+                        "S3Uri": self.offline_store_uri,
+                        "KmsKeyId": key.key_arn,
+                    },
+                    "TableFormat": "Iceberg",
+                    "DisableGlueTableCreation": False,
+                }
+                if spec.offline_store
+                else None
+            ),
+            role_arn=self.offline_store_role.role_arn if spec.offline_store else None,
+        )
 
     @staticmethod
     def _online_store(spec: FeatureGroupSpec, key: kms.IKey) -> dict[str, object] | None:
@@ -173,10 +187,7 @@ class FeatureStore(Construct):
     @property
     def feature_group_arns(self) -> list[str]:
         """ARNs of the feature groups (built from their names: CloudFormation gives none)."""
-        stack = Stack.of(self)
         return [
-            stack.format_arn(
-                service="sagemaker", resource="feature-group", resource_name=group_name
-            )
-            for group_name in (group.feature_group_name for group in self.feature_groups.values())
+            sagemaker_arn(self, "feature-group", group.feature_group_name)
+            for group in self.feature_groups.values()
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -14,17 +15,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge
 from ml_constructs.inference_component_scaling import InferenceComponentScaling
-from ml_constructs.lmi_serving import llm_settings, lmi_environment, lmi_variant_timeouts
-from ml_constructs.model_endpoint import VariantPackage
-from ml_constructs.served_model import ServedModel
-from platform_config.aws_facts import has_local_storage
+from ml_constructs.lmi_serving import lmi_variant_timeouts
+from ml_constructs.model_endpoint import (
+    ModelEndpoint,
+    VariantPackage,
+    acknowledge_unencrypted_volumes,
+)
 from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import InstanceSize, scale_to_zero_blocker
 from platform_config.serving_spec import (
     AutoscalingSpec,
     DeploymentSpec,
+    EndpointKind,
     ServingSpec,
 )
 
@@ -63,7 +66,7 @@ class ComputeRequirements:
         )
 
 
-class InferenceComponentEndpoint(Construct):
+class InferenceComponentEndpoint(ModelEndpoint):
     """An endpoint whose one variant hosts the model on an inference component, and scales
     to zero instances when idle.
 
@@ -88,9 +91,13 @@ class InferenceComponentEndpoint(Construct):
     component:
         ``CfnInferenceComponent``.
     component_name:
-        Its physical name (the endpoint's).
+        Its physical name.
     model:
         The :class:`ServedModel`.
+    models:
+        The same, by its package's key (as :class:`ModelEndpoint`'s).
+    spec:
+        The :class:`ServingSpec` served.
     scaling:
         :class:`InferenceComponentScaling`.
     endpoint_name:
@@ -128,7 +135,11 @@ class InferenceComponentEndpoint(Construct):
         :class:`~ml_constructs.model_endpoint.ModelEndpoint`.
     rollback_alarms:
         Alarms whose firing rolls a deployment of the component back (default none).
+    component_name:
+        Physical name of the component (default: ``endpoint_name``).
     """
+
+    KINDS: ClassVar[tuple[EndpointKind, ...]] = (EndpointKind.REAL_TIME,)
 
     def __init__(
         self,
@@ -146,61 +157,47 @@ class InferenceComponentEndpoint(Construct):
         image: str | None = None,
         provider: lambda_.IFunction | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+        component_name: str | None = None,
     ) -> None:
-        super().__init__(scope, construct_id)
-        blocker = scale_to_zero_blocker(spec)
-        if blocker is not None:
-            raise ValueError(f"cannot serve {endpoint_name} on an inference component: {blocker}")
-        if len(endpoint_name) > 63:
-            raise ValueError(f"endpoint_name {endpoint_name!r} is longer than 63 characters")
-        self.endpoint_name = self.component_name = endpoint_name
         variant = spec.production_variants[0]
-        instance_type = spec.variant_instance_type(variant)
-        llm = llm_settings(spec, image)
-        self.production_variant_names = [variant.name]
-        self.shadow_variant_names: list[str] = []
-        self.model = ServedModel(
-            self,
-            "Model" + package.key,
-            package_arn=package.package_arn,
-            role=role,
-            image=image,
-            provider=provider,
-            environment=lmi_environment(instance_type=instance_type, settings=llm) if llm else None,
-            subnets=subnets,
-            security_groups=[security_group],
-            network_isolation=spec.network_isolation,
-        )
-        if package.acknowledge_template_value:
-            acknowledge(
-                self.model.model,
-                "CloudFormation-Validate::F3031",
-                reason="The package ARN is a release record (an SSM parameter type) chosen"
-                " with Fn::If; the validator substitutes the parameter's name (its default)"
-                " in each branch, CloudFormation resolves it to the recorded ARN.",
-            )
-        scaling = spec.autoscaling or AutoscalingSpec(max_capacity=variant.instance_count)
-        max_instances = max(variant.instance_count, scaling.max_capacity)
-        self.endpoint_config = self._endpoint_config(
+        super().__init__(
+            scope,
+            construct_id,
+            endpoint_name=endpoint_name,
             spec=spec,
-            max_instances=max_instances,
+            variant_packages={variant.name: package},
             role=role,
             subnets=subnets,
             security_group=security_group,
             volume_key=volume_key,
+            image=image,
+            provider=provider,
         )
-        self.endpoint = sagemaker.CfnEndpoint(
+        self.component_name = component_name or endpoint_name
+        self.model = self.models[package.key]
+        self.component = self._component(variant.name, compute, rollback_alarms)
+        scaling = self._scaling_spec()
+        self.scaling = InferenceComponentScaling(
             self,
-            "Default",
-            endpoint_name=endpoint_name,
-            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            "Scaling",
+            component=self.component,
+            component_name=self.component_name,
+            max_copies=self._max_instances(),
+            target_invocations_per_copy=scaling.target_invocations_per_instance,
+            scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
         )
-        self.component = _IC(
+
+    def _component(
+        self, variant_name: str, compute: ComputeRequirements, alarms: Sequence[cloudwatch.IAlarm]
+    ) -> sagemaker.CfnInferenceComponent:
+        """The component serving the model on the variant: one copy to start with."""
+        return _IC(
             self,
             "Component",
-            inference_component_name=endpoint_name,
+            inference_component_name=self.component_name,
             endpoint_name=self.endpoint.attr_endpoint_name,
-            variant_name=variant.name,
+            variant_name=variant_name,
             specification=_IC.InferenceComponentSpecificationProperty(
                 model_name=self.model.model_name,
                 compute_resource_requirements=_IC.InferenceComponentComputeResourceRequirementsProperty(
@@ -208,47 +205,46 @@ class InferenceComponentEndpoint(Construct):
                     min_memory_required_in_mb=compute.min_memory_mb,
                     number_of_accelerator_devices_required=compute.accelerators or None,
                 ),
-                startup_parameters=_startup_parameters(llm),
+                startup_parameters=_startup_parameters(self._llm),
             ),
             runtime_config=_IC.InferenceComponentRuntimeConfigProperty(copy_count=1),
-            deployment_config=_deployment_config(spec.deployment, rollback_alarms),
-        )
-        self.scaling = InferenceComponentScaling(
-            self,
-            "Scaling",
-            component=self.component,
-            component_name=endpoint_name,
-            max_copies=max_instances,
-            target_invocations_per_copy=scaling.target_invocations_per_instance,
-            scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
-            scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
+            deployment_config=_deployment_config(self.spec.deployment, alarms),
         )
 
-    def _endpoint_config(
-        self,
-        *,
-        spec: ServingSpec,
-        max_instances: int,
-        role: iam.IRole,
-        subnets: Sequence[ec2.ISubnet],
-        security_group: ec2.ISecurityGroup,
-        volume_key: kms.IKey,
-    ) -> sagemaker.CfnEndpointConfig:
-        """The model-less endpoint config of the component's variant."""
-        variant = spec.production_variants[0]
-        instance_type = spec.variant_instance_type(variant)
-        local_storage = has_local_storage(instance_type)
+    def _problem(self, endpoint_name: str, spec: ServingSpec) -> str | None:
+        blocker = scale_to_zero_blocker(spec)
+        if blocker is not None:
+            return f"cannot serve {endpoint_name} on an inference component: {blocker}"
+        return super()._problem(endpoint_name, spec)
+
+    def _scaling_spec(self) -> AutoscalingSpec:
+        """The copies' scaling (default: ``instance_count`` copies at most)."""
+        variant = self.spec.production_variants[0]
+        return self.spec.autoscaling or AutoscalingSpec(max_capacity=variant.instance_count)
+
+    def _max_instances(self) -> int:
+        variant = self.spec.production_variants[0]
+        return max(variant.instance_count, self._scaling_spec().max_capacity)
+
+    def _endpoint_config(self) -> sagemaker.CfnEndpointConfig:
+        """The model (which the component serves) and the model-less endpoint config of the
+        component's variant."""
+        variant = self.spec.production_variants[0]
+        self._model_for(variant)
+        unencrypted = self._unencrypted_volumes()
         config = _CONFIG(
             self,
             "Config",
-            execution_role_arn=role.role_arn,
+            execution_role_arn=self._role.role_arn,
             production_variants=[
                 _CONFIG.ProductionVariantProperty(
                     variant_name=variant.name,
-                    instance_type=instance_type,
+                    instance_type=self.spec.variant_instance_type(variant),
                     initial_instance_count=variant.instance_count,
                     managed_instance_scaling=_CONFIG.ManagedInstanceScalingProperty(
-                        status="ENABLED", min_instance_count=0, max_instance_count=max_instances
+                        status="ENABLED",
+                        min_instance_count=0,
+                        max_instance_count=self._max_instances(),
                     ),
                     routing_config=_CONFIG.RoutingConfigProperty(
                         routing_strategy="LEAST_OUTSTANDING_REQUESTS"
@@ -256,26 +252,25 @@ class InferenceComponentEndpoint(Construct):
                 )
             ],
             vpc_config=_CONFIG.VpcConfigProperty(
-                subnets=[subnet.subnet_id for subnet in subnets],
-                security_group_ids=[security_group.security_group_id],
+                subnets=[subnet.subnet_id for subnet in self._subnets],
+                security_group_ids=[self._security_group.security_group_id],
             ),
-            enable_network_isolation=spec.network_isolation,
-            kms_key_id=None if local_storage else volume_key.key_arn,
+            enable_network_isolation=self.spec.network_isolation,
+            kms_key_id=None if unencrypted else self._volume_key.key_arn,
         )
         # SageMaker checks the execution role's permissions when it creates the endpoint.
-        policy = role.node.try_find_child("DefaultPolicy")
+        policy = self._role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             config.node.add_dependency(policy)
-        if local_storage:
-            acknowledge(
-                config,
-                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
-                "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
-                reason=f"{instance_type} has local NVMe storage, encrypted by the instance's"
-                " hardware module; SageMaker rejects a KmsKeyId for it.",
-            )
+        if unencrypted:
+            acknowledge_unencrypted_volumes(config, unencrypted)
         return config
+
+    def _deployment_config(
+        self, alarms: Sequence[cloudwatch.IAlarm]
+    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
+        """None: the component rolls its copies over with its own deployment config."""
+        return None
 
 
 def _startup_parameters(

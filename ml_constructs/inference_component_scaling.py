@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+
+from ml_constructs.endpoint_alarms import endpoint_metric
+from ml_constructs.endpoint_autoscaling import sagemaker_scalable_target, sagemaker_scaling_role
 
 _INVOCATIONS_PER_COPY = (
     appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
@@ -81,25 +83,16 @@ class InferenceComponentScaling(Construct):
             raise ValueError(f"max_copies must be at least 1 (got {max_copies})")
         if target_invocations_per_copy <= 0:
             raise ValueError("target_invocations_per_copy must be positive")
-        stack = Stack.of(self)
-        scaling_role = iam.Role.from_role_arn(
-            self,
-            "ServiceLinkedRole",
-            f"arn:{stack.partition}:iam::{stack.account}:role/aws-service-role/"
-            "sagemaker.application-autoscaling.amazonaws.com/"
-            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
-        )
-        self.target = appscaling.ScalableTarget(
+        self.target = sagemaker_scalable_target(
             self,
             "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"inference-component/{component_name}",
-            scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
+            dimension="sagemaker:inference-component:DesiredCopyCount",
             min_capacity=0,
             max_capacity=max_copies,
-            role=scaling_role,
+            role=sagemaker_scaling_role(self),
+            scaled=component,
         )
-        self.target.node.add_dependency(component)
         self.target.scale_to_track_metric(
             "InvocationsPerCopy",
             target_value=target_invocations_per_copy,
@@ -107,7 +100,13 @@ class InferenceComponentScaling(Construct):
             scale_in_cooldown=scale_in_cooldown,
             scale_out_cooldown=scale_out_cooldown,
         )
-        self.wake_up = appscaling.StepScalingAction(
+        self.wake_up, self.wake_up_alarm = self._wake_up(component_name)
+
+    def _wake_up(
+        self, component_name: str
+    ) -> tuple[appscaling.StepScalingAction, cloudwatch.Alarm]:
+        """The step-scaling action adding a copy from zero, and the alarm that triggers it."""
+        wake_up = appscaling.StepScalingAction(
             self,
             "WakeUp",
             scaling_target=self.target,
@@ -115,16 +114,12 @@ class InferenceComponentScaling(Construct):
             metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
             cooldown=Duration.seconds(60),
         )
-        self.wake_up.add_adjustment(adjustment=1, lower_bound=0)
-        self.wake_up_alarm = cloudwatch.Alarm(
+        wake_up.add_adjustment(adjustment=1, lower_bound=0)
+        alarm = cloudwatch.Alarm(
             self,
             "NoCapacity",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="NoCapacityInvocationFailures",
-                dimensions_map={"InferenceComponentName": component_name},
-                statistic="Sum",
-                period=Duration.seconds(60),
+            metric=endpoint_metric(
+                "NoCapacityInvocationFailures", "Sum", {"InferenceComponentName": component_name}
             ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -133,4 +128,5 @@ class InferenceComponentScaling(Construct):
             alarm_description=f"{component_name}: invoked with no instance: add a copy"
             " (scale out from zero)",
         )
-        self.wake_up_alarm.add_alarm_action(actions.ApplicationScalingAction(self.wake_up))
+        alarm.add_alarm_action(actions.ApplicationScalingAction(wake_up))
+        return wake_up, alarm

@@ -1,10 +1,14 @@
-"""A SageMaker endpoint of any kind (real-time, serverless, asynchronous) for one model."""
+"""The base of the endpoint constructs: one catalogue model's models, endpoint config and
+endpoint, whatever its kind (:class:`~ml_constructs.real_time_endpoint.RealTimeEndpoint`,
+:class:`~ml_constructs.async_endpoint.AsyncEndpoint`,
+:class:`~ml_constructs.serverless_endpoint.ServerlessEndpoint`,
+:class:`~ml_constructs.inference_component_endpoint.InferenceComponentEndpoint`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -64,19 +68,28 @@ class AsyncOutput:
     error_topic: sns.ITopic
 
 
+#: The longest endpoint name SageMaker accepts.
+MAX_ENDPOINT_NAME = 63
+
+
 class ModelEndpoint(Construct):
-    """The models, endpoint config and endpoint of one catalogue model.
+    """The models, endpoint config and endpoint of one catalogue model (a base class).
 
     One :class:`ServedModel` per distinct package the variants serve (the release record's
-    champion or candidate, or a pinned version). The endpoint has a stable physical name, so that
-    the deployment automation (``lambda/model_deployment``), Model Monitor and clients find
-    it; the models and endpoint configs get generated names, so that CloudFormation can
-    replace them and update the endpoint with the configured deployment guardrails.
+    champion or candidate, or a pinned version). The endpoint has a stable physical name, so
+    that the release automation, Model Monitor and clients find it; the models and endpoint
+    configs get generated names, so that CloudFormation can replace them and update the
+    endpoint with the configured deployment guardrails.
 
     When ``image`` is an LMI Neuron image, each model's container gets LMI's settings for
     its instance type and each variant LMI's startup and download timeouts
     (:mod:`ml_constructs.lmi_serving`); variants of one version whose tensor-parallel
     degrees differ get a model each (``latest-tp12``).
+
+    A subclass serves the kinds of :attr:`KINDS` and may override the hooks
+    :meth:`_production_variants`, :meth:`_async_inference_config`,
+    :meth:`_unencrypted_volumes`, :meth:`_in_vpc`, :meth:`_routing_type`,
+    :meth:`_endpoint_config` and :meth:`_deployment_config`.
 
     Attributes
     ----------
@@ -86,6 +99,8 @@ class ModelEndpoint(Construct):
         ``CfnEndpointConfig``.
     endpoint_name:
         The physical name.
+    spec:
+        The :class:`ServingSpec` served.
     models:
         :class:`ServedModel` by key (``Champion``, ``Candidate``, ``V3``).
     production_variant_names, shadow_variant_names:
@@ -96,27 +111,28 @@ class ModelEndpoint(Construct):
     endpoint_name:
         Physical name (at most 63 characters).
     spec:
-        The model's :class:`ServingSpec` (kind ``real_time``, ``serverless`` or ``async``).
+        The model's :class:`ServingSpec`, of a kind the class serves.
     variant_packages:
         :class:`VariantPackage` of every production and shadow variant, by variant name.
-    provider:
-        The deploy-time provider (needed with ``image``; see :class:`ServedModel`).
     role:
         Execution role of the models.
-    image:
-        Image override with the region filled in (default none).
     subnets, security_group:
         The VPC placement of instance-backed models (serverless models run outside).
     volume_key:
         Encrypts instance volumes (omitted for instance types with local NVMe storage,
         which SageMaker encrypts itself and for which it rejects a key) and captured data.
+    image:
+        Image override with the region filled in (default none).
+    provider:
+        The deploy-time provider (needed with ``image``; see :class:`ServedModel`).
     data_capture_uri:
         ``s3://`` prefix of captured data (default none: no capture).
-    async_output:
-        Required for asynchronous endpoints (default none).
     rollback_alarms:
         Alarms whose firing rolls a deployment back (default none).
     """
+
+    #: The endpoint kinds (``spec.kind``) the class serves.
+    KINDS: ClassVar[tuple[EndpointKind, ...]] = ()
 
     def __init__(
         self,
@@ -133,173 +149,102 @@ class ModelEndpoint(Construct):
         image: str | None = None,
         provider: lambda_.IFunction | None = None,
         data_capture_uri: str | None = None,
-        async_output: AsyncOutput | None = None,
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        if spec.kind is EndpointKind.BATCH:
-            raise ValueError("batch serving has no endpoint: use BatchTransformModel")
-        if (spec.kind is EndpointKind.ASYNC) != (async_output is not None):
-            raise ValueError("async_output is required for async endpoints and only for them")
-        if len(endpoint_name) > 63:
-            raise ValueError(f"endpoint_name {endpoint_name!r} is longer than 63 characters")
-        self.endpoint_name = endpoint_name
-        serverless = spec.kind is EndpointKind.SERVERLESS
-
-        self.models: dict[str, ServedModel] = {}
-        llm = llm_settings(spec, image)
-        timeouts = lmi_variant_timeouts(llm) if llm else None
-
-        def model_for(variant: VariantSpec) -> str:
-            package = variant_packages[variant.name]
-            instance_type = spec.variant_instance_type(variant)
-            environment = lmi_environment(instance_type=instance_type, settings=llm) if llm else {}
-            key = package.key
-            if key in self.models and self.models[key].environment != environment:
-                key += f"Tp{environment['OPTION_TENSOR_PARALLEL_DEGREE']}"
-            if key not in self.models:
-                self.models[key] = ServedModel(
-                    self,
-                    "Model" + key,
-                    package_arn=package.package_arn,
-                    role=role,
-                    image=image,
-                    provider=provider,
-                    environment=environment,
-                    subnets=() if serverless else subnets,
-                    security_groups=() if serverless else [security_group],
-                    network_isolation=spec.network_isolation,
-                )
-            served = self.models[key]
-            if package.acknowledge_template_value:
-                acknowledge(
-                    served.model,
-                    "CloudFormation-Validate::F3031",
-                    reason="The package ARN is a release record (an SSM parameter type) chosen"
-                    " with Fn::If; the validator substitutes the parameter's name (its default)"
-                    " in each branch, CloudFormation resolves it to the recorded ARN.",
-                )
-            return served.model_name
-
-        config_types = sagemaker.CfnEndpointConfig
-
-        def instance_variant(variant: VariantSpec) -> Any:
-            return config_types.ProductionVariantProperty(
-                variant_name=variant.name,
-                model_name=model_for(variant),
-                initial_instance_count=variant.instance_count,
-                instance_type=spec.variant_instance_type(variant),
-                initial_variant_weight=variant.weight,
-                container_startup_health_check_timeout_in_seconds=(
-                    timeouts.container_startup_health_check_seconds if timeouts else None
-                ),
-                model_data_download_timeout_in_seconds=(
-                    timeouts.model_data_download_seconds if timeouts else None
-                ),
+        problem = self._problem(endpoint_name, spec)
+        if problem is not None:
+            raise ValueError(problem)
+        if len(endpoint_name) > MAX_ENDPOINT_NAME:
+            raise ValueError(
+                f"endpoint_name {endpoint_name!r} is longer than {MAX_ENDPOINT_NAME} characters"
             )
-
-        if serverless:
-            settings = spec.serverless_settings
-            variant = spec.production_variants[0]
-            production = [
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=variant.name,
-                    model_name=model_for(variant),
-                    serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                        memory_size_in_mb=settings.memory_size_mb,
-                        max_concurrency=settings.max_concurrency,
-                        provisioned_concurrency=settings.provisioned_concurrency,
-                    ),
-                )
-            ]
-        else:
-            production = [instance_variant(variant) for variant in spec.production_variants]
-        shadow = [instance_variant(variant) for variant in spec.shadow]
+        self.endpoint_name = endpoint_name
+        self.spec = spec
+        self._packages = variant_packages
+        self._role, self._volume_key = role, volume_key
+        self._subnets, self._security_group = subnets, security_group
+        self._image, self._provider = image, provider
+        self._data_capture_uri = data_capture_uri
+        self.models: dict[str, ServedModel] = {}
+        self._llm = llm_settings(spec, image)
+        self.endpoint_config = self._endpoint_config()
         self.production_variant_names = [variant.name for variant in spec.production_variants]
         self.shadow_variant_names = [variant.name for variant in spec.shadow]
-
-        all_variants = spec.production_variants + spec.shadow
-        instance_types = [spec.variant_instance_type(variant) for variant in all_variants]
-        local_storage = sorted({t for t in instance_types if has_local_storage(t)})
-        volume_key_id = None if serverless or local_storage else volume_key.key_arn
-
-        capture = None
-        if data_capture_uri is not None and spec.captures_data:
-            capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                enable_capture=True,
-                initial_sampling_percentage=spec.data_capture.sampling_percent,
-                destination_s3_uri=data_capture_uri,
-                kms_key_id=volume_key.key_arn,
-                capture_options=[
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
-                ],
-                capture_content_type_header=config_types.CaptureContentTypeHeaderProperty(
-                    csv_content_types=["text/csv"], json_content_types=["application/json"]
-                ),
-            )
-
-        async_config = None
-        if async_output is not None:
-            settings_async = spec.async_settings
-            async_config = sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
-                client_config=sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
-                    max_concurrent_invocations_per_instance=(
-                        settings_async.max_concurrent_invocations_per_instance
-                    )
-                ),
-                output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
-                    s3_output_path=async_output.output_uri,
-                    s3_failure_path=async_output.failure_uri,
-                    kms_key_id=async_output.key.key_arn,
-                    notification_config=config_types.AsyncInferenceNotificationConfigProperty(
-                        success_topic=async_output.success_topic.topic_arn,
-                        error_topic=async_output.error_topic.topic_arn,
-                        include_inference_response_in=["SUCCESS_NOTIFICATION_TOPIC"]
-                        if settings_async.include_response_in_notification
-                        else None,
-                    ),
-                ),
-            )
-
-        self.endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "Config",
-            production_variants=production,
-            shadow_production_variants=shadow or None,
-            kms_key_id=volume_key_id,
-            data_capture_config=capture,
-            async_inference_config=async_config,
-        )
-        if volume_key_id is None:
-            why = (
-                "Serverless endpoints have no customer-managed volume: SageMaker manages and"
-                " encrypts their compute."
-                if serverless
-                else f"{', '.join(local_storage)} has local NVMe storage, encrypted by the"
-                " instance's hardware module; SageMaker rejects a KmsKeyId for it."
-            )
-            acknowledge(
-                self.endpoint_config,
-                "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
-                "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
-                reason=why,
-            )
-
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Default",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            deployment_config=self._deployment_config(spec, rollback_alarms),
+            deployment_config=self._deployment_config(rollback_alarms),
         )
 
-    @staticmethod
+    def _problem(self, endpoint_name: str, spec: ServingSpec) -> str | None:
+        """Why this class cannot serve ``spec`` (``None`` when it can)."""
+        if spec.kind in self.KINDS:
+            return None
+        if spec.kind is EndpointKind.BATCH:
+            return "batch serving has no endpoint: use BatchTransformModel"
+        kinds = ", ".join(kind.value for kind in self.KINDS)
+        return f"{type(self).__name__} serves {kinds} endpoints, not {spec.kind.value}"
+
+    # --- hooks ------------------------------------------------------------------------
+
+    def _endpoint_config(self) -> sagemaker.CfnEndpointConfig:
+        """The endpoint config: the variants with their models, capture, encryption."""
+        production = self._production_variants()
+        shadow = [self._instance_variant(variant) for variant in self.spec.shadow]
+        unencrypted = self._unencrypted_volumes()
+        config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=production,
+            shadow_production_variants=shadow or None,
+            kms_key_id=None if unencrypted else self._volume_key.key_arn,
+            data_capture_config=self._data_capture(),
+            async_inference_config=self._async_inference_config(),
+        )
+        if unencrypted:
+            acknowledge_unencrypted_volumes(config, unencrypted)
+        return config
+
+    def _production_variants(self) -> list[sagemaker.CfnEndpointConfig.ProductionVariantProperty]:
+        """The production variants (default: on instances)."""
+        return [self._instance_variant(variant) for variant in self.spec.production_variants]
+
+    def _async_inference_config(
+        self,
+    ) -> sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty | None:
+        """Where asynchronous results go (default none: a synchronous endpoint)."""
+        return None
+
+    def _unencrypted_volumes(self) -> str | None:
+        """Why the endpoint config names no volume key, or ``None`` when it does: instance
+        types with local NVMe storage, which SageMaker encrypts and refuses a key for."""
+        variants = self.spec.production_variants + self.spec.shadow
+        types = [self.spec.variant_instance_type(variant) for variant in variants]
+        local_storage = sorted({t for t in types if has_local_storage(t)})
+        if not local_storage:
+            return None
+        return (
+            f"{', '.join(local_storage)} has local NVMe storage, encrypted by the"
+            " instance's hardware module; SageMaker rejects a KmsKeyId for it."
+        )
+
+    def _in_vpc(self) -> bool:
+        """Whether the models run in the VPC (default yes)."""
+        return True
+
+    def _routing_type(self) -> str:
+        """The blue/green traffic routing (default the spec's strategy)."""
+        return self.spec.deployment.strategy
+
     def _deployment_config(
-        spec: ServingSpec, alarms: Sequence[cloudwatch.IAlarm]
-    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
-        deployment: DeploymentSpec = spec.deployment
+        self, alarms: Sequence[cloudwatch.IAlarm]
+    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
+        """How an update rolls out: rolling, or blue/green with the routing of
+        :meth:`_routing_type`, rolled back when ``alarms`` fire."""
+        deployment: DeploymentSpec = self.spec.deployment
         rollback = (
             sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
                 alarms=[
@@ -325,7 +270,7 @@ class ModelEndpoint(Construct):
                 ),
                 auto_rollback_configuration=rollback,
             )
-        strategy = "all_at_once" if spec.kind is EndpointKind.SERVERLESS else deployment.strategy
+        strategy = self._routing_type()
         routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
             type=strategy.upper(),
             # Required by the API for every type, ALL_AT_ONCE included (CreateEndpoint's
@@ -344,3 +289,95 @@ class ModelEndpoint(Construct):
             ),
             auto_rollback_configuration=rollback,
         )
+
+    # --- shared parts -------------------------------------------------------------------
+
+    def _model_for(self, variant: VariantSpec) -> str:
+        """The name of the :class:`ServedModel` serving ``variant``'s package (made once per
+        package and LMI settings)."""
+        package = self._packages[variant.name]
+        instance_type = self.spec.variant_instance_type(variant)
+        llm = self._llm
+        environment = lmi_environment(instance_type=instance_type, settings=llm) if llm else {}
+        key = package.key
+        if key in self.models and self.models[key].environment != environment:
+            key += f"Tp{environment['OPTION_TENSOR_PARALLEL_DEGREE']}"
+        if key not in self.models:
+            in_vpc = self._in_vpc()
+            self.models[key] = ServedModel(
+                self,
+                "Model" + key,
+                package_arn=package.package_arn,
+                role=self._role,
+                image=self._image,
+                provider=self._provider,
+                environment=environment,
+                subnets=self._subnets if in_vpc else (),
+                security_groups=[self._security_group] if in_vpc else (),
+                network_isolation=self.spec.network_isolation,
+            )
+        served = self.models[key]
+        if package.acknowledge_template_value:
+            acknowledge_release_record_arn(served)
+        return served.model_name
+
+    def _instance_variant(
+        self, variant: VariantSpec
+    ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        """A variant on instances, with LMI's timeouts when the image is LMI's."""
+        timeouts = lmi_variant_timeouts(self._llm) if self._llm else None
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=variant.name,
+            model_name=self._model_for(variant),
+            initial_instance_count=variant.instance_count,
+            instance_type=self.spec.variant_instance_type(variant),
+            initial_variant_weight=variant.weight,
+            container_startup_health_check_timeout_in_seconds=(
+                timeouts.container_startup_health_check_seconds if timeouts else None
+            ),
+            model_data_download_timeout_in_seconds=(
+                timeouts.model_data_download_seconds if timeouts else None
+            ),
+        )
+
+    def _data_capture(self) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
+        """Capture of requests and responses under ``data_capture_uri``, if given."""
+        if self._data_capture_uri is None or not self.spec.captures_data:
+            return None
+        config = sagemaker.CfnEndpointConfig
+        return config.DataCaptureConfigProperty(
+            enable_capture=True,
+            initial_sampling_percentage=self.spec.data_capture.sampling_percent,
+            destination_s3_uri=self._data_capture_uri,
+            kms_key_id=self._volume_key.key_arn,
+            capture_options=[
+                config.CaptureOptionProperty(capture_mode="Input"),
+                config.CaptureOptionProperty(capture_mode="Output"),
+            ],
+            capture_content_type_header=config.CaptureContentTypeHeaderProperty(
+                csv_content_types=["text/csv"], json_content_types=["application/json"]
+            ),
+        )
+
+
+def acknowledge_release_record_arn(served: ServedModel) -> None:
+    """Acknowledge CDK's template validation finding on a model whose package ARN is a
+    release record chosen with ``Fn::If`` (:attr:`VariantPackage.acknowledge_template_value`)."""
+    acknowledge(
+        served.model,
+        "CloudFormation-Validate::F3031",
+        reason="The package ARN is a release record (an SSM parameter type) chosen"
+        " with Fn::If; the validator substitutes the parameter's name (its default)"
+        " in each branch, CloudFormation resolves it to the recorded ARN.",
+    )
+
+
+def acknowledge_unencrypted_volumes(config: sagemaker.CfnEndpointConfig, reason: str) -> None:
+    """Acknowledge the packs' finding on an endpoint config without a volume key."""
+    acknowledge(
+        config,
+        "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+        "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+        "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
+        reason=reason,
+    )

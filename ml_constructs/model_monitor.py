@@ -105,54 +105,7 @@ class ModelMonitor(Construct):
         super().__init__(scope, construct_id)
         self.schedule_name = schedule_name
         kind = self.KIND
-        job_input: dict[str, Any] = {
-            "EndpointInput": {
-                "EndpointName": endpoint_name,
-                "LocalPath": ENDPOINT_INPUT_PATH,
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-                **self.endpoint_input(),
-            },
-            **self.extra_job_input(),
-        }
-        properties: dict[str, Any] = {
-            f"{kind}AppSpecification": self.app_specification(image_uri, baseline_uri),
-            f"{kind}JobInput": job_input,
-            f"{kind}JobOutputConfig": {
-                "KmsKeyId": settings.key.key_arn,
-                "MonitoringOutputs": [
-                    {
-                        "S3Output": {
-                            "LocalPath": OUTPUT_PATH,
-                            "S3Uri": f"{settings.reports_uri}/{self.REPORT_FOLDER}",
-                            "S3UploadMode": "EndOfJob",
-                        }
-                    }
-                ],
-            },
-            "JobResources": {
-                "ClusterConfig": {
-                    "InstanceCount": settings.instance_count,
-                    "InstanceType": settings.instance_type,
-                    "VolumeSizeInGB": settings.volume_size_gb,
-                    "VolumeKmsKeyId": settings.key.key_arn,
-                }
-            },
-            "NetworkConfig": {
-                "EnableNetworkIsolation": self.NETWORK_ISOLATION,
-                "EnableInterContainerTrafficEncryption": True,
-                "VpcConfig": {
-                    "SecurityGroupIds": list(settings.security_group_ids),
-                    "Subnets": list(settings.subnet_ids),
-                },
-            },
-            "RoleArn": settings.role.role_arn,
-            "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
-            "EndpointName": endpoint_name,
-        }
-        baseline = self.baseline_config(baseline_uri)
-        if baseline:
-            properties[f"{kind}BaselineConfig"] = baseline
+        properties = self._job_properties(endpoint_name, image_uri, baseline_uri, settings)
         self.job_definition = CfnResource(
             self, "JobDefinition", type=self.RESOURCE_TYPE, properties=properties
         )
@@ -172,6 +125,66 @@ class ModelMonitor(Construct):
                 },
             },
         )
+
+    def _job_properties(
+        self, endpoint_name: str, image_uri: str, baseline_uri: str, settings: MonitorJobSettings
+    ) -> dict[str, Any]:
+        """The job definition's properties: the type's container, input, output, baseline."""
+        kind = self.KIND
+        properties: dict[str, Any] = {
+            f"{kind}AppSpecification": self.app_specification(image_uri, baseline_uri),
+            f"{kind}JobInput": {
+                "EndpointInput": {
+                    "EndpointName": endpoint_name,
+                    "LocalPath": ENDPOINT_INPUT_PATH,
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                    **self.endpoint_input(),
+                },
+                **self.extra_job_input(),
+            },
+            f"{kind}JobOutputConfig": {
+                "KmsKeyId": settings.key.key_arn,
+                "MonitoringOutputs": [
+                    {
+                        "S3Output": {
+                            "LocalPath": OUTPUT_PATH,
+                            "S3Uri": f"{settings.reports_uri}/{self.REPORT_FOLDER}",
+                            "S3UploadMode": "EndOfJob",
+                        }
+                    }
+                ],
+            },
+            **self._job_run(settings),
+            "EndpointName": endpoint_name,
+        }
+        baseline = self.baseline_config(baseline_uri)
+        if baseline:
+            properties[f"{kind}BaselineConfig"] = baseline
+        return properties
+
+    def _job_run(self, settings: MonitorJobSettings) -> dict[str, Any]:
+        """Where and as whom the job runs: cluster, network, role, time limit."""
+        return {
+            "JobResources": {
+                "ClusterConfig": {
+                    "InstanceCount": settings.instance_count,
+                    "InstanceType": settings.instance_type,
+                    "VolumeSizeInGB": settings.volume_size_gb,
+                    "VolumeKmsKeyId": settings.key.key_arn,
+                }
+            },
+            "NetworkConfig": {
+                "EnableNetworkIsolation": self.NETWORK_ISOLATION,
+                "EnableInterContainerTrafficEncryption": True,
+                "VpcConfig": {
+                    "SecurityGroupIds": list(settings.security_group_ids),
+                    "Subnets": list(settings.subnet_ids),
+                },
+            },
+            "RoleArn": settings.role.role_arn,
+            "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
+        }
 
     def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:
         """``<Kind>AppSpecification``: the container and its settings."""

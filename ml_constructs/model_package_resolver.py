@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from aws_cdk import RemovalPolicy, Stack
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge_wildcards
-from ml_constructs.platform_function import PlatformFunction
+from ml_constructs.compliance import acknowledge_wildcards_each
+from ml_constructs.platform_function import FunctionPlacement, PlatformFunction
+from ml_constructs.sagemaker_arns import package_group_arns
 
 
 class ModelPackageResolver(Construct):
@@ -33,15 +29,14 @@ class ModelPackageResolver(Construct):
     ----------
     code_path:
         Folder of the deployment package built from ``lambda/model_package_resolver``.
-    group_name_prefix:
-        It may read the groups named ``<group_name_prefix>-*`` and their packages.
+    package_groups:
+        Name pattern of the package groups it may read, with their packages
+        (``config.names.model_package_group(EVERY_MODEL)``: ``ml-platform-<env>-*``).
     records_path:
         SSM path of the release records it may create (``/<name prefix>/releases/``).
-    vpc, subnets, security_group:
-        Where it runs: it needs the SageMaker API endpoint and S3 (for CloudFormation's
-        pre-signed response URL).
-    key, logs_key, log_retention, removal_policy:
-        As for :class:`PlatformFunction`.
+    placement:
+        :class:`FunctionPlacement`: it needs the SageMaker API endpoint and S3 (for
+        CloudFormation's pre-signed response URL).
     """
 
     def __init__(
@@ -50,15 +45,9 @@ class ModelPackageResolver(Construct):
         construct_id: str,
         *,
         code_path: str,
-        group_name_prefix: str,
+        package_groups: str,
         records_path: str,
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        security_group: ec2.ISecurityGroup,
-        key: kms.IKey,
-        logs_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        placement: FunctionPlacement,
     ) -> None:
         super().__init__(scope, construct_id)
         self.platform_function = PlatformFunction(
@@ -68,54 +57,40 @@ class ModelPackageResolver(Construct):
             handler="model_package_resolver.lambda_handler",
             description="Creates release records and looks up model packages (CloudFormation"
             " custom resources)",
-            vpc=vpc,
-            subnets=subnets,
-            security_group=security_group,
-            key=key,
-            logs_key=logs_key,
-            log_retention=log_retention,
-            removal_policy=removal_policy,
+            placement=placement,
         )
         self.function = self.platform_function.function
+        self._grant(package_groups, records_path)
+
+    def _grant(self, package_groups: str, records_path: str) -> None:
+        """Read the groups' packages; create (never overwrite) the release records."""
         stack = Stack.of(self)
-
-        def arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
         read_registry = iam.PolicyStatement(
-            actions=[
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:DescribeModelPackageGroup",
-            ],
-            resources=[
-                arn("model-package-group", f"{group_name_prefix}-*"),
-                arn("model-package", f"{group_name_prefix}-*/*"),
-            ],
+            actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            resources=package_group_arns(self, package_groups),
         )
+        records = f"{records_path.strip('/')}/*"
         create_records = iam.PolicyStatement(
             actions=["ssm:PutParameter"],
             resources=[
-                stack.format_arn(
-                    service="ssm",
-                    resource="parameter",
-                    resource_name=f"{records_path.strip('/')}/*",
-                )
+                stack.format_arn(service="ssm", resource="parameter", resource_name=records)
             ],
             conditions={"StringEquals": {"ssm:Overwrite": "false"}},
         )
         self.function.add_to_role_policy(read_registry)
         self.function.add_to_role_policy(create_records)
-        role = self.function.role
-        assert role is not None
-        acknowledge_wildcards(
-            role,
-            [read_registry],
-            reason="Read-only, on this environment's package groups; package versions are"
-            " numbered by SageMaker.",
-        )
-        acknowledge_wildcards(
-            role,
-            [create_records],
-            reason="Creates the release records of this environment's models (one per model"
-            " and slot) and may never overwrite one (ssm:Overwrite false).",
+        acknowledge_wildcards_each(
+            self.platform_function.role,
+            [
+                (
+                    [read_registry],
+                    "Read-only, on this environment's package groups; package versions are"
+                    " numbered by SageMaker.",
+                ),
+                (
+                    [create_records],
+                    "Creates the release records of this environment's models (one per model"
+                    " and slot) and may never overwrite one (ssm:Overwrite false).",
+                ),
+            ],
         )

@@ -8,7 +8,9 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_constructs.sagemaker_arns import package_group_arns
 from platform_config import ModelSpec
+from platform_config.names import ResourceNames
 
 #: What a reader account may do with this registry's packages: enough to promote them.
 READER_ACTIONS = (
@@ -75,16 +77,6 @@ class ModelPackageGroup(Construct):
         self.group.apply_removal_policy(removal_policy)
         self.group_arn = self.group.attr_model_package_group_arn
 
-    @staticmethod
-    def _arns(stack: Stack, group_name: str) -> tuple[str, str]:
-        group_arn = stack.format_arn(
-            service="sagemaker", resource="model-package-group", resource_name=group_name
-        )
-        package_arn = stack.format_arn(
-            service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
-        )
-        return group_arn, package_arn
-
     @classmethod
     def _reader_statements(
         cls, stack: Stack, group_name: str, accounts: Sequence[str]
@@ -100,7 +92,7 @@ class ModelPackageGroup(Construct):
                     "AWS": [f"arn:{stack.partition}:iam::{account}:root" for account in accounts]
                 },
                 "Action": list(READER_ACTIONS),
-                "Resource": list(cls._arns(stack, group_name)),
+                "Resource": package_group_arns(stack, group_name),
             }
         ]
 
@@ -117,7 +109,7 @@ class ModelPackageGroup(Construct):
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": ["sagemaker:UpdateModelPackage"],
-                "Resource": [cls._arns(stack, group_name)[1]],
+                "Resource": package_group_arns(stack, group_name)[1:],
                 "Condition": {
                     "Null": {"sagemaker:ModelApprovalStatus": "false"},
                     "ArnNotEquals": {"aws:PrincipalArn": list(approvers)},
@@ -139,8 +131,8 @@ class ModelRegistry(Construct):
     ----------
     models:
         The model catalogue.
-    name_prefix:
-        Group names are ``<name_prefix>-<model name>``.
+    names:
+        The environment's names: a group is ``names.model_package_group(<model name>)``.
     reader_accounts:
         Accounts that may read every group's packages (default none).
     removal_policy:
@@ -153,7 +145,7 @@ class ModelRegistry(Construct):
         construct_id: str,
         *,
         models: Sequence[ModelSpec],
-        name_prefix: str,
+        names: ResourceNames,
         reader_accounts: Sequence[str] = (),
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -162,7 +154,7 @@ class ModelRegistry(Construct):
             model.name: ModelPackageGroup(
                 self,
                 model.name,
-                group_name=f"{name_prefix}-{model.name}",
+                group_name=names.model_package_group(model.name),
                 description=model.description,
                 reader_accounts=reader_accounts,
                 removal_policy=removal_policy,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -11,12 +12,38 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionPlacement:
+    """Where the platform's functions run and how their data and logs are kept.
+
+    Attributes
+    ----------
+    vpc, subnets, security_group:
+        Where they run.
+    key:
+        Encrypts their environment variables and dead-letter queues.
+    logs_key:
+        Encrypts their log groups.
+    log_retention, removal_policy:
+        Of the log groups.
+    """
+
+    vpc: ec2.IVpc
+    subnets: Sequence[ec2.ISubnet]
+    security_group: ec2.ISecurityGroup
+    key: kms.IKey
+    logs_key: kms.IKey
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
 
 
 class PlatformFunction(Construct):
@@ -34,6 +61,8 @@ class PlatformFunction(Construct):
         SQS queue, encrypted, kept 14 days.
     log_group:
         Its log group, encrypted with ``logs_key``.
+    role:
+        The function's execution role.
 
     Parameters
     ----------
@@ -45,14 +74,8 @@ class PlatformFunction(Construct):
         What the function does.
     environment:
         Environment variables (default none); ``DEAD_LETTER_QUEUE_URL`` is added.
-    vpc, subnets, security_group:
-        Where it runs.
-    key:
-        Encrypts its environment variables and the dead-letter queue.
-    logs_key:
-        Encrypts its log group.
-    log_retention, removal_policy:
-        Of the log group.
+    placement:
+        :class:`FunctionPlacement`: where it runs, the keys of its data and logs.
     reserved_concurrency:
         At most this many run at once (default 2).
     timeout:
@@ -71,13 +94,7 @@ class PlatformFunction(Construct):
         code_path: str,
         handler: str,
         description: str,
-        vpc: ec2.IVpc,
-        subnets: Sequence[ec2.ISubnet],
-        security_group: ec2.ISecurityGroup,
-        key: kms.IKey,
-        logs_key: kms.IKey,
-        log_retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
+        placement: FunctionPlacement,
         environment: Mapping[str, str] | None = None,
         reserved_concurrency: int = 2,
         timeout: Duration = Duration.seconds(60),
@@ -85,25 +102,14 @@ class PlatformFunction(Construct):
         function_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            reason="This queue is itself the function's dead-letter queue.",
-        )
+        key = placement.key
+        self.dead_letter_queue = self._dead_letter_queue(key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            encryption_key=logs_key,
-            retention=log_retention,
-            removal_policy=removal_policy,
+            encryption_key=placement.logs_key,
+            retention=placement.log_retention,
+            removal_policy=placement.removal_policy,
         )
         self.function = lambda_.Function(
             self,
@@ -120,9 +126,9 @@ class PlatformFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": construct_id,
             },
             environment_encryption=key,
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
-            security_groups=[security_group],
+            vpc=placement.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(placement.subnets)),
+            security_groups=[placement.security_group],
             reserved_concurrent_executions=reserved_concurrency,
             timeout=timeout,
             memory_size=memory_size,
@@ -132,13 +138,40 @@ class PlatformFunction(Construct):
             retry_attempts=2,
         )
         self.dead_letter_queue.grant_send_messages(self.function)
+        self._acknowledge_findings(key)
+
+    def _dead_letter_queue(self, key: kms.IKey) -> sqs.Queue:
+        """The function's dead-letter queue, encrypted, kept 14 days (SQS's most)."""
+        queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            reason="This queue is itself the function's dead-letter queue.",
+        )
+        return queue
+
+    @property
+    def role(self) -> iam.IRole:
+        """The function's execution role."""
+        role = self.function.role
+        assert role is not None
+        return role
+
+    def _acknowledge_findings(self, key: kms.IKey) -> None:
+        """The findings every platform function and its role have, each with its reason."""
         # CDK makes a VPC function depend on its role and the role's policy; cfn-lint flags
         # the role part as redundant with the function's Role reference.
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        role = self.function.role
-        assert role is not None
+        role = self.role
         acknowledge_wildcards(
             role,
             [
@@ -174,6 +207,58 @@ class PlatformFunction(Construct):
             reason="CDK grants specific to this one function's role (its queue, keys and what"
             " its caller grants it); no other role would share a managed policy.",
         )
+
+    def add_environment(self, variables: Mapping[str, str]) -> None:
+        """Add ``variables`` to the function's environment, in their order."""
+        for name, value in variables.items():
+            self.function.add_environment(name, value)
+
+    def add_statements(self, statements: Sequence[tuple[iam.PolicyStatement, str]]) -> None:
+        """Add each statement to the role's policy, acknowledging its wildcards with its
+        reason."""
+        for statement, reason in statements:
+            self.function.add_to_role_policy(statement)
+            acknowledge_wildcards(self.role, [statement], reason=reason)
+
+    def add_queue(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        batch_size: int,
+        max_receive_count: int,
+        visibility_timeout: Duration = Duration.minutes(3),
+        retention_period: Duration | None = None,
+        report_batch_item_failures: bool = False,
+    ) -> sqs.Queue:
+        """A queue, in ``scope``, that the function reads (``batch_size`` messages at a time)
+        and may write to (delayed work for itself); a message received
+        ``max_receive_count`` times goes to the function's dead-letter queue.
+
+        ``retention_period`` defaults to SQS's (4 days).
+        """
+        queue = sqs.Queue(
+            scope,
+            construct_id,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            retention_period=retention_period,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=max_receive_count
+            ),
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                queue,
+                batch_size=batch_size,
+                report_batch_item_failures=report_batch_item_failures or None,
+            )
+        )
+        queue.grant_send_messages(self.function)
+        return queue
 
     def alarm_on_dead_letters(self, topic: sns.ITopic) -> cloudwatch.Alarm:
         """An alarm, to ``topic``, as soon as one message waits in the dead-letter queue.

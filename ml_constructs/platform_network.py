@@ -97,23 +97,8 @@ class PlatformNetwork(Construct):
                 removal_policy=removal_policy,
             )
         else:
-            existing = config.existing_vpc
-            assert existing is not None  # guaranteed by NetworkConfig
-            self.vpc = ec2.Vpc.from_vpc_attributes(
-                self,
-                "Vpc",
-                vpc_id=existing.vpc_id,
-                vpc_cidr_block=existing.cidr,
-                availability_zones=list(existing.availability_zones),
-                isolated_subnet_ids=list(existing.subnet_ids),
-            )
-            Annotations.of(self.vpc).acknowledge_warning(
-                "@aws-cdk/aws-ec2:noSubnetRouteTableId",
-                "The platform adds no route or gateway endpoint to an imported VPC, so it never"
-                " reads its subnets' route tables.",
-            )
+            self.vpc = self._existing_vpc(config)
         self.subnets = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-
         self.workload_security_group = ec2.SecurityGroup(
             self,
             "WorkloadSecurityGroup",
@@ -128,6 +113,44 @@ class PlatformNetwork(Construct):
             description="Interface VPC endpoints of the ML platform",
             allow_all_outbound=False,
         )
+        self._security_group_rules()
+        self.interface_endpoints: dict[InterfaceEndpoint, ec2.InterfaceVpcEndpoint] = {}
+        # In the first `interface_endpoint_zones` zones (default all): each zone bills.
+        zones = config.interface_endpoint_zones or len(self.subnets.subnets)
+        endpoint_subnets = ec2.SubnetSelection(subnets=self.subnets.subnets[:zones])
+        for endpoint in config.interface_endpoints:
+            self.interface_endpoints[endpoint] = ec2.InterfaceVpcEndpoint(
+                self,
+                _pascal(endpoint.value) + "Endpoint",
+                vpc=self.vpc,
+                service=ENDPOINT_SERVICES[endpoint],
+                subnets=endpoint_subnets,
+                security_groups=[self.endpoint_security_group],
+                open=False,
+                private_dns_enabled=True,
+            )
+
+    def _existing_vpc(self, config: NetworkConfig) -> ec2.IVpc:
+        """The configured VPC, imported with its isolated subnets."""
+        existing = config.existing_vpc
+        assert existing is not None  # guaranteed by NetworkConfig
+        vpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "Vpc",
+            vpc_id=existing.vpc_id,
+            vpc_cidr_block=existing.cidr,
+            availability_zones=list(existing.availability_zones),
+            isolated_subnet_ids=list(existing.subnet_ids),
+        )
+        Annotations.of(vpc).acknowledge_warning(
+            "@aws-cdk/aws-ec2:noSubnetRouteTableId",
+            "The platform adds no route or gateway endpoint to an imported VPC, so it never"
+            " reads its subnets' route tables.",
+        )
+        return vpc
+
+    def _security_group_rules(self) -> None:
+        """Workload members talk to each other, to the endpoints and to S3; nothing else."""
         workload, endpoints = self.workload_security_group, self.endpoint_security_group
         workload.add_ingress_rule(workload, _WORKLOAD_PEER_TRAFFIC, "Between workload members")
         acknowledge(
@@ -146,22 +169,6 @@ class PlatformNetwork(Construct):
         # anywhere reaches only S3 and the endpoints.
         workload.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.HTTPS, "To S3 (gateway route)")
         endpoints.add_ingress_rule(workload, ec2.Port.HTTPS, "From the workload")
-
-        self.interface_endpoints: dict[InterfaceEndpoint, ec2.InterfaceVpcEndpoint] = {}
-        # In the first `interface_endpoint_zones` zones (default all): each zone bills.
-        zones = config.interface_endpoint_zones or len(self.subnets.subnets)
-        endpoint_subnets = ec2.SubnetSelection(subnets=self.subnets.subnets[:zones])
-        for endpoint in config.interface_endpoints:
-            self.interface_endpoints[endpoint] = ec2.InterfaceVpcEndpoint(
-                self,
-                _pascal(endpoint.value) + "Endpoint",
-                vpc=self.vpc,
-                service=ENDPOINT_SERVICES[endpoint],
-                subnets=endpoint_subnets,
-                security_groups=[endpoints],
-                open=False,
-                private_dns_enabled=True,
-            )
 
     def _new_vpc(
         self,

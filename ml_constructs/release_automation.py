@@ -6,16 +6,13 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge_wildcards
 from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from ml_constructs.retraining_trigger import function_target, settings_read_statement
-from platform_config.schema import PromotionSource
-from platform_contracts.releases import records_path
+from ml_constructs.sagemaker_arns import package_group_arns, sagemaker_arn
+from platform_config.names import EVERY_MODEL, BucketKind, ResourceNames
 
 #: The CDK bootstrap qualifier of the environments (CDK's default).
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -51,11 +48,11 @@ class ReleaseAutomation(Construct):
     ----------
     function:
         The function running ``lambda/release_automation``.
-    name_prefix, account, region:
-        The environment.
-    artifacts_bucket_name, reports_bucket_name:
-        Where packages' artifacts and baselines are read, where released baselines go
-        (``baselines/<model>/<version>/``), and where imported versions are copied.
+    names:
+        The environment's names: its records, models' groups and stacks, and the buckets
+        where packages' artifacts and baselines are read (artifacts, reports), where
+        released baselines go (``baselines/<model>/<version>/`` in reports) and where
+        imported versions are copied (artifacts).
     idempotency_table:
         Table recording handled events.
     data_key:
@@ -63,7 +60,8 @@ class ReleaseAutomation(Construct):
     workload_key:
         Encrypts the retry queue (the function's key).
     promote_from:
-        The previous environment, whose approved versions ``import`` copies (default none).
+        The names of the previous environment, whose approved versions ``import`` copies
+        (default none).
     """
 
     def __init__(
@@ -72,90 +70,67 @@ class ReleaseAutomation(Construct):
         construct_id: str,
         *,
         function: PlatformFunction,
-        name_prefix: str,
-        account: str,
-        region: str,
-        artifacts_bucket_name: str,
-        reports_bucket_name: str,
+        names: ResourceNames,
         idempotency_table: IdempotencyTable,
         data_key: kms.IKey,
         workload_key: kms.IKey,
-        promote_from: PromotionSource | None = None,
+        promote_from: ResourceNames | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = function
-        handler = function.function
         stack = Stack.of(self)
-        self.retry_queue = sqs.Queue(
+        self.retry_queue = function.add_queue(
             self,
             "RetryQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=workload_key,
-            enforce_ssl=True,
-            visibility_timeout=Duration.minutes(3),
+            key=workload_key,
             retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=function.dead_letter_queue, max_receive_count=100
-            ),
+            max_receive_count=100,
+            batch_size=1,
+            report_batch_item_failures=True,
         )
-        handler.add_event_source(
-            event_sources.SqsEventSource(
-                self.retry_queue, batch_size=1, report_batch_item_failures=True
-            )
-        )
-        self.retry_queue.grant_send_messages(handler)
         cfn_role = stack.format_arn(
             service="iam",
             region="",
             resource="role",
-            resource_name=CFN_EXEC_ROLE.format(account=account, region=region),
+            resource_name=CFN_EXEC_ROLE.format(account=names.account, region=names.region),
         )
-        environment = {
-            "NAME_PREFIX": name_prefix,
-            "EXPECTED_ACCOUNT_ID": account,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
-            "RETRY_QUEUE_URL": self.retry_queue.queue_url,
-            "CLOUDFORMATION_ROLE_ARN": cfn_role,
-            "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
-        }
+        function.add_environment(
+            {
+                "NAME_PREFIX": names.prefix,
+                "EXPECTED_ACCOUNT_ID": names.account,
+                "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
+                "RETRY_QUEUE_URL": self.retry_queue.queue_url,
+                "CLOUDFORMATION_ROLE_ARN": cfn_role,
+                "POWERTOOLS_METRICS_NAMESPACE": "MLPlatform/Releases",
+            }
+        )
         if promote_from is not None:
-            environment.update(
-                PREVIOUS_ACCOUNT_ID=promote_from.account,
-                PREVIOUS_REGION=promote_from.region,
-                PREVIOUS_NAME_PREFIX=promote_from.name_prefix,
-                ARTIFACTS_BUCKET_NAME=artifacts_bucket_name,
+            function.add_environment(
+                {
+                    "PREVIOUS_ACCOUNT_ID": promote_from.account,
+                    "PREVIOUS_REGION": promote_from.region,
+                    "PREVIOUS_NAME_PREFIX": promote_from.prefix,
+                    "ARTIFACTS_BUCKET_NAME": names.bucket(BucketKind.ARTIFACTS),
+                }
             )
-        for name, value in environment.items():
-            handler.add_environment(name, value)
-        idempotency_table.grant_records(handler)
-        data_key.grant_encrypt_decrypt(handler)
-        statements = self._statements(
-            stack, name_prefix, cfn_role, artifacts_bucket_name, reports_bucket_name, promote_from
-        )
-        role = handler.role
-        assert role is not None
-        for statement, reason in statements:
-            handler.add_to_role_policy(statement)
-            acknowledge_wildcards(role, [statement], reason=reason)
-        self._rules(stack, name_prefix)
+        idempotency_table.grant_records(function.function)
+        data_key.grant_encrypt_decrypt(function.function)
+        function.add_statements(self._release_statements(stack, names))
+        function.add_statements(self._bootstrap_statements(stack, cfn_role))
+        function.add_statements(self._bucket_statements(stack, names))
+        if promote_from is not None:
+            function.add_statements(self._import_read_statements(stack, promote_from))
+            function.add_statements(self._import_write_statements(stack, names))
+        self._rules(stack, names)
 
-    def _statements(
-        self,
-        stack: Stack,
-        name_prefix: str,
-        cfn_role: str,
-        artifacts: str,
-        reports: str,
-        promote_from: PromotionSource | None,
+    @staticmethod
+    def _release_statements(
+        stack: Stack, names: ResourceNames
     ) -> list[tuple[iam.PolicyStatement, str]]:
-        """Each statement of the function's policy, with why its wildcards are needed."""
-
-        def sagemaker_arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
-        records = records_path(name_prefix).strip("/")
-        s3 = f"arn:{stack.partition}:s3:::"
-        statements = [
+        """Write the records, read the settings and packages, update the model stacks."""
+        records = names.release_records_path().strip("/")
+        packages = f"{names.model_package_group(EVERY_MODEL)}/*"
+        return [
             (
                 iam.PolicyStatement(
                     actions=[
@@ -174,13 +149,13 @@ class ReleaseAutomation(Construct):
                 " and slot under the records path; this function is their only writer.",
             ),
             (
-                settings_read_statement(stack, name_prefix),
+                settings_read_statement(stack, names.prefix),
                 "Reads the settings document of each of this environment's models.",
             ),
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[sagemaker_arn("model-package", f"{name_prefix}-*/*")],
+                    resources=[sagemaker_arn(stack, "model-package", packages)],
                 ),
                 "Reads the packages of this environment's groups; versions are numbered by"
                 " SageMaker.",
@@ -192,13 +167,19 @@ class ReleaseAutomation(Construct):
                         stack.format_arn(
                             service="cloudformation",
                             resource="stack",
-                            resource_name=f"{name_prefix}-model-*/*",
+                            resource_name=f"{names.model_stack(EVERY_MODEL)}/*",
                         )
                     ],
                 ),
                 "Updates (with their previous templates) the model stacks of this environment,"
                 " whose stack ids CloudFormation generates.",
             ),
+        ]
+
+    @staticmethod
+    def _bootstrap_statements(stack: Stack, cfn_role: str) -> list[tuple[iam.PolicyStatement, str]]:
+        """Pass the CDK bootstrap's execution role back to CloudFormation; read its version."""
+        return [
             (
                 iam.PolicyStatement(
                     actions=["iam:PassRole"],
@@ -224,6 +205,17 @@ class ReleaseAutomation(Construct):
                 "The CDK bootstrap version every stack checks (an SSM parameter type that"
                 " CloudFormation resolves with the caller's permissions on UpdateStack).",
             ),
+        ]
+
+    @staticmethod
+    def _bucket_statements(
+        stack: Stack, names: ResourceNames
+    ) -> list[tuple[iam.PolicyStatement, str]]:
+        """Read what pipeline runs wrote; publish released baselines."""
+        s3 = f"arn:{stack.partition}:s3:::"
+        artifacts = names.bucket(BucketKind.ARTIFACTS)
+        reports = names.bucket(BucketKind.REPORTS)
+        return [
             (
                 iam.PolicyStatement(
                     actions=["s3:GetObject"],
@@ -239,17 +231,14 @@ class ReleaseAutomation(Construct):
                 "Publishes a released version's baselines under baselines/<model>/<version>/.",
             ),
         ]
-        if promote_from is not None:
-            statements += self._import_statements(stack, name_prefix, artifacts, promote_from)
-        return statements
 
     @staticmethod
-    def _import_statements(
-        stack: Stack, name_prefix: str, artifacts: str, source: PromotionSource
+    def _import_read_statements(
+        stack: Stack, source: ResourceNames
     ) -> list[tuple[iam.PolicyStatement, str]]:
-        """What importing a version from the previous environment needs."""
-        source_bucket = f"mlp-{source.environment}-{source.account}-{source.region}-artifacts"
+        """Read the previous environment's packages and the objects they point to."""
         source_arn = f"arn:{stack.partition}:sagemaker:{source.region}:{source.account}"
+        source_bucket = source.bucket(BucketKind.ARTIFACTS)
         return [
             (
                 iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]),
@@ -259,7 +248,9 @@ class ReleaseAutomation(Construct):
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:DescribeModelPackage"],
-                    resources=[f"{source_arn}:model-package/{source.name_prefix}-*/*"],
+                    resources=[
+                        f"{source_arn}:model-package/{source.model_package_group(EVERY_MODEL)}/*"
+                    ],
                 ),
                 "Reads the previous environment's packages (its registry policy allows this"
                 " account).",
@@ -283,6 +274,16 @@ class ReleaseAutomation(Construct):
                 "The previous environment's data key, only through S3, for the objects it"
                 " copies (the key's id is that account's).",
             ),
+        ]
+
+    @staticmethod
+    def _import_write_statements(
+        stack: Stack, names: ResourceNames
+    ) -> list[tuple[iam.PolicyStatement, str]]:
+        """Copy an imported version's objects and register it, pending approval."""
+        artifacts = names.bucket(BucketKind.ARTIFACTS)
+        group = names.model_package_group(EVERY_MODEL)
+        return [
             (
                 iam.PolicyStatement(
                     actions=["s3:PutObject", "s3:AbortMultipartUpload"],
@@ -293,18 +294,7 @@ class ReleaseAutomation(Construct):
             (
                 iam.PolicyStatement(
                     actions=["sagemaker:CreateModelPackage"],
-                    resources=[
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package",
-                            resource_name=f"{name_prefix}-*/*",
-                        ),
-                        stack.format_arn(
-                            service="sagemaker",
-                            resource="model-package-group",
-                            resource_name=f"{name_prefix}-*",
-                        ),
-                    ],
+                    resources=package_group_arns(stack, group)[::-1],
                     conditions={
                         "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
                     },
@@ -314,7 +304,7 @@ class ReleaseAutomation(Construct):
             ),
         ]
 
-    def _rules(self, stack: Stack, name_prefix: str) -> None:
+    def _rules(self, stack: Stack, names: ResourceNames) -> None:
         target = function_target(self.function)
         self.approval_rule = events.Rule(
             self,
@@ -324,14 +314,16 @@ class ReleaseAutomation(Construct):
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
                 detail={
-                    "ModelPackageGroupName": [{"prefix": f"{name_prefix}-"}],
+                    "ModelPackageGroupName": [{"prefix": names.model_names_prefix()}],
                     "ModelApprovalStatus": ["Approved", "Rejected"],
                 },
             ),
             targets=[target],
         )
         stack_arn = stack.format_arn(
-            service="cloudformation", resource="stack", resource_name=f"{name_prefix}-model-"
+            service="cloudformation",
+            resource="stack",
+            resource_name=names.model_stack(EVERY_MODEL).removesuffix(EVERY_MODEL),
         )
         self.stack_status_rule = events.Rule(
             self,

@@ -6,7 +6,8 @@ import jsii
 from aws_cdk import CfnCondition, CfnOutput, CfnParameter, CfnResource, Fn, IAspect
 from constructs import Construct, IConstruct
 
-from platform_contracts.releases import UNRELEASED, Slot, record_parameter_name
+from platform_config.names import ResourceNames
+from platform_contracts.releases import UNRELEASED, Slot
 
 
 class ReleasedVersions(Construct):
@@ -33,8 +34,8 @@ class ReleasedVersions(Construct):
 
     Parameters
     ----------
-    name_prefix, model:
-        Whose record (``/<name_prefix>/releases/<model>/<slot>``).
+    names, model:
+        Whose record (``names.release_record(model, <slot>)``).
     candidate_slot:
         Whether the model has a challenger or shadow variant (default no).
     """
@@ -44,7 +45,7 @@ class ReleasedVersions(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name_prefix: str,
+        names: ResourceNames,
         model: str,
         candidate_slot: bool = False,
     ) -> None:
@@ -55,7 +56,7 @@ class ReleasedVersions(Construct):
                 self,
                 slot.value.capitalize(),
                 type="AWS::SSM::Parameter::Value<String>",
-                default=record_parameter_name(name_prefix, model, slot),
+                default=names.release_record(model, slot),
                 description=f"Release record of {model}'s {slot.value} (do not override:"
                 " the release automation writes it)",
             )

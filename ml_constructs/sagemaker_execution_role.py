@@ -4,14 +4,99 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ml_constructs import sagemaker_container_access as container
 from ml_constructs.compliance import acknowledge, acknowledge_wildcards, acknowledge_wildcards_each
+from ml_constructs.sagemaker_arns import sagemaker_arn
 
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
+
+#: Run and follow SageMaker jobs, and the models they create.
+RUN_JOB_ACTIONS = (
+    "sagemaker:CreateTrainingJob",
+    "sagemaker:DescribeTrainingJob",
+    "sagemaker:StopTrainingJob",
+    "sagemaker:CreateProcessingJob",
+    "sagemaker:DescribeProcessingJob",
+    "sagemaker:StopProcessingJob",
+    "sagemaker:CreateTransformJob",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+    "sagemaker:CreateHyperParameterTuningJob",
+    "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:StopHyperParameterTuningJob",
+    "sagemaker:CreateAutoMLJobV2",
+    "sagemaker:DescribeAutoMLJobV2",
+    "sagemaker:StopAutoMLJob",
+    "sagemaker:CreateModel",
+    "sagemaker:DescribeModel",
+    "sagemaker:DeleteModel",
+    "sagemaker:AddTags",
+    "sagemaker:ListTags",
+)
+#: The kinds of resources (ARN resource types) of :data:`RUN_JOB_ACTIONS`.
+JOB_RESOURCES = (
+    "training-job",
+    "processing-job",
+    "transform-job",
+    "hyper-parameter-tuning-job",
+    "automl-job",
+    "model",
+)
+#: Start and follow a pipeline's executions.
+PIPELINE_ACTIONS = (
+    "sagemaker:DescribePipeline",
+    "sagemaker:DescribePipelineDefinitionForExecution",
+    "sagemaker:DescribePipelineExecution",
+    "sagemaker:ListPipelineExecutions",
+    "sagemaker:ListPipelineExecutionSteps",
+    "sagemaker:StartPipelineExecution",
+    "sagemaker:StopPipelineExecution",
+    "sagemaker:RetryPipelineExecution",
+    "sagemaker:SendPipelineExecutionStepSuccess",
+    "sagemaker:SendPipelineExecutionStepFailure",
+)
+#: Read the packages of a model package group.
+READ_PACKAGE_ACTIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:ListModelPackages",
+)
+#: List and search calls, which have no resource-level permissions.
+LIST_ACTIONS = (
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:ListProcessingJobs",
+    "sagemaker:ListTransformJobs",
+    "sagemaker:ListPipelines",
+    "sagemaker:ListModelPackageGroups",
+    "sagemaker:ListModels",
+    "sagemaker:ListFeatureGroups",
+    "sagemaker:Search",
+)
+#: Why each statement's wildcards are needed, by statement id.
+REASONS = {
+    "RunJobs": "Job and model names are generated per run, so they are scoped to this"
+    " account and region only.",
+    "UsePlatformPipelines": "Limited to the named pipelines (or those named after this"
+    " environment); their executions have generated ids.",
+    "RegisterModelPackages": "Limited to the named package groups (or those named after"
+    " this environment), as PendingManualApproval only; versions are numbered by"
+    " SageMaker.",
+    "ReadModelPackages": "Limited to the named package groups (or those named after"
+    " this environment); package versions are numbered by SageMaker.",
+    "ListAndSearch": "List and Search calls do not support resource-level permissions.",
+    "PullSageMakerImages": "SageMaker's prebuilt images live in AWS-owned accounts that"
+    " differ per region and framework.",
+    "EcrToken": "ecr:GetAuthorizationToken does not support resource-level permissions.",
+    "JobLogs": "SageMaker writes each job's logs to log groups under /aws/sagemaker/.",
+    "JobMetrics": "PutMetricData has no resource; it is limited by namespace instead.",
+    "JobNetworkInterfaces": "VPC jobs create network interfaces with generated ids, and"
+    " EC2 Describe calls do not support resource-level permissions.",
+}
 
 
 class SageMakerExecutionRole(Construct):
@@ -55,11 +140,6 @@ class SageMakerExecutionRole(Construct):
         volume_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-
-        def arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
         self.role = iam.Role(
             self,
             "Default",
@@ -70,149 +150,8 @@ class SageMakerExecutionRole(Construct):
             volume_key.grant_encrypt_decrypt(self.role),
             volume_key.grant(self.role, "kms:CreateGrant", "kms:DescribeKey"),
         ]
-        statements = [
-            iam.PolicyStatement(
-                sid="RunJobs",
-                actions=[
-                    "sagemaker:CreateTrainingJob",
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:CreateProcessingJob",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:StopProcessingJob",
-                    "sagemaker:CreateTransformJob",
-                    "sagemaker:DescribeTransformJob",
-                    "sagemaker:StopTransformJob",
-                    "sagemaker:CreateHyperParameterTuningJob",
-                    "sagemaker:DescribeHyperParameterTuningJob",
-                    "sagemaker:StopHyperParameterTuningJob",
-                    "sagemaker:CreateAutoMLJobV2",
-                    "sagemaker:DescribeAutoMLJobV2",
-                    "sagemaker:StopAutoMLJob",
-                    "sagemaker:CreateModel",
-                    "sagemaker:DescribeModel",
-                    "sagemaker:DeleteModel",
-                    "sagemaker:AddTags",
-                    "sagemaker:ListTags",
-                ],
-                resources=[
-                    arn("training-job", "*"),
-                    arn("processing-job", "*"),
-                    arn("transform-job", "*"),
-                    arn("hyper-parameter-tuning-job", "*"),
-                    arn("automl-job", "*"),
-                    arn("model", "*"),
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="UsePlatformPipelines",
-                actions=[
-                    "sagemaker:DescribePipeline",
-                    "sagemaker:DescribePipelineDefinitionForExecution",
-                    "sagemaker:DescribePipelineExecution",
-                    "sagemaker:ListPipelineExecutions",
-                    "sagemaker:ListPipelineExecutionSteps",
-                    "sagemaker:StartPipelineExecution",
-                    "sagemaker:StopPipelineExecution",
-                    "sagemaker:RetryPipelineExecution",
-                    "sagemaker:SendPipelineExecutionStepSuccess",
-                    "sagemaker:SendPipelineExecutionStepFailure",
-                ],
-                resources=[arn("pipeline", name) for name in pipelines]
-                + [arn("pipeline", f"{name}/execution/*") for name in pipelines],
-            ),
-            iam.PolicyStatement(
-                sid="RegisterModelPackages",
-                actions=["sagemaker:CreateModelPackage"],
-                resources=[arn("model-package-group", name) for name in package_groups]
-                + [arn("model-package", f"{name}/*") for name in package_groups],
-                # Registered pending a person's approval, never already approved.
-                conditions={
-                    "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
-                },
-            ),
-            iam.PolicyStatement(
-                sid="ReadModelPackages",
-                actions=[
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:DescribeModelPackageGroup",
-                    "sagemaker:ListModelPackages",
-                ],
-                resources=[arn("model-package-group", name) for name in package_groups]
-                + [arn("model-package", f"{name}/*") for name in package_groups],
-            ),
-            iam.PolicyStatement(
-                sid="ListAndSearch",
-                actions=[
-                    "sagemaker:ListTrainingJobs",
-                    "sagemaker:ListProcessingJobs",
-                    "sagemaker:ListTransformJobs",
-                    "sagemaker:ListPipelines",
-                    "sagemaker:ListModelPackageGroups",
-                    "sagemaker:ListModels",
-                    "sagemaker:ListFeatureGroups",
-                    "sagemaker:Search",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="PullSageMakerImages",
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/*"],
-            ),
-            iam.PolicyStatement(
-                sid="EcrToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="JobLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:DescribeLogStreams",
-                    "logs:PutLogEvents",
-                    "logs:GetLogEvents",
-                ],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="JobMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*"]}},
-            ),
-            iam.PolicyStatement(
-                sid="JobNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="PassItselfToSageMaker",
-                actions=["iam:PassRole"],
-                resources=[self.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
-        ]
+        statements = self._sagemaker_statements(pipelines, package_groups)
+        statements += self._container_statements()
         # A role with no pipelines or groups (a monitoring jobs' role) gets no such statement.
         statements = [statement for statement in statements if statement.resources]
         for statement in statements:
@@ -222,31 +161,12 @@ class SageMakerExecutionRole(Construct):
             [statement for grant in key_grants for statement in grant.principal_statements],
             reason="CDK's grant on the workload key, which SageMaker uses for job volumes.",
         )
-        reasons = {
-            "RunJobs": "Job and model names are generated per run, so they are scoped to this"
-            " account and region only.",
-            "UsePlatformPipelines": "Limited to the named pipelines (or those named after this"
-            " environment); their executions have generated ids.",
-            "RegisterModelPackages": "Limited to the named package groups (or those named after"
-            " this environment), as PendingManualApproval only; versions are numbered by"
-            " SageMaker.",
-            "ReadModelPackages": "Limited to the named package groups (or those named after"
-            " this environment); package versions are numbered by SageMaker.",
-            "ListAndSearch": "List and Search calls do not support resource-level permissions.",
-            "PullSageMakerImages": "SageMaker's prebuilt images live in AWS-owned accounts that"
-            " differ per region and framework.",
-            "EcrToken": "ecr:GetAuthorizationToken does not support resource-level permissions.",
-            "JobLogs": "SageMaker writes each job's logs to log groups under /aws/sagemaker/.",
-            "JobMetrics": "PutMetricData has no resource; it is limited by namespace instead.",
-            "JobNetworkInterfaces": "VPC jobs create network interfaces with generated ids, and"
-            " EC2 Describe calls do not support resource-level permissions.",
-        }
         acknowledge_wildcards_each(
             self.role,
             [
-                ([statement], reasons[statement.sid])
+                ([statement], REASONS[statement.sid])
                 for statement in statements
-                if statement.sid in reasons
+                if statement.sid in REASONS
             ],
         )
         acknowledge(
@@ -258,13 +178,67 @@ class SageMakerExecutionRole(Construct):
             " grants from the data owners land next to it. No other role would share it.",
         )
 
+    def _arn(self, resource: str, name: str) -> str:
+        return sagemaker_arn(self, resource, name)
+
+    def _sagemaker_statements(
+        self, pipelines: Sequence[str], package_groups: Sequence[str]
+    ) -> list[iam.PolicyStatement]:
+        """Run jobs, use the named pipelines, register in and read the named groups."""
+        arn = self._arn
+        packages = [arn("model-package-group", name) for name in package_groups] + [
+            arn("model-package", f"{name}/*") for name in package_groups
+        ]
+        return [
+            iam.PolicyStatement(
+                sid="RunJobs",
+                actions=list(RUN_JOB_ACTIONS),
+                resources=[arn(resource, "*") for resource in JOB_RESOURCES],
+            ),
+            iam.PolicyStatement(
+                sid="UsePlatformPipelines",
+                actions=list(PIPELINE_ACTIONS),
+                resources=[arn("pipeline", name) for name in pipelines]
+                + [arn("pipeline", f"{name}/execution/*") for name in pipelines],
+            ),
+            iam.PolicyStatement(
+                sid="RegisterModelPackages",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=packages,
+                # Registered pending a person's approval, never already approved.
+                conditions={
+                    "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+                },
+            ),
+            iam.PolicyStatement(
+                sid="ReadModelPackages", actions=list(READ_PACKAGE_ACTIONS), resources=packages
+            ),
+            iam.PolicyStatement(sid="ListAndSearch", actions=list(LIST_ACTIONS), resources=["*"]),
+        ]
+
+    def _container_statements(self) -> list[iam.PolicyStatement]:
+        """What the jobs' containers need (images, logs, metrics, network interfaces), and
+        passing this role to SageMaker."""
+        stack = Stack.of(self)
+        return [
+            container.pull_images(stack, "PullSageMakerImages"),
+            container.ecr_token("EcrToken"),
+            container.write_logs(
+                stack, "JobLogs", "/aws/sagemaker/*", extra_actions=["logs:GetLogEvents"]
+            ),
+            container.put_metrics("JobMetrics"),
+            container.network_interfaces("JobNetworkInterfaces"),
+            iam.PolicyStatement(
+                sid="PassItselfToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        ]
+
     def grant_studio_apps(self, domain_id: str) -> None:
         """Let Studio users of the domain run their apps and spaces as this role."""
-        stack = Stack.of(self)
-
-        def arn(resource: str, name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
+        arn = self._arn
         studio = iam.PolicyStatement(
             sid="StudioApps",
             actions=[

@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -14,6 +14,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+
+from ml_constructs.sagemaker_arns import sagemaker_arn
 
 #: Definitions up to this many characters are written into the template; larger ones go to
 #: S3. SageMaker accepts up to 1 MB either way; this keeps a stack of many models well
@@ -108,25 +110,9 @@ class SageMakerPipeline(Construct):
                     f"the definition of {pipeline_name} has {len(definition)} characters, over"
                     f" inline_limit={inline_limit}: give definition_bucket to hold it in S3"
                 )
-            digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
-            prefix = f"pipeline-definitions/{pipeline_name}"
-            self.definition_deployment = s3_deployment.BucketDeployment(
-                self,
-                "Definition",
-                sources=[s3_deployment.Source.data(f"{digest}.json", body)],
-                destination_bucket=definition_bucket,
-                destination_key_prefix=prefix,
-                # Older definitions stay: running executions and rollbacks refer to them.
-                prune=False,
-                retain_on_delete=True,
-                log_group=deployment_log_group,
+            pipeline_definition = self._definition_in_s3(
+                definition, body, definition_bucket, deployment_log_group
             )
-            pipeline_definition = {
-                "PipelineDefinitionS3Location": {
-                    "Bucket": definition_bucket.bucket_name,
-                    "Key": f"{prefix}/{digest}.json",
-                }
-            }
 
         self.pipeline = sagemaker.CfnPipeline(
             self,
@@ -141,9 +127,36 @@ class SageMakerPipeline(Construct):
         )
         if self.definition_deployment is not None:
             self.pipeline.node.add_dependency(self.definition_deployment)
-        self.pipeline_arn = Stack.of(self).format_arn(
-            service="sagemaker", resource="pipeline", resource_name=pipeline_name
+        self.pipeline_arn = sagemaker_arn(self, "pipeline", pipeline_name)
+
+    def _definition_in_s3(
+        self,
+        definition: str,
+        body: str,
+        bucket: s3.IBucket,
+        log_group: logs.ILogGroup | None,
+    ) -> dict[str, object]:
+        """Deploy ``body`` to ``bucket`` under a key per version of ``definition``; the
+        ``PipelineDefinitionS3Location`` naming it."""
+        digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
+        prefix = f"pipeline-definitions/{self.pipeline_name}"
+        self.definition_deployment = s3_deployment.BucketDeployment(
+            self,
+            "Definition",
+            sources=[s3_deployment.Source.data(f"{digest}.json", body)],
+            destination_bucket=bucket,
+            destination_key_prefix=prefix,
+            # Older definitions stay: running executions and rollbacks refer to them.
+            prune=False,
+            retain_on_delete=True,
+            log_group=log_group,
         )
+        return {
+            "PipelineDefinitionS3Location": {
+                "Bucket": bucket.bucket_name,
+                "Key": f"{prefix}/{digest}.json",
+            }
+        }
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` start (and follow) executions of this pipeline."""

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+#: What every platform bucket has, whatever its encryption: TLS 1.2 and later only, no public
+#: access, no ACLs (the bucket owner owns every object), versioning.
+PRIVATE_BUCKET: Mapping[str, Any] = {
+    "enforce_ssl": True,
+    "minimum_tls_version": 1.2,
+    "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+    "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    "versioned": True,
+}
 
 
 class SecureBucket(Construct):
@@ -21,8 +32,7 @@ class SecureBucket(Construct):
     Parameters
     ----------
     bucket_name:
-        Physical name (the platform derives it from the environment: see
-        ``EnvironmentConfig.bucket_name``).
+        Physical name (the platform's: ``config.names.bucket(<kind>)``).
     encryption_key:
         Customer-managed key for SSE-KMS (S3 Bucket Keys on, to cut KMS requests).
     access_logs_bucket:
@@ -57,11 +67,7 @@ class SecureBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=encryption_key,
             bucket_key_enabled=True,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            **PRIVATE_BUCKET,
             server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix=f"{construct_id}/",
             removal_policy=removal_policy,

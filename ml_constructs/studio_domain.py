@@ -12,6 +12,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from platform_config import AuthMode, StudioApp, StudioConfig
+from platform_config.names import studio_lifecycle_config_name
+from platform_config.schema import SharedSpaceSpec, UserProfileSpec
 
 #: CloudFormation's limit on a Studio lifecycle configuration (base64-encoded).
 MAX_LIFECYCLE_SCRIPT_BYTES = 16384
@@ -88,14 +90,41 @@ class StudioDomain(Construct):
             app_type: sagemaker.CfnStudioLifecycleConfig(
                 self,
                 f"{app_type}Lifecycle",
-                studio_lifecycle_config_name=f"{domain_name}-{app_type.lower()}-on-start",
+                studio_lifecycle_config_name=studio_lifecycle_config_name(
+                    domain_name, app_type.lower()
+                ),
                 studio_lifecycle_config_app_type=app_type,
                 studio_lifecycle_config_content=content,
             )
             for app_type in _APP_TYPES.values()
         }
         security_groups = [security_group.security_group_id]
-        self.domain = sagemaker.CfnDomain(
+        self.domain = self._domain(
+            domain_name, vpc, subnets, key, execution_role.role_arn, security_groups
+        )
+        self.domain.apply_removal_policy(removal_policy)
+        self.domain_id = self.domain.attr_domain_id
+        self.user_profiles: dict[str, sagemaker.CfnUserProfile] = {
+            user.name: self._user_profile(user, execution_role.role_arn, security_groups)
+            for user in settings.user_profiles
+        }
+        self.spaces: dict[str, sagemaker.CfnSpace] = {
+            space.name: self._space(space) for space in settings.shared_spaces
+        }
+
+    def _domain(
+        self,
+        domain_name: str,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        key: kms.IKey,
+        execution_role_arn: str,
+        security_groups: list[str],
+    ) -> sagemaker.CfnDomain:
+        """The VPC-only domain with its users' and spaces' defaults."""
+        domain = sagemaker.CfnDomain
+        settings = self.settings
+        return domain(
             self,
             "Default",
             domain_name=domain_name,
@@ -105,101 +134,94 @@ class StudioDomain(Construct):
             subnet_ids=[subnet.subnet_id for subnet in subnets],
             kms_key_id=key.key_arn,
             tag_propagation="ENABLED",
-            domain_settings=sagemaker.CfnDomain.DomainSettingsProperty(
-                security_group_ids=security_groups
-            ),
-            default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
-                execution_role=execution_role.role_arn,
+            domain_settings=domain.DomainSettingsProperty(security_group_ids=security_groups),
+            default_user_settings=domain.UserSettingsProperty(
+                execution_role=execution_role_arn,
                 security_groups=security_groups,
                 studio_web_portal="ENABLED",
                 default_landing_uri="studio::",
-                jupyter_lab_app_settings=sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
+                jupyter_lab_app_settings=domain.JupyterLabAppSettingsProperty(
                     **self._app_settings("JupyterLab")
                 ),
-                code_editor_app_settings=sagemaker.CfnDomain.CodeEditorAppSettingsProperty(
+                code_editor_app_settings=domain.CodeEditorAppSettingsProperty(
                     **self._app_settings("CodeEditor")
                 ),
-                space_storage_settings=sagemaker.CfnDomain.DefaultSpaceStorageSettingsProperty(
-                    default_ebs_storage_settings=sagemaker.CfnDomain.DefaultEbsStorageSettingsProperty(
+                space_storage_settings=domain.DefaultSpaceStorageSettingsProperty(
+                    default_ebs_storage_settings=domain.DefaultEbsStorageSettingsProperty(
                         default_ebs_volume_size_in_gb=settings.default_ebs_volume_size_gb,
                         maximum_ebs_volume_size_in_gb=settings.max_ebs_volume_size_gb,
                     )
                 ),
             ),
-            default_space_settings=sagemaker.CfnDomain.DefaultSpaceSettingsProperty(
-                execution_role=execution_role.role_arn,
+            default_space_settings=domain.DefaultSpaceSettingsProperty(
+                execution_role=execution_role_arn,
                 security_groups=security_groups,
-                jupyter_lab_app_settings=sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
+                jupyter_lab_app_settings=domain.JupyterLabAppSettingsProperty(
                     **self._app_settings("JupyterLab")
                 ),
             ),
         )
-        self.domain.apply_removal_policy(removal_policy)
-        self.domain_id = self.domain.attr_domain_id
 
-        self.user_profiles: dict[str, sagemaker.CfnUserProfile] = {}
-        for user in settings.user_profiles:
-            profile = sagemaker.CfnUserProfile(
-                self,
-                f"User{_pascal(user.name)}",
-                domain_id=self.domain_id,
-                user_profile_name=user.name,
-                single_sign_on_user_identifier="UserName" if user.sso_user_name else None,
-                single_sign_on_user_value=user.sso_user_name,
-                user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(
-                    execution_role=user.execution_role_arn or execution_role.role_arn,
-                    security_groups=security_groups,
-                ),
-            )
-            self.user_profiles[user.name] = profile
+    def _user_profile(
+        self, user: UserProfileSpec, execution_role_arn: str, security_groups: list[str]
+    ) -> sagemaker.CfnUserProfile:
+        """A user's profile, acting as their own role or the domain's execution role."""
+        return sagemaker.CfnUserProfile(
+            self,
+            f"User{_pascal(user.name)}",
+            domain_id=self.domain_id,
+            user_profile_name=user.name,
+            single_sign_on_user_identifier="UserName" if user.sso_user_name else None,
+            single_sign_on_user_value=user.sso_user_name,
+            user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(
+                execution_role=user.execution_role_arn or execution_role_arn,
+                security_groups=security_groups,
+            ),
+        )
 
-        self.spaces: dict[str, sagemaker.CfnSpace] = {}
-        for space in settings.shared_spaces:
-            app_type = _APP_TYPES[space.app]
-            Space = sagemaker.CfnSpace
-            resource_spec = Space.ResourceSpecProperty(
-                instance_type=space.instance_type,
-                lifecycle_config_arn=(
-                    self.lifecycle_configs[app_type].attr_studio_lifecycle_config_arn
-                ),
-            )
-            # A space's apps follow the domain's idle shutdown (CloudFormation has no
-            # per-space setting for it).
-            app_settings = (
-                {
-                    "jupyter_lab_app_settings": Space.SpaceJupyterLabAppSettingsProperty(
-                        default_resource_spec=resource_spec
+    def _space(self, space: SharedSpaceSpec) -> sagemaker.CfnSpace:
+        """A shared space of the domain, owned by one of its users."""
+        app_type = _APP_TYPES[space.app]
+        Space = sagemaker.CfnSpace
+        resource_spec = Space.ResourceSpecProperty(
+            instance_type=space.instance_type,
+            lifecycle_config_arn=self.lifecycle_configs[app_type].attr_studio_lifecycle_config_arn,
+        )
+        # A space's apps follow the domain's idle shutdown (CloudFormation has no per-space
+        # setting for it).
+        app_settings = (
+            {
+                "jupyter_lab_app_settings": Space.SpaceJupyterLabAppSettingsProperty(
+                    default_resource_spec=resource_spec
+                )
+            }
+            if space.app is StudioApp.JUPYTER_LAB
+            else {
+                "code_editor_app_settings": Space.SpaceCodeEditorAppSettingsProperty(
+                    default_resource_spec=resource_spec
+                )
+            }
+        )
+        shared = Space(
+            self,
+            f"Space{_pascal(space.name)}",
+            domain_id=self.domain_id,
+            space_name=space.name,
+            space_display_name=space.name,
+            ownership_settings=Space.OwnershipSettingsProperty(owner_user_profile_name=space.owner),
+            space_sharing_settings=Space.SpaceSharingSettingsProperty(sharing_type="Shared"),
+            space_settings=Space.SpaceSettingsProperty(
+                app_type=app_type,
+                space_storage_settings=Space.SpaceStorageSettingsProperty(
+                    ebs_storage_settings=Space.EbsStorageSettingsProperty(
+                        ebs_volume_size_in_gb=space.ebs_volume_size_gb
                     )
-                }
-                if space.app is StudioApp.JUPYTER_LAB
-                else {
-                    "code_editor_app_settings": Space.SpaceCodeEditorAppSettingsProperty(
-                        default_resource_spec=resource_spec
-                    )
-                }
-            )
-            shared = Space(
-                self,
-                f"Space{_pascal(space.name)}",
-                domain_id=self.domain_id,
-                space_name=space.name,
-                space_display_name=space.name,
-                ownership_settings=Space.OwnershipSettingsProperty(
-                    owner_user_profile_name=space.owner
                 ),
-                space_sharing_settings=Space.SpaceSharingSettingsProperty(sharing_type="Shared"),
-                space_settings=Space.SpaceSettingsProperty(
-                    app_type=app_type,
-                    space_storage_settings=Space.SpaceStorageSettingsProperty(
-                        ebs_storage_settings=Space.EbsStorageSettingsProperty(
-                            ebs_volume_size_in_gb=space.ebs_volume_size_gb
-                        )
-                    ),
-                    **app_settings,
-                ),
-            )
-            shared.add_resource_dependency(self.user_profiles[space.owner])
-            self.spaces[space.name] = shared
+                **app_settings,
+            ),
+        )
+        shared.add_resource_dependency(self.user_profiles[space.owner])
+        return shared
 
     def _idle_settings(self) -> sagemaker.CfnDomain.AppLifecycleManagementProperty:
         if not self.settings.idle_shutdown:

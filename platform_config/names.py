@@ -18,8 +18,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from platform_config.base import FieldError
-from platform_contracts.model_settings import settings_parameter_name
-from platform_contracts.releases import model_package_group_name, model_stack_name
+from platform_config.serving_defaults import scales_to_zero
+from platform_contracts.model_settings import settings_parameter_name, settings_path
+from platform_contracts.releases import (
+    Slot,
+    model_package_group_name,
+    model_stack_name,
+    record_parameter_name,
+    records_path,
+    release_function_name,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from platform_config.schema import EnvironmentConfig, ModelSpec
@@ -70,11 +78,13 @@ class NameKind(str, enum.Enum):
     TOPIC = "topic"
     DOMAIN = "domain"
     MLFLOW_SERVER = "mlflow_server"
+    MLFLOW_APP = "mlflow_app"
     STUDIO_LIFECYCLE_CONFIG = "studio_lifecycle_config"
     USER_PROFILE = "user_profile"
     SPACE = "space"
     SPACE_DISPLAY_NAME = "space_display_name"
     ENDPOINT = "endpoint"
+    INFERENCE_COMPONENT = "inference_component"
     DASHBOARD = "dashboard"
     PIPELINE = "pipeline"
     MODEL_PACKAGE_GROUP = "model_package_group"
@@ -83,6 +93,8 @@ class NameKind(str, enum.Enum):
     METRIC = "metric"
     PARAMETER = "parameter"
     FEATURE_GROUP = "feature_group"
+    FUNCTION = "function"
+    MANAGED_POLICY = "managed_policy"
 
 
 NAME_RULES: dict[NameKind, NameRule] = {
@@ -123,6 +135,12 @@ NAME_RULES: dict[NameKind, NameRule] = {
         _SAGEMAKER_256,
         "botocore:sagemaker:CreateMlflowTrackingServerRequest.TrackingServerName",
     ),
+    NameKind.MLFLOW_APP: NameRule(
+        "MLflow app name",
+        256,
+        _SAGEMAKER_256,
+        "botocore:sagemaker:CreateMlflowAppRequest.Name",
+    ),
     NameKind.STUDIO_LIFECYCLE_CONFIG: NameRule(
         "Studio lifecycle configuration name",
         63,
@@ -149,6 +167,12 @@ NAME_RULES: dict[NameKind, NameRule] = {
         63,
         _SAGEMAKER_63,
         "botocore:sagemaker:CreateEndpointInput.EndpointName",
+    ),
+    NameKind.INFERENCE_COMPONENT: NameRule(
+        "SageMaker inference component name",
+        63,
+        r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?",
+        "botocore:sagemaker:CreateInferenceComponentInput.InferenceComponentName",
     ),
     NameKind.DASHBOARD: NameRule(
         "CloudWatch dashboard name",
@@ -198,6 +222,19 @@ NAME_RULES: dict[NameKind, NameRule] = {
         r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}",
         "botocore:sagemaker:CreateFeatureGroupRequest.FeatureGroupName",
     ),
+    NameKind.FUNCTION: NameRule(
+        "Lambda function name",
+        64,
+        r"[a-zA-Z0-9_-]+",
+        # botocore's limit (140) and pattern are those of the ARN forms the API also takes.
+        "docs:lambda/latest/api/API_CreateFunction.html",
+    ),
+    NameKind.MANAGED_POLICY: NameRule(
+        "IAM managed policy name",
+        128,
+        r"[\w+=,.@-]+",
+        "botocore:iam:CreatePolicyRequest.PolicyName",
+    ),
 }
 
 
@@ -233,11 +270,70 @@ class MonitorKind(str, enum.Enum):
 STACK_PARTS = ("data", "network", "registry", "workspace", "automation")
 #: Studio apps with a lifecycle configuration (``<domain>-<app>-on-start``).
 STUDIO_LIFECYCLE_APPS = ("jupyterlab", "codeeditor")
+#: Stands for every model in a name pattern: ``names.model_stack(EVERY_MODEL)`` is
+#: ``ml-platform-<env>-model-*`` (IAM resources and EventBridge prefixes of all models).
+EVERY_MODEL = "*"
+#: The name of the delivery pipeline's tooling "environment" in its buckets' names.
+DELIVERY = "delivery"
+
+
+def studio_lifecycle_config_name(domain: str, app: str) -> str:
+    """``<domain>-<app>-on-start``: the lifecycle configuration of a Studio app
+    (``jupyterlab``, ``codeeditor``) of a domain."""
+    return f"{domain}-{app}-on-start"
+
+
+def release_slots(model: ModelSpec) -> tuple[Slot, ...]:
+    """The release record slots of a model (``platform_contracts.releases``).
+
+    Every model has a champion; a candidate slot only when its serving serves the latest
+    version and has an unpinned challenger (a second production variant) or shadow variant.
+    """
+    serving = model.serving
+    if serving is None or serving.model_version != "latest":
+        return (Slot.CHAMPION,)
+    production = [v for v in serving.production_variants if v.model_version is None]
+    shadows = [v for v in serving.shadow if v.model_version is None]
+    if len(production) > 1 or shadows:
+        return (Slot.CHAMPION, Slot.CANDIDATE)
+    return (Slot.CHAMPION,)
+
+
+def monitored_kinds(model: ModelSpec) -> tuple[MonitorKind, ...]:
+    """The Model Monitor schedules of a model: one per enabled type, when its endpoint
+    captures data and monitoring is on (none otherwise)."""
+    monitoring = model.monitoring
+    if model.serving is None or not model.serving.captures_data or not monitoring.enabled:
+        return ()
+    switches = {
+        MonitorKind.DATA_QUALITY: monitoring.data_quality,
+        MonitorKind.MODEL_QUALITY: monitoring.model_quality,
+        MonitorKind.MODEL_BIAS: monitoring.bias,
+        MonitorKind.MODEL_EXPLAINABILITY: monitoring.explainability,
+    }
+    return tuple(kind for kind, on in switches.items() if on)
+
+
+#: The model-quality metric alarmed on, by problem type (none for regression).
+QUALITY_METRIC = {"BinaryClassification": "auc", "MulticlassClassification": "accuracy"}
+
+
+def has_drift_alarm(model: ModelSpec) -> bool:
+    """Whether the model gets a composite drift alarm (the retraining trigger listens for
+    it): per-feature drift alarms, or a model-quality alarm for a classification model."""
+    kinds = monitored_kinds(model)
+    monitoring = model.monitoring
+    drift = MonitorKind.DATA_QUALITY in kinds and bool(monitoring.drift_features)
+    quality = MonitorKind.MODEL_QUALITY in kinds and monitoring.problem_type in QUALITY_METRIC
+    return drift or quality
 
 
 @dataclass(frozen=True)
 class ResourceNames:
     """The physical names of one environment's resources (``config.names``).
+
+    The names a Lambda function also derives at run time come from ``platform_contracts``
+    (vendored into the functions' packages), through the methods that delegate to it.
 
     Attributes
     ----------
@@ -253,6 +349,11 @@ class ResourceNames:
     def prefix(self) -> str:
         """``ml-platform-<env>``: starts every name but the buckets'."""
         return f"ml-platform-{self.environment}"
+
+    def model_names_prefix(self) -> str:
+        """What the name of every model's pipeline, group, endpoint, schedule and alarm starts
+        with (``ml-platform-<env>-``): EventBridge rules match a model's events by it."""
+        return f"{self.prefix}-"
 
     def stack(self, part: str) -> str:
         """CloudFormation stack of one part (:data:`STACK_PARTS`)."""
@@ -279,20 +380,48 @@ class ResourceNames:
         return self.prefix
 
     def mlflow_server(self) -> str:
-        """The MLflow tracking server."""
+        """The MLflow tracking server (``mlflow.kind: tracking_server``)."""
+        return self.prefix
+
+    def mlflow_app(self) -> str:
+        """The serverless MLflow app (``mlflow.kind: app``)."""
         return self.prefix
 
     def mlflow_arn_parameter(self) -> str:
-        """The SSM parameter holding the MLflow server's or app's ARN."""
+        """``/ml-platform-<env>/mlflow/arn``: the SSM parameter holding the MLflow ARN."""
         return f"/{self.prefix}/mlflow/arn"
+
+    def model_approvers_policy(self) -> str:
+        """The managed policy of the people who approve the environment's model packages."""
+        return f"{self.prefix}-model-approvers"
+
+    def release_function(self) -> str:
+        """The release automation's function (its operators invoke it by name)."""
+        return release_function_name(self.prefix)
+
+    def release_records_path(self) -> str:
+        """The SSM path of every release record of the environment."""
+        return records_path(self.prefix)
+
+    def release_record(self, model: str, slot: Slot) -> str:
+        """The release record of one slot of a model (an SSM parameter)."""
+        return record_parameter_name(self.prefix, model, slot)
+
+    def settings_path(self) -> str:
+        """The SSM path of every model's settings document."""
+        return settings_path(self.prefix)
 
     def studio_lifecycle_config(self, app: str) -> str:
         """Lifecycle configuration of a Studio app (:data:`STUDIO_LIFECYCLE_APPS`)."""
-        return f"{self.domain()}-{app}-on-start"
+        return studio_lifecycle_config_name(self.domain(), app)
 
     def endpoint(self, model: str) -> str:
         """A served model's endpoint; also the name of its dashboard."""
         return f"{self.prefix}-{model}"
+
+    def inference_component(self, model: str) -> str:
+        """The inference component of a model that scales to zero (its endpoint's name)."""
+        return self.endpoint(model)
 
     def dashboard(self, model: str) -> str:
         """A served model's CloudWatch dashboard."""
@@ -355,17 +484,27 @@ class ResourceNames:
             yield NameKind.KEY_ALIAS, self.alert_key_alias()
         yield NameKind.DOMAIN, self.domain()
         if config.mlflow.enabled:
-            yield NameKind.MLFLOW_SERVER, self.mlflow_server()
+            if config.mlflow.kind == "app":
+                yield NameKind.MLFLOW_APP, self.mlflow_app()
+            else:
+                yield NameKind.MLFLOW_SERVER, self.mlflow_server()
             yield NameKind.PARAMETER, self.mlflow_arn_parameter()
         for app in STUDIO_LIFECYCLE_APPS:
             yield NameKind.STUDIO_LIFECYCLE_CONFIG, self.studio_lifecycle_config(app)
+        yield NameKind.MANAGED_POLICY, self.model_approvers_policy()
+        yield NameKind.FUNCTION, self.release_function()
 
-    def of_model(self, model: ModelSpec) -> Iterator[tuple[NameKind, str]]:
-        """Every name the stacks derive from one model entry, given its settings."""
+    def of_model(
+        self, model: ModelSpec, *, scales_to_zero: bool = False
+    ) -> Iterator[tuple[NameKind, str]]:
+        """Every name the stacks derive from one model entry, given its settings
+        (``scales_to_zero``: whether it is served on an inference component)."""
         name = model.name
         yield NameKind.STACK, self.model_stack(name)
         yield NameKind.STACK, self.model_registry_stack(name)
         yield NameKind.PARAMETER, self.settings_parameter(name)
+        for slot in release_slots(model):
+            yield NameKind.PARAMETER, self.release_record(name, slot)
         yield NameKind.PIPELINE, self.pipeline(name)
         yield NameKind.MODEL_PACKAGE_GROUP, self.model_package_group(name)
         serving = model.serving
@@ -377,24 +516,26 @@ class ResourceNames:
             return
         yield NameKind.ENDPOINT, self.endpoint(name)
         yield NameKind.DASHBOARD, self.dashboard(name)
-        monitoring = model.monitoring
-        if not (serving.captures_data and monitoring.enabled):
-            return
-        switches = {
-            MonitorKind.DATA_QUALITY: monitoring.data_quality,
-            MonitorKind.MODEL_QUALITY: monitoring.model_quality,
-            MonitorKind.MODEL_BIAS: monitoring.bias,
-            MonitorKind.MODEL_EXPLAINABILITY: monitoring.explainability,
-        }
-        for kind, on in switches.items():
-            if on:
-                yield NameKind.MONITORING_SCHEDULE, self.monitoring_schedule(name, kind)
-        if monitoring.data_quality:
-            for feature in monitoring.drift_features:
+        if scales_to_zero:
+            yield NameKind.INFERENCE_COMPONENT, self.inference_component(name)
+        yield from self._of_monitoring(model)
+
+    def _of_monitoring(self, model: ModelSpec) -> Iterator[tuple[NameKind, str]]:
+        """The names of a served model's monitors and drift alarms."""
+        kinds = monitored_kinds(model)
+        for kind in kinds:
+            yield NameKind.MONITORING_SCHEDULE, self.monitoring_schedule(model.name, kind)
+        if MonitorKind.DATA_QUALITY in kinds:
+            for feature in model.monitoring.drift_features:
                 yield NameKind.METRIC, self.drift_metric(feature)
-        quality_alarm = monitoring.model_quality and monitoring.problem_type != "Regression"
-        if (monitoring.data_quality and monitoring.drift_features) or quality_alarm:
-            yield NameKind.ALARM, self.alarm(name, "drift")
+        if has_drift_alarm(model):
+            yield NameKind.ALARM, self.alarm(model.name, "drift")
+
+
+def delivery_names(account: str, region: str) -> ResourceNames:
+    """The names of the delivery pipeline's own resources in its tooling account and region
+    (its buckets: ``mlp-delivery-<account>-<region>-<kind>``)."""
+    return ResourceNames(DELIVERY, account, region)
 
 
 def derived_names(config: EnvironmentConfig) -> Iterator[tuple[str, str, NameKind, str]]:
@@ -408,7 +549,8 @@ def derived_names(config: EnvironmentConfig) -> Iterator[tuple[str, str, NameKin
     for kind, name in names.of_environment(config):
         yield "name", config.name, kind, name
     for index, model in enumerate(config.models):
-        for kind, name in names.of_model(model):
+        zero = model.serving is not None and scales_to_zero(model.serving, config.serving_defaults)
+        for kind, name in names.of_model(model, scales_to_zero=zero):
             yield f"models[{index}].name", model.name, kind, name
     for index, group in enumerate(config.feature_groups):
         field = f"feature_groups[{index}].name"

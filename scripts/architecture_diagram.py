@@ -198,54 +198,59 @@ class _Graph:
         self.buckets: dict[str, Ref] = {}
         prefixes = _name_prefixes(stacks)
         for stack in stacks:
-            # Lambdas behind custom resources run at deploy time only: not part of the picture.
-            providers = {
-                ref[1]
-                for resource in stack.resources.values()
-                if resource["Type"].startswith("Custom::")
-                or resource["Type"] == "AWS::CloudFormation::CustomResource"
-                for ref in self._local_refs(
-                    stack, resource.get("Properties", {}).get("ServiceToken")
-                )
-            }
-            prefix = prefixes[stack.stack_name]
-            by_type: dict[str, list[str]] = defaultdict(list)
-            for logical_id, resource in stack.resources.items():
-                if logical_id in providers:
-                    continue
-                by_type[resource["Type"]].append(logical_id)
-                props = resource.get("Properties", {})
-                if resource["Type"] == "AWS::S3::Bucket" and isinstance(
-                    props.get("BucketName"), str
-                ):
-                    self.buckets[props["BucketName"]] = (stack.stack_name, logical_id)
-                for key, rtype in NAME_KEYS.items():
-                    if resource["Type"] == rtype and isinstance(props.get(key), str):
-                        self.physical[(rtype, props[key])] = (stack.stack_name, logical_id)
+            by_type = self._index(stack)
             for rtype, logical_ids in by_type.items():
                 kind = MAIN.get(rtype)
-                if kind is None:
-                    continue
-                if len(logical_ids) > kind.individual:
-                    key = f"{stack.stack_name}/{rtype}"
-                    label = (
-                        f"{kind.label} x{len(logical_ids)}"
-                        if len(logical_ids) > 1
-                        else (kind.label.rstrip("s"))
-                    )
-                    self.nodes[key] = (stack.stack_name, kind, label)
-                    for logical_id in logical_ids:
-                        self.node_of[(stack.stack_name, logical_id)] = key
-                    continue
-                for logical_id in logical_ids:
-                    props = stack.resources[logical_id].get("Properties", {})
-                    name = props.get(kind.name_key) if kind.name_key else None
-                    label = _short(logical_id)
-                    if isinstance(name, str):
-                        label = kind.label if name == prefix[:-1] else name.removeprefix(prefix)
-                    key = f"{stack.stack_name}/{logical_id}"
-                    self.nodes[key] = (stack.stack_name, kind, label)
-                    self.node_of[(stack.stack_name, logical_id)] = key
+                if kind is not None:
+                    self._add_nodes(stack, rtype, kind, logical_ids, prefixes[stack.stack_name])
+
+    def _index(self, stack: StackTemplate) -> dict[str, list[str]]:
+        """The stack's drawn resources by type; buckets and named resources by name."""
+        # Lambdas behind custom resources run at deploy time only: not part of the picture.
+        providers = {
+            ref[1]
+            for resource in stack.resources.values()
+            if resource["Type"].startswith("Custom::")
+            or resource["Type"] == "AWS::CloudFormation::CustomResource"
+            for ref in self._local_refs(stack, resource.get("Properties", {}).get("ServiceToken"))
+        }
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for logical_id, resource in stack.resources.items():
+            if logical_id in providers:
+                continue
+            by_type[resource["Type"]].append(logical_id)
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::S3::Bucket" and isinstance(props.get("BucketName"), str):
+                self.buckets[props["BucketName"]] = (stack.stack_name, logical_id)
+            for key, rtype in NAME_KEYS.items():
+                if resource["Type"] == rtype and isinstance(props.get(key), str):
+                    self.physical[(rtype, props[key])] = (stack.stack_name, logical_id)
+        return by_type
+
+    def _add_nodes(
+        self, stack: StackTemplate, rtype: str, kind: Kind, logical_ids: list[str], prefix: str
+    ) -> None:
+        """A node per resource of ``rtype``, or one for all when they are too many to draw."""
+        if len(logical_ids) > kind.individual:
+            key = f"{stack.stack_name}/{rtype}"
+            label = (
+                f"{kind.label} x{len(logical_ids)}"
+                if len(logical_ids) > 1
+                else (kind.label.rstrip("s"))
+            )
+            self.nodes[key] = (stack.stack_name, kind, label)
+            for logical_id in logical_ids:
+                self.node_of[(stack.stack_name, logical_id)] = key
+            return
+        for logical_id in logical_ids:
+            props = stack.resources[logical_id].get("Properties", {})
+            name = props.get(kind.name_key) if kind.name_key else None
+            label = _short(logical_id)
+            if isinstance(name, str):
+                label = kind.label if name == prefix[:-1] else name.removeprefix(prefix)
+            key = f"{stack.stack_name}/{logical_id}"
+            self.nodes[key] = (stack.stack_name, kind, label)
+            self.node_of[(stack.stack_name, logical_id)] = key
 
     # -- references -------------------------------------------------------------------------
 

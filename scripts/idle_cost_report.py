@@ -267,30 +267,9 @@ class _Pricer:
         resource_id = f"endpoint/{endpoint_name}/variant/{variant.get('VariantName')}"
         serverless = variant.get("ServerlessConfig")
         if serverless is not None:
-            concurrency = self.min_capacity.get(
-                (resource_id, "sagemaker:variant:DesiredProvisionedConcurrency"),
-                serverless.get("ProvisionedConcurrency", 0),
+            return self._serverless_variant(
+                stack, logical_id, endpoint_name, resource_id, serverless, where
             )
-            if not concurrency:
-                return False
-            gb = serverless["MemorySizeInMB"] / 1024
-            entry = self.price(
-                stack,
-                "serverless_provisioned_concurrency_gb_second",
-                logical_id,
-                "AWS::SageMaker::Endpoint",
-            )
-            if entry:
-                self.add(
-                    stack,
-                    f"serverless provisioned concurrency, {endpoint_name}",
-                    concurrency,
-                    f"x {gb:g} GB",
-                    concurrency * gb * entry["price"] * self.hours * 3600,
-                    f"{where}: `serving.serverless.provisioned_concurrency` (unset: none)",
-                    entry.get("estimate", True),
-                )
-            return True
         instance_type = variant.get("InstanceType", "?")
         count = self.min_capacity.get(
             (resource_id, "sagemaker:variant:DesiredInstanceCount"),
@@ -303,20 +282,7 @@ class _Pricer:
                 self._scaled_to_zero(stack, logical_id, endpoint_name, variant, where)
         if count == 0:
             return False
-        if shadow:
-            knob = f"{where}: `serving.shadow_variants` (remove when the comparison is done)"
-        elif (resource_id, "sagemaker:variant:DesiredInstanceCount") in self.min_capacity:
-            knob = f"{where}: `serving.autoscaling.min_capacity`" + (
-                " (0 scales to zero)"
-                if asynchronous
-                else ", or `serving.kind: serverless` / `async` for sparse traffic"
-            )
-        else:
-            knob = (
-                f"{where}: `serving.scale_to_zero: true` (one production variant, no shadow,"
-                " no data capture), `serving.kind` (`serverless`, or `async` with "
-                "`autoscaling.min_capacity: 0`), or `instance_count`"
-            )
+        knob = self._instance_knob(resource_id, shadow, asynchronous, where)
         entry = self.price(stack, "hosting_instance_hour", logical_id, "AWS::SageMaker::Endpoint")
         if not entry:
             return True
@@ -343,6 +309,57 @@ class _Pricer:
             entry.get("estimate", True),
         )
         return True
+
+    def _serverless_variant(
+        self,
+        stack: StackTemplate,
+        logical_id: str,
+        endpoint_name: str,
+        resource_id: str,
+        serverless: Resource,
+        where: str,
+    ) -> bool:
+        """The provisioned concurrency of a serverless variant, if any (whether kept)."""
+        concurrency = self.min_capacity.get(
+            (resource_id, "sagemaker:variant:DesiredProvisionedConcurrency"),
+            serverless.get("ProvisionedConcurrency", 0),
+        )
+        if not concurrency:
+            return False
+        gb = serverless["MemorySizeInMB"] / 1024
+        entry = self.price(
+            stack,
+            "serverless_provisioned_concurrency_gb_second",
+            logical_id,
+            "AWS::SageMaker::Endpoint",
+        )
+        if entry:
+            self.add(
+                stack,
+                f"serverless provisioned concurrency, {endpoint_name}",
+                concurrency,
+                f"x {gb:g} GB",
+                concurrency * gb * entry["price"] * self.hours * 3600,
+                f"{where}: `serving.serverless.provisioned_concurrency` (unset: none)",
+                entry.get("estimate", True),
+            )
+        return True
+
+    def _instance_knob(self, resource_id: str, shadow: bool, asynchronous: bool, where: str) -> str:
+        """The setting that removes an instance variant's idle cost."""
+        if shadow:
+            return f"{where}: `serving.shadow_variants` (remove when the comparison is done)"
+        if (resource_id, "sagemaker:variant:DesiredInstanceCount") in self.min_capacity:
+            return f"{where}: `serving.autoscaling.min_capacity`" + (
+                " (0 scales to zero)"
+                if asynchronous
+                else ", or `serving.kind: serverless` / `async` for sparse traffic"
+            )
+        return (
+            f"{where}: `serving.scale_to_zero: true` (one production variant, no shadow,"
+            " no data capture), `serving.kind` (`serverless`, or `async` with "
+            "`autoscaling.min_capacity: 0`), or `instance_count`"
+        )
 
     def _scaled_to_zero(
         self,
@@ -628,6 +645,19 @@ def render(
     source: str = "pricing/prices.yaml",
 ) -> str:
     """The report as text; ``source`` names the price table in the heading."""
+    lines = grouped(report.lines)
+    out = _heading(report, prices, source)
+    out += _cost_table(report, lines)
+    out += _per_stack(report)
+    out += _biggest(lines, top)
+    out += _savings(report)
+    out += _at_rest(report, prices)
+    out += _unpriced(report)
+    return "\n".join(out)
+
+
+def _heading(report: IdleCostReport, prices: dict[str, Any], source: str) -> list[str]:
+    """What the report covers, in what currency, with prices of when."""
     regions = sorted({stack.region for stack in report.stacks})
     taken = sorted(
         {
@@ -638,13 +668,16 @@ def render(
         }
     )
     environments = sorted({stack.display_name.split("/")[0] for stack in report.stacks})
-    out = [
+    return [
         f"Idle cost of {', '.join(environments)}: {len(report.stacks)} stacks in "
         f"{', '.join(regions)}; {prices['currency']} per month of {prices['hours_per_month']} h "
         f"with no traffic; prices taken {', '.join(taken)} ({source}, * = estimate)",
         "",
     ]
-    lines = grouped(report.lines)
+
+
+def _cost_table(report: IdleCostReport, lines: list[CostLine]) -> list[str]:
+    """Every cost line, and the total."""
     rows = [("stack", "idle cost", "quantity", "USD/month")]
     rows += [
         (
@@ -655,14 +688,18 @@ def render(
         )
         for line in lines
     ]
-    out += _table(rows, right={3}) if lines else ["(nothing costs anything at idle)"]
+    out = list(_table(rows, right={3})) if lines else ["(nothing costs anything at idle)"]
     estimated = sum(line.monthly for line in report.lines if line.estimate)
-    out += [
+    return out + [
         "",
         f"Total with no traffic: {report.total:,.2f} USD/month"
         f" ({estimated:,.2f} of it from estimated prices)",
         "",
     ]
+
+
+def _per_stack(report: IdleCostReport) -> list[str]:
+    """Each stack's resources and idle cost."""
     rows = [("stack", "CloudFormation name", "resources", "idle USD/month")]
     rows += [
         (
@@ -673,13 +710,16 @@ def render(
         )
         for stack in report.stacks
     ]
-    out += ["Per stack:", *_table(rows, right={2, 3}), ""]
+    return ["Per stack:", *_table(rows, right={2, 3}), ""]
 
+
+def _biggest(lines: list[CostLine], top: int) -> list[str]:
+    """The ``top`` knobs that remove the most idle cost."""
     by_knob: dict[str, list[CostLine]] = defaultdict(list)
     for line in lines:
         by_knob[line.knob].append(line)
     ranked = sorted(by_knob.items(), key=lambda kv: (-sum(line.monthly for line in kv[1]), kv[0]))
-    out.append(f"Biggest idle costs and the knob that removes each (top {top}):")
+    out = [f"Biggest idle costs and the knob that removes each (top {top}):"]
     for number, (knob, knob_lines) in enumerate(ranked[:top], start=1):
         total = sum(line.monthly for line in knob_lines)
         what = "; ".join(f"{line.item}: {_quantity(line)}" for line in knob_lines[:3])
@@ -688,10 +728,13 @@ def render(
         out.append(f"  {number}. {total:,.2f} USD/month - {what}")
         out.append(f"     knob: {knob}")
     out.append("")
-    out += _savings(report)
+    return out
 
+
+def _at_rest(report: IdleCostReport, prices: dict[str, Any]) -> list[str]:
+    """What costs nothing at idle: scales with use, free at rest, counted as released."""
     described = {**prices.get("scales_with_use", {})}
-    out.append("Zero at idle, scales with use:")
+    out = ["Zero at idle, scales with use:"]
     for rtype, count in sorted(report.scales_with_use.items()):
         base = rtype.split(" (")[0]
         detail = rtype[len(base) :].strip(" ()") or described.get(base, "")
@@ -710,19 +753,23 @@ def render(
             f" a CloudFormation condition ({conditions}), such as a model's serving once its"
             " champion is released; the report counts them, pricing the released environment"
         )
-    for note in report.notes:
-        out.append(f"Note: {note}")
+    out += [f"Note: {note}" for note in report.notes]
     out.append("")
-    if report.unpriced:
-        out.append(
-            f"Unpriced ({len(report.unpriced)}): not counted in the total, add them to "
-            "pricing/prices.yaml"
-        )
-        for item in report.unpriced:
-            out.append(f"  {item.stack}/{item.logical_id} {item.resource_type}: {item.reason}")
-    else:
-        out.append("Unpriced: none")
-    return "\n".join(out)
+    return out
+
+
+def _unpriced(report: IdleCostReport) -> list[str]:
+    """The resources no price covers (not in the total)."""
+    if not report.unpriced:
+        return ["Unpriced: none"]
+    return [
+        f"Unpriced ({len(report.unpriced)}): not counted in the total, add them to "
+        "pricing/prices.yaml",
+        *(
+            f"  {item.stack}/{item.logical_id} {item.resource_type}: {item.reason}"
+            for item in report.unpriced
+        ),
+    ]
 
 
 def _savings(report: IdleCostReport) -> list[str]:

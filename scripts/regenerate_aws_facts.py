@@ -176,16 +176,19 @@ def _module_from(path: Path) -> Any:
 def _build_arguments(region: str) -> dict[str, Any]:
     """The arguments the pipelines stack gives a builder, with placeholder values."""
     from pipeline_definitions.training_pipeline import StepCodeUris
+    from platform_config.names import BucketKind, ResourceNames
+    from platform_contracts.retraining import training_data_uri
 
     account = "111111111111"
-    code = f"s3://mlp-facts-{account}-{region}-code/pipelines/steps/0123456789abcdef"
+    names = ResourceNames("facts", account, region)
+    code = f"s3://{names.bucket(BucketKind.CODE)}/pipelines/steps/0123456789abcdef"
     return {
-        "pipeline_name": "ml-platform-facts-model",
+        "pipeline_name": names.pipeline("model"),
         "region": region,
         "role_arn": f"arn:aws:iam::{account}:role/cdk-placeholder-execution-role",
-        "default_bucket": f"mlp-facts-{account}-{region}-artifacts",
-        "input_data_uri": f"s3://mlp-facts-{account}-{region}-datasets/model/training/",
-        "model_package_group_name": "ml-platform-facts-model",
+        "default_bucket": names.bucket(BucketKind.ARTIFACTS),
+        "input_data_uri": training_data_uri(names.bucket(BucketKind.DATASETS), "model"),
+        "model_package_group_name": names.model_package_group("model"),
         "kms_key_arn": f"arn:aws:kms:{region}:{account}:key/cdk-placeholder-workload-key",
         "subnet_ids": ("subnet-0cdc0ffee00000000", "subnet-0cdc0ffee00000001"),
         "security_group_ids": ("sg-0cdc0ffee0000000f",),

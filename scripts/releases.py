@@ -224,8 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     if arguments.command is None:
-        print(f"{config.name_prefix} ({config.account}, {config.region})\n")
-        print(render(collect(session, config.name_prefix)))
+        print(f"{config.names.prefix} ({config.account}, {config.region})\n")
+        print(render(collect(session, config.names.prefix)))
         return 0
     payload: dict[str, Any] = {
         "action": PROMOTE_CANDIDATE if arguments.command == "promote" else IMPORT,
@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if arguments.command == "import":
         payload["version"] = arguments.version
-    answer = invoke(session, config.name_prefix, payload)
+    answer = invoke(session, config.names.prefix, payload)
     print(json.dumps(answer, indent=2, default=str))
     return 1 if answer.get("outcome") in ("refused", "failed", "dead-lettered") else 0
 

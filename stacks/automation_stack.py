@@ -25,11 +25,12 @@ from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge, ackno
 from ml_constructs.alert_topic import AlertTopic
 from ml_constructs.bucket_deployment_handler import acknowledge_deployment_handler
 from ml_constructs.model_package_resolver import ModelPackageResolver
+from ml_constructs.platform_function import FunctionPlacement
 from ml_constructs.release_automation import BOOTSTRAP_QUALIFIER, ReleaseAutomation
 from ml_constructs.retraining_trigger import RetrainingTrigger
 from platform_config import EnvironmentConfig
-from platform_contracts.releases import records_path, release_function_name
-from stacks.data_stack import BUCKET_KINDS, DataStack
+from platform_config.names import EVERY_MODEL, BucketKind, ResourceNames
+from stacks.data_stack import DataStack
 from stacks.lambda_packages import function_package
 from stacks.network_stack import NetworkStack
 from stacks.removal import key_pending_window, log_retention, removal_policy
@@ -47,7 +48,7 @@ def step_code_uri(config: EnvironmentConfig) -> str:
     digest = hashlib.sha256()
     for path in sorted(STEPS_DIR.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    bucket = config.bucket_name(BUCKET_KINDS["PipelineCode"])
+    bucket = config.names.bucket(BucketKind.CODE)
     return f"s3://{bucket}/{STEP_CODE_PREFIX}/{digest.hexdigest()[:16]}"
 
 
@@ -70,6 +71,14 @@ def publish_for_models(stack: Stack, values: Sequence[str]) -> None:
         output_id = "Output" + json.dumps(stack.resolve(value), separators=(",", ":"))
         if scope.node.try_find_child(output_id) is None:
             CfnOutput(scope, output_id, value=value)
+
+
+def promotion_source_names(config: EnvironmentConfig) -> ResourceNames | None:
+    """The names of the environment whose approved versions this one imports, if any."""
+    source = config.model_registry.promote_from
+    if source is None:
+        return None
+    return ResourceNames(source.environment, source.account, source.region)
 
 
 class AutomationStack(Stack):
@@ -111,44 +120,73 @@ class AutomationStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         removal = removal_policy(config)
         net = network.network
-        self.alerts = AlertTopic(
-            self,
-            "Alerts",
-            topic_name=f"{config.name_prefix}-alerts",
-            existing_topic_arn=config.alerts.topic_arn,
-            email_addresses=config.alerts.email_addresses,
-            removal_policy=removal,
-            pending_window=key_pending_window(config),
-        )
+        names = config.names
+        self.alerts = self._alerts(config)
         self.alert_topic: sns.ITopic = self.alerts.topic
-        placement: dict[str, Any] = {
-            "vpc": net.vpc,
-            "subnets": net.subnets.subnets,
-            "security_group": net.workload_security_group,
-            "key": data.keys.workload,
-            "logs_key": data.keys.logs,
-            "log_retention": log_retention(config),
-            "removal_policy": removal,
-        }
+        placement = FunctionPlacement(
+            vpc=net.vpc,
+            subnets=net.subnets.subnets,
+            security_group=net.workload_security_group,
+            key=data.keys.workload,
+            logs_key=data.keys.logs,
+            log_retention=log_retention(config),
+            removal_policy=removal,
+        )
         self.provider = ModelPackageResolver(
             self,
             "PackageResolver",
             code_path=str(function_package("model_package_resolver")),
-            group_name_prefix=config.name_prefix,
-            records_path=records_path(config.name_prefix),
-            **placement,
+            package_groups=names.model_package_group(EVERY_MODEL),
+            records_path=names.release_records_path(),
+            placement=placement,
         )
         self._step_code(config, data)
         self.idempotency_table = IdempotencyTable(
             self, "IdempotencyTable", key=data.keys.workload, removal_policy=removal
         )
+        self._automation(config, data, placement)
+        self._deploy_role_reads_records(config)
+        for function in (
+            self.provider.platform_function,
+            self.retraining.function,
+            self.releases.function,
+        ):
+            function.alarm_on_dead_letters(self.alert_topic)
+        self.monitoring_failure_rule = self._monitoring_failure_rule(names)
+        publish_for_models(
+            self,
+            [
+                self.alert_topic.topic_arn,
+                self.alerts.key.key_arn,
+                self.provider.function.function_arn,
+            ],
+        )
+
+    def _alerts(self, config: EnvironmentConfig) -> AlertTopic:
+        """The alert topic (or the configured one) and the messaging key."""
+        return AlertTopic(
+            self,
+            "Alerts",
+            topic_name=config.names.alert_topic(),
+            key_alias=config.names.alert_key_alias(),
+            existing_topic_arn=config.alerts.topic_arn,
+            email_addresses=config.alerts.email_addresses,
+            removal_policy=removal_policy(config),
+            pending_window=key_pending_window(config),
+        )
+
+    def _automation(
+        self, config: EnvironmentConfig, data: DataStack, placement: FunctionPlacement
+    ) -> None:
+        """The retraining trigger and the release automation, each with its function."""
+        names = config.names
         self.retraining = RetrainingTrigger(
             self,
             "Retraining",
             function=self._function("RetrainingTrigger", "retraining_trigger", placement),
-            name_prefix=config.name_prefix,
+            name_prefix=names.prefix,
             account=config.account,
-            datasets_bucket_name=config.bucket_name(BUCKET_KINDS["Datasets"]),
+            datasets_bucket_name=names.bucket(BucketKind.DATASETS),
             idempotency_table=self.idempotency_table,
             key=data.keys.workload,
         )
@@ -159,27 +197,19 @@ class AutomationStack(Stack):
                 "ReleaseAutomation",
                 "release_automation",
                 placement,
-                function_name=release_function_name(config.name_prefix),
+                function_name=names.release_function(),
                 reserved_concurrency=1,  # one release at a time: records never race
             ),
-            name_prefix=config.name_prefix,
-            account=config.account,
-            region=config.region,
-            artifacts_bucket_name=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
-            reports_bucket_name=config.bucket_name(BUCKET_KINDS["MonitoringReports"]),
+            names=names,
             idempotency_table=self.idempotency_table,
             data_key=data.keys.data,
             workload_key=data.keys.workload,
-            promote_from=config.model_registry.promote_from,
+            promote_from=promotion_source_names(config),
         )
-        self._deploy_role_reads_records(config)
-        for function in (
-            self.provider.platform_function,
-            self.retraining.function,
-            self.releases.function,
-        ):
-            function.alarm_on_dead_letters(self.alert_topic)
-        self.monitoring_failure_rule = events.Rule(
+
+    def _monitoring_failure_rule(self, names: ResourceNames) -> events.Rule:
+        """Alerts when a Model Monitor job of one of the environment's schedules fails."""
+        return events.Rule(
             self,
             "MonitoringFailureRule",
             description="A Model Monitor execution of this environment failed",
@@ -189,23 +219,17 @@ class AutomationStack(Stack):
                 detail={
                     "ProcessingJobStatus": ["Failed"],
                     "Environment": {
-                        "sagemaker_monitoring_schedule_name": [{"prefix": f"{config.name_prefix}-"}]
+                        "sagemaker_monitoring_schedule_name": [
+                            {"prefix": names.model_names_prefix()}
+                        ]
                     },
                 },
             ),
             targets=[self.alerts.rule_target()],
         )
-        publish_for_models(
-            self,
-            [
-                self.alert_topic.topic_arn,
-                self.alerts.key.key_arn,
-                self.provider.function.function_arn,
-            ],
-        )
 
     def _function(
-        self, construct_id: str, package: str, placement: dict[str, Any], **options: Any
+        self, construct_id: str, package: str, placement: FunctionPlacement, **options: Any
     ) -> PlatformFunction:
         """A :class:`PlatformFunction` running ``lambda/<package>``, in the workload's place."""
         descriptions = {
@@ -219,7 +243,7 @@ class AutomationStack(Stack):
             handler=f"{package}.lambda_handler",
             description=descriptions[package],
             timeout=Duration.minutes(2),
-            **placement,
+            placement=placement,
             **options,
         )
 
@@ -232,7 +256,7 @@ class AutomationStack(Stack):
         bootstrap version. The records are read, never written, through this policy.
         """
         role_name = f"cdk-{BOOTSTRAP_QUALIFIER}-deploy-role-{config.account}-{config.region}"
-        records = records_path(config.name_prefix).strip("/")
+        records = config.names.release_records_path().strip("/")
         read = iam.PolicyStatement(
             actions=["ssm:GetParameters", "ssm:GetParameter"],
             resources=[
@@ -276,7 +300,7 @@ class AutomationStack(Stack):
             "StepCode",
             log_group=self.step_code_logs,
             sources=[s3_deployment.Source.asset(str(STEPS_DIR), exclude=["*", "!*.py"])],
-            destination_bucket=data.import_bucket(self, "PipelineCode"),
+            destination_bucket=data.import_bucket(self, BucketKind.CODE),
             destination_key_prefix=self.step_code_prefix.split("/", 3)[3],
             # Earlier versions stay for executions that still run them.
             prune=False,

@@ -18,7 +18,8 @@ from ml_constructs import (
 )
 from ml_constructs.released_versions import OnlyUnderCondition
 from platform_config import EnvironmentConfig
-from platform_config.delivery import DeliveryConfig
+from platform_config.delivery import DeliveryConfig, DeliveryStageSpec
+from platform_config.names import BucketKind, delivery_names
 from platform_contracts.releases import Slot
 from scripts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets
 from stacks.platform_app import construct_id_of
@@ -79,7 +80,29 @@ class DeliveryStack(Stack):
         self.source = pipelines.CodePipelineSource.connection(
             config.repository, config.branch, connection_arn=config.connection_arn
         )
-        synth = pipelines.CodeBuildStep(
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "Pipeline",
+            pipeline_name=config.pipeline_name,
+            synth=self._synth_step(),
+            self_mutation=True,
+            cross_account_keys=True,
+            enable_key_rotation=True,
+            cli_version=config.cdk_cli_version,
+        )
+        self.stages: list[PlatformStage] = []
+        self.smoke_checks: dict[str, pipelines.CodeBuildStep] = {}
+        for spec in config.stages:
+            self._add_stage(scope, config, spec)
+        # Build now rather than during synth, so that the resources CDK Pipelines creates
+        # exist here to be hardened and their findings acknowledged.
+        self.pipeline.build_pipeline()
+        self._harden_artifact_stores(config)
+        self._acknowledge_generated_resources()
+
+    def _synth_step(self) -> pipelines.CodeBuildStep:
+        """Install, test and synthesize the app as the README says."""
+        return pipelines.CodeBuildStep(
             "Synth",
             input=self.source,
             install_commands=list(SYNTH_INSTALL_COMMANDS),
@@ -94,46 +117,31 @@ class DeliveryStack(Stack):
             ),
             timeout=Duration.minutes(60),
         )
-        self.pipeline = pipelines.CodePipeline(
-            self,
-            "Pipeline",
-            pipeline_name=config.pipeline_name,
-            synth=synth,
-            self_mutation=True,
-            cross_account_keys=True,
-            enable_key_rotation=True,
-            cli_version=config.cdk_cli_version,
-        )
-        self.stages: list[PlatformStage] = []
-        self.smoke_checks: dict[str, pipelines.CodeBuildStep] = {}
-        for spec in config.stages:
-            environment = config.environment_of(spec)
-            # Beside this stack, not inside it: names and logical ids CDK derives from construct
-            # paths (VPC Name tags, security group rules) then equal `cdk deploy`'s.
-            stage = PlatformStage(scope, construct_id_of(environment.name), config=environment)
-            pre: list[pipelines.Step] = []
-            if spec.manual_approval:
-                broadening = pipelines.ConfirmPermissionsBroadening(
-                    "PermissionsBroadening", stage=stage
-                )
-                approval = pipelines.ManualApprovalStep(
-                    "Approve",
-                    comment=f"Deploy the ML platform to {environment.name}"
-                    f" ({environment.account}, {environment.region})?",
-                )
-                approval.add_step_dependency(broadening)  # the check first, then a person
-                pre = [broadening, approval]
-            smoke_check = self._smoke_check(
-                stage, environment, role_arn=config.smoke_check_role_arn(environment)
+
+    def _add_stage(self, scope: Construct, config: DeliveryConfig, spec: DeliveryStageSpec) -> None:
+        """Deploy one environment's stage: checks and approval before, a smoke check after."""
+        environment = config.environment_of(spec)
+        # Beside this stack, not inside it: names and logical ids CDK derives from construct
+        # paths (VPC Name tags, security group rules) then equal `cdk deploy`'s.
+        stage = PlatformStage(scope, construct_id_of(environment.name), config=environment)
+        pre: list[pipelines.Step] = []
+        if spec.manual_approval:
+            broadening = pipelines.ConfirmPermissionsBroadening(
+                "PermissionsBroadening", stage=stage
             )
-            self.pipeline.add_stage(stage, pre=pre, post=[smoke_check])
-            self.stages.append(stage)
-            self.smoke_checks[environment.name] = smoke_check
-        # Build now rather than during synth, so that the resources CDK Pipelines creates
-        # exist here to be hardened and their findings acknowledged.
-        self.pipeline.build_pipeline()
-        self._harden_artifact_stores(config)
-        self._acknowledge_generated_resources()
+            approval = pipelines.ManualApprovalStep(
+                "Approve",
+                comment=f"Deploy the ML platform to {environment.name}"
+                f" ({environment.account}, {environment.region})?",
+            )
+            approval.add_step_dependency(broadening)  # the check first, then a person
+            pre = [broadening, approval]
+        smoke_check = self._smoke_check(
+            stage, environment, role_arn=config.smoke_check_role_arn(environment)
+        )
+        self.pipeline.add_stage(stage, pre=pre, post=[smoke_check])
+        self.stages.append(stage)
+        self.smoke_checks[environment.name] = smoke_check
 
     def _smoke_check(
         self, stage: PlatformStage, environment: EnvironmentConfig, *, role_arn: str
@@ -151,18 +159,21 @@ class DeliveryStack(Stack):
         )
 
     def _harden_artifact_stores(self, config: DeliveryConfig) -> None:
+        access_logs = delivery_names(config.account, config.region).bucket(BucketKind.ACCESS_LOGS)
         ArtifactBucketHardening(
             self,
             "ArtifactStore",
             bucket=self.pipeline.pipeline.artifact_bucket,
-            access_logs_bucket_name=config.bucket_name("access-logs"),
+            access_logs_bucket_name=access_logs,
         )
         for region, support in sorted(self.pipeline.pipeline.cross_region_support.items()):
             ArtifactBucketHardening(
                 support.stack,
                 "ArtifactStore",
                 bucket=support.replication_bucket,
-                access_logs_bucket_name=f"mlp-delivery-{config.account}-{region}-access-logs",
+                access_logs_bucket_name=delivery_names(config.account, region).bucket(
+                    BucketKind.ACCESS_LOGS
+                ),
             )
 
     def _acknowledge_generated_resources(self) -> None:

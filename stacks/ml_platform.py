@@ -7,14 +7,14 @@ from typing import Any
 from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
-from platform_config import EnvironmentConfig
-from platform_contracts.releases import model_stack_name
+from platform_config import EnvironmentConfig, ModelSpec
 from stacks.automation_stack import AutomationStack
 from stacks.data_stack import DataStack
 from stacks.model_registry_stack import ModelRegistryStack
 from stacks.model_stack import ModelStack
 from stacks.network_stack import NetworkStack
 from stacks.registry_stack import RegistryStack
+from stacks.shared_stacks import SharedStacks
 from stacks.workspace_stack import WorkspaceStack
 
 
@@ -57,37 +57,27 @@ class MlPlatform:
     """
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
-        env = Environment(account=config.account, region=config.region)
-
-        def placement(name: str, what: str) -> dict[str, Any]:
-            """Where a stack goes and how it is named: the same for every stack."""
-            return {
-                "env": env,
-                "stack_name": name,
-                "description": f"ML platform ({config.name}): {what}",
-                "termination_protection": config.termination_protection,
-            }
-
-        prefix = config.name_prefix
+        self._config = config
+        names = config.names
         self.data = DataStack(
             scope,
             "Data",
             config=config,
-            **placement(f"{prefix}-data", "KMS keys and S3 buckets (stateful)"),
+            **self._placement(names.stack("data"), "KMS keys and S3 buckets (stateful)"),
         )
         self.network = NetworkStack(
             scope,
             "Network",
             config=config,
             logs_key=self.data.keys.logs,
-            **placement(f"{prefix}-network", "VPC, endpoints and security groups"),
+            **self._placement(names.stack("network"), "VPC, endpoints and security groups"),
         )
         self.registry = RegistryStack(
             scope,
             "Registry",
             config=config,
             data=self.data,
-            **placement(f"{prefix}-registry", "feature store (stateful)"),
+            **self._placement(names.stack("registry"), "feature store (stateful)"),
         )
         self.workspace = WorkspaceStack(
             scope,
@@ -96,7 +86,7 @@ class MlPlatform:
             data=self.data,
             network=self.network,
             registry=self.registry,
-            **placement(f"{prefix}-workspace", "SageMaker domain, Studio and MLflow"),
+            **self._placement(names.stack("workspace"), "SageMaker domain, Studio and MLflow"),
         )
         self.automation = AutomationStack(
             scope,
@@ -104,47 +94,17 @@ class MlPlatform:
             config=config,
             data=self.data,
             network=self.network,
-            **placement(
-                f"{prefix}-automation",
+            **self._placement(
+                names.stack("automation"),
                 "alerts, step code, release and retraining automation",
             ),
         )
-        shared: dict[str, Any] = {
-            "data": self.data,
-            "network": self.network,
-            "automation": self.automation,
-        }
+        shared = SharedStacks(config, self.data, self.network, self.automation)
         models_scope = Construct(scope, "Models")
-        self.models: dict[str, ModelStacks] = {}
-        for model in config.models:
-            model_scope = Construct(models_scope, model.name)
-            registry = ModelRegistryStack(
-                model_scope,
-                "Registry",
-                config=config,
-                model=model,
-                automation=self.automation,
-                **placement(
-                    f"{prefix}-registry-{model.name}",
-                    f"{model.name}'s model package group and release record (stateful)",
-                ),
-            )
-            stack = ModelStack(
-                model_scope,
-                "Model",
-                config=config,
-                model=model,
-                registry=registry,
-                **shared,
-                **placement(
-                    model_stack_name(prefix, model.name),
-                    f"{model.name}'s pipelines, serving and monitoring",
-                ),
-            )
-            if config.mlflow.enabled and config.mlflow.kind == "app":
-                # Its pipelines resolve the app's ARN from the workspace's SSM parameter.
-                stack.add_stack_dependency(self.workspace, "the MLflow app's ARN parameter")
-            self.models[model.name] = ModelStacks(registry, stack)
+        self.models = {
+            model.name: self._model_stacks(Construct(models_scope, model.name), model, shared)
+            for model in config.models
+        }
         self.stacks: list[Stack] = [
             self.data,
             self.network,
@@ -154,3 +114,45 @@ class MlPlatform:
         ] + [stack for pair in self.models.values() for stack in (pair.registry, pair.model)]
         for key, value in sorted(config.tags.items()):
             Tags.of(scope).add(key, value)
+
+    def _placement(self, name: str, what: str) -> dict[str, Any]:
+        """Where a stack goes and how it is named: the same for every stack."""
+        config = self._config
+        return {
+            "env": Environment(account=config.account, region=config.region),
+            "stack_name": name,
+            "description": f"ML platform ({config.name}): {what}",
+            "termination_protection": config.termination_protection,
+        }
+
+    def _model_stacks(
+        self, scope: Construct, model: ModelSpec, shared: SharedStacks
+    ) -> ModelStacks:
+        """The two stacks of ``model``, in ``scope`` (``Models/<model>``)."""
+        config, names = self._config, self._config.names
+        registry = ModelRegistryStack(
+            scope,
+            "Registry",
+            config=config,
+            model=model,
+            automation=self.automation,
+            **self._placement(
+                names.model_registry_stack(model.name),
+                f"{model.name}'s model package group and release record (stateful)",
+            ),
+        )
+        stack = ModelStack(
+            scope,
+            "Model",
+            model=model,
+            shared=shared,
+            registry=registry,
+            **self._placement(
+                names.model_stack(model.name),
+                f"{model.name}'s pipelines, serving and monitoring",
+            ),
+        )
+        if config.mlflow.enabled and config.mlflow.kind == "app":
+            # Its pipelines resolve the app's ARN from the workspace's SSM parameter.
+            stack.add_stack_dependency(self.workspace, "the MLflow app's ARN parameter")
+        return ModelStacks(registry, stack)

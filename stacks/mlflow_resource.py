@@ -18,8 +18,9 @@ def mlflow_arn_parameter_name(config: EnvironmentConfig) -> str:
 
 
 def mlflow_resource_name(config: EnvironmentConfig) -> str:
-    """The tracking server's or the app's name (``config.names.mlflow_server()``)."""
-    return config.names.mlflow_server()
+    """The tracking server's or the app's name (``mlflow.kind``)."""
+    names = config.names
+    return names.mlflow_app() if config.mlflow.kind == "app" else names.mlflow_server()
 
 
 def mlflow_resource_arn(config: EnvironmentConfig, *, partition: str = "aws") -> str | None:

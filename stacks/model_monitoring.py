@@ -21,57 +21,30 @@ from ml_constructs import (
     acknowledge_wildcards,
 )
 from ml_constructs.released_versions import ReleasedVersions
+from ml_constructs.sagemaker_arns import sagemaker_arn
 from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
 from platform_config import EnvironmentConfig, ModelSpec
-from stacks.automation_stack import AutomationStack
-from stacks.data_stack import BUCKET_KINDS, DataStack
+from platform_config.names import QUALITY_METRIC, BucketKind, MonitorKind, monitored_kinds
+from stacks.data_stack import DataStack
 from stacks.monitoring_images import clarify_image, model_monitor_image
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 #: Where the release automation publishes a released version's baselines, per model.
 BASELINES_PREFIX = "baselines"
 REPORTS_PREFIX = "monitoring"
-_QUALITY_METRIC = {"BinaryClassification": "auc", "MulticlassClassification": "accuracy"}
-
-
-def drift_alarm_name(config: EnvironmentConfig, model: str) -> str:
-    """Name of a model's composite drift alarm (the retraining trigger listens for it)."""
-    return f"{config.name_prefix}-{model}-drift"
-
-
-def has_drift_alarm(model: ModelSpec) -> bool:
-    """Whether the model gets a composite drift alarm."""
-    monitoring = model.monitoring
-    return (
-        model.serving is not None
-        and model.serving.captures_data
-        and monitoring.enabled
-        and bool(
-            (monitoring.data_quality and monitoring.drift_features)
-            or (monitoring.model_quality and monitoring.problem_type in _QUALITY_METRIC)
-        )
-    )
+#: The drift alarm's name: ``config.names.alarm(<model>, DRIFT_ALARM)``.
+DRIFT_ALARM = "drift"
 
 
 def baselines_uri(config: EnvironmentConfig, model: str) -> str:
     """``s3://`` prefix of a model's released baselines (``<prefix>/<version>/<monitor>/``)."""
-    reports = config.bucket_name(BUCKET_KINDS["MonitoringReports"])
+    reports = config.names.bucket(BucketKind.REPORTS)
     return f"s3://{reports}/{BASELINES_PREFIX}/{model}"
 
 
 def monitoring_schedule_names(config: EnvironmentConfig, model: ModelSpec) -> list[str]:
     """The names of the model's monitoring schedules, one per enabled monitor type."""
-    monitoring = model.monitoring
-    if model.serving is None or not model.serving.captures_data or not monitoring.enabled:
-        return []
-    enabled = {
-        "data-quality": monitoring.data_quality,
-        "model-quality": monitoring.model_quality,
-        "model-bias": monitoring.bias,
-        "model-explainability": monitoring.explainability,
-    }
-    group = f"{config.name_prefix}-{model.name}"
-    return [f"{group}-{kind}" for kind, on in enabled.items() if on]
+    return [config.names.monitoring_schedule(model.name, kind) for kind in monitored_kinds(model)]
 
 
 class ModelMonitoring(Construct):
@@ -97,21 +70,20 @@ class ModelMonitoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
         endpoint_name: str,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
         released: ReleasedVersions,
     ) -> None:
         super().__init__(scope, construct_id)
+        config, data, automation = shared.config, shared.data, shared.automation
         self.partition = Stack.of(self).partition
+        self._names = config.names
         monitoring = model.monitoring
         self.role = SageMakerExecutionRole(
             self,
             "Role",
-            description=f"{config.name_prefix}-{model.name}: Model Monitor jobs",
+            description=f"{config.names.endpoint(model.name)}: Model Monitor jobs",
             pipelines=[],
             package_groups=[],
             volume_key=data.keys.workload,
@@ -119,10 +91,10 @@ class ModelMonitoring(Construct):
         self._grant_buckets(data, model.name)
         if monitoring.explainability:
             self._grant_shadow_endpoints()
-        net = network.network
+        net = shared.network.network
         version = ReleasedVersions.version_of(released.champion)
         baseline = f"{baselines_uri(config, model.name)}/{version}"
-        reports = config.bucket_name(BUCKET_KINDS["MonitoringReports"])
+        reports = config.names.bucket(BucketKind.REPORTS)
         common: dict[str, Any] = {
             "endpoint_name": endpoint_name,
             "schedule_expression": monitoring.schedule,
@@ -144,7 +116,7 @@ class ModelMonitoring(Construct):
             self.drift_alarm = cloudwatch.CompositeAlarm(
                 self,
                 "Drift",
-                composite_alarm_name=drift_alarm_name(config, model.name),
+                composite_alarm_name=config.names.alarm(model.name, DRIFT_ALARM),
                 alarm_description=f"Drift or quality loss of {model.name}: retraining starts",
                 alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
             )
@@ -153,58 +125,43 @@ class ModelMonitoring(Construct):
 
     def _monitors(
         self, config: EnvironmentConfig, model: ModelSpec, baseline: str, common: dict[str, Any]
-    ) -> dict[str, ModelMonitor]:
+    ) -> dict[MonitorKind, ModelMonitor]:
+        """One monitor per enabled type, named ``config.names.monitoring_schedule``."""
         monitoring = model.monitoring
-        group = f"{config.name_prefix}-{model.name}"
-        kinds: dict[str, tuple[type[ModelMonitor], str, dict[str, Any]]] = {}
-        if monitoring.data_quality:
-            kinds["data-quality"] = (DataQualityMonitor, model_monitor_image(config.region), {})
-        if monitoring.model_quality:
-            kinds["model-quality"] = (
+        analyzer, clarify = model_monitor_image(config.region), clarify_image(config.region)
+        ground_truth = {
+            "ground_truth_uri": monitoring.ground_truth_uri,
+            "ground_truth_offsets": monitoring.ground_truth_offsets,
+        }
+        kinds: dict[MonitorKind, tuple[type[ModelMonitor], str, dict[str, Any]]] = {
+            MonitorKind.DATA_QUALITY: (DataQualityMonitor, analyzer, {}),
+            MonitorKind.MODEL_QUALITY: (
                 ModelQualityMonitor,
-                model_monitor_image(config.region),
-                {
-                    "ground_truth_uri": monitoring.ground_truth_uri,
-                    "problem_type": monitoring.problem_type,
-                    "ground_truth_offsets": monitoring.ground_truth_offsets,
-                },
-            )
-        if monitoring.bias:
-            kinds["model-bias"] = (
-                ModelBiasMonitor,
-                clarify_image(config.region),
-                {
-                    "ground_truth_uri": monitoring.ground_truth_uri,
-                    "ground_truth_offsets": monitoring.ground_truth_offsets,
-                },
-            )
-        if monitoring.explainability:
-            kinds["model-explainability"] = (
-                ModelExplainabilityMonitor,
-                clarify_image(config.region),
-                {},
-            )
-        return {
-            kind: monitor(
+                analyzer,
+                {**ground_truth, "problem_type": monitoring.problem_type},
+            ),
+            MonitorKind.MODEL_BIAS: (ModelBiasMonitor, clarify, ground_truth),
+            MonitorKind.MODEL_EXPLAINABILITY: (ModelExplainabilityMonitor, clarify, {}),
+        }
+        monitors = {}
+        for kind in monitored_kinds(model):
+            monitor, image, extra = kinds[kind]
+            monitors[kind] = monitor(
                 self,
-                kind,
-                schedule_name=f"{group}-{kind}",
+                kind.value,
+                schedule_name=config.names.monitoring_schedule(model.name, kind),
                 image_uri=image,
-                baseline_uri=f"{baseline}/{kind}",
+                baseline_uri=f"{baseline}/{kind.value}",
                 **extra,
                 **common,
             )
-            for kind, (monitor, image, extra) in kinds.items()
-        }
+        return monitors
 
     def _grant_shadow_endpoints(self) -> None:
         """Clarify's explainability job computes attributions on a shadow endpoint it makes."""
-        stack = Stack.of(self)
 
         def arn(resource: str) -> str:
-            return stack.format_arn(
-                service="sagemaker", resource=resource, resource_name=f"{SHADOW_ENDPOINT_PREFIX}*"
-            )
+            return sagemaker_arn(self, resource, f"{SHADOW_ENDPOINT_PREFIX}*")
 
         shadow = iam.PolicyStatement(
             actions=[
@@ -229,8 +186,8 @@ class ModelMonitoring(Construct):
 
     def _grant_buckets(self, data: DataStack, model: str) -> None:
         """Read the endpoint's captured data and the baselines; write the reports."""
-        capture = data.import_bucket(self, "DataCapture")
-        reports = data.import_bucket(self, "MonitoringReports")
+        capture = data.import_bucket(self, BucketKind.CAPTURE)
+        reports = data.import_bucket(self, BucketKind.REPORTS)
         grants = [
             capture.grant_read(self.role, f"data-capture/{model}/*"),
             capture.grant_read(self.role, f"async-inference/{model}/*"),
@@ -248,63 +205,77 @@ class ModelMonitoring(Construct):
         self,
         model: ModelSpec,
         endpoint_name: str,
-        monitors: dict[str, ModelMonitor],
+        monitors: dict[MonitorKind, ModelMonitor],
         action: cloudwatch_actions.SnsAction,
     ) -> list[cloudwatch.Alarm]:
         """Per-feature drift alarms and the model-quality alarm of one model."""
         monitoring = model.monitoring
         alarms = []
-        if "data-quality" in monitors:
-            schedule = monitors["data-quality"].schedule_name
+        if MonitorKind.DATA_QUALITY in monitors:
             for feature in monitoring.drift_features:
                 alarms.append(
-                    cloudwatch.Alarm(
-                        self,
+                    self._monitor_alarm(
                         f"Drift-{feature}",
-                        alarm_description=f"Drift of feature {feature} of {model.name}",
-                        metric=cloudwatch.Metric(
-                            namespace="aws/sagemaker/Endpoints/data-metrics",
-                            metric_name=f"feature_baseline_drift_{feature}",
-                            dimensions_map={
-                                "Endpoint": endpoint_name,
-                                "MonitoringSchedule": schedule,
-                            },
-                            statistic="Maximum",
-                            period=Duration.hours(1),
-                        ),
+                        f"Drift of feature {feature} of {model.name}",
+                        metric=self._names.drift_metric(feature),
+                        endpoint_name=endpoint_name,
+                        schedule=monitors[MonitorKind.DATA_QUALITY].schedule_name,
+                        drift=True,
                         threshold=monitoring.drift_threshold,
-                        evaluation_periods=1,
-                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                     )
                 )
-        metric_name = _QUALITY_METRIC.get(monitoring.problem_type)
-        if "model-quality" in monitors and metric_name:
+        metric_name = QUALITY_METRIC.get(monitoring.problem_type)
+        if MonitorKind.MODEL_QUALITY in monitors and metric_name:
             alarms.append(
-                cloudwatch.Alarm(
-                    self,
+                self._monitor_alarm(
                     "Quality",
-                    alarm_description=f"{metric_name} of {model.name} below"
-                    f" {monitoring.quality_alarm_threshold}",
-                    metric=cloudwatch.Metric(
-                        namespace="aws/sagemaker/Endpoints/model-metrics",
-                        metric_name=metric_name,
-                        dimensions_map={
-                            "Endpoint": endpoint_name,
-                            "MonitoringSchedule": monitors["model-quality"].schedule_name,
-                        },
-                        statistic="Minimum",
-                        period=Duration.hours(1),
-                    ),
+                    f"{metric_name} of {model.name} below {monitoring.quality_alarm_threshold}",
+                    metric=metric_name,
+                    endpoint_name=endpoint_name,
+                    schedule=monitors[MonitorKind.MODEL_QUALITY].schedule_name,
+                    drift=False,
                     threshold=monitoring.quality_alarm_threshold,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 )
             )
         for alarm in alarms:
             alarm.add_alarm_action(action)
         return alarms
+
+    def _monitor_alarm(
+        self,
+        alarm_id: str,
+        description: str,
+        *,
+        metric: str,
+        endpoint_name: str,
+        schedule: str,
+        threshold: float,
+        drift: bool,
+    ) -> cloudwatch.Alarm:
+        """An hourly alarm on a metric the schedule ``schedule`` publishes: above
+        ``threshold`` for a data-quality (``drift``) metric, below it for a model-quality one."""
+        return cloudwatch.Alarm(
+            self,
+            alarm_id,
+            alarm_description=description,
+            metric=cloudwatch.Metric(
+                namespace="aws/sagemaker/Endpoints/"
+                + ("data-metrics" if drift else "model-metrics"),
+                metric_name=metric,
+                dimensions_map={
+                    "Endpoint": endpoint_name,
+                    "MonitoringSchedule": schedule,
+                },
+                statistic="Maximum" if drift else "Minimum",
+                period=Duration.hours(1),
+            ),
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+            if drift
+            else cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
     def _grant_ground_truth(self, role: iam.IRole, ground_truth_uri: str) -> None:
         bucket, _, prefix = ground_truth_uri.removeprefix("s3://").partition("/")

@@ -20,11 +20,11 @@ from pipeline_definitions.pipeline_arguments import FeatureGroupSource, ServingI
 from pipeline_definitions.pipeline_kinds import plugin_of
 from platform_config import ConfigError, EnvironmentConfig, ModelSpec
 from platform_config.loader import CATALOGUE_FILE
-from platform_contracts.retraining import training_data_prefix
-from stacks.automation_stack import AutomationStack
-from stacks.data_stack import BUCKET_KINDS, DataStack
+from platform_config.names import BucketKind
+from platform_contracts.retraining import training_data_uri
+from stacks.data_stack import DataStack
 from stacks.mlflow_resource import mlflow_resource_arn
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 #: Stands for the served model in a batch definition until deploy time.
 BATCH_MODEL_PLACEHOLDER = "cdk-placeholder-batch-model"
@@ -66,18 +66,17 @@ class ModelPipelines(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
     ) -> None:
         super().__init__(scope, construct_id)
+        config, data, automation = shared.config, shared.data, shared.automation
         self._config = config
-        name = f"{config.name_prefix}-{model.name}"
-        self._code_bucket = data.import_bucket(self, "PipelineCode")
+        names = config.names
+        name = names.pipeline(model.name)
+        self._code_bucket = data.import_bucket(self, BucketKind.CODE)
         self.role = self._role(config, model, data)
-        net = network.network
+        net = shared.network.network
         subnets = [subnet.subnet_id for subnet in net.subnets.subnets]
         self.placeholders = Placeholders(config, subnet_count=len(subnets))
         placeholders = self.placeholders
@@ -87,31 +86,7 @@ class ModelPipelines(Construct):
             placeholders.security_group_id: net.workload_security_group.security_group_id,
             **dict(zip(placeholders.subnet_ids, subnets, strict=True)),
         }
-        code = automation.step_code_prefix
-        definition = self._definition(
-            model,
-            pipeline_name=name,
-            region=config.region,
-            role_arn=placeholders.role_arn,
-            default_bucket=config.bucket_name(BUCKET_KINDS["ModelArtifacts"]),
-            input_data_uri=(
-                f"s3://{config.bucket_name(BUCKET_KINDS['Datasets'])}/"
-                f"{training_data_prefix(model.name)}"
-            ),
-            model_package_group_name=name,
-            kms_key_arn=placeholders.kms_key_arn,
-            subnet_ids=placeholders.subnet_ids,
-            security_group_ids=(placeholders.security_group_id,),
-            code_prefix=code,
-            serving=ServingInstanceTypes.of([model.serving]),
-            monitoring=model.monitoring,
-            # The tracking server's ARN, or the app's as a deploy-time reference.
-            mlflow_tracking_server_arn=mlflow_resource_arn(config, partition="aws"),
-            feature_groups={
-                group.name: FeatureGroupSource.of(group, name_prefix=config.name_prefix)
-                for group in config.feature_groups
-            },
-        )
+        definition = self._definition(model, **self._builder_arguments(model, shared))
         self.pipeline = SageMakerPipeline(
             self,
             "Training",
@@ -133,23 +108,48 @@ class ModelPipelines(Construct):
             _acknowledge_schedule_role(self.pipeline)
         self._grant_job_extras(model)
 
+    def _builder_arguments(self, model: ModelSpec, shared: SharedStacks) -> dict[str, Any]:
+        """What the kind's builder is given: names, placeholders, code, serving, MLflow."""
+        config, placeholders = shared.config, self.placeholders
+        names = config.names
+        return {
+            "pipeline_name": names.pipeline(model.name),
+            "region": config.region,
+            "role_arn": placeholders.role_arn,
+            "default_bucket": names.bucket(BucketKind.ARTIFACTS),
+            "input_data_uri": training_data_uri(names.bucket(BucketKind.DATASETS), model.name),
+            "model_package_group_name": names.model_package_group(model.name),
+            "kms_key_arn": placeholders.kms_key_arn,
+            "subnet_ids": placeholders.subnet_ids,
+            "security_group_ids": (placeholders.security_group_id,),
+            "code_prefix": shared.automation.step_code_prefix,
+            "serving": ServingInstanceTypes.of([model.serving]),
+            "monitoring": model.monitoring,
+            # The tracking server's ARN, or the app's as a deploy-time reference.
+            "mlflow_tracking_server_arn": mlflow_resource_arn(config, partition="aws"),
+            "feature_groups": {
+                group.name: FeatureGroupSource.of(group, name_prefix=names.prefix)
+                for group in config.feature_groups
+            },
+        }
+
     def _role(self, config: EnvironmentConfig, model: ModelSpec, data: DataStack) -> iam.IRole:
-        name = f"{config.name_prefix}-{model.name}"
+        names = config.names
         role = SageMakerExecutionRole(
             self,
             "Role",
-            description=f"{name}: its pipelines' jobs",
-            pipelines=[name, f"{name}-batch"],
-            package_groups=[name],
+            description=f"{names.pipeline(model.name)}: its pipelines' jobs",
+            pipelines=[names.pipeline(model.name), names.batch_pipeline(model.name)],
+            package_groups=[names.model_package_group(model.name)],
             volume_key=data.keys.workload,
         ).role
         grants = [
-            data.import_bucket(self, "Datasets").grant_read_write(role),
-            data.import_bucket(self, "ModelArtifacts").grant_read_write(role),
+            data.import_bucket(self, BucketKind.DATASETS).grant_read_write(role),
+            data.import_bucket(self, BucketKind.ARTIFACTS).grant_read_write(role),
             self._code_bucket.grant_read(role),
             # Released baselines (baselines/) are the release automation's to write: a
             # pipeline writes its own baselines next to its artifacts, and only reads reports.
-            data.import_bucket(self, "MonitoringReports").grant_read(role),
+            data.import_bucket(self, BucketKind.REPORTS).grant_read(role),
         ]
         acknowledge_wildcards(
             role,
@@ -217,8 +217,8 @@ class ModelPipelines(Construct):
         under ``<pipeline name>/`` in the datasets bucket.
         """
         config = self._config
-        name = f"{config.name_prefix}-{model.name}-batch"
-        datasets = config.bucket_name(BUCKET_KINDS["Datasets"])
+        name = config.names.batch_pipeline(model.name)
+        datasets = config.names.bucket(BucketKind.DATASETS)
         definition = cached_definition(
             _build_batch_pipeline,
             None,

@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from ml_constructs.async_endpoint import AsyncEndpoint
 from ml_constructs.async_inference_notifications import AsyncInferenceNotifications
 from ml_constructs.batch_transform_model import BatchTransformModel
 from ml_constructs.endpoint_alarms import EndpointAlarms
@@ -18,15 +19,16 @@ from ml_constructs.inference_component_endpoint import (
     InferenceComponentEndpoint,
 )
 from ml_constructs.model_endpoint import AsyncOutput, ModelEndpoint, VariantPackage
+from ml_constructs.real_time_endpoint import RealTimeEndpoint
 from ml_constructs.released_versions import ReleasedVersions
+from ml_constructs.serverless_endpoint import ServerlessEndpoint
 from platform_config import EnvironmentConfig, ModelSpec
 from platform_config.aws_facts import Accelerator, instance_accelerator
+from platform_config.names import BucketKind
 from platform_config.serving_defaults import instance_sizes, scales_to_zero
 from platform_config.serving_spec import EndpointKind, ServingSpec
 from platform_contracts.releases import package_arn
-from stacks.automation_stack import AutomationStack
-from stacks.data_stack import DataStack
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 #: Prefixes, under the data capture bucket, of captured requests and asynchronous traffic.
 DATA_CAPTURE_PREFIX = "data-capture"
@@ -35,28 +37,13 @@ ASYNC_PREFIX = "async-inference"
 BATCH_OUTPUT_PREFIX = "batch-transform"
 
 
-def endpoint_name(config: EnvironmentConfig, model_name: str) -> str:
-    """The endpoint of a served model: ``ml-platform-<env>-<model>`` (also its group's name)."""
-    return f"{config.name_prefix}-{model_name}"
-
-
-def batch_pipeline_name(config: EnvironmentConfig, model_name: str) -> str:
-    """The batch inference pipeline of a batch-served model."""
-    return f"{config.name_prefix}-{model_name}-batch"
-
-
-def transform_parameter_name(config: EnvironmentConfig, model_name: str) -> str:
-    """SSM parameter holding a batch-served model's transform settings."""
-    return f"/{config.name_prefix}/serving/{model_name}/transform"
-
-
 def variant_packages(
     config: EnvironmentConfig, model: ModelSpec, released: ReleasedVersions, partition: str
 ) -> dict[str, VariantPackage]:
     """Which package each variant serves (the rules of docs/releases.md, "Who serves what")."""
     spec = model.serving
     assert spec is not None
-    group = endpoint_name(config, model.name)
+    group = config.names.model_package_group(model.name)
     candidate = released.candidate or released.champion
     packages: dict[str, VariantPackage] = {}
     following = 0
@@ -106,21 +93,20 @@ class ModelServing(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
         released: ReleasedVersions,
     ) -> None:
         super().__init__(scope, construct_id)
+        config, data, automation = shared.config, shared.data, shared.automation
         spec = model.serving
         assert spec is not None
         self._config, self._model, self._spec = config, model, spec
         self._data, self._automation = data, automation
-        self.name = endpoint_name(config, model.name)
-        self._capture = data.import_bucket(self, "DataCapture")
-        self._datasets = data.import_bucket(self, "Datasets")
+        self.name = config.names.endpoint(model.name)
+        self.component_name = config.names.inference_component(model.name)
+        self._capture = data.import_bucket(self, BucketKind.CAPTURE)
+        self._datasets = data.import_bucket(self, BucketKind.DATASETS)
         batch = spec.kind is EndpointKind.BATCH
         self.role = EndpointExecutionRole(
             self,
@@ -128,9 +114,9 @@ class ModelServing(Construct):
             model_name=model.name,
             log_group_prefix="TransformJobs" if batch else f"Endpoints/{self.name}",
             volume_key=data.keys.workload,
-            model_artifacts=data.import_bucket(self, "ModelArtifacts"),
+            model_artifacts=data.import_bucket(self, BucketKind.ARTIFACTS),
         )
-        net = network.network
+        net = shared.network.network
         packages = variant_packages(config, model, released, Stack.of(self).partition)
         self._common: dict[str, Any] = {
             "role": self.role.role,
@@ -164,14 +150,14 @@ class ModelServing(Construct):
         )
         role.grant_write(
             self._datasets,
-            f"{batch_pipeline_name(config, model.name)}/",
+            f"{config.names.batch_pipeline(model.name)}/",
             reason="The batch inference pipeline's predictions, one prefix per execution.",
         )
         self.batch_model = BatchTransformModel(
             self,
             "Transform",
             spec=self._spec,
-            parameter_name=transform_parameter_name(config, model.name),
+            parameter_name=config.names.transform_parameter(model.name),
             output_uri=f"s3://{self._datasets.bucket_name}/{output}",
             package_arn=next(iter(packages.values())).package_arn,
             **self._common,
@@ -188,7 +174,7 @@ class ModelServing(Construct):
             variant_names=variants,
             thresholds=spec.alarms,
             topic=self._automation.alert_topic,
-            inference_component_name=self.name if zero else None,
+            inference_component_name=self.component_name if zero else None,
         )
         if zero:
             self.endpoint = self._scale_to_zero(packages)
@@ -202,17 +188,22 @@ class ModelServing(Construct):
                 reason="Data capture writes this endpoint's prefix, with generated object names.",
             )
             self.capture_uri = f"s3://{self._capture.bucket_name}/{capture_prefix.rstrip('/')}"
-        self.endpoint = ModelEndpoint(
-            self,
-            "Endpoint",
-            endpoint_name=self.name,
-            spec=spec,
-            variant_packages=packages,
-            data_capture_uri=self.capture_uri,
-            async_output=self._async_output() if spec.kind is EndpointKind.ASYNC else None,
-            rollback_alarms=self.alarms.alarms,
+        props: dict[str, Any] = {
+            "endpoint_name": self.name,
+            "spec": spec,
+            "variant_packages": packages,
+            "data_capture_uri": self.capture_uri,
+            "rollback_alarms": self.alarms.alarms,
             **self._common,
-        )
+        }
+        if spec.kind is EndpointKind.ASYNC:
+            self.endpoint = AsyncEndpoint(
+                self, "Endpoint", async_output=self._async_output(), **props
+            )
+        elif spec.kind is EndpointKind.SERVERLESS:
+            self.endpoint = ServerlessEndpoint(self, "Endpoint", **props)
+        else:
+            self.endpoint = RealTimeEndpoint(self, "Endpoint", **props)
         if spec.autoscaling is not None:
             EndpointAutoscaling(
                 self,
@@ -247,6 +238,7 @@ class ModelServing(Construct):
             self,
             "Endpoint",
             endpoint_name=self.name,
+            component_name=self.component_name,
             spec=spec,
             package=packages[variant.name],
             compute=ComputeRequirements.one_copy_per_instance(

@@ -11,32 +11,27 @@ from constructs import Construct
 from ml_constructs.bucket_deployment_handler import acknowledge_deployment_handler
 from ml_constructs.released_versions import ReleasedVersions
 from platform_config import EnvironmentConfig, ModelSpec
+from platform_config.names import has_drift_alarm, release_slots
 from platform_config.serving_spec import EndpointKind
-from platform_contracts.model_settings import (
-    ModelSettings,
-    ReleaseSettings,
-    RetrainingSettings,
-    settings_parameter_name,
-)
-from platform_contracts.releases import Slot, model_stack_name
+from platform_contracts.model_settings import ModelSettings, ReleaseSettings, RetrainingSettings
 from platform_contracts.retraining import training_data_prefix
-from stacks.automation_stack import AutomationStack
-from stacks.data_stack import DataStack
 from stacks.model_monitoring import (
+    DRIFT_ALARM,
     ModelMonitoring,
     baselines_uri,
-    drift_alarm_name,
-    has_drift_alarm,
     monitoring_schedule_names,
 )
 from stacks.model_pipelines import ModelPipelines
 from stacks.model_registry_stack import ModelRegistryStack, has_candidate_slot
 from stacks.model_serving import ModelServing
-from stacks.network_stack import NetworkStack
+from stacks.shared_stacks import SharedStacks
 
 
 class ModelStack(Stack):
     """``<prefix>-model-<model>``: one model's pipelines, serving and monitoring.
+
+    Built from the model's catalogue entry (``model``) in its environment (``shared``:
+    :class:`SharedStacks`), after its ``registry`` stack.
 
     The release record (read as SSM parameter types, :class:`ReleasedVersions`) decides
     what is served: until the champion is released, the stack holds the training pipeline
@@ -62,30 +57,22 @@ class ModelStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        config: EnvironmentConfig,
         model: ModelSpec,
-        data: DataStack,
-        network: NetworkStack,
-        automation: AutomationStack,
+        shared: SharedStacks,
         registry: ModelRegistryStack,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        config = shared.config
         self.add_stack_dependency(registry, "the release record must exist before it is read")
         self.released = ReleasedVersions(
             self,
             "Release",
-            name_prefix=config.name_prefix,
+            names=config.names,
             model=model.name,
             candidate_slot=has_candidate_slot(model),
         )
-        placement: dict[str, Any] = {
-            "config": config,
-            "model": model,
-            "data": data,
-            "network": network,
-            "automation": automation,
-        }
+        placement: dict[str, Any] = {"model": model, "shared": shared}
         self.pipelines = ModelPipelines(self, "Pipelines", **placement)
         self.serving: ModelServing | None = None
         self.monitoring: ModelMonitoring | None = None
@@ -112,7 +99,7 @@ class ModelStack(Stack):
         self.settings = ssm.StringParameter(
             self,
             "Settings",
-            parameter_name=settings_parameter_name(config.name_prefix, model.name),
+            parameter_name=config.names.settings_parameter(model.name),
             description=f"Settings of {model.name} for the platform's functions (JSON)",
             string_value=model_settings(config, model).to_json(),
         )
@@ -121,6 +108,7 @@ class ModelStack(Stack):
 
 def model_settings(config: EnvironmentConfig, model: ModelSpec) -> ModelSettings:
     """The model's settings document (``platform_contracts.model_settings``)."""
+    names = config.names
     retraining = model.retraining
     release = None
     serving = model.serving
@@ -136,12 +124,8 @@ def model_settings(config: EnvironmentConfig, model: ModelSpec) -> ModelSettings
             }
         )
         release = ReleaseSettings(
-            stack_name=model_stack_name(config.name_prefix, model.name),
-            slots=tuple(
-                slot.value
-                for slot in (Slot.CHAMPION, Slot.CANDIDATE)
-                if slot is Slot.CHAMPION or candidate
-            ),
+            stack_name=names.model_stack(model.name),
+            slots=tuple(slot.value for slot in release_slots(model)),
             candidate_variant=candidate,
             pinned_versions=tuple(pinned),
             baselines_uri=baselines_uri(config, model.name)
@@ -151,12 +135,12 @@ def model_settings(config: EnvironmentConfig, model: ModelSpec) -> ModelSettings
     batch = serving is not None and serving.kind is EndpointKind.BATCH
     return ModelSettings(
         model=model.name,
-        pipeline_name=f"{config.name_prefix}-{model.name}",
-        model_package_group_name=f"{config.name_prefix}-{model.name}",
+        pipeline_name=names.pipeline(model.name),
+        model_package_group_name=names.model_package_group(model.name),
         retraining=RetrainingSettings(
             cooldown_seconds=retraining.cooldown_minutes * 60,
             on_drift=retraining.on_drift and not batch,
-            drift_alarm_name=drift_alarm_name(config, model.name)
+            drift_alarm_name=names.alarm(model.name, DRIFT_ALARM)
             if has_drift_alarm(model)
             else None,
             monitoring_schedule_names=tuple(monitoring_schedule_names(config, model)),

@@ -9,7 +9,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ml_constructs import FeatureStore, acknowledge_wildcards
+from ml_constructs.sagemaker_arns import package_group_arns
 from platform_config import EnvironmentConfig
+from platform_config.names import EVERY_MODEL, BucketKind
 from stacks.data_stack import DataStack
 from stacks.removal import removal_policy
 
@@ -44,20 +46,17 @@ class RegistryStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         removal = removal_policy(config)
+        names = config.names
         self.feature_store = FeatureStore(
             self,
             "FeatureStore",
             feature_groups=config.feature_groups,
-            name_prefix=config.name_prefix,
-            offline_bucket=data.import_bucket(self, "Datasets"),
+            names=names,
+            offline_bucket=data.import_bucket(self, BucketKind.DATASETS),
             key=data.keys.data,
             removal_policy=removal,
         )
-        prefix = config.name_prefix
-
-        def arn(resource: str, name: str) -> str:
-            return self.format_arn(service="sagemaker", resource=resource, resource_name=name)
-
+        groups = names.model_package_group(EVERY_MODEL)
         approve = iam.PolicyStatement(
             sid="ApproveModelPackages",
             actions=[
@@ -66,15 +65,12 @@ class RegistryStack(Stack):
                 "sagemaker:DescribeModelPackageGroup",
                 "sagemaker:ListModelPackages",
             ],
-            resources=[
-                arn("model-package-group", f"{prefix}-*"),
-                arn("model-package", f"{prefix}-*/*"),
-            ],
+            resources=package_group_arns(self, groups),
         )
         self.approvers_policy = iam.ManagedPolicy(
             self,
             "ApproversPolicy",
-            managed_policy_name=f"{prefix}-model-approvers",
+            managed_policy_name=names.model_approvers_policy(),
             description=f"Approve or reject the model packages of {config.name} (people only)",
             statements=[approve],
         )

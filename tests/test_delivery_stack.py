@@ -30,8 +30,8 @@ from platform_config.loader import DEFAULT_CONFIG_DIR
 from scripts.cloud_assembly import read_assembly
 from stacks.delivery_stack import SYNTH_COMMANDS, DeliveryStack, build_delivery, smoke_targets
 from tests.conftest import REPO, SynthesizedPlatform, cdk_context
+from tests.constructs.helpers import normalised
 from tests.test_quality_gates import _without_paths
-from tests.test_snapshots import normalised
 
 
 @dataclass(frozen=True)

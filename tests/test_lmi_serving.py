@@ -24,7 +24,8 @@ from ml_constructs.lmi_serving import (
     lmi_environment,
     lmi_variant_timeouts,
 )
-from ml_constructs.model_endpoint import ModelEndpoint, VariantPackage
+from ml_constructs.model_endpoint import VariantPackage
+from ml_constructs.real_time_endpoint import RealTimeEndpoint
 from platform_config import ConfigError, load_environment
 from platform_config.foundation_models import foundation_models
 from platform_config.llm_serving_spec import NEURON_CORES, LlmServingSpec
@@ -186,7 +187,7 @@ def test_variants_of_one_version_on_different_fleets_get_a_model_each() -> None:
             {"name": "large", "weight": 1, "instance_type": "ml.inf2.24xlarge"},
         ],
     )
-    endpoint = ModelEndpoint(
+    endpoint = RealTimeEndpoint(
         stack,
         "E",
         endpoint_name="e",

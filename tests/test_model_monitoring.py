@@ -47,9 +47,7 @@ def test_only_endpoints_that_capture_data_and_have_baselines_are_monitored(
         }
         # A model whose pipeline registers no baseline (the fine-tuned LLM) has no monitor:
         # it would fail on every run (issue 13, docs/retraining.md).
-        expected = {
-            endpoint for name, endpoint in capturing.items() if baselines[name]
-        }
+        expected = {endpoint for name, endpoint in capturing.items() if baselines[name]}
         assert endpoints == expected, platform.config.name
         prefix = platform.config.name_prefix
         assert f"{prefix}-fraud-detection" not in endpoints or platform.config.name == "prod"

@@ -15,6 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from ml_constructs.model_endpoint import ModelEndpoint, VariantPackage
+from ml_constructs.real_time_endpoint import RealTimeEndpoint
 from platform_config.serving_spec import EndpointKind, ServingSpec
 from platform_contracts.releases import parse_package_arn
 from stacks.model_serving import ModelServing
@@ -387,7 +388,7 @@ def test_gpu_fleet_omits_the_volume_key_sagemaker_rejects() -> None:
         ],
     )
     spec = ServingSpec(kind=EndpointKind.REAL_TIME, instance_type="ml.g5.xlarge")
-    ModelEndpoint(
+    RealTimeEndpoint(
         stack,
         "Gpu",
         endpoint_name="gpu",
@@ -570,8 +571,8 @@ def test_model_endpoint_refuses_batch_and_a_missing_async_output() -> None:
     }
     with pytest.raises(ValueError, match="use BatchTransformModel"):
         ModelEndpoint(stack, "Batch", spec=ServingSpec(kind=EndpointKind.BATCH), **common)
-    with pytest.raises(ValueError, match="async_output is required"):
-        ModelEndpoint(stack, "Async", spec=ServingSpec(kind=EndpointKind.ASYNC), **common)
+    with pytest.raises(ValueError, match="RealTimeEndpoint serves real_time endpoints, not async"):
+        RealTimeEndpoint(stack, "Async", spec=ServingSpec(kind=EndpointKind.ASYNC), **common)
 
 
 def test_only_endpoints_that_capture_data_are_offered_to_model_monitor(

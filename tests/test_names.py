@@ -1,5 +1,5 @@
-"""The naming object: it reproduces every physical name of the synthesized sandbox, and each
-kind's limits are the API's."""
+"""The naming object: it reproduces every physical name of each environment's templates, and
+each kind's limits are the API's."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ from botocore.model import ServiceModel
 
 from platform_config import load_environment
 from platform_config.aws_rules import DESCRIPTION_LIMITS
-from platform_config.names import NAME_RULES, BucketKind, MonitorKind, NameKind, derived_names
-from tests.conftest import SynthesizedPlatform, synthesize
+from platform_config.names import (
+    NAME_RULES,
+    BucketKind,
+    MonitorKind,
+    NameKind,
+    delivery_names,
+    derived_names,
+)
+from tests.conftest import ENVIRONMENTS, SynthesizedPlatform
 
 #: Resource type -> (property holding a physical name, its kind).
 NAME_PROPERTIES = {
@@ -21,7 +28,7 @@ NAME_PROPERTIES = {
     "AWS::SNS::Topic": [("TopicName", NameKind.TOPIC)],
     "AWS::SageMaker::Domain": [("DomainName", NameKind.DOMAIN)],
     "AWS::SageMaker::MlflowTrackingServer": [("TrackingServerName", NameKind.MLFLOW_SERVER)],
-    "AWS::SageMaker::MlflowApp": [("Name", NameKind.MLFLOW_SERVER)],
+    "AWS::SageMaker::MlflowApp": [("Name", NameKind.MLFLOW_APP)],
     "AWS::SageMaker::StudioLifecycleConfig": [
         ("StudioLifecycleConfigName", NameKind.STUDIO_LIFECYCLE_CONFIG)
     ],
@@ -31,6 +38,9 @@ NAME_PROPERTIES = {
         ("SpaceDisplayName", NameKind.SPACE_DISPLAY_NAME),
     ],
     "AWS::SageMaker::Endpoint": [("EndpointName", NameKind.ENDPOINT)],
+    "AWS::SageMaker::InferenceComponent": [
+        ("InferenceComponentName", NameKind.INFERENCE_COMPONENT)
+    ],
     "AWS::CloudWatch::Dashboard": [("DashboardName", NameKind.DASHBOARD)],
     "AWS::SageMaker::Pipeline": [("PipelineName", NameKind.PIPELINE)],
     "AWS::SageMaker::ModelPackageGroup": [("ModelPackageGroupName", NameKind.MODEL_PACKAGE_GROUP)],
@@ -41,19 +51,17 @@ NAME_PROPERTIES = {
     "AWS::CloudWatch::Alarm": [("AlarmName", NameKind.ALARM)],
     "AWS::SSM::Parameter": [("Name", NameKind.PARAMETER)],
     "AWS::SageMaker::FeatureGroup": [("FeatureGroupName", NameKind.FEATURE_GROUP)],
+    "AWS::Lambda::Function": [("FunctionName", NameKind.FUNCTION)],
+    "AWS::IAM::ManagedPolicy": [("ManagedPolicyName", NameKind.MANAGED_POLICY)],
+    # The release records: SSM parameters the release record's custom resource creates.
+    "Custom::ReleaseRecord": [("ParameterName", NameKind.PARAMETER)],
 }
 #: The metrics of drift alarms, named after the features (the others are SageMaker's).
 _DRIFT_METRIC = "feature_baseline_drift_"
 
 
-@pytest.fixture(scope="module")
-def sandbox_platform(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedPlatform:
-    """The sandbox app, synthesized once (shared with the session's other tests)."""
-    return synthesize("sandbox", tmp_path_factory.mktemp("cdk-sandbox-names"))
-
-
 def _template_names(platform: SynthesizedPlatform) -> set[tuple[NameKind, str]]:
-    """Every literal physical name of the sandbox's templates and stacks, with its kind."""
+    """Every literal physical name of an environment's templates and stacks, with its kind."""
     found = {(NameKind.STACK, stack.stack_name) for stack in platform.platform.stacks}
     for stack in platform.platform.stacks:
         resources: dict[str, Any] = platform.template_json(stack)["Resources"]
@@ -68,11 +76,13 @@ def _template_names(platform: SynthesizedPlatform) -> set[tuple[NameKind, str]]:
     return found
 
 
-def test_naming_object_reproduces_every_physical_name_of_the_sandbox(
-    sandbox_platform: SynthesizedPlatform,
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_naming_object_reproduces_every_physical_name_of_the_templates(
+    platforms: dict[str, SynthesizedPlatform], environment: str
 ) -> None:
-    from_templates = _template_names(sandbox_platform)
-    from_config = {(kind, name) for _, _, kind, name in derived_names(sandbox_platform.config)}
+    platform = platforms[environment]
+    from_templates = _template_names(platform)
+    from_config = {(kind, name) for _, _, kind, name in derived_names(platform.config)}
     assert from_templates - from_config == set(), "named in a template, not by config.names"
     assert from_config - from_templates == set(), "named by config.names, absent from templates"
     assert len(from_templates) > 40
@@ -89,6 +99,11 @@ def test_names_of_the_sandbox_read_as_today() -> None:
     )
     assert names.alarm("churn-prediction", "drift") == "ml-platform-sandbox-churn-prediction-drift"
     assert names.feature_group("customer-activity") == "ml-platform-sandbox-customer-activity"
+    assert names.release_function() == "ml-platform-sandbox-release-automation"
+    assert (
+        delivery_names("999999999999", "eu-west-1").bucket(BucketKind.ACCESS_LOGS)
+        == "mlp-delivery-999999999999-eu-west-1-access-logs"
+    )
 
 
 def _botocore_limits(source: str) -> dict[str, Any]:

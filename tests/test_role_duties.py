@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from stacks.data_stack import BUCKET_KINDS
+from platform_config.names import BucketKind
 from tests.conftest import ENVIRONMENTS, SynthesizedPlatform
 from tests.template_access import (
     Access,
@@ -99,8 +99,8 @@ class Environment:
     def models(self) -> list[str]:
         return [model.name for model in self.platform.config.models]
 
-    def bucket(self, kind: str) -> str:
-        name = self.platform.config.bucket_name(BUCKET_KINDS[kind])
+    def bucket(self, kind: BucketKind) -> str:
+        name = self.platform.config.names.bucket(kind)
         assert name in self.access.buckets, name
         return name
 
@@ -245,7 +245,7 @@ def test_model_artifacts_are_written_only_by_the_jobs_and_imports_that_produce_t
     environments: dict[str, Environment], model: AccessModel, env_name: str
 ) -> None:
     env = environments[env_name]
-    artifacts = env.bucket("ModelArtifacts")
+    artifacts = env.bucket(BucketKind.ARTIFACTS)
     pipelines = of_duty(env, "pipeline-jobs")
     importer = {"release-automation"} if env.platform.config.model_registry.promote_from else set()
     mlflow = of_duty(env, "mlflow", "studio-users")
@@ -273,7 +273,7 @@ def test_released_baselines_are_written_only_by_the_release_automation(
     environments: dict[str, Environment], model: AccessModel, env_name: str
 ) -> None:
     env = environments[env_name]
-    reports = env.bucket("MonitoringReports")
+    reports = env.bucket(BucketKind.REPORTS)
     for model_name in env.models:
         baseline = s3_object(reports, f"baselines/{model_name}/3/data-quality/constraints.json")
         assert who_may(model, env, Access("s3:PutObject", baseline)) == {"release-automation"}

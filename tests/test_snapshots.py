@@ -1,4 +1,5 @@
-"""One snapshot per stack of the sandbox environment, asset hashes normalised.
+"""One snapshot per stack of the sandbox environment, asset hashes and the step scripts'
+version normalised (``tests.constructs.helpers.normalised``).
 
 A snapshot changes only in a reviewed commit that says which line of code intended it:
 ``python -m pytest tests/test_snapshots.py --snapshot-update`` rewrites them.
@@ -6,24 +7,13 @@ A snapshot changes only in a reviewed commit that says which line of code intend
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-
 import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from platform_config import load_environment
 from tests.conftest import SynthesizedPlatform
-
-_ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
-
-
-def normalised(template: dict[str, Any]) -> dict[str, Any]:
-    """The template with content hashes of assets replaced, so that only intent shows."""
-    text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
-    return json.loads(text)  # type: ignore[no-any-return]
+from tests.constructs.helpers import normalised
 
 
 @pytest.fixture
@@ -54,3 +44,13 @@ def test_sandbox_stack_matches_its_snapshot(
     path = stack_id.replace(".", "/")
     (stack,) = [s for s in sandbox.platform.stacks if s.node.path.split("/", 1)[1] == path]
     assert normalised(sandbox.template_json(stack)) == snapshot_json
+
+
+def test_the_step_scripts_version_is_normalised_in_the_model_stacks(
+    sandbox: SynthesizedPlatform,
+) -> None:
+    digest = sandbox.platform.automation.step_code_prefix.rsplit("/", 1)[1]
+    stack = sandbox.model("churn-prediction").model
+    raw, text = str(sandbox.template_json(stack)), str(normalised(sandbox.template_json(stack)))
+    assert len(digest) == 16 and digest in raw
+    assert digest not in text and "pipelines/steps/<step-code-hash>" in text

@@ -26,6 +26,7 @@ from ml_constructs import (
     acknowledge,
     add_compliance_checks,
 )
+from platform_config.names import ResourceNames
 
 
 class ClaimsOcrStack(cdk.Stack):
@@ -44,9 +45,9 @@ class ClaimsOcrStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         team = "claims"
-        keys = PlatformKeys(
-            self, "Keys", alias_prefix=f"alias/{team}", removal_policy=cdk.RemovalPolicy.RETAIN
-        )
+        # The library's naming object for the team: aliases alias/ml-platform-claims/<kind>.
+        names = ResourceNames(team, self.account, self.region)
+        keys = PlatformKeys(self, "Keys", names=names, removal_policy=cdk.RemovalPolicy.RETAIN)
         logs = AccessLogsBucket(
             self,
             "AccessLogs",
