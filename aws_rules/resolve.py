@@ -197,7 +197,7 @@ class Resolver:
         name = self.physical_name(stack, logical_id)
         service = resource_type.split("::")[1].lower() if "::" in resource_type else "custom"
         pattern = _NAMING.get(
-            resource_type, ("", f"{resource_type.split('::')[-1].lower()}/{{name}}")
+            resource_type, ("", f"{resource_type.rsplit('::', maxsplit=1)[-1].lower()}/{{name}}")
         )[1]
         region, account = stack.region, stack.account
         if service in ("iam", "s3"):
@@ -244,7 +244,7 @@ class Resolver:
             return f"AROA{_digest(stack.stack_name, logical_id).upper()}"
         if attribute is None:
             return arn if resource_type in _REF_IS_ARN else name
-        if attribute == "Arn" or attribute.endswith("Arn") and attribute[:-3] in resource_type:
+        if attribute == "Arn" or (attribute.endswith("Arn") and attribute[:-3] in resource_type):
             return arn
         if attribute.endswith("Name") and attribute[:-4] in resource_type:
             return name

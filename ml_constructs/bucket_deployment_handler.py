@@ -13,8 +13,10 @@ from ml_constructs.compliance import acknowledge, acknowledge_wildcards
 HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
     (
         ("AwsSolutions-L1",),
-        "CDK's BucketDeployment handler: aws-cdk-lib pins its runtime and it"
-        " moves forward when aws-cdk-lib is bumped; the function is not ours to change.",
+        (
+            "CDK's BucketDeployment handler: aws-cdk-lib pins its runtime and it"
+            " moves forward when aws-cdk-lib is bumped; the function is not ours to change."
+        ),
     ),
     (
         (
@@ -22,9 +24,11 @@ HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
             "HIPAA.Security-LambdaInsideVPC",
             "PCI.DSS.321-LambdaInsideVPC",
         ),
-        "CDK's deployment handler copies the platform's own step scripts (code, not"
-        " data) between two S3 buckets through AWS APIs during a deployment; it reaches no"
-        " resource in the VPC, and outside it does not depend on the VPC's endpoints.",
+        (
+            "CDK's deployment handler copies the platform's own step scripts (code, not"
+            " data) between two S3 buckets through AWS APIs during a deployment; it reaches no"
+            " resource in the VPC, and outside it does not depend on the VPC's endpoints."
+        ),
     ),
     (
         (
@@ -32,21 +36,29 @@ HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
             "PCI.DSS.321-LambdaConcurrency",
             "HIPAA.Security-LambdaConcurrency",
         ),
-        "Invoked only by CloudFormation, once per deployment of this stack; a"
-        " concurrency reservation would only take capacity from the account.",
+        (
+            "Invoked only by CloudFormation, once per deployment of this stack; a"
+            " concurrency reservation would only take capacity from the account."
+        ),
     ),
     (
         ("NIST.800.53.R5-LambdaDLQ", "PCI.DSS.321-LambdaDLQ", "HIPAA.Security-LambdaDLQ"),
-        "Invoked synchronously by CloudFormation, which reports a failure as a"
-        " failed deployment and rolls back; there is no asynchronous event to keep.",
+        (
+            "Invoked synchronously by CloudFormation, which reports a failure as a"
+            " failed deployment and rolls back; there is no asynchronous event to keep."
+        ),
     ),
     (
         (
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AWSLambdaBasicExecutionRole]",
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]"
+            ),
         ),
-        "CDK's deployment handler uses AWSLambdaBasicExecutionRole, which only lets"
-        " it write its own logs.",
+        (
+            "CDK's deployment handler uses AWSLambdaBasicExecutionRole, which only lets"
+            " it write its own logs."
+        ),
     ),
     (
         (
@@ -54,8 +66,10 @@ HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
             "HIPAA.Security-IAMNoInlinePolicy",
             "PCI.DSS.321-IAMNoInlinePolicy",
         ),
-        "CDK writes the handler's grants (read the asset, write the code bucket) as"
-        " the role's own policy; no other role would share it.",
+        (
+            "CDK writes the handler's grants (read the asset, write the code bucket) as"
+            " the role's own policy; no other role would share it."
+        ),
     ),
 )
 

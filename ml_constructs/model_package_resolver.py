@@ -84,13 +84,17 @@ class ModelPackageResolver(Construct):
             [
                 (
                     [read_registry],
-                    "Read-only, on this environment's package groups; package versions are"
-                    " numbered by SageMaker.",
+                    (
+                        "Read-only, on this environment's package groups; package versions are"
+                        " numbered by SageMaker."
+                    ),
                 ),
                 (
                     [create_records],
-                    "Creates the release records of this environment's models (one per model"
-                    " and slot) and may never overwrite one (ssm:Overwrite false).",
+                    (
+                        "Creates the release records of this environment's models (one per model"
+                        " and slot) and may never overwrite one (ssm:Overwrite false)."
+                    ),
                 ),
             ],
         )

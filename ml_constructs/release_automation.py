@@ -145,8 +145,10 @@ class ReleaseAutomation(Construct):
                         )
                     ],
                 ),
-                "The release records of this environment's models: one parameter per model"
-                " and slot under the records path; this function is their only writer.",
+                (
+                    "The release records of this environment's models: one parameter per model"
+                    " and slot under the records path; this function is their only writer."
+                ),
             ),
             (
                 settings_read_statement(stack, names.prefix),
@@ -157,8 +159,10 @@ class ReleaseAutomation(Construct):
                     actions=["sagemaker:DescribeModelPackage"],
                     resources=[sagemaker_arn(stack, "model-package", packages)],
                 ),
-                "Reads the packages of this environment's groups; versions are numbered by"
-                " SageMaker.",
+                (
+                    "Reads the packages of this environment's groups; versions are numbered by"
+                    " SageMaker."
+                ),
             ),
             (
                 iam.PolicyStatement(
@@ -171,8 +175,10 @@ class ReleaseAutomation(Construct):
                         )
                     ],
                 ),
-                "Updates (with their previous templates) the model stacks of this environment,"
-                " whose stack ids CloudFormation generates.",
+                (
+                    "Updates (with their previous templates) the model stacks of this environment,"
+                    " whose stack ids CloudFormation generates."
+                ),
             ),
         ]
 
@@ -188,8 +194,10 @@ class ReleaseAutomation(Construct):
                         "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
                     },
                 ),
-                "The CDK bootstrap's CloudFormation execution role, passed back to"
-                " CloudFormation only.",
+                (
+                    "The CDK bootstrap's CloudFormation execution role, passed back to"
+                    " CloudFormation only."
+                ),
             ),
             (
                 iam.PolicyStatement(
@@ -202,8 +210,10 @@ class ReleaseAutomation(Construct):
                         )
                     ],
                 ),
-                "The CDK bootstrap version every stack checks (an SSM parameter type that"
-                " CloudFormation resolves with the caller's permissions on UpdateStack).",
+                (
+                    "The CDK bootstrap version every stack checks (an SSM parameter type that"
+                    " CloudFormation resolves with the caller's permissions on UpdateStack)."
+                ),
             ),
         ]
 
@@ -242,8 +252,10 @@ class ReleaseAutomation(Construct):
         return [
             (
                 iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"]),
-                "sagemaker:ListModelPackages has no resource-level permissions; it finds whether"
-                " a version was imported already.",
+                (
+                    "sagemaker:ListModelPackages has no resource-level permissions; it finds whether"
+                    " a version was imported already."
+                ),
             ),
             (
                 iam.PolicyStatement(
@@ -252,16 +264,20 @@ class ReleaseAutomation(Construct):
                         f"{source_arn}:model-package/{source.model_package_group(EVERY_MODEL)}/*"
                     ],
                 ),
-                "Reads the previous environment's packages (its registry policy allows this"
-                " account).",
+                (
+                    "Reads the previous environment's packages (its registry policy allows this"
+                    " account)."
+                ),
             ),
             (
                 iam.PolicyStatement(
                     actions=["s3:GetObject"],
                     resources=[f"arn:{stack.partition}:s3:::{source_bucket}/*"],
                 ),
-                "Copies a promoted version's artifacts and baselines from the previous"
-                " environment's artifacts bucket (its bucket policy allows this account).",
+                (
+                    "Copies a promoted version's artifacts and baselines from the previous"
+                    " environment's artifacts bucket (its bucket policy allows this account)."
+                ),
             ),
             (
                 iam.PolicyStatement(
@@ -271,8 +287,10 @@ class ReleaseAutomation(Construct):
                         "StringEquals": {"kms:ViaService": f"s3.{source.region}.amazonaws.com"}
                     },
                 ),
-                "The previous environment's data key, only through S3, for the objects it"
-                " copies (the key's id is that account's).",
+                (
+                    "The previous environment's data key, only through S3, for the objects it"
+                    " copies (the key's id is that account's)."
+                ),
             ),
         ]
 
@@ -299,8 +317,10 @@ class ReleaseAutomation(Construct):
                         "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
                     },
                 ),
-                "Registers the imported version in this environment's group, only as"
-                " PendingManualApproval: a person approves it here.",
+                (
+                    "Registers the imported version in this environment's group, only as"
+                    " PendingManualApproval: a person approves it here."
+                ),
             ),
         ]
 

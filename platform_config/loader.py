@@ -198,7 +198,7 @@ def _plugin_kinds(path: str, where: str) -> tuple[RegisteredKind, ...]:
     _check_plugin_origin(path, where)
     try:
         module = importlib.import_module(path)
-    except Exception as error:  # noqa: BLE001 - any failure of the plugin is reported
+    except Exception as error:
         reason = " ".join(str(error).split())
         raise ConfigError(
             f"{where} cannot be imported ({type(error).__name__}: {reason})"
@@ -314,9 +314,9 @@ def _describe(
 
 def _contains(mapping: Any, path: list[Any]) -> bool:
     for part in path:
-        if isinstance(mapping, dict) and part in mapping:
-            mapping = mapping[part]
-        elif isinstance(mapping, list) and isinstance(part, int) and part < len(mapping):
+        if (isinstance(mapping, dict) and part in mapping) or (
+            isinstance(mapping, list) and isinstance(part, int) and part < len(mapping)
+        ):
             mapping = mapping[part]
         else:
             return False

@@ -175,7 +175,7 @@ def _name_prefixes(stacks: list[StackTemplate]) -> dict[str, str]:
     for names in by_environment.values():
         shared = os.path.commonprefix(names) if len(names) > 1 else names[0].rsplit("-", 1)[0]
         prefix = shared[: shared.rfind("-") + 1] if len(names) > 1 else shared + "-"
-        prefixes.update({name: prefix for name in names})
+        prefixes.update(dict.fromkeys(names, prefix))
     return prefixes
 
 

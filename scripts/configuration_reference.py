@@ -50,7 +50,9 @@ def _attribute_docs(model: type[BaseModel]) -> dict[str, str]:
     found: dict[str, str] = {}
     for cls in reversed(model.__mro__):
         doc = inspect.getdoc(cls) or ""
-        match = re.search(r"^Attributes\n-+\n(.*?)(?:\n\S[^\n]*\n-+\n|\Z)", doc, re.S | re.M)
+        match = re.search(
+            r"^Attributes\n-+\n(.*?)(?:\n\S[^\n]*\n-+\n|\Z)", doc, re.DOTALL | re.MULTILINE
+        )
         if not match:
             continue
         names: list[str] = []

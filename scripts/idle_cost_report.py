@@ -669,9 +669,11 @@ def _heading(report: IdleCostReport, prices: dict[str, Any], source: str) -> lis
     )
     environments = sorted({stack.display_name.split("/")[0] for stack in report.stacks})
     return [
-        f"Idle cost of {', '.join(environments)}: {len(report.stacks)} stacks in "
-        f"{', '.join(regions)}; {prices['currency']} per month of {prices['hours_per_month']} h "
-        f"with no traffic; prices taken {', '.join(taken)} ({source}, * = estimate)",
+        (
+            f"Idle cost of {', '.join(environments)}: {len(report.stacks)} stacks in "
+            f"{', '.join(regions)}; {prices['currency']} per month of {prices['hours_per_month']} h "
+            f"with no traffic; prices taken {', '.join(taken)} ({source}, * = estimate)"
+        ),
         "",
     ]
 
@@ -692,8 +694,10 @@ def _cost_table(report: IdleCostReport, lines: list[CostLine]) -> list[str]:
     estimated = sum(line.monthly for line in report.lines if line.estimate)
     return out + [
         "",
-        f"Total with no traffic: {report.total:,.2f} USD/month"
-        f" ({estimated:,.2f} of it from estimated prices)",
+        (
+            f"Total with no traffic: {report.total:,.2f} USD/month"
+            f" ({estimated:,.2f} of it from estimated prices)"
+        ),
         "",
     ]
 
@@ -763,8 +767,10 @@ def _unpriced(report: IdleCostReport) -> list[str]:
     if not report.unpriced:
         return ["Unpriced: none"]
     return [
-        f"Unpriced ({len(report.unpriced)}): not counted in the total, add them to "
-        "pricing/prices.yaml",
+        (
+            f"Unpriced ({len(report.unpriced)}): not counted in the total, add them to "
+            "pricing/prices.yaml"
+        ),
         *(
             f"  {item.stack}/{item.logical_id} {item.resource_type}: {item.reason}"
             for item in report.unpriced

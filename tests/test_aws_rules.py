@@ -535,7 +535,9 @@ def test_iam_checks_resource_types_wildcards_and_unknown_actions() -> None:
     )
     messages = _rules(check_stacks([stack({"Role": grants})]), "IAM")
     assert messages == [
-        "sagemaker:CreateEndpointConfig acts on none of the resource types of"
-        f" arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/x",
+        (
+            "sagemaker:CreateEndpointConfig acts on none of the resource types of"
+            f" arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/x"
+        ),
         "sagemaker:CreateEndpointConfg is not an action of the Service Authorization Reference",
     ]

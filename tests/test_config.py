@@ -87,8 +87,10 @@ BAD_VALUES = [
     ),
     (
         {"network.new_vpc.zone_count": 1},
-        "dev.yaml: network.new_vpc.zone_count: 1 is invalid: input should be greater than"
-        " or equal to 2",
+        (
+            "dev.yaml: network.new_vpc.zone_count: 1 is invalid: input should be greater than"
+            " or equal to 2"
+        ),
     ),
     ({"account": 222222222222}, "dev.yaml: account: 222222222222 must be a string (quote it)"),
     ({"account": "2222"}, "dev.yaml: account: '2222' is not an AWS account id"),
@@ -106,8 +108,10 @@ BAD_VALUES = [
     ),
     (
         {"log_retention_days": 45},
-        "dev.yaml: log_retention_days: 45 is not a CloudWatch Logs retention period"
-        " (allowed: 1, 3, 5",
+        (
+            "dev.yaml: log_retention_days: 45 is not a CloudWatch Logs retention period"
+            " (allowed: 1, 3, 5"
+        ),
     ),
     (
         {"network.interface_endpoints": ["sagemaker_api", "s3"]},
@@ -126,13 +130,17 @@ BAD_VALUES = [
                 "subnet_ids": ["subnet-0a1b2c3d", "subnet-0a1b2c3e"],
             }
         },
-        "dev.yaml: network: ['new_vpc', 'existing_vpc'] must give exactly one of new_vpc or"
-        " existing_vpc",
+        (
+            "dev.yaml: network: ['new_vpc', 'existing_vpc'] must give exactly one of new_vpc or"
+            " existing_vpc"
+        ),
     ),
     (
         {"data.data_capture_expiration_days": 30},
-        "dev.yaml: data.data_capture_expiration_days: 30 is invalid: input should be greater"
-        " than or equal to 31",
+        (
+            "dev.yaml: data.data_capture_expiration_days: 30 is invalid: input should be greater"
+            " than or equal to 31"
+        ),
     ),
     (
         {"tags": {"aws:owner": "me"}},
@@ -304,8 +312,10 @@ _GROUP = {
 BAD_FEATURE_GROUPS = [
     (
         {"event_time": "created"},
-        "feature_groups.yaml: feature_groups[0].event_time: 'created' is"
-        " not one of the features (order_id, event_time, amount)",
+        (
+            "feature_groups.yaml: feature_groups[0].event_time: 'created' is"
+            " not one of the features (order_id, event_time, amount)"
+        ),
     ),
     (
         {"features": [*_GROUP["features"], {"name": "amount", "type": "string"}]},  # type: ignore[list-item]
@@ -313,8 +323,10 @@ BAD_FEATURE_GROUPS = [
     ),
     (
         {"features": [*_GROUP["features"], {"name": "tags", "type": "list"}]},  # type: ignore[list-item]
-        "feature_groups[0].features[3].type: 'list' is not allowed (allowed: 'string',"
-        " 'integral' or 'fractional')",
+        (
+            "feature_groups[0].features[3].type: 'list' is not allowed (allowed: 'string',"
+            " 'integral' or 'fractional')"
+        ),
     ),
     (
         {"online_ttl": {"unit": "Days", "value": 7}},
@@ -322,8 +334,10 @@ BAD_FEATURE_GROUPS = [
     ),
     (
         {"record_identifier": "amount"},
-        "feature_groups[0].record_identifier: 'amount' has type fractional; allowed: string or"
-        " integral",
+        (
+            "feature_groups[0].record_identifier: 'amount' has type fractional; allowed: string or"
+            " integral"
+        ),
     ),
     (
         {"features": [*_GROUP["features"], {"name": "write_time", "type": "string"}]},  # type: ignore[list-item]
@@ -364,8 +378,10 @@ def test_feature_group_declared_in_an_environment_file_is_redirected(config_dir:
 BAD_WORKSPACE = [
     (
         {"studio.shared_spaces": [{"name": "lab", "owner": "nobody"}]},
-        "dev.yaml: studio.shared_spaces[0].owner: 'nobody' is not a user profile (user profiles:"
-        " data-scientist, ml-engineer)",
+        (
+            "dev.yaml: studio.shared_spaces[0].owner: 'nobody' is not a user profile (user profiles:"
+            " data-scientist, ml-engineer)"
+        ),
     ),
     (
         {"studio.auth_mode": "sso"},
@@ -373,8 +389,10 @@ BAD_WORKSPACE = [
     ),
     (
         {"studio.idle_timeout_minutes": 30},
-        "dev.yaml: studio.idle_timeout_minutes: 30 is invalid: input should be greater than or equal"
-        " to 60",
+        (
+            "dev.yaml: studio.idle_timeout_minutes: 30 is invalid: input should be greater than or equal"
+            " to 60"
+        ),
     ),
     (
         {"studio.default_instance_type": "t3.medium"},
@@ -386,8 +404,10 @@ BAD_WORKSPACE = [
     ),
     (
         {"model_registry.reader_accounts": ["222222222222"]},
-        "dev.yaml: model_registry.reader_accounts: '222222222222' is this environment's own"
-        " account",
+        (
+            "dev.yaml: model_registry.reader_accounts: '222222222222' is this environment's own"
+            " account"
+        ),
     ),
     (
         {"studio.user_profiles": [{"name": "ana"}, {"name": "ana"}]},

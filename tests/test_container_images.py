@@ -209,8 +209,10 @@ def test_instance_accelerator(instance_type: str, accelerator: Accelerator | Non
     [
         (
             "763104351884.dkr.ecr.{region}.amazonaws.com/djl-inference:0.29.0-neuronx-sdk2.19.1",
-            r"^names djl-inference:0\.29\.0-neuronx-sdk2\.19\.1, which is not in the container"
-            r" image table \(platform_config/container_images\.yaml",
+            (
+                r"^names djl-inference:0\.29\.0-neuronx-sdk2\.19\.1, which is not in the container"
+                r" image table \(platform_config/container_images\.yaml"
+            ),
         ),
         (
             "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.30.0-neuronx-sdk2.20.1",
@@ -218,8 +220,10 @@ def test_instance_accelerator(instance_type: str, accelerator: Accelerator | Non
         ),
         (
             "683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
-            r"^names registry account 683313688378, but sagemaker-xgboost:1\.7-1 is published"
-            r" in eu-west-1 by 141502667606",
+            (
+                r"^names registry account 683313688378, but sagemaker-xgboost:1\.7-1 is published"
+                r" in eu-west-1 by 141502667606"
+            ),
         ),
         ("docker.io/library/nginx:latest", r"^is not an ECR image URI"),
     ],

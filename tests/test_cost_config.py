@@ -128,8 +128,10 @@ def test_a_model_can_opt_out_of_the_environment_default(config_dir: Path) -> Non
 BAD_ENVIRONMENT = [
     (
         {"network.interface_endpoint_zones": 3},
-        "sandbox.yaml: network.interface_endpoint_zones: 3 is more than the VPC's 2 zones"
-        " (allowed: 1 to 2)",
+        (
+            "sandbox.yaml: network.interface_endpoint_zones: 3 is more than the VPC's 2 zones"
+            " (allowed: 1 to 2)"
+        ),
     ),
     (
         {"network.interface_endpoint_zones": 0},
@@ -141,8 +143,10 @@ BAD_ENVIRONMENT = [
     ),
     (
         {"mlflow.kind": "serverless"},
-        "sandbox.yaml: mlflow.kind: 'serverless' is not allowed (allowed: 'tracking_server'"
-        " or 'app')",
+        (
+            "sandbox.yaml: mlflow.kind: 'serverless' is not allowed (allowed: 'tracking_server'"
+            " or 'app')"
+        ),
     ),
     (
         {"serving_defaults.scale_to_zro": True},

@@ -127,14 +127,18 @@ def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kin
         (
             ["examples.no_such_plugin"],
             MODEL["pipeline"],
-            "models.yaml: pipeline_plugins[0]: 'examples.no_such_plugin' is not a module of this"
-            " repository (looked for examples/no_such_plugin.py;",
+            (
+                "models.yaml: pipeline_plugins[0]: 'examples.no_such_plugin' is not a module of this"
+                " repository (looked for examples/no_such_plugin.py;"
+            ),
         ),
         (
             ["examples.custom_monitor"],
             MODEL["pipeline"],
-            "models.yaml: pipeline_plugins[0]: 'examples.custom_monitor' does not define"
-            " PIPELINE_KINDS, a list of PipelineKindPlugin",
+            (
+                "models.yaml: pipeline_plugins[0]: 'examples.custom_monitor' does not define"
+                " PIPELINE_KINDS, a list of PipelineKindPlugin"
+            ),
         ),
         (
             "examples.custom_pipeline_kind",
@@ -144,8 +148,10 @@ def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kin
         (
             [PLUGIN],
             {"kind": "processing_only", "settings": {"instance_type": "ml.m5.huge"}},
-            "models.yaml: models[{index}].pipeline.settings.instance_type: 'ml.m5.huge' is not an"
-            " instance type SageMaker accepts for processing jobs",
+            (
+                "models.yaml: models[{index}].pipeline.settings.instance_type: 'ml.m5.huge' is not an"
+                " instance type SageMaker accepts for processing jobs"
+            ),
         ),
         (
             [PLUGIN],
@@ -155,14 +161,18 @@ def test_unlisted_plugin_kind_is_one_config_error_line_naming_the_registered_kin
         (
             [PLUGIN],
             {"kind": "processing_only", "target_column": "churned"},
-            "models.yaml: models[{index}].pipeline.target_column: 'churned' is set but kind is"
-            " processing_only (it applies to: training, automl)",
+            (
+                "models.yaml: models[{index}].pipeline.target_column: 'churned' is set but kind is"
+                " processing_only (it applies to: training, automl)"
+            ),
         ),
         (
             [PLUGIN],
             {"kind": "training", "settings": {"instance_type": "ml.m5.xlarge"}},
-            "models.yaml: models[{index}].pipeline.settings: {...} is set but kind is training"
-            " (it applies to: kinds of pipeline_plugins)",
+            (
+                "models.yaml: models[{index}].pipeline.settings: {...} is set but kind is training"
+                " (it applies to: kinds of pipeline_plugins)"
+            ),
         ),
     ],
 )

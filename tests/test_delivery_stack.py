@@ -551,15 +551,19 @@ BAD_DELIVERY = [
     (
         "delivery",
         {"stages": _stages("staging", "dev", "prod")},
-        "delivery.yaml: stages[1].environment: 'dev' comes after 'staging' but is less protected"
-        " (termination_protection off, retention destroy vs termination_protection on, retention"
-        " retain); order stages from the least to the most protected",
+        (
+            "delivery.yaml: stages[1].environment: 'dev' comes after 'staging' but is less protected"
+            " (termination_protection off, retention destroy vs termination_protection on, retention"
+            " retain); order stages from the least to the most protected"
+        ),
     ),
     (
         "delivery",
         {"stages": _stages("dev", "qa", "prod")},
-        "delivery.yaml: stages[1].environment: 'qa' is not an environment of config/ (available:"
-        " dev, prod, sandbox, staging)",
+        (
+            "delivery.yaml: stages[1].environment: 'qa' is not an environment of config/ (available:"
+            " dev, prod, sandbox, staging)"
+        ),
     ),
     (
         "delivery",
@@ -569,8 +573,10 @@ BAD_DELIVERY = [
     (
         "staging",
         {"account": "222222222222"},
-        "delivery.yaml: stages[1].environment: 'staging' deploys to account 222222222222 as 'dev'"
-        " does (distinct_accounts is on: one account per environment)",
+        (
+            "delivery.yaml: stages[1].environment: 'staging' deploys to account 222222222222 as 'dev'"
+            " does (distinct_accounts is on: one account per environment)"
+        ),
     ),
     (
         "delivery",
@@ -580,8 +586,10 @@ BAD_DELIVERY = [
     (
         "delivery",
         {"stages": _stages("dev", "staging", "prod", approve=("staging",))},
-        "delivery.yaml: stages[2].manual_approval: False must be true: 'prod' is prod-like (the"
-        " last stage, or termination_protection on)",
+        (
+            "delivery.yaml: stages[2].manual_approval: False must be true: 'prod' is prod-like (the"
+            " last stage, or termination_protection on)"
+        ),
     ),
     (
         "delivery",
@@ -601,8 +609,10 @@ BAD_DELIVERY = [
     (
         "delivery",
         {"connection_arn": "arn:aws:codestar:eu-west-1:555555555555:connection/x"},
-        "delivery.yaml: connection_arn: 'arn:aws:codestar:eu-west-1:555555555555:connection/x' is"
-        " invalid: string should match pattern",
+        (
+            "delivery.yaml: connection_arn: 'arn:aws:codestar:eu-west-1:555555555555:connection/x' is"
+            " invalid: string should match pattern"
+        ),
     ),
     (
         "delivery",

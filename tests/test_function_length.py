@@ -55,7 +55,7 @@ def test_no_function_is_over_60_lines_without_a_reason() -> None:
 
 
 def test_every_known_long_function_is_still_long() -> None:
-    assert KNOWN_LONG <= set(_long_functions()), "remove the split ones from KNOWN_LONG"
+    assert set(_long_functions()) >= KNOWN_LONG, "remove the split ones from KNOWN_LONG"
 
 
 def test_the_check_finds_a_long_function_unless_it_says_why(tmp_path: Path) -> None:

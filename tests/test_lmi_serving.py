@@ -246,13 +246,17 @@ def _error(config_dir: Path, env: str = "sandbox") -> str:
 BAD_IMAGES = [
     (
         {"image_uri": LMI_URI.replace("0.30.0-neuronx-sdk2.20.1", "0.29.0-neuronx-sdk2.19.1")},
-        "names djl-inference:0.29.0-neuronx-sdk2.19.1, which is not in the container image"
-        " table (platform_config/container_images.yaml; see docs/images.md)",
+        (
+            "names djl-inference:0.29.0-neuronx-sdk2.19.1, which is not in the container image"
+            " table (platform_config/container_images.yaml; see docs/images.md)"
+        ),
     ),
     (
         {"image_uri": LMI_URI.replace("{region}", "us-east-1")},
-        "is pinned to us-east-1's registry; use {region} or eu-west-1"
-        f" (763104351884.dkr.ecr.eu-west-1.amazonaws.com/{LMI})",
+        (
+            "is pinned to us-east-1's registry; use {region} or eu-west-1"
+            f" (763104351884.dkr.ecr.eu-west-1.amazonaws.com/{LMI})"
+        ),
     ),
     (
         {"image_uri": LMI_URI.replace("763104351884", "111122223333")},
@@ -277,8 +281,10 @@ BAD_IMAGES = [
     ),
     (
         {"llm": {"tensor_parallel_degree": 3}},
-        f"models[{ASSISTANT}].serving.llm.tensor_parallel_degree: 3 does not fit ml.inf2.xlarge"
-        " (2 NeuronCores; allowed: 1, 2)",
+        (
+            f"models[{ASSISTANT}].serving.llm.tensor_parallel_degree: 3 does not fit ml.inf2.xlarge"
+            " (2 NeuronCores; allowed: 1, 2)"
+        ),
     ),
     (
         {"instance_type": "ml.inf2.24xlarge", "llm": {"tensor_parallel_degree": 5}},

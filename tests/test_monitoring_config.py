@@ -30,8 +30,10 @@ BAD = [
     (
         "monitoring",
         {"model_quality": True},
-        "models.yaml: models[0].monitoring.ground_truth_uri: None is required when model_quality is"
-        " on",
+        (
+            "models.yaml: models[0].monitoring.ground_truth_uri: None is required when model_quality is"
+            " on"
+        ),
     ),
     (
         "monitoring",
@@ -41,8 +43,10 @@ BAD = [
     (
         "monitoring",
         {"bias": True, "ground_truth_uri": "s3://labels-bucket/churn/"},
-        "models[0].monitoring.bias_facet: None is required when bias is on (the group bias is"
-        " measured for)",
+        (
+            "models[0].monitoring.bias_facet: None is required when bias is on (the group bias is"
+            " measured for)"
+        ),
     ),
     (
         "monitoring",
@@ -51,20 +55,26 @@ BAD = [
             "ground_truth_uri": "s3://labels-bucket/churn/",
             "bias_facet": {"name": "contract_type"},
         },
-        "models[0].monitoring.bias_facet.values: [] give exactly one of values (a list) and"
-        " threshold",
+        (
+            "models[0].monitoring.bias_facet.values: [] give exactly one of values (a list) and"
+            " threshold"
+        ),
     ),
     (
         "monitoring",
         {"ground_truth_delay_hours": 48},
-        "models[0].monitoring.ground_truth_delay_hours: 48 applies to model_quality and bias,"
-        " which are both off",
+        (
+            "models[0].monitoring.ground_truth_delay_hours: 48 applies to model_quality and bias,"
+            " which are both off"
+        ),
     ),
     (
         "monitoring",
         {"shap_samples": 0},
-        "models[0].monitoring.shap_samples: 0 is invalid: input should be greater than or equal"
-        " to 1",
+        (
+            "models[0].monitoring.shap_samples: 0 is invalid: input should be greater than or equal"
+            " to 1"
+        ),
     ),
     (
         "monitoring",
@@ -89,8 +99,10 @@ BAD = [
     (
         "retraining",
         {"cooldown_minutes": -5},
-        "models[0].retraining.cooldown_minutes: -5 is invalid: input should be greater than or"
-        " equal to 0",
+        (
+            "models[0].retraining.cooldown_minutes: -5 is invalid: input should be greater than or"
+            " equal to 0"
+        ),
     ),
     (
         "retraining",

@@ -146,8 +146,10 @@ BAD_PIPELINES = [
     ),
     (
         {"max_run_seconds": 3600, "max_wait_seconds": 3600},
-        "pipeline.max_wait_seconds: 3600 leaves no time to wait for spot capacity:"
-        " max_wait_seconds (3600) must be greater than max_run_seconds (3600)",
+        (
+            "pipeline.max_wait_seconds: 3600 leaves no time to wait for spot capacity:"
+            " max_wait_seconds (3600) must be greater than max_run_seconds (3600)"
+        ),
     ),
     (
         {"max_run_seconds": 7200, "max_wait_seconds": 3600},
@@ -159,33 +161,45 @@ BAD_PIPELINES = [
     ),
     (
         {"training_instance_type": "ml.trn1.32xlarge"},
-        "pipeline.training_instance_type: 'ml.trn1.32xlarge' is a Trainium/Inferentia type,"
-        " which the XGBoost training container cannot use",
+        (
+            "pipeline.training_instance_type: 'ml.trn1.32xlarge' is a Trainium/Inferentia type,"
+            " which the XGBoost training container cannot use"
+        ),
     ),
     (
         {"training_instance_type": "ml.t3.medium"},
-        "pipeline.training_instance_type: 'ml.t3.medium' is a burstable (ml.t*) type, not"
-        " allowed for training jobs",
+        (
+            "pipeline.training_instance_type: 'ml.t3.medium' is a burstable (ml.t*) type, not"
+            " allowed for training jobs"
+        ),
     ),
     (
         {"training_instance_type": "ml.x9.huge"},
-        "pipeline.training_instance_type: 'ml.x9.huge' is not an instance type SageMaker"
-        " accepts for training jobs",
+        (
+            "pipeline.training_instance_type: 'ml.x9.huge' is not an instance type SageMaker"
+            " accepts for training jobs"
+        ),
     ),
     (
         {"processing_instance_type": "ml.inf2.xlarge"},
-        "pipeline.processing_instance_type: 'ml.inf2.xlarge' is not an instance type SageMaker"
-        " accepts for processing jobs",
+        (
+            "pipeline.processing_instance_type: 'ml.inf2.xlarge' is not an instance type SageMaker"
+            " accepts for processing jobs"
+        ),
     ),
     (
         {"training_instance_count": 0},
-        "pipeline.training_instance_count: 0 is invalid: input should be greater than or"
-        " equal to 1",
+        (
+            "pipeline.training_instance_count: 0 is invalid: input should be greater than or"
+            " equal to 1"
+        ),
     ),
     (
         {"distribution": "torchrun"},
-        "pipeline.distribution: 'torchrun' is not allowed for kind training (allowed: none,"
-        " or sharded_by_s3_key",
+        (
+            "pipeline.distribution: 'torchrun' is not allowed for kind training (allowed: none,"
+            " or sharded_by_s3_key"
+        ),
     ),
     (
         {"distribution": "sharded_by_s3_key"},
@@ -193,8 +207,10 @@ BAD_PIPELINES = [
     ),
     (
         {"distribution": "parameter_server"},
-        "pipeline.distribution: 'parameter_server' is not allowed (allowed: 'none',"
-        " 'sharded_by_s3_key' or 'torchrun')",
+        (
+            "pipeline.distribution: 'parameter_server' is not allowed (allowed: 'none',"
+            " 'sharded_by_s3_key' or 'torchrun')"
+        ),
     ),
     (
         {"automl_mode": "ENSEMBLING"},
@@ -207,8 +223,10 @@ BAD_PIPELINES = [
     ),
     (
         {"kind": "automl", "target_column": "converted", "automl_mode": "HYPERPARAMETER_TUNING"},
-        "pipeline.automl_mode: 'HYPERPARAMETER_TUNING' is not supported by SageMaker Pipelines'"
-        " AutoML step (allowed: ENSEMBLING)",
+        (
+            "pipeline.automl_mode: 'HYPERPARAMETER_TUNING' is not supported by SageMaker Pipelines'"
+            " AutoML step (allowed: ENSEMBLING)"
+        ),
     ),
     (
         {"kind": "automl", "target_column": "converted", "automl_mode": "AUTO"},
@@ -216,13 +234,17 @@ BAD_PIPELINES = [
     ),
     (
         {"kind": "automl", "target_column": "converted", "automl_mode": "FAST"},
-        "pipeline.automl_mode: 'FAST' is not allowed (allowed: 'ENSEMBLING',"
-        " 'HYPERPARAMETER_TUNING' or 'AUTO')",
+        (
+            "pipeline.automl_mode: 'FAST' is not allowed (allowed: 'ENSEMBLING',"
+            " 'HYPERPARAMETER_TUNING' or 'AUTO')"
+        ),
     ),
     (
         {"kind": "automl", "target_column": "converted", "training_instance_type": "ml.m5.xlarge"},
-        "pipeline.training_instance_type: 'ml.m5.xlarge' is set but kind is automl (it applies"
-        " to: training, fine_tuning)",
+        (
+            "pipeline.training_instance_type: 'ml.m5.xlarge' is set but kind is automl (it applies"
+            " to: training, fine_tuning)"
+        ),
     ),
     ({"kind": "automl", "target_column": "a,b"}, "pipeline.target_column: 'a,b' is not a column"),
     (
@@ -231,18 +253,24 @@ BAD_PIPELINES = [
     ),
     (
         {**TUNING, "base_model": "llama-9000"},
-        "pipeline.base_model: 'llama-9000' is not a pinned foundation model (allowed:"
-        f" {GPU_MODEL}, {NEURON_MODEL}; see platform_config/foundation_models.json)",
+        (
+            "pipeline.base_model: 'llama-9000' is not a pinned foundation model (allowed:"
+            f" {GPU_MODEL}, {NEURON_MODEL}; see platform_config/foundation_models.json)"
+        ),
     ),
     (
         {**TUNING, "accept_eula": False},
-        f"pipeline.accept_eula: False must be true: {NEURON_MODEL} is distributed under a"
-        " licence that must be accepted",
+        (
+            f"pipeline.accept_eula: False must be true: {NEURON_MODEL} is distributed under a"
+            " licence that must be accepted"
+        ),
     ),
     (
         {**TUNING, "training_instance_type": "ml.g5.2xlarge"},
-        f"pipeline.training_instance_type: 'ml.g5.2xlarge' is not supported by {NEURON_MODEL}"
-        " (neuron; allowed: ml.trn1.2xlarge, ml.trn1.32xlarge, ml.trn1n.32xlarge)",
+        (
+            f"pipeline.training_instance_type: 'ml.g5.2xlarge' is not supported by {NEURON_MODEL}"
+            " (neuron; allowed: ml.trn1.2xlarge, ml.trn1.32xlarge, ml.trn1n.32xlarge)"
+        ),
     ),
     (
         {**TUNING, "base_model": GPU_MODEL, "training_instance_type": "ml.m5.xlarge"},
@@ -254,13 +282,17 @@ BAD_PIPELINES = [
     ),
     (
         {**TUNING, "distribution": "sharded_by_s3_key"},
-        "pipeline.distribution: 'sharded_by_s3_key' is not allowed for kind fine_tuning"
-        " (allowed: none or torchrun)",
+        (
+            "pipeline.distribution: 'sharded_by_s3_key' is not allowed for kind fine_tuning"
+            " (allowed: none or torchrun)"
+        ),
     ),
     (
         {**TUNING, "quality_threshold": 0.5},
-        "pipeline.quality_threshold: 0.5 is set but kind is fine_tuning (it applies to:"
-        " training, automl)",
+        (
+            "pipeline.quality_threshold: 0.5 is set but kind is fine_tuning (it applies to:"
+            " training, automl)"
+        ),
     ),
     (
         {**TUNING, "epochs": 0},
@@ -268,13 +300,17 @@ BAD_PIPELINES = [
     ),
     (
         {"schedule": "every monday"},
-        "pipeline.schedule: 'every monday' is not an EventBridge schedule expression (allowed:"
-        " rate(<n> minute[s]|hour[s]|day[s]) or cron(",
+        (
+            "pipeline.schedule: 'every monday' is not an EventBridge schedule expression (allowed:"
+            " rate(<n> minute[s]|hour[s]|day[s]) or cron("
+        ),
     ),
     (
         {"schedule": "cron(0 3 * * * *)"},
-        "pipeline.schedule: 'cron(0 3 * * * *)' is not an EventBridge schedule expression"
-        " (allowed: ",
+        (
+            "pipeline.schedule: 'cron(0 3 * * * *)' is not an EventBridge schedule expression"
+            " (allowed: "
+        ),
     ),
     ({"schedule": "cron(0 3 ? * MON)"}, "it has 5 fields, not 6"),
     ({"schedule": "cron(0 3 ? * ? *)"}, "exactly one of day-of-month and day-of-week must be '?'"),
@@ -373,14 +409,18 @@ def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir:
 BAD_SOURCES = [
     (
         {"feature_group": "customer-activty"},
-        "pipeline.training_source.feature_group: 'customer-activty' is not a feature group of"
-        " feature_groups.yaml (allowed: customer-activity, transaction-features)",
+        (
+            "pipeline.training_source.feature_group: 'customer-activty' is not a feature group of"
+            " feature_groups.yaml (allowed: customer-activity, transaction-features)"
+        ),
     ),
     (
         {"feature_group": "customer-activity", "features": ["customer_id"]},
-        "pipeline.training_source.features[0]: 'customer_id' is not a feature of"
-        " customer-activity to train on (allowed: tenure_months, monthly_charges,"
-        " support_calls_30d, contract_type)",
+        (
+            "pipeline.training_source.features[0]: 'customer_id' is not a feature of"
+            " customer-activity to train on (allowed: tenure_months, monthly_charges,"
+            " support_calls_30d, contract_type)"
+        ),
     ),
 ]
 

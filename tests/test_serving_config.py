@@ -49,8 +49,10 @@ TWO_VARIANTS = [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}]
 BAD_SERVING = [
     (
         {"kind": "serverless", "instance_type": "ml.g5.xlarge"},
-        "models[0].serving.instance_type: 'ml.g5.xlarge' is not possible on serverless endpoints,"
-        " which run on CPU only with no GPU, Inferentia or Trainium",
+        (
+            "models[0].serving.instance_type: 'ml.g5.xlarge' is not possible on serverless endpoints,"
+            " which run on CPU only with no GPU, Inferentia or Trainium"
+        ),
     ),
     (
         {"kind": "serverless", "instance_type": "ml.inf2.xlarge"},
@@ -66,8 +68,10 @@ BAD_SERVING = [
     ),
     (
         {"kind": "serverless", "serverless": {"memory_size_mb": 1000}},
-        "models[0].serving.serverless.memory_size_mb: 1000 is not a serverless memory size"
-        " (allowed: 1024, 2048, 3072, 4096, 5120, 6144)",
+        (
+            "models[0].serving.serverless.memory_size_mb: 1000 is not a serverless memory size"
+            " (allowed: 1024, 2048, 3072, 4096, 5120, 6144)"
+        ),
     ),
     (
         {"kind": "serverless", "serverless": {"memory_size_mb": 1536}},
@@ -123,8 +127,10 @@ BAD_SERVING = [
     ),
     (  # issue 11 defect 1: CreateEndpointConfig allows one production variant with shadows
         {**RT, "variants": TWO_VARIANTS, "shadow_variants": [{"name": "s"}]},
-        "models[0].serving.shadow_variants: ['s'] needs exactly one production variant"
-        " (CreateEndpointConfig allows one with shadow variants); this endpoint has 2: a, b",
+        (
+            "models[0].serving.shadow_variants: ['s'] needs exactly one production variant"
+            " (CreateEndpointConfig allows one with shadow variants); this endpoint has 2: a, b"
+        ),
     ),
     (  # issue 11 defect 10: a GPU instance with a CPU-only image
         {
@@ -136,8 +142,10 @@ BAD_SERVING = [
     ),
     (  # issue 11 defect 10: the training kind registers the XGBoost (CPU) container
         {"kind": "async", "instance_type": "ml.g5.xlarge"},
-        "models[0].serving.instance_type: 'ml.g5.xlarge' needs a GPU image, but pipeline kind"
-        " training registers an image that runs on CPU only",
+        (
+            "models[0].serving.instance_type: 'ml.g5.xlarge' needs a GPU image, but pipeline kind"
+            " training registers an image that runs on CPU only"
+        ),
     ),
     (  # an Inferentia2 instance with a CUDA image
         {
@@ -153,8 +161,10 @@ BAD_SERVING = [
     ),
     (
         {**RT, "variants": TWO_VARIANTS, "deployment": {"strategy": "rolling"}},
-        "models[0].serving.deployment.strategy: 'rolling' needs a single variant (this endpoint"
-        " has 2: a, b)",
+        (
+            "models[0].serving.deployment.strategy: 'rolling' needs a single variant (this endpoint"
+            " has 2: a, b)"
+        ),
     ),
     (
         {
@@ -175,8 +185,10 @@ BAD_SERVING = [
     ),
     (
         {**RT, "deployment": {"strategy": "canary", "canary_size_percent": 60}},
-        "models[0].serving.deployment.canary_size_percent: 60 must be from 1 to 50 (percent of"
-        " capacity)",
+        (
+            "models[0].serving.deployment.canary_size_percent: 60 must be from 1 to 50 (percent of"
+            " capacity)"
+        ),
     ),
     (
         {**RT, "deployment": {"strategy": "linear", "linear_step_percent": 75}},
@@ -208,8 +220,10 @@ BAD_SERVING = [
     ),
     (
         {"kind": "streaming"},
-        "models[0].serving.kind: 'streaming' is not allowed (allowed: 'real_time', 'serverless',"
-        " 'async' or 'batch')",
+        (
+            "models[0].serving.kind: 'streaming' is not allowed (allowed: 'real_time', 'serverless',"
+            " 'async' or 'batch')"
+        ),
     ),
     (
         {**RT, "data_capture": {"sampling_percent": 101}},

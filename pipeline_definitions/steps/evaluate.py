@@ -198,7 +198,7 @@ def bootstrap_standard_deviations(
     always defined.
     """
     if samples == 0:
-        return {name: 0.0 for name in METRICS}
+        return dict.fromkeys(METRICS, 0.0)
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(labels == value) for value in (0, 1)]
     draws: dict[str, list] = {name: [] for name in METRICS}

@@ -157,9 +157,7 @@ def parse_json(text: str) -> list[list[float | None]]:
         raise ValueError(f"request body is not valid JSON: {error}") from error
     rows = document.get("instances") if isinstance(document, dict) else document
     if not isinstance(rows, list):  # a malformed request is a ValueError, as all others are
-        raise ValueError(  # noqa: TRY004
-            'a JSON request must be {"instances": [[...], ...]} or a list of rows'
-        )
+        raise ValueError('a JSON request must be {"instances": [[...], ...]} or a list of rows')
     if rows and not isinstance(rows[0], list):
         rows = [rows]
     return rows

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import urllib.error
 from collections.abc import Callable
 from pathlib import Path
@@ -251,7 +250,7 @@ def test_the_answer_is_retried_after_a_timeout_and_still_says_success(
     sent, pauses = failing_then_answering(
         monkeypatch,
         [
-            urllib.error.URLError(socket.timeout("timed out")),
+            urllib.error.URLError(TimeoutError("timed out")),
             TimeoutError("timed out"),
             urllib.error.HTTPError("https://s3", 503, "Slow Down", {}, None),  # type: ignore[arg-type]
         ],

@@ -15,7 +15,7 @@ import pytest
 if str(Path(__file__).parent) not in sys.path:
     sys.path.append(str(Path(__file__).parent))
 
-from release_testbed import (  # noqa: E402
+from release_testbed import (
     ACCOUNT_ID,
     DEV,
     PREFIX,
@@ -27,7 +27,7 @@ from release_testbed import (  # noqa: E402
     package_event,
 )
 
-from platform_contracts.releases import model_stack_name  # noqa: E402
+from platform_contracts.releases import model_stack_name
 
 
 @pytest.fixture
