@@ -189,17 +189,19 @@ class CallAccesses:
     def reading(self, bucket: str, key: str, caller: Principal) -> list[Access]:
         """Reading an object: ``s3:GetObject``, and decrypting it with its key through S3."""
         kms_key = self.object_key(bucket, key) or self._default_key(bucket)
-        return [Access("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}")] + self._kms(
-            "kms:Decrypt", kms_key, bucket, caller
-        )
+        return [
+            Access("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}"),
+            *self._kms("kms:Decrypt", kms_key, bucket, caller),
+        ]
 
     def writing(self, params: Mapping[str, Any], caller: Principal) -> list[Access]:
         """Writing an object: ``s3:PutObject``, and a data key of its key through S3."""
         bucket, key = str(params["Bucket"]), str(params["Key"])
         kms_key = params.get("SSEKMSKeyId") or self._default_key(bucket)
-        return [Access("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}")] + self._kms(
-            "kms:GenerateDataKey", kms_key, bucket, caller
-        )
+        return [
+            Access("s3:PutObject", f"arn:aws:s3:::{bucket}/{key}"),
+            *self._kms("kms:GenerateDataKey", kms_key, bucket, caller),
+        ]
 
     def _read_object(self, call: RecordedCall) -> list[Access]:
         return self.reading(str(call.params["Bucket"]), str(call.params["Key"]), call.principal)

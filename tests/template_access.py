@@ -325,8 +325,9 @@ class EnvironmentAccess:
         for at in self.resolver.resources("AWS::IAM::Role"):
             props = self.properties(at.stack, at.logical_id)
             documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
-            for arn in props.get("ManagedPolicyArns", []):
-                documents.append(self._managed(arn, at.label))
+            documents.extend(
+                self._managed(arn, at.label) for arn in props.get("ManagedPolicyArns", [])
+            )
             services = tuple(
                 str(service)
                 for statement in statements(props.get("AssumeRolePolicyDocument"))

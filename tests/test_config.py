@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,7 +190,7 @@ def test_existing_vpc_needs_one_subnet_per_zone(config_dir: Path) -> None:
     )
     with pytest.raises(
         ConfigError,
-        match="network.existing_vpc.subnet_ids: .* has 2 entries but availability_zones has 3",
+        match=r"network.existing_vpc.subnet_ids: .* has 2 entries but availability_zones has 3",
     ):
         load_environment("prod", config_dir)
 
@@ -221,7 +222,8 @@ def test_unknown_environment_lists_the_available_ones(config_dir: Path) -> None:
 def test_override_of_a_model_not_in_the_catalogue_is_rejected(config_dir: Path) -> None:
     _edit(config_dir, "dev", {"model_overrides": {"churn": {"description": "x"}}})
     with pytest.raises(
-        ConfigError, match="dev.yaml: model_overrides.churn: 'churn' is not a model of models.yaml"
+        ConfigError,
+        match=re.escape("dev.yaml: model_overrides.churn: 'churn' is not a model of models.yaml"),
     ):
         load_environment("dev", config_dir)
 
@@ -258,7 +260,7 @@ def test_bad_value_in_an_override_names_the_environment_file(config_dir: Path) -
 
 def test_duplicate_model_names_are_rejected(config_dir: Path) -> None:
     (config_dir / "models.yaml").write_text("models:\n  - name: churn\n  - name: churn\n")
-    with pytest.raises(ConfigError, match="models.yaml: models: \\['churn'\\] repeats names"):
+    with pytest.raises(ConfigError, match=r"models\.yaml: models: \['churn'\] repeats names"):
         load_environment("dev", config_dir)
 
 
@@ -369,8 +371,10 @@ def test_feature_group_declared_in_an_environment_file_is_redirected(config_dir:
     _edit(config_dir, "dev", {"feature_groups": [_GROUP]})
     with pytest.raises(
         ConfigError,
-        match="dev.yaml: feature_groups: is not set in an environment"
-        " file \\(feature groups are declared in feature_groups.yaml\\)",
+        match=re.escape(
+            "dev.yaml: feature_groups: is not set in an environment"
+            " file (feature groups are declared in feature_groups.yaml)"
+        ),
     ):
         load_environment("dev", config_dir)
 
@@ -433,8 +437,8 @@ def test_environment_name_too_long_for_bucket_names_is_rejected(config_dir: Path
     shutil.copy(config_dir / "dev.yaml", config_dir / "integration-testing-europe.yaml")
     with pytest.raises(
         ConfigError,
-        match="integration-testing-europe.yaml: name: 'integration-testing-europe' makes the S3"
-        " bucket name '.*-access-logs', which is 65 characters long; the S3 bucket name may have"
+        match=r"integration-testing-europe\.yaml: name: 'integration-testing-europe' makes the S3"
+        r" bucket name '.*-access-logs', which is 65 characters long; the S3 bucket name may have"
         " at most 63; shorten it to at most 24 characters",
     ):
         load_environment("integration-testing-europe", config_dir)

@@ -60,8 +60,9 @@ def data(change: Callable[[dict], None]) -> Edit:  # type: ignore[type-arg]
 def _bomb(levels: int = 9) -> str:
     """A flow list whose aliases expand to 9**levels strings ("billion laughs")."""
     anchors = ["&a0 [x, x, x, x, x, x, x, x, x]"]
-    for level in range(1, levels):
-        anchors.append(f"&a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    anchors.extend(
+        f"&a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]" for level in range(1, levels)
+    )
     return "[" + ", ".join(anchors) + "]"
 
 

@@ -76,14 +76,14 @@ def _documented_names(cls: type) -> list[str]:
             if isinstance(node, ast.Assign)
             else ([node.target] if isinstance(node, ast.AnnAssign) else [])
         )
-        for target in targets:
-            if (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == "self"
-                and not target.attr.startswith("_")
-            ):
-                names.append(target.attr)
+        names.extend(
+            target.attr
+            for target in targets
+            if isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            and not target.attr.startswith("_")
+        )
     return list(dict.fromkeys(names))
 
 

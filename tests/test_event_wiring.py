@@ -510,7 +510,7 @@ def test_an_approval_requests_a_release_and_the_stacks_deployment_completes_it(
             assert matches(approval, event)
             outcome = automation.handle(event, lambda_context)
             assert (outcome["outcome"], outcome["stack"]) == ("released", "update-started")
-            [update] = [
+            [_update] = [
                 u for u in cloudformation.updates() if u["StackName"] == doc.release.stack_name
             ]
             finished = finish(env, cloudformation, doc.release.stack_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,7 +79,9 @@ def test_the_library_monitor_has_no_preprocessor() -> None:
 
 
 def test_subclass_rejects_a_preprocessor_that_is_not_in_s3() -> None:
-    with pytest.raises(ValueError, match="record_preprocessor_uri: 'flatten.py' is not an s3://"):
+    with pytest.raises(
+        ValueError, match=re.escape("record_preprocessor_uri: 'flatten.py' is not an s3://")
+    ):
         _monitor_stack(PreprocessedDataQualityMonitor, record_preprocessor_uri="flatten.py")
 
 

@@ -146,7 +146,8 @@ def test_every_lmi_model_is_configured_for_the_instance_type_it_is_served_on(
                 for k, c in _resources(platform, "AWS::SageMaker::InferenceComponent").items()
                 if k.startswith(f"{model_name}/")
             ]
-            for variant in variants:
+            for declared in variants:
+                variant = declared
                 if "ModelName" not in variant:  # an endpoint of inference components
                     (component,) = components  # scaled to zero: one component per endpoint
                     variant = {**variant, **component["Specification"]["StartupParameters"]}

@@ -10,6 +10,7 @@ schedules, the release record's slots, pinned versions and the baselines' locati
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -139,7 +140,7 @@ def _baseline_uris(properties: dict[str, Any]) -> list[str]:
 
 def test_documents_are_checked_when_read() -> None:
     # The functions refuse a document that is not of this shape: the check is real.
-    with pytest.raises(ValueError, match="retraining.cooldown_seconds is missing"):
+    with pytest.raises(ValueError, match=re.escape("retraining.cooldown_seconds is missing")):
         ModelSettings.from_json(
             json.dumps(
                 {

@@ -134,7 +134,7 @@ def test_no_security_group_is_open_to_the_internet(
             assert "CidrIp" not in rule["Properties"], name
         for group in template.find_resources("AWS::EC2::SecurityGroup").values():
             for rule in group["Properties"].get("SecurityGroupIngress", []):
-                assert rule.get("CidrIp") not in ("0.0.0.0/0",), name
+                assert rule.get("CidrIp") != "0.0.0.0/0", name
 
 
 def test_default_security_group_is_stripped_of_its_rules(sandbox: SynthesizedPlatform) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -397,7 +398,7 @@ def _with_athena(config_dir: Path) -> None:
 def test_a_feature_group_of_the_catalogue_can_be_the_training_source(config_dir: Path) -> None:
     source = {"feature_group": "customer-activity", "features": ["contract_type", "tenure_months"]}
     index = _add_model(config_dir, {"target_column": "churned", "training_source": source})
-    with pytest.raises(ConfigError, match="add athena to network.interface_endpoints"):
+    with pytest.raises(ConfigError, match=re.escape("add athena to network.interface_endpoints")):
         load_environment("dev", config_dir)
     _with_athena(config_dir)
     spec = load_environment("dev", config_dir).models[index].pipeline

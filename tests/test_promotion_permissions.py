@@ -95,7 +95,7 @@ def test_the_version_reaches_prod_through_staging(walk: PromotionWalk) -> None:
         arn = released(walk, name)
         assert arn.startswith(f"arn:aws:sagemaker:{env.access.region}:{env.access.account}:")
         assert env.record("champion") == env.record("candidate") == arn
-    for name, previous in zip(WALK[1:], WALK):
+    for name, previous in zip(WALK[1:], WALK[:-1], strict=True):
         (imported,) = [r for r in walk.environments[name].results if r["outcome"] == "imported"]
         assert imported["source_package_arn"] == released(walk, previous)
         assert imported["model_package_arn"] == released(walk, name)

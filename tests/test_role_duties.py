@@ -221,7 +221,7 @@ def test_packages_are_registered_only_pending_and_only_by_their_producers(
     importer = {"release-automation"} if env.platform.config.model_registry.promote_from else set()
     for model_name, group in groups(env):
 
-        def create(status: str) -> list[Access]:
+        def create(status: str, group: str = group) -> list[Access]:
             context = {"sagemaker:ModelApprovalStatus": status}
             return [
                 Access("sagemaker:CreateModelPackage", arn, context)
@@ -292,7 +292,7 @@ def test_release_records_are_written_by_the_release_automation_and_created_by_th
     for record in records:
         arn = f"arn:aws:ssm:{env.access.region}:{env.access.account}:parameter{record}"
 
-        def put(overwrite: str) -> Access:
+        def put(overwrite: str, arn: str = arn) -> Access:
             return Access("ssm:PutParameter", arn, {"ssm:Overwrite": overwrite})
 
         assert who_may(model, env, put("true")) == {"release-automation"}, record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import aws_cdk as cdk
 import pytest
@@ -44,7 +45,9 @@ def test_settings_parameter_holds_the_transform_settings() -> None:
 
 
 def test_a_real_time_spec_is_refused() -> None:
-    with pytest.raises(ValueError, match="spec.kind is real_time; BatchTransformModel needs batch"):
+    with pytest.raises(
+        ValueError, match=re.escape("spec.kind is real_time; BatchTransformModel needs batch")
+    ):
         _model(ServingSpec(kind=EndpointKind.REAL_TIME))
 
 

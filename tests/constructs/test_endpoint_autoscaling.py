@@ -63,7 +63,7 @@ def test_asynchronous_variants_scale_to_zero_and_wake_up_on_a_waiting_request() 
 
 
 def test_scale_to_zero_of_a_real_time_endpoint_is_refused() -> None:
-    with pytest.raises(ValueError, match="min_capacity 0 .* asynchronous endpoints only"):
+    with pytest.raises(ValueError, match=r"min_capacity 0 .* asynchronous endpoints only"):
         _scaling(AutoscalingSpec(min_capacity=0, max_capacity=2))
 
 

@@ -42,7 +42,7 @@ _OUTPUT = re.compile(
 _TRAINED_MODEL = "Steps.Train.ModelArtifacts.S3ModelArtifacts"
 
 
-class CheckFailed(Exception):
+class CheckFailedError(Exception):
     """A check step found violations and fails the run (``FailOnViolation``)."""
 
     def __init__(self, step: str, violations: list[str]) -> None:
@@ -178,7 +178,7 @@ class LocalRun:
 
         Raises
         ------
-        CheckFailed
+        CheckFailedError
             A check step failed the run.
         """
         steps = self.steps()
@@ -245,13 +245,12 @@ class LocalRun:
         skip = self.resolve(step["SkipCheck"])
         register = self.resolve(step["RegisterNewBaseline"])
         approved = self._approved_baseline(step["CheckType"])
-        if not skip or not register:
-            if approved is None:
-                raise CheckFailed(name, ["no approved model package to take the baseline from"])
+        if (not skip or not register) and approved is None:
+            raise CheckFailedError(name, ["no approved model package to take the baseline from"])
         if not skip:
             violations = analyzer.violations(calculated, approved)
             if violations and step["FailOnViolation"]:
-                raise CheckFailed(name, violations)
+                raise CheckFailedError(name, violations)
         used = calculated if register else approved
         for kind in ("Statistics", "Constraints"):
             self.properties[f"Steps.{name}.CalculatedBaseline{kind}"] = (

@@ -25,7 +25,7 @@ from pipeline_definitions.pipeline_arguments import ServingInstanceTypes
 from pipeline_definitions.training_pipeline import TrainingPipelineSettings, build_training_pipeline
 from platform_contracts.retraining import INPUT_DATA_URI, RULES, Trigger, rule_for
 from tests.pipeline_definitions.local_pipeline import (
-    CheckFailed,
+    CheckFailedError,
     DataQualityAnalyzer,
     LocalRun,
     feature_values,
@@ -132,7 +132,7 @@ def test_routine_runs_on_drifted_data_fail_on_the_data_quality_check(
     trigger: Trigger,
 ) -> None:
     assert not RULES[trigger].skip_drift_check
-    with pytest.raises(CheckFailed) as failed:
+    with pytest.raises(CheckFailedError) as failed:
         run(definition, tmp_path, trigger, drifted_data, approved)
     assert failed.value.step == "DataQualityBaseline"
     assert any(DRIFTED_FEATURE in v for v in failed.value.violations)
@@ -166,7 +166,7 @@ def test_without_an_approved_version_a_routine_run_would_fail_so_it_runs_as_a_fi
         **RULES[Trigger.SCHEDULE].parameters(TRAINING_PREFIX),
         INPUT_DATA_URI: str(drifted_data),
     }
-    with pytest.raises(CheckFailed, match="no approved model package"):
+    with pytest.raises(CheckFailedError, match="no approved model package"):
         LocalRun(definition, parameters, None, tmp_path / "fails", load_step).run()
     package = run(definition, tmp_path / "first", Trigger.SCHEDULE, drifted_data, None)
     assert data_quality(package) == data_quality(package, "ModelMetrics")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import re
 import shutil
 import sys
 import tarfile
@@ -231,7 +232,9 @@ def test_preprocess_splits_keep_the_label_balance_of_the_input(splits, raw):
 @pytest.mark.parametrize("seed", range(10))
 def test_preprocess_split_is_stratified_for_any_seed(raw, seed):
     for name, frame in zip(
-        ("train", "validation", "test"), preprocess.stratified_split(raw, TARGET, 0.15, 0.15, seed)
+        ("train", "validation", "test"),
+        preprocess.stratified_split(raw, TARGET, 0.15, 0.15, seed),
+        strict=True,
     ):
         assert_label_balance(frame[TARGET], raw[TARGET].mean(), f"{name}, seed {seed}")
 
@@ -278,7 +281,7 @@ def test_preprocess_fills_missing_values_with_the_train_median(splits, raw):
     checked = 0
     for name, frame in splits.items():
         assert not frame.isna().any().any(), name
-        for row, raw_row in zip(frame[imputed_position], origin(frame)):
+        for row, raw_row in zip(frame[imputed_position], origin(frame), strict=True):
             if was_missing[raw_row]:
                 assert row == pytest.approx(train_median), name
                 checked += 1
@@ -557,7 +560,7 @@ def test_evaluation_refuses_an_archive_escaping_its_directory(tmp_path):
     payload.write_text("{}")
     with tarfile.open(tmp_path / "model.tar.gz", "w:gz") as tar:
         tar.add(payload, arcname="../xgboost-model")
-    with pytest.raises(ValueError, match="unsafe member '../xgboost-model'"):
+    with pytest.raises(ValueError, match=re.escape("unsafe member '../xgboost-model'")):
         evaluate.extract_model(tmp_path / "model.tar.gz", tmp_path / "out")
 
 

@@ -94,12 +94,13 @@ def test_drift_parameters_are_named_and_defaulted_by_the_retraining_contract(
 
 
 def test_every_check_step_takes_both_drift_parameters(definition: dict[str, Any]) -> None:
-    checks = [
-        s
-        for s in (
-            step(definition, name) for name in ("DataQualityBaseline", "ModelQualityBaseline")
-        )
-    ] + [step(definition, name) for name in ("ModelBiasCheck", "ModelExplainabilityCheck")]
+    names = (
+        "DataQualityBaseline",
+        "ModelQualityBaseline",
+        "ModelBiasCheck",
+        "ModelExplainabilityCheck",
+    )
+    checks = [step(definition, name) for name in names]
     for check in checks:
         assert check["SkipCheck"] == {"Get": f"Parameters.{SKIP_DRIFT_CHECK}"}, check["Name"]
         assert check["RegisterNewBaseline"] == {"Get": f"Parameters.{REGISTER_NEW_BASELINE}"}
