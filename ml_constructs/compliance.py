@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NagPack,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+)
 from constructs import IConstruct
 
 #: The rule packs every environment is checked against, by the prefix of their rule ids.
-RULE_PACKS = {
+RULE_PACKS: dict[str, Callable[[IConstruct], NagPack]] = {
     "AwsSolutions": AwsSolutionsChecks,
     "HIPAA.Security": HIPAASecurityChecks,
     "NIST.800.53.R5": NIST80053R5Checks,

@@ -64,7 +64,8 @@ def publish_for_models(stack: Stack, values: Sequence[str]) -> None:
     shared stack. Created here first, under the id CDK looks for, the outputs are the same
     whatever the catalogue holds (tests/test_catalogue_isolation.py).
     """
-    scope = stack.node.try_find_child("Publish") or Construct(stack, "Publish")
+    existing = stack.node.try_find_child("Publish")
+    scope = existing if isinstance(existing, Construct) else Construct(stack, "Publish")
     for value in values:
         if not Token.is_unresolved(value):
             continue  # a literal (an existing topic's ARN) needs no output
