@@ -35,6 +35,13 @@ RULE_PACKS: dict[str, Callable[[IConstruct], NagPack]] = {
 #: The plugin name of CDK's built-in template validation (aws-cdk-lib >= 2.262).
 TEMPLATE_VALIDATION = "CloudFormation-Validate"
 
+#: The regulatory packs' rule against inline policies (NIST 800-53 R5, HIPAA, PCI DSS).
+INLINE_POLICY_RULES = (
+    "NIST.800.53.R5-IAMNoInlinePolicy",
+    "HIPAA.Security-IAMNoInlinePolicy",
+    "PCI.DSS.321-IAMNoInlinePolicy",
+)
+
 
 def add_compliance_checks(scope: Stage) -> None:
     """Register the four cdk-nag packs on an app or stage; they run after its synthesis."""
@@ -71,6 +78,12 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
         acknowledgments.append(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
     # One call for all of them: each call crosses into jsii's Node process.
     Validations.of(construct).acknowledge(*acknowledgments)
+
+
+def acknowledge_inline_policy(construct: IConstruct, *, reason: str) -> None:
+    """Acknowledge :data:`INLINE_POLICY_RULES` on ``construct`` (a role or policy), with
+    why its policy is its own: specific to that one role, no other would share it."""
+    acknowledge(construct, *INLINE_POLICY_RULES, reason=reason)
 
 
 def acknowledge_wildcards(

@@ -24,6 +24,7 @@ from ml_constructs import (
     ArtifactBucketHardening,
     acknowledge,
     acknowledge_generated_wildcards,
+    acknowledge_inline_policy,
     add_compliance_checks,
 )
 from ml_constructs.released_versions import OnlyUnderCondition
@@ -204,11 +205,8 @@ class DeliveryStack(Stack):
                 acknowledge_generated_wildcards(
                     construct, {**reasons, **({r"Resource::\*": star} if star else {})}
                 )
-                acknowledge(
+                acknowledge_inline_policy(
                     construct,
-                    "NIST.800.53.R5-IAMNoInlinePolicy",
-                    "HIPAA.Security-IAMNoInlinePolicy",
-                    "PCI.DSS.321-IAMNoInlinePolicy",
                     reason="CDK Pipelines writes one policy per role of its own, specific to"
                     " that role's project or action; no other role would share it.",
                 )
