@@ -10,6 +10,7 @@ from ml_constructs.artifact_bucket_hardening import ArtifactBucketHardening
 from ml_constructs.compliance import (
     acknowledge,
     acknowledge_generated_wildcards,
+    acknowledge_inline_policy,
     acknowledge_wildcards,
     add_compliance_checks,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "StudioDomain",
     "acknowledge",
     "acknowledge_generated_wildcards",
+    "acknowledge_inline_policy",
     "acknowledge_wildcards",
     "add_compliance_checks",
 ]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge
+from ml_constructs.platform_function import dead_letter_store
 
 
 class AsyncInferenceNotifications(Construct):
@@ -46,20 +45,13 @@ class AsyncInferenceNotifications(Construct):
         super().__init__(scope, construct_id)
         self.success_topic = sns.Topic(self, "Success", master_key=key, enforce_ssl=True)
         self.error_topic = sns.Topic(self, "Error", master_key=key, enforce_ssl=True)
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_store(
             self,
             "Errors",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-            removal_policy=removal_policy,
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
+            key=key,
             reason="This queue is itself the dead-letter store of the endpoint's error"
             " notifications.",
+            removal_policy=removal_policy,
         )
         # Subscribed by hand: CDK's SqsSubscription would add the topic's ARN to the key's
         # policy, a cycle when the key also encrypts the topic. The key already lets SNS

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnResource, Stack, Token
 from aws_cdk import aws_iam as iam
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import INLINE_POLICY_RULES, acknowledge, acknowledge_wildcards
 
 #: The findings on CDK's deployment handler, each with its reason.
 HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -61,11 +61,7 @@ HANDLER_FINDINGS: tuple[tuple[tuple[str, ...], str], ...] = (
         ),
     ),
     (
-        (
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
-        ),
+        INLINE_POLICY_RULES,
         (
             "CDK writes the handler's grants (read the asset, write the code bucket) as"
             " the role's own policy; no other role would share it."

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Stage, Validations
 from aws_cdk import aws_iam as iam
-from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+from cdk_nag import (
+    AwsSolutionsChecks,
+    HIPAASecurityChecks,
+    NagPack,
+    NIST80053R5Checks,
+    PCIDSS321Checks,
+)
 from constructs import IConstruct
 
 #: The rule packs every environment is checked against, by the prefix of their rule ids.
-RULE_PACKS = {
+RULE_PACKS: dict[str, Callable[[IConstruct], NagPack]] = {
     "AwsSolutions": AwsSolutionsChecks,
     "HIPAA.Security": HIPAASecurityChecks,
     "NIST.800.53.R5": NIST80053R5Checks,
@@ -28,6 +34,13 @@ RULE_PACKS = {
 
 #: The plugin name of CDK's built-in template validation (aws-cdk-lib >= 2.262).
 TEMPLATE_VALIDATION = "CloudFormation-Validate"
+
+#: The regulatory packs' rule against inline policies (NIST 800-53 R5, HIPAA, PCI DSS).
+INLINE_POLICY_RULES = (
+    "NIST.800.53.R5-IAMNoInlinePolicy",
+    "HIPAA.Security-IAMNoInlinePolicy",
+    "PCI.DSS.321-IAMNoInlinePolicy",
+)
 
 
 def add_compliance_checks(scope: Stage) -> None:
@@ -65,6 +78,12 @@ def acknowledge(construct: IConstruct, *rules: str, reason: str) -> None:
         acknowledgments.append(Acknowledgment(id=f"{pack}::{rule}", reason=reason))
     # One call for all of them: each call crosses into jsii's Node process.
     Validations.of(construct).acknowledge(*acknowledgments)
+
+
+def acknowledge_inline_policy(construct: IConstruct, *, reason: str) -> None:
+    """Acknowledge :data:`INLINE_POLICY_RULES` on ``construct`` (a role or policy), with
+    why its policy is its own: specific to that one role, no other would share it."""
+    acknowledge(construct, *INLINE_POLICY_RULES, reason=reason)
 
 
 def acknowledge_wildcards(

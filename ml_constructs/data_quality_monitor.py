@@ -18,7 +18,8 @@ class DataQualityMonitor(ModelMonitor):
     KIND = "DataQuality"
     REPORT_FOLDER = "data-quality"
 
-    def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:
+    # ModelMonitor.app_specification's signature (its documented hook); no baseline here.
+    def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:  # noqa: ARG002
         return {"ImageUri": image_uri, "Environment": {"publish_cloudwatch_metrics": "Enabled"}}
 
     def baseline_config(self, baseline_uri: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcards
 from ml_constructs.sagemaker_arns import sagemaker_arn
 from pipeline_definitions.pipeline_arguments import GLUE_DATABASE
 from platform_config import FeatureGroupSpec
@@ -114,11 +114,8 @@ class FeatureStore(Construct):
             reason="SageMaker names each offline-store table after its feature group; the"
             " tables are limited to the Feature Store's own Glue database.",
         )
-        acknowledge(
+        acknowledge_inline_policy(
             role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason="CDK grants on the bucket and key, specific to this role; no other role"
             " would share a managed policy.",
         )

@@ -172,6 +172,7 @@ class InferenceComponentEndpoint(ModelEndpoint):
             volume_key=volume_key,
             image=image,
             provider=provider,
+            rollback_alarms=rollback_alarms,
         )
         self.component_name = component_name or endpoint_name
         self.model = self.models[package.key]
@@ -211,11 +212,11 @@ class InferenceComponentEndpoint(ModelEndpoint):
             deployment_config=_deployment_config(self.spec.deployment, alarms),
         )
 
-    def _problem(self, endpoint_name: str, spec: ServingSpec) -> str | None:
-        blocker = scale_to_zero_blocker(spec)
+    def _problem(self) -> str | None:
+        blocker = scale_to_zero_blocker(self.spec)
         if blocker is not None:
-            return f"cannot serve {endpoint_name} on an inference component: {blocker}"
-        return super()._problem(endpoint_name, spec)
+            return f"cannot serve {self.endpoint_name} on an inference component: {blocker}"
+        return super()._problem()
 
     def _scaling_spec(self) -> AutoscalingSpec:
         """The copies' scaling (default: ``instance_count`` copies at most)."""
@@ -266,10 +267,9 @@ class InferenceComponentEndpoint(ModelEndpoint):
             acknowledge_unencrypted_volumes(config, unencrypted)
         return config
 
-    def _deployment_config(
-        self, alarms: Sequence[cloudwatch.IAlarm]
-    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
-        """None: the component rolls its copies over with its own deployment config."""
+    def _deployment_config(self) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
+        """None: the component rolls its copies over with its own deployment config (and
+        rolls them back when the rollback alarms fire)."""
         return None
 
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import acknowledge_inline_policy, acknowledge_wildcards
 from ml_constructs.sagemaker_arns import package_group_arns
 from platform_config import MlflowConfig
 
@@ -88,11 +88,8 @@ class ManagedMlflow(Construct):
         self._grant_artifacts(artifact_bucket, artifact_prefix)
         if settings.automatic_model_registration:
             self._grant_registration(protected_group_prefix)
-        acknowledge(
+        acknowledge_inline_policy(
             self.role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason=f"CDK grants specific to the {self.OWNER}'s own role; no other role would"
             " share a managed policy.",
         )

@@ -152,20 +152,21 @@ class ModelEndpoint(Construct):
         rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        problem = self._problem(endpoint_name, spec)
+        self.endpoint_name = endpoint_name
+        self.spec = spec
+        problem = self._problem()
         if problem is not None:
             raise ValueError(problem)
         if len(endpoint_name) > MAX_ENDPOINT_NAME:
             raise ValueError(
                 f"endpoint_name {endpoint_name!r} is longer than {MAX_ENDPOINT_NAME} characters"
             )
-        self.endpoint_name = endpoint_name
-        self.spec = spec
         self._packages = variant_packages
         self._role, self._volume_key = role, volume_key
         self._subnets, self._security_group = subnets, security_group
         self._image, self._provider = image, provider
         self._data_capture_uri = data_capture_uri
+        self._rollback_alarms = rollback_alarms
         self.models: dict[str, ServedModel] = {}
         self._llm = llm_settings(spec, image)
         self.endpoint_config = self._endpoint_config()
@@ -176,17 +177,18 @@ class ModelEndpoint(Construct):
             "Default",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-            deployment_config=self._deployment_config(rollback_alarms),
+            deployment_config=self._deployment_config(),
         )
 
-    def _problem(self, endpoint_name: str, spec: ServingSpec) -> str | None:
-        """Why this class cannot serve ``spec`` (``None`` when it can)."""
-        if spec.kind in self.KINDS:
+    def _problem(self) -> str | None:
+        """Why this class cannot serve :attr:`spec` (``None`` when it can)."""
+        kind = self.spec.kind
+        if kind in self.KINDS:
             return None
-        if spec.kind is EndpointKind.BATCH:
+        if kind is EndpointKind.BATCH:
             return "batch serving has no endpoint: use BatchTransformModel"
-        kinds = ", ".join(kind.value for kind in self.KINDS)
-        return f"{type(self).__name__} serves {kinds} endpoints, not {spec.kind.value}"
+        kinds = ", ".join(served.value for served in self.KINDS)
+        return f"{type(self).__name__} serves {kinds} endpoints, not {kind.value}"
 
     # --- hooks ------------------------------------------------------------------------
 
@@ -239,12 +241,11 @@ class ModelEndpoint(Construct):
         """The blue/green traffic routing (default the spec's strategy)."""
         return self.spec.deployment.strategy
 
-    def _deployment_config(
-        self, alarms: Sequence[cloudwatch.IAlarm]
-    ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
+    def _deployment_config(self) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
         """How an update rolls out: rolling, or blue/green with the routing of
-        :meth:`_routing_type`, rolled back when ``alarms`` fire."""
+        :meth:`_routing_type`, rolled back when the rollback alarms fire."""
         deployment: DeploymentSpec = self.spec.deployment
+        alarms = self._rollback_alarms
         rollback = (
             sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
                 alarms=[

@@ -186,7 +186,10 @@ class ModelMonitor(Construct):
             "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime_seconds},
         }
 
-    def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:
+    # The hook's signature is ModelMonitor's documented extension interface (overridden
+    # outside the library, examples/custom_monitor): the bias and explainability monitors
+    # read baseline_uri, this default does not.
+    def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:  # noqa: ARG002
         """``<Kind>AppSpecification``: the container and its settings."""
         return {"ImageUri": image_uri}
 

@@ -51,7 +51,8 @@ class ModelQualityMonitor(ModelMonitor):
         self.ground_truth_offsets = ground_truth_offsets
         super().__init__(scope, construct_id, **kwargs)
 
-    def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:
+    # ModelMonitor.app_specification's signature (its documented hook); no baseline here.
+    def app_specification(self, image_uri: str, baseline_uri: str) -> dict[str, Any]:  # noqa: ARG002
         return {"ImageUri": image_uri, "ProblemType": self.problem_type}
 
     def endpoint_input(self) -> dict[str, Any]:

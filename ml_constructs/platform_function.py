@@ -18,7 +18,55 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards
+from ml_constructs.compliance import acknowledge, acknowledge_inline_policy, acknowledge_wildcards
+
+
+def encrypted_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    visibility_timeout: Duration | None = None,
+    retention_period: Duration | None = None,
+    dead_letter_queue: sqs.DeadLetterQueue | None = None,
+    removal_policy: RemovalPolicy | None = None,
+) -> sqs.Queue:
+    """A queue as the platform has them: encrypted with ``key`` (SSE-KMS), TLS only; its
+    other settings SQS's unless given."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=key,
+        enforce_ssl=True,
+        visibility_timeout=visibility_timeout,
+        retention_period=retention_period,
+        dead_letter_queue=dead_letter_queue,
+        removal_policy=removal_policy,
+    )
+
+
+def dead_letter_store(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    reason: str,
+    removal_policy: RemovalPolicy | None = None,
+) -> sqs.Queue:
+    """A queue that is itself where failed messages end: encrypted with ``key``, TLS only,
+    keeping a message 14 days (SQS's most). Its AwsSolutions-SQS3 finding (no dead-letter
+    queue of its own) is acknowledged with ``reason``. ``removal_policy`` defaults to SQS's
+    (``DESTROY``)."""
+    queue = encrypted_queue(
+        scope,
+        construct_id,
+        key=key,
+        retention_period=Duration.days(14),
+        removal_policy=removal_policy,
+    )
+    acknowledge(queue, "AwsSolutions-SQS3", reason=reason)
+    return queue
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +151,12 @@ class PlatformFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         key = placement.key
-        self.dead_letter_queue = self._dead_letter_queue(key)
+        self.dead_letter_queue = dead_letter_store(
+            self,
+            "DeadLetterQueue",
+            key=key,
+            reason="This queue is itself the function's dead-letter queue.",
+        )
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -139,23 +192,6 @@ class PlatformFunction(Construct):
         )
         self.dead_letter_queue.grant_send_messages(self.function)
         self._acknowledge_findings(key)
-
-    def _dead_letter_queue(self, key: kms.IKey) -> sqs.Queue:
-        """The function's dead-letter queue, encrypted, kept 14 days (SQS's most)."""
-        queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            reason="This queue is itself the function's dead-letter queue.",
-        )
-        return queue
 
     @property
     def role(self) -> iam.IRole:
@@ -199,11 +235,8 @@ class PlatformFunction(Construct):
             reason="AWS's managed policies for a VPC function's logs and network interfaces,"
             " which Lambda attaches to every function in a VPC and AWS maintains.",
         )
-        acknowledge(
+        acknowledge_inline_policy(
             role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason="CDK grants specific to this one function's role (its queue, keys and what"
             " its caller grants it); no other role would share a managed policy.",
         )
@@ -238,12 +271,10 @@ class PlatformFunction(Construct):
 
         ``retention_period`` defaults to SQS's (4 days).
         """
-        queue = sqs.Queue(
+        queue = encrypted_queue(
             scope,
             construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
+            key=key,
             visibility_timeout=visibility_timeout,
             retention_period=retention_period,
             dead_letter_queue=sqs.DeadLetterQueue(

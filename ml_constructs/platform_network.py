@@ -8,7 +8,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge
+from ml_constructs.compliance import acknowledge, acknowledge_inline_policy
 from platform_config import InterfaceEndpoint, NetworkConfig
 
 #: The AWS service of each interface endpoint the configuration can ask for.
@@ -211,11 +211,8 @@ class PlatformNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
-        acknowledge(
+        acknowledge_inline_policy(
             flow_log.node.find_child("IAMRole"),
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason="CDK's grant to the flow-log delivery role, scoped to this one log group;"
             " the role has no other use that a managed policy would share.",
         )

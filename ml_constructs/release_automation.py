@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ml_constructs.event_rules import event_rule, function_target
 from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
-from ml_constructs.retraining_trigger import function_target, settings_read_statement
+from ml_constructs.retraining_trigger import settings_read_statement
 from ml_constructs.sagemaker_arns import package_group_arns, sagemaker_arn
 from platform_config.names import EVERY_MODEL, BucketKind, ResourceNames
 
@@ -326,36 +326,32 @@ class ReleaseAutomation(Construct):
 
     def _rules(self, stack: Stack, names: ResourceNames) -> None:
         target = function_target(self.function)
-        self.approval_rule = events.Rule(
+        self.approval_rule = event_rule(
             self,
             "ApprovalRule",
             description="A model package of this environment was approved or rejected",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Model Package State Change"],
-                detail={
-                    "ModelPackageGroupName": [{"prefix": names.model_names_prefix()}],
-                    "ModelApprovalStatus": ["Approved", "Rejected"],
-                },
-            ),
-            targets=[target],
+            source="aws.sagemaker",
+            detail_type="SageMaker Model Package State Change",
+            detail={
+                "ModelPackageGroupName": [{"prefix": names.model_names_prefix()}],
+                "ModelApprovalStatus": ["Approved", "Rejected"],
+            },
+            target=target,
         )
         stack_arn = stack.format_arn(
             service="cloudformation",
             resource="stack",
             resource_name=names.model_stack(EVERY_MODEL).removesuffix(EVERY_MODEL),
         )
-        self.stack_status_rule = events.Rule(
+        self.stack_status_rule = event_rule(
             self,
             "StackStatusRule",
             description="A model stack of this environment finished a deployment",
-            event_pattern=events.EventPattern(
-                source=["aws.cloudformation"],
-                detail_type=["CloudFormation Stack Status Change"],
-                detail={
-                    "stack-id": [{"prefix": stack_arn}],
-                    "status-details": {"status": list(RECONCILED_STATUSES)},
-                },
-            ),
-            targets=[target],
+            source="aws.cloudformation",
+            detail_type="CloudFormation Stack Status Change",
+            detail={
+                "stack-id": [{"prefix": stack_arn}],
+                "status-details": {"status": list(RECONCILED_STATUSES)},
+            },
+            target=target,
         )

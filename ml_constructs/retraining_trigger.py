@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ml_constructs.compliance import acknowledge_wildcards
+from ml_constructs.event_rules import event_rule, function_target
 from ml_constructs.idempotency_table import IdempotencyTable
 from ml_constructs.platform_function import PlatformFunction
 from platform_contracts.model_settings import settings_path
-
-#: How EventBridge retries delivering an event to a function before dead-lettering it.
-TARGET_RETRY_ATTEMPTS = 4
-TARGET_MAX_EVENT_AGE = Duration.hours(2)
 
 
 def settings_read_statement(stack: Stack, name_prefix: str) -> iam.PolicyStatement:
@@ -30,16 +23,6 @@ def settings_read_statement(stack: Stack, name_prefix: str) -> iam.PolicyStateme
             stack.format_arn(service="ssm", resource="parameter", resource_name=path),
             stack.format_arn(service="ssm", resource="parameter", resource_name=f"{path}/*"),
         ],
-    )
-
-
-def function_target(function: PlatformFunction) -> targets.LambdaFunction:
-    """A rule target invoking ``function``, retried, then parked in its dead-letter queue."""
-    return targets.LambdaFunction(
-        function.function,
-        retry_attempts=TARGET_RETRY_ATTEMPTS,
-        max_event_age=TARGET_MAX_EVENT_AGE,
-        dead_letter_queue=function.dead_letter_queue,
     )
 
 
@@ -98,41 +81,31 @@ class RetrainingTrigger(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = function
-        handler = function.function
-        self.arrivals_queue = sqs.Queue(
+        # One failed message is retried alone (the handler reports batch item failures).
+        self.arrivals_queue = function.add_queue(
             self,
             "ArrivalsQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            visibility_timeout=Duration.minutes(3),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=function.dead_letter_queue, max_receive_count=5
-            ),
+            key=key,
+            batch_size=10,
+            max_receive_count=5,
+            report_batch_item_failures=True,
         )
-        # One failed message is retried alone (the handler reports batch item failures).
-        handler.add_event_source(
-            event_sources.SqsEventSource(
-                self.arrivals_queue, batch_size=10, report_batch_item_failures=True
-            )
+        function.add_environment(
+            {
+                "NAME_PREFIX": name_prefix,
+                "EXPECTED_ACCOUNT_ID": account,
+                "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
+                "DATASET_BUCKET_NAME": datasets_bucket_name,
+                "ARRIVALS_QUEUE_URL": self.arrivals_queue.queue_url,
+            }
         )
-        self.arrivals_queue.grant_send_messages(handler)
-        for name, value in {
-            "NAME_PREFIX": name_prefix,
-            "EXPECTED_ACCOUNT_ID": account,
-            "IDEMPOTENCY_TABLE_NAME": idempotency_table.table.table_name,
-            "DATASET_BUCKET_NAME": datasets_bucket_name,
-            "ARRIVALS_QUEUE_URL": self.arrivals_queue.queue_url,
-        }.items():
-            handler.add_environment(name, value)
-        idempotency_table.grant_records(handler)
+        idempotency_table.grant_records(function.function)
         self._grant_calls(name_prefix)
         self.rules = self._rules(name_prefix, datasets_bucket_name)
 
     def _grant_calls(self, name_prefix: str) -> None:
         """Let the function start the pipelines, read the settings and list packages."""
         stack = Stack.of(self)
-        handler = self.function.function
         start = iam.PolicyStatement(
             actions=["sagemaker:StartPipelineExecution"],
             resources=[
@@ -146,67 +119,74 @@ class RetrainingTrigger(Construct):
         list_packages = iam.PolicyStatement(
             actions=["sagemaker:ListModelPackages"], resources=["*"]
         )
-        reasons = {
-            "Starts the pipelines of this environment's models, named after it; which one is"
-            " decided per event from the models' settings.": start,
-            "Reads the settings document of each of this environment's models (one parameter"
-            " per model under the settings path).": settings_read_statement(stack, name_prefix),
-            "ListModelPackages has no resource-level permissions (the service authorization"
-            " reference lists no resource type for it); the function lists the approved"
-            " packages of the model it retrains.": list_packages,
-        }
-        role = handler.role
-        assert role is not None
-        for reason, statement in reasons.items():
-            handler.add_to_role_policy(statement)
-            acknowledge_wildcards(role, [statement], reason=reason)
+        self.function.add_statements(
+            [
+                (
+                    start,
+                    (
+                        "Starts the pipelines of this environment's models, named after it;"
+                        " which one is decided per event from the models' settings."
+                    ),
+                ),
+                (
+                    settings_read_statement(stack, name_prefix),
+                    (
+                        "Reads the settings document of each of this environment's models"
+                        " (one parameter per model under the settings path)."
+                    ),
+                ),
+                (
+                    list_packages,
+                    (
+                        "ListModelPackages has no resource-level permissions (the service"
+                        " authorization reference lists no resource type for it); the"
+                        " function lists the approved packages of the model it retrains."
+                    ),
+                ),
+            ]
+        )
 
     def _rules(self, name_prefix: str, datasets_bucket_name: str) -> dict[str, events.Rule]:
         target = function_target(self.function)
-        patterns = {
-            "monitoring_violation": (
-                "MonitoringViolationRule",
-                "A Model Monitor execution of this environment completed with violations",
-                events.EventPattern(
-                    source=["aws.sagemaker"],
-                    detail_type=["SageMaker Processing Job State Change"],
-                    detail={
-                        "ProcessingJobStatus": ["Completed"],
-                        "ExitMessage": [{"prefix": "CompletedWithViolations"}],
-                        "Environment": {
-                            "sagemaker_monitoring_schedule_name": [{"prefix": f"{name_prefix}-"}]
-                        },
-                    },
-                ),
-            ),
-            "drift_alarm": (
-                "DriftAlarmRule",
-                "A model's drift alarm went into ALARM",
-                events.EventPattern(
-                    source=["aws.cloudwatch"],
-                    detail_type=["CloudWatch Alarm State Change"],
-                    detail={
-                        "alarmName": [{"wildcard": f"{name_prefix}-*-drift"}],
-                        "state": {"value": ["ALARM"]},
-                    },
-                ),
-            ),
-            "new_data": (
-                "NewTrainingDataRule",
-                "A new training data object arrived under a model's training/ prefix",
-                events.EventPattern(
-                    source=["aws.s3"],
-                    detail_type=["Object Created"],
-                    detail={
-                        "bucket": {"name": [datasets_bucket_name]},
-                        "object": {"key": [{"wildcard": "*/training/*"}]},
-                    },
-                ),
-            ),
-        }
         return {
-            cause: events.Rule(
-                self, rule_id, description=description, event_pattern=pattern, targets=[target]
-            )
-            for cause, (rule_id, description, pattern) in patterns.items()
+            "monitoring_violation": event_rule(
+                self,
+                "MonitoringViolationRule",
+                description="A Model Monitor execution of this environment completed with"
+                " violations",
+                source="aws.sagemaker",
+                detail_type="SageMaker Processing Job State Change",
+                detail={
+                    "ProcessingJobStatus": ["Completed"],
+                    "ExitMessage": [{"prefix": "CompletedWithViolations"}],
+                    "Environment": {
+                        "sagemaker_monitoring_schedule_name": [{"prefix": f"{name_prefix}-"}]
+                    },
+                },
+                target=target,
+            ),
+            "drift_alarm": event_rule(
+                self,
+                "DriftAlarmRule",
+                description="A model's drift alarm went into ALARM",
+                source="aws.cloudwatch",
+                detail_type="CloudWatch Alarm State Change",
+                detail={
+                    "alarmName": [{"wildcard": f"{name_prefix}-*-drift"}],
+                    "state": {"value": ["ALARM"]},
+                },
+                target=target,
+            ),
+            "new_data": event_rule(
+                self,
+                "NewTrainingDataRule",
+                description="A new training data object arrived under a model's training/ prefix",
+                source="aws.s3",
+                detail_type="Object Created",
+                detail={
+                    "bucket": {"name": [datasets_bucket_name]},
+                    "object": {"key": [{"wildcard": "*/training/*"}]},
+                },
+                target=target,
+            ),
         }

@@ -10,7 +10,11 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ml_constructs import sagemaker_container_access as container
-from ml_constructs.compliance import acknowledge, acknowledge_wildcards, acknowledge_wildcards_each
+from ml_constructs.compliance import (
+    acknowledge_inline_policy,
+    acknowledge_wildcards,
+    acknowledge_wildcards_each,
+)
 from ml_constructs.sagemaker_arns import sagemaker_arn
 
 _SAGEMAKER = iam.ServicePrincipal("sagemaker.amazonaws.com")
@@ -169,11 +173,8 @@ class SageMakerExecutionRole(Construct):
                 if statement.sid in REASONS
             ],
         )
-        acknowledge(
+        acknowledge_inline_policy(
             self.role,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason="The role's policy is specific to it (its own name prefix, buckets, keys);"
             " grants from the data owners land next to it. No other role would share it.",
         )

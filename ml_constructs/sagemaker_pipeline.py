@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from ml_constructs.sagemaker_arns import sagemaker_arn
@@ -110,7 +111,7 @@ class SageMakerPipeline(Construct):
                     f"the definition of {pipeline_name} has {len(definition)} characters, over"
                     f" inline_limit={inline_limit}: give definition_bucket to hold it in S3"
                 )
-            pipeline_definition = self._definition_in_s3(
+            self.definition_deployment, pipeline_definition = self._definition_in_s3(
                 definition, body, definition_bucket, deployment_log_group
             )
 
@@ -135,12 +136,12 @@ class SageMakerPipeline(Construct):
         body: str,
         bucket: s3.IBucket,
         log_group: logs.ILogGroup | None,
-    ) -> dict[str, object]:
-        """Deploy ``body`` to ``bucket`` under a key per version of ``definition``; the
-        ``PipelineDefinitionS3Location`` naming it."""
+    ) -> tuple[s3_deployment.BucketDeployment, dict[str, object]]:
+        """Deploy ``body`` to ``bucket`` under a key per version of ``definition``: the
+        deployment, and the ``PipelineDefinitionS3Location`` naming it."""
         digest = hashlib.sha256(definition.encode("utf-8")).hexdigest()[:16]
         prefix = f"pipeline-definitions/{self.pipeline_name}"
-        self.definition_deployment = s3_deployment.BucketDeployment(
+        deployment = s3_deployment.BucketDeployment(
             self,
             "Definition",
             sources=[s3_deployment.Source.data(f"{digest}.json", body)],
@@ -151,7 +152,7 @@ class SageMakerPipeline(Construct):
             retain_on_delete=True,
             log_group=log_group,
         )
-        return {
+        return deployment, {
             "PipelineDefinitionS3Location": {
                 "Bucket": bucket.bucket_name,
                 "Key": f"{prefix}/{digest}.json",
@@ -233,7 +234,12 @@ class _StartPipelineExecution:
         self._retry_attempts = retry_attempts
         self._max_event_age = max_event_age
 
-    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+    # IRuleTarget.bind's signature: the target needs neither the rule nor an id.
+    def bind(
+        self,
+        rule: events_refs.IRuleRef,  # noqa: ARG002
+        id: str | None = None,  # noqa: ARG002
+    ) -> events.RuleTargetConfig:
         return events.RuleTargetConfig(
             arn=self._pipeline_arn,
             role=self._role,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 from aws_cdk import Fn, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -18,6 +19,14 @@ from platform_config.schema import SharedSpaceSpec, UserProfileSpec
 #: CloudFormation's limit on a Studio lifecycle configuration (base64-encoded).
 MAX_LIFECYCLE_SCRIPT_BYTES = 16384
 _APP_TYPES = {StudioApp.JUPYTER_LAB: "JupyterLab", StudioApp.CODE_EDITOR: "CodeEditor"}
+
+
+class _AppSettings(TypedDict):
+    """Keyword arguments shared by the domain's JupyterLab and Code Editor app settings."""
+
+    default_resource_spec: sagemaker.CfnDomain.ResourceSpecProperty
+    lifecycle_config_arns: list[str]
+    app_lifecycle_management: sagemaker.CfnDomain.AppLifecycleManagementProperty
 
 
 class StudioDomain(Construct):
@@ -182,8 +191,8 @@ class StudioDomain(Construct):
     def _space(self, space: SharedSpaceSpec) -> sagemaker.CfnSpace:
         """A shared space of the domain, owned by one of its users."""
         app_type = _APP_TYPES[space.app]
-        Space = sagemaker.CfnSpace
-        resource_spec = Space.ResourceSpecProperty(
+        cfn_space = sagemaker.CfnSpace
+        resource_spec = cfn_space.ResourceSpecProperty(
             instance_type=space.instance_type,
             lifecycle_config_arn=self.lifecycle_configs[app_type].attr_studio_lifecycle_config_arn,
         )
@@ -191,29 +200,31 @@ class StudioDomain(Construct):
         # setting for it).
         app_settings = (
             {
-                "jupyter_lab_app_settings": Space.SpaceJupyterLabAppSettingsProperty(
+                "jupyter_lab_app_settings": cfn_space.SpaceJupyterLabAppSettingsProperty(
                     default_resource_spec=resource_spec
                 )
             }
             if space.app is StudioApp.JUPYTER_LAB
             else {
-                "code_editor_app_settings": Space.SpaceCodeEditorAppSettingsProperty(
+                "code_editor_app_settings": cfn_space.SpaceCodeEditorAppSettingsProperty(
                     default_resource_spec=resource_spec
                 )
             }
         )
-        shared = Space(
+        shared = cfn_space(
             self,
             f"Space{_pascal(space.name)}",
             domain_id=self.domain_id,
             space_name=space.name,
             space_display_name=space.name,
-            ownership_settings=Space.OwnershipSettingsProperty(owner_user_profile_name=space.owner),
-            space_sharing_settings=Space.SpaceSharingSettingsProperty(sharing_type="Shared"),
-            space_settings=Space.SpaceSettingsProperty(
+            ownership_settings=cfn_space.OwnershipSettingsProperty(
+                owner_user_profile_name=space.owner
+            ),
+            space_sharing_settings=cfn_space.SpaceSharingSettingsProperty(sharing_type="Shared"),
+            space_settings=cfn_space.SpaceSettingsProperty(
                 app_type=app_type,
-                space_storage_settings=Space.SpaceStorageSettingsProperty(
-                    ebs_storage_settings=Space.EbsStorageSettingsProperty(
+                space_storage_settings=cfn_space.SpaceStorageSettingsProperty(
+                    ebs_storage_settings=cfn_space.EbsStorageSettingsProperty(
                         ebs_volume_size_in_gb=space.ebs_volume_size_gb
                     )
                 ),
@@ -235,17 +246,17 @@ class StudioDomain(Construct):
             )
         return sagemaker.CfnDomain.AppLifecycleManagementProperty(idle_settings=idle)
 
-    def _app_settings(self, app_type: str) -> dict[str, object]:
+    def _app_settings(self, app_type: str) -> _AppSettings:
         """Keyword arguments of the domain's JupyterLab and Code Editor app settings."""
         lifecycle_arn = self.lifecycle_configs[app_type].attr_studio_lifecycle_config_arn
-        return {
-            "default_resource_spec": sagemaker.CfnDomain.ResourceSpecProperty(
+        return _AppSettings(
+            default_resource_spec=sagemaker.CfnDomain.ResourceSpecProperty(
                 instance_type=self.settings.default_instance_type,
                 lifecycle_config_arn=lifecycle_arn,
             ),
-            "lifecycle_config_arns": [lifecycle_arn],
-            "app_lifecycle_management": self._idle_settings(),
-        }
+            lifecycle_config_arns=[lifecycle_arn],
+            app_lifecycle_management=self._idle_settings(),
+        )
 
 
 def _pascal(name: str) -> str:

@@ -21,9 +21,15 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ml_constructs import IdempotencyTable, PlatformFunction, acknowledge, acknowledge_wildcards
+from ml_constructs import (
+    IdempotencyTable,
+    PlatformFunction,
+    acknowledge_inline_policy,
+    acknowledge_wildcards,
+)
 from ml_constructs.alert_topic import AlertTopic
 from ml_constructs.bucket_deployment_handler import acknowledge_deployment_handler
+from ml_constructs.event_rules import event_rule
 from ml_constructs.model_package_resolver import ModelPackageResolver
 from ml_constructs.platform_function import FunctionPlacement
 from ml_constructs.release_automation import BOOTSTRAP_QUALIFIER, ReleaseAutomation
@@ -64,7 +70,8 @@ def publish_for_models(stack: Stack, values: Sequence[str]) -> None:
     shared stack. Created here first, under the id CDK looks for, the outputs are the same
     whatever the catalogue holds (tests/test_catalogue_isolation.py).
     """
-    scope = stack.node.try_find_child("Publish") or Construct(stack, "Publish")
+    existing = stack.node.try_find_child("Publish")
+    scope = existing if isinstance(existing, Construct) else Construct(stack, "Publish")
     for value in values:
         if not Token.is_unresolved(value):
             continue  # a literal (an existing topic's ARN) needs no output
@@ -209,23 +216,19 @@ class AutomationStack(Stack):
 
     def _monitoring_failure_rule(self, names: ResourceNames) -> events.Rule:
         """Alerts when a Model Monitor job of one of the environment's schedules fails."""
-        return events.Rule(
+        return event_rule(
             self,
             "MonitoringFailureRule",
             description="A Model Monitor execution of this environment failed",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=["SageMaker Processing Job State Change"],
-                detail={
-                    "ProcessingJobStatus": ["Failed"],
-                    "Environment": {
-                        "sagemaker_monitoring_schedule_name": [
-                            {"prefix": names.model_names_prefix()}
-                        ]
-                    },
+            source="aws.sagemaker",
+            detail_type="SageMaker Processing Job State Change",
+            detail={
+                "ProcessingJobStatus": ["Failed"],
+                "Environment": {
+                    "sagemaker_monitoring_schedule_name": [{"prefix": names.model_names_prefix()}]
                 },
-            ),
-            targets=[self.alerts.rule_target()],
+            },
+            target=self.alerts.rule_target(),
         )
 
     def _function(
@@ -275,11 +278,8 @@ class AutomationStack(Stack):
             reason="Every release record of this environment (one per model and slot), read"
             " when CloudFormation resolves the model stacks' parameters.",
         )
-        acknowledge(
+        acknowledge_inline_policy(
             policy,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason="Added to the CDK bootstrap's own deploy role, which this app does not"
             " manage; an inline policy next to the bootstrap's keeps it removable with the"
             " stack.",

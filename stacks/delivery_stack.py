@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import App, Aspects, CfnResource, Duration, Environment, Stack, Token, pipelines
+from aws_cdk import (
+    App,
+    Aspects,
+    CfnCondition,
+    CfnResource,
+    Duration,
+    Environment,
+    Stack,
+    Token,
+    pipelines,
+)
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
@@ -14,6 +24,7 @@ from ml_constructs import (
     ArtifactBucketHardening,
     acknowledge,
     acknowledge_generated_wildcards,
+    acknowledge_inline_policy,
     add_compliance_checks,
 )
 from ml_constructs.released_versions import OnlyUnderCondition
@@ -194,11 +205,8 @@ class DeliveryStack(Stack):
                 acknowledge_generated_wildcards(
                     construct, {**reasons, **({r"Resource::\*": star} if star else {})}
                 )
-                acknowledge(
+                acknowledge_inline_policy(
                     construct,
-                    "NIST.800.53.R5-IAMNoInlinePolicy",
-                    "HIPAA.Security-IAMNoInlinePolicy",
-                    "PCI.DSS.321-IAMNoInlinePolicy",
                     reason="CDK Pipelines writes one policy per role of its own, specific to"
                     " that role's project or action; no other role would share it.",
                 )
@@ -308,22 +316,28 @@ def _released_by(stage: PlatformStage) -> dict[str, str]:
     for stacks in stage.platform.models.values():
         released = stacks.model.released
         record = released.parameters[Slot.CHAMPION].default
-
-        def conditional(construct: IConstruct) -> bool:
-            """Whether ``released.only_when_released`` covers ``construct`` (its aspect
-            applies the condition only when the app synthesizes, after this runs)."""
-            return any(
-                isinstance(aspect, OnlyUnderCondition) and aspect.condition is released.released
-                for scope in construct.node.scopes
-                for aspect in Aspects.of(scope).all
-            )
-
+        condition = released.released
         for construct in stacks.model.node.find_all():
-            if isinstance(construct, sagemaker.CfnEndpoint) and conditional(construct):
+            if isinstance(construct, sagemaker.CfnEndpoint) and _under_condition(
+                construct, condition
+            ):
                 found[f"endpoint:{construct.endpoint_name}"] = str(record)
-            elif isinstance(construct, sagemaker.CfnPipeline) and conditional(construct):
+            elif isinstance(construct, sagemaker.CfnPipeline) and _under_condition(
+                construct, condition
+            ):
                 found[f"pipeline:{construct.pipeline_name}"] = str(record)
     return found
+
+
+def _under_condition(construct: IConstruct, condition: CfnCondition) -> bool:
+    """Whether an :class:`OnlyUnderCondition` aspect of ``construct`` or of a scope above
+    it applies ``condition`` (``ReleasedVersions.only_when_released``: the aspect applies the
+    condition only when the app synthesizes, after this runs)."""
+    return any(
+        isinstance(aspect, OnlyUnderCondition) and aspect.condition is condition
+        for scope in construct.node.scopes
+        for aspect in Aspects.of(scope).all
+    )
 
 
 def _wildcard_reasons(stack: Stack, artifact_bucket_arn: str) -> dict[str, str]:

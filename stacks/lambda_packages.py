@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -63,7 +62,7 @@ def function_package(name: str) -> Path:
             else:
                 shutil.copy2(origin, package / origin.name)
         try:
-            os.rename(package, target)
+            package.rename(target)
         except OSError:
             if not target.is_dir():  # another synth won the race with identical content
                 raise

@@ -212,18 +212,18 @@ class ModelMonitoring(Construct):
         monitoring = model.monitoring
         alarms = []
         if MonitorKind.DATA_QUALITY in monitors:
-            for feature in monitoring.drift_features:
-                alarms.append(
-                    self._monitor_alarm(
-                        f"Drift-{feature}",
-                        f"Drift of feature {feature} of {model.name}",
-                        metric=self._names.drift_metric(feature),
-                        endpoint_name=endpoint_name,
-                        schedule=monitors[MonitorKind.DATA_QUALITY].schedule_name,
-                        drift=True,
-                        threshold=monitoring.drift_threshold,
-                    )
+            alarms += [
+                self._monitor_alarm(
+                    f"Drift-{feature}",
+                    f"Drift of feature {feature} of {model.name}",
+                    metric=self._names.drift_metric(feature),
+                    endpoint_name=endpoint_name,
+                    schedule=monitors[MonitorKind.DATA_QUALITY].schedule_name,
+                    drift=True,
+                    threshold=monitoring.drift_threshold,
                 )
+                for feature in monitoring.drift_features
+            ]
         metric_name = QUALITY_METRIC.get(monitoring.problem_type)
         if MonitorKind.MODEL_QUALITY in monitors and metric_name:
             alarms.append(

@@ -12,7 +12,7 @@ from constructs import Construct
 from ml_constructs import (
     SageMakerExecutionRole,
     SageMakerPipeline,
-    acknowledge,
+    acknowledge_inline_policy,
     acknowledge_wildcards,
 )
 from pipeline_definitions.definition_cache import cached_definition
@@ -196,11 +196,8 @@ class ModelPipelines(Construct):
         if not statements:
             return
         policy = iam.Policy(self, "JobsPolicy", statements=statements, roles=[self.role])
-        acknowledge(
+        acknowledge_inline_policy(
             policy,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
             reason="What only this model's kind of pipeline needs (AutoML, fine-tuning, a"
             " registered kind's own), attached to this model's pipeline role alone.",
         )
@@ -252,11 +249,8 @@ def _build_batch_pipeline(_: None, **arguments: Any) -> str:
 
 def _acknowledge_schedule_role(pipeline: SageMakerPipeline) -> None:
     role = pipeline.node.find_child("ScheduleRole")
-    acknowledge(
+    acknowledge_inline_policy(
         role,
-        "NIST.800.53.R5-IAMNoInlinePolicy",
-        "HIPAA.Security-IAMNoInlinePolicy",
-        "PCI.DSS.321-IAMNoInlinePolicy",
         reason="The schedule's role may only start this one pipeline; its policy is specific"
         " to it, so no managed policy would be shared.",
     )

@@ -38,7 +38,7 @@ class NetworkStack(Stack):
         self._zones = (
             list(existing.availability_zones)
             if existing
-            else [Fn.select(index, Fn.get_azs()) for index in range(config.network.vpc.zone_count)]
+            else [Fn.select(index, Fn.get_azs()) for index in range(config.network.zone_count)]
         )
         super().__init__(scope, construct_id, **kwargs)
         self.network = PlatformNetwork(
