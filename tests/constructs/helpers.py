@@ -40,6 +40,9 @@ PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/test-model/1"
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 #: The version of the step scripts (``pipelines/steps/<16 hex>``), a digest of their content.
 _STEP_CODE_HASH = re.compile(r"(pipelines/steps/)[0-9a-f]{16}\b")
+#: cdk-assets' destination ids in CDK Pipelines' publish commands end in a hash of the
+#: asset's destination, which moves with the asset's content (``<account>-<region>-<hash>``).
+_DESTINATION_HASH = re.compile(r"(<asset-hash>:\d{12}-[a-z0-9-]+?-)[0-9a-f]{8}\b")
 
 
 def normalised(template: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +50,7 @@ def normalised(template: dict[str, Any]) -> dict[str, Any]:
     that a snapshot shows intent, not the bytes of the code it ships."""
     text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
     text = _STEP_CODE_HASH.sub(r"\1<step-code-hash>", text)
+    text = _DESTINATION_HASH.sub(r"\1<destination-hash>", text)
     return json.loads(text)  # type: ignore[no-any-return]
 
 
