@@ -50,7 +50,7 @@ from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.properties import Properties
-from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline
+from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline, RetryPolicy
 from sagemaker.mlops.workflow.steps import ConfigurableRetryStep, StepTypeEnum
 
 OBJECTIVE_METRIC = "AUC"
@@ -95,10 +95,12 @@ class AutoMlPipelineSettings:
         check_int_range(f"{name}.job_max_attempts", self.job_max_attempts, 1, 20)
 
 
-class _AutoMLStep(ConfigurableRetryStep):
+class _AutoMLStep(ConfigurableRetryStep):  # type: ignore[misc]  # the sagemaker SDK is untyped (Any)
     """An ``AutoML`` step from a ``CreateAutoMLJob`` request (see the module docstring)."""
 
-    def __init__(self, *, name: str, request: dict[str, object], retry_policies: list) -> None:
+    def __init__(
+        self, *, name: str, request: dict[str, object], retry_policies: list[RetryPolicy]
+    ) -> None:
         super().__init__(name, StepTypeEnum.AUTOML, None, None, None, retry_policies)
         self._request = request
         root = Properties(step_name=name, step=self, shape_name="DescribeAutoMLJobResponse")
@@ -221,7 +223,8 @@ def build_automl_pipeline(
             pipeline_experiment_config=None,
             mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
-        return pipeline.definition()
+        definition: str = pipeline.definition()
+        return definition
 
 
 def _automl_request(

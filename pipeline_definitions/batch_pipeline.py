@@ -189,7 +189,8 @@ def build_batch_pipeline(
             sagemaker_session=session,
             pipeline_experiment_config=None,
         )
-        return pipeline.definition()
+        definition: str = pipeline.definition()
+        return definition
 
 
 def _transformer(

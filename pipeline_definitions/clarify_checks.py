@@ -132,7 +132,7 @@ class ClarifyChecks:
         return ModelPredictedLabelConfig(probability_threshold=self.probability_threshold)
 
 
-class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):
+class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):  # type: ignore[misc]  # the sagemaker SDK is untyped (Any)
     """``ClarifyCheckStep`` that reads its analysis configuration from an earlier step.
 
     Parameters

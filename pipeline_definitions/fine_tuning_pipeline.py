@@ -215,7 +215,8 @@ def build_fine_tuning_pipeline(
             pipeline_experiment_config=None,
             mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
-        return pipeline.definition()
+        definition: str = pipeline.definition()
+        return definition
 
 
 @dataclass(frozen=True, kw_only=True)

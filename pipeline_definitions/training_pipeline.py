@@ -434,7 +434,8 @@ def build_training_pipeline(
             pipeline_experiment_config=None,
             mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
         )
-        return pipeline.definition()
+        definition: str = pipeline.definition()
+        return definition
 
 
 def _steps(
@@ -577,7 +578,7 @@ def _output_uri(step: ProcessingStep, output_name: str) -> object:
     return step.properties.ProcessingOutputConfig.Outputs[output_name].S3Output.S3Uri
 
 
-class _QualityCheckStep(QualityCheckStep):
+class _QualityCheckStep(QualityCheckStep):  # type: ignore[misc]  # the sagemaker SDK is untyped (Any)
     """``QualityCheckStep`` whose job's ``NetworkConfig`` serializes.
 
     In sagemaker 3.27 ``_build_check_job_request`` puts the ``NetworkConfig`` object
@@ -1099,7 +1100,7 @@ def _json_source(uri: object) -> MetricsSource:
     return MetricsSource(s3_uri=uri, content_type="application/json")
 
 
-class _ModelMetrics(ModelMetrics):
+class _ModelMetrics(ModelMetrics):  # type: ignore[misc]  # the sagemaker SDK is untyped (Any)
     """``ModelMetrics`` without the empty ``Bias`` and ``Explainability`` sections the SDK
     (3.27) writes when there is no such report: an empty section reads as a check that
     produced nothing."""

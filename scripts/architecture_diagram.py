@@ -420,19 +420,19 @@ def draw(stacks: list[StackTemplate], output: Path, title: str) -> Path:
         # Many edges of one kind from a node into one stack are drawn as one edge to that
         # stack's cluster (Graphviz's lhead), labelled with their count.
         fanned: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-        for (a, b), kind in graph.edges().items():
-            fanned[(a, graph.nodes[b][0], kind)].append(b)
-        for (a, stack_name, kind), targets in fanned.items():
+        for (a, b), edge_kind in graph.edges().items():
+            fanned[(a, graph.nodes[b][0], edge_kind)].append(b)
+        for (a, stack_name, edge_kind), targets in fanned.items():
             if len(targets) >= FAN_IN_CLUSTER and stack_name != graph.nodes[a][0]:
                 style = {
-                    **STYLES[kind],
+                    **STYLES[edge_kind],
                     "lhead": clusters[stack_name],
-                    "label": f"{len(targets)} {kind}",
+                    "label": f"{len(targets)} {edge_kind}",
                 }
                 nodes[a] >> Edge(**style) >> nodes[targets[0]]
             else:
                 for b in targets:
-                    nodes[a] >> Edge(**STYLES[kind]) >> nodes[b]
+                    nodes[a] >> Edge(**STYLES[edge_kind]) >> nodes[b]
     return base.with_suffix(".dot")
 
 

@@ -98,7 +98,7 @@ def _default(info: FieldInfo) -> str:
     if default is PydanticUndefined and info.default_factory_takes_validated_data:
         return "from other fields (see meaning)"
     if default is PydanticUndefined and info.default_factory is not None:
-        default = info.default_factory()  # type: ignore[call-arg]
+        default = info.default_factory()  # type: ignore[call-arg]  # takes no data (checked above)
     if isinstance(default, BaseModel):
         return "see its section"
     if isinstance(default, enum.Enum):

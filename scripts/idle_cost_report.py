@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,8 @@ class IdleCostReport:
 
 def load_prices(path: Path) -> dict[str, Any]:
     """The price table (see ``pricing/prices.yaml`` for its shape)."""
-    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+    prices: dict[str, Any] = yaml.safe_load(path.read_text())
+    return prices
 
 
 class _Pricer:
@@ -131,8 +132,12 @@ class _Pricer:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def price(self, stack: StackTemplate, name: str, logical_id: str, rtype: str) -> dict | None:
-        entry = self.prices.get("regions", {}).get(stack.region, {}).get(name)
+    def price(
+        self, stack: StackTemplate, name: str, logical_id: str, rtype: str
+    ) -> dict[str, Any] | None:
+        entry: dict[str, Any] | None = (
+            self.prices.get("regions", {}).get(stack.region, {}).get(name)
+        )
         if entry is None:
             self.report.unpriced.append(
                 Unpriced(
@@ -142,7 +147,7 @@ class _Pricer:
                     f"no `{name}` price for region {stack.region} in the price table",
                 )
             )
-        return entry  # type: ignore[no-any-return]
+        return entry
 
     def add(
         self,
@@ -170,7 +175,9 @@ class _Pricer:
         prefix = stack.stack_name.rsplit("-", 1)[0] + "-"
         return endpoint_name.removeprefix(prefix)
 
-    def save(self, stack: StackTemplate, knob: str, what: str, monthly: float, entry: dict) -> None:
+    def save(
+        self, stack: StackTemplate, knob: str, what: str, monthly: float, entry: dict[str, Any]
+    ) -> None:
         self.report.savings.append(
             Saving(stack.display_name, knob, what, monthly, entry.get("estimate", True))
         )
@@ -271,9 +278,9 @@ class _Pricer:
                 stack, logical_id, endpoint_name, resource_id, serverless, where
             )
         instance_type = variant.get("InstanceType", "?")
+        initial_count: int = variant.get("InitialInstanceCount", 1)
         count = self.min_capacity.get(
-            (resource_id, "sagemaker:variant:DesiredInstanceCount"),
-            variant.get("InitialInstanceCount", 1),
+            (resource_id, "sagemaker:variant:DesiredInstanceCount"), initial_count
         )
         managed = variant.get("ManagedInstanceScaling") or {}
         if managed.get("Status") == "ENABLED" and isinstance(managed.get("MinInstanceCount"), int):
@@ -619,7 +626,7 @@ def grouped(lines: list[CostLine]) -> list[CostLine]:
     return sorted(merged, key=lambda line: (-round(line.monthly, 2), line.stack, line.item))
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int]) -> Iterator[str]:
+def _table(rows: Sequence[tuple[str, ...]], right: set[int]) -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for number, row in enumerate(rows):
         cells = [
