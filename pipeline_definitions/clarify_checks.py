@@ -161,7 +161,9 @@ class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):  # type: ignore[misc]  # 
         return self._monitor_config_uri
 
     def _generate_processing_job_parameters(
-        self, analysis_config: dict[str, Any], baselining_processor: SageMakerClarifyProcessor
+        self,
+        analysis_config: dict[str, Any],
+        baselining_processor: SageMakerClarifyProcessor,  # noqa: ARG002  # ClarifyCheckStep's
     ) -> dict[str, Any]:
         analysis_config["methods"]["report"] = {"name": "report", "title": "Analysis Report"}
         self.sdk_analysis_config = analysis_config

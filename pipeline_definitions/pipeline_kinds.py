@@ -315,7 +315,10 @@ def _offline_store_statements(stack: Stack, groups: Sequence[str]) -> list[iam.P
     ]
 
 
-def _automl_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.PolicyStatement]:
+def _automl_statements(
+    stack: Stack,
+    specs: Sequence[PipelineSpec],  # noqa: ARG001  # PolicyStatements' signature
+) -> list[iam.PolicyStatement]:
     """Autopilot jobs started by a pipeline are ``CreateAutoMLJob`` (V1) jobs."""
     from aws_cdk import aws_iam as iam
 

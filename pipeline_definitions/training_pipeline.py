@@ -66,7 +66,7 @@ artifact, which serves ``text/csv`` without an inference script.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_definitions import offline_sdk
@@ -282,7 +282,7 @@ class TrainingPipelineSettings:
     eta: float = 0.2
     subsample: float = 0.8
     min_child_weight: float = 1.0
-    clarify: ClarifyChecks = ClarifyChecks()
+    clarify: ClarifyChecks = field(default_factory=ClarifyChecks)
     enable_network_isolation: bool = True
     cache_preprocessing_for: str | None = "P30D"
     job_max_attempts: int = 3
@@ -294,8 +294,8 @@ class TrainingPipelineSettings:
             self.quality_check_instance_type,
             JobKind.PROCESSING,
         )
-        for field, low, high in _INT_RANGES:
-            check_int_range(f"{name}.{field}", getattr(self, field), low, high)
+        for setting, low, high in _INT_RANGES:
+            check_int_range(f"{name}.{setting}", getattr(self, setting), low, high)
         check_fraction(f"{name}.eta", self.eta, allow_zero=False)
         check_fraction(f"{name}.subsample", self.subsample, allow_zero=False)
         if (
@@ -630,8 +630,8 @@ class _Build:
 
     def image(self, framework: str, scope: str) -> str:
         """The region's image of ``framework`` at the version the settings give."""
-        field = f"{framework}_version"
-        version = getattr(self.settings, field)
+        setting = f"{framework}_version"
+        version = getattr(self.settings, setting)
         try:
             return offline_sdk.image_uri(
                 framework=framework,
@@ -642,7 +642,7 @@ class _Build:
             )
         except ValueError as error:
             raise ValueError(
-                f"TrainingPipelineSettings.{field}={version!r} is not allowed in region "
+                f"TrainingPipelineSettings.{setting}={version!r} is not allowed in region "
                 f"{self.region!r}: {error}"
             ) from error
 

@@ -173,7 +173,12 @@ def _name_prefixes(stacks: list[StackTemplate]) -> dict[str, str]:
         by_environment[stack.display_name.split("/")[0]].append(stack.stack_name)
     prefixes = {}
     for names in by_environment.values():
-        shared = os.path.commonprefix(names) if len(names) > 1 else names[0].rsplit("-", 1)[0]
+        # A character-wise prefix is meant (cut at its last dash below), not a path's.
+        shared = (
+            os.path.commonprefix(names)  # noqa: RUF071
+            if len(names) > 1
+            else names[0].rsplit("-", 1)[0]
+        )
         prefix = shared[: shared.rfind("-") + 1] if len(names) > 1 else shared + "-"
         prefixes.update(dict.fromkeys(names, prefix))
     return prefixes
@@ -343,7 +348,7 @@ class _Graph:
 
         users_of_role: dict[Ref, set[Ref]] = defaultdict(set)
         for stack_name in self.order:
-            for logical_id, resource in self.stacks[stack_name].resources.items():
+            for logical_id in self.stacks[stack_name].resources:
                 ref = (stack_name, logical_id)
                 if ref not in self.node_of:
                     continue

@@ -57,7 +57,7 @@ def _attribute_docs(model: type[BaseModel]) -> dict[str, str]:
             continue
         names: list[str] = []
         lines: list[str] = []
-        for line in match.group(1).splitlines() + ["end:"]:
+        for line in [*match.group(1).splitlines(), "end:"]:
             if line and not line.startswith(" ") and line.rstrip().endswith(":"):
                 text = " ".join(part.strip() for part in lines).strip()
                 for name in names:

@@ -524,7 +524,12 @@ class _Pricer:
                 entry.get("estimate", True),
             )
 
-    def domain(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
+    def domain(
+        self,
+        stack: StackTemplate,
+        logical_id: str,  # noqa: ARG002  # the signature of run's handlers
+        resource: Resource,
+    ) -> None:
         self.report.scales_with_use[resource["Type"]] += 1
         settings = resource.get("Properties", {}).get("DefaultUserSettings", {})
         idle = {
@@ -631,7 +636,7 @@ def _table(rows: Sequence[tuple[str, ...]], right: set[int]) -> Iterator[str]:
     for number, row in enumerate(rows):
         cells = [
             cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths))
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         yield "  ".join(cells).rstrip()
         if number == 0:
@@ -699,7 +704,8 @@ def _cost_table(report: IdleCostReport, lines: list[CostLine]) -> list[str]:
     ]
     out = list(_table(rows, right={3})) if lines else ["(nothing costs anything at idle)"]
     estimated = sum(line.monthly for line in report.lines if line.estimate)
-    return out + [
+    return [
+        *out,
         "",
         (
             f"Total with no traffic: {report.total:,.2f} USD/month"

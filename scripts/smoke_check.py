@@ -156,9 +156,7 @@ def run_checks(session: boto3.Session, targets: SmokeTargets) -> list[CheckResul
             if key in unreleased:
                 results.append(CheckResult(kind, name, *unreleased[key]))
                 continue
-            results.append(
-                _check(kind, name, partial(status_of, name), healthy)
-            )
+            results.append(_check(kind, name, partial(status_of, name), healthy))
     return results
 
 

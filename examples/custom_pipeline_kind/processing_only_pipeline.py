@@ -59,15 +59,15 @@ def build_processing_only_pipeline(
     role_arn: str,
     default_bucket: str,
     input_data_uri: str,
-    model_package_group_name: str,
+    model_package_group_name: str,  # noqa: ARG001  # DefinitionBuilder's
     kms_key_arn: str,
     subnet_ids: tuple[str, ...],
     security_group_ids: tuple[str, ...],
     code_uris: StepCodeUris,
-    serving: ServingInstanceTypes | None = None,
-    monitoring: MonitoringSpec | None = None,
+    serving: ServingInstanceTypes | None = None,  # noqa: ARG001  # DefinitionBuilder's
+    monitoring: MonitoringSpec | None = None,  # noqa: ARG001  # DefinitionBuilder's
     mlflow_tracking_server_arn: str | None = None,
-    feature_groups: Mapping[str, FeatureGroupSource] | None = None,
+    feature_groups: Mapping[str, FeatureGroupSource] | None = None,  # noqa: ARG001  # DefinitionBuilder's
 ) -> str:
     """Return the definition JSON of the one-step pipeline ``Prepare``, built offline.
 
