@@ -217,8 +217,9 @@ def _environ(values: Mapping[str, str], unset: tuple[str, ...] = ()) -> Iterator
 def import_sdk() -> None:
     """Import the SDK modules in :data:`SDK_MODULES` without touching AWS.
 
-    Idempotent (cached once it succeeds). Call it before any ``import sagemaker...`` statement; modules that build
-    definitions do so at their top, before importing SDK classes.
+    Idempotent (cached once it succeeds). Call it before any ``import sagemaker...``
+    statement; modules that build definitions do so at their top, before importing SDK
+    classes.
     """
     root = logging.getLogger()
     root_level, root_handlers = root.level, list(root.handlers)

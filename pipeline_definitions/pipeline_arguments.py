@@ -158,6 +158,7 @@ def check_registering_pipeline(
     subnet_ids: Sequence[str],
     security_group_ids: Sequence[str],
     input_data_uri: str | None,
+    mlflow_tracking_server_arn: str | None = None,
 ) -> tuple[NetworkPlacement, str]:
     """The checks every pipeline that trains and registers a model shares.
 
@@ -179,6 +180,7 @@ def check_registering_pipeline(
     if input_data_uri is None:
         input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
     check_s3_uri("input_data_uri", input_data_uri)
+    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
     return network, input_data_uri
 
 
@@ -308,3 +310,15 @@ class FeatureGroupSource:
 #: Names of the shadow endpoints Clarify creates for the bias and explainability checks and
 #: the explainability monitor (``clarify-shadow<suffix>``); their IAM grants name it.
 SHADOW_ENDPOINT_PREFIX = "clarify-shadow"
+#: What Clarify does with those shadow endpoints (on ``endpoint-config`` and ``endpoint``
+#: ARNs with that prefix): create, describe, invoke, tag and delete them.
+SHADOW_ENDPOINT_ACTIONS = (
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:AddTags",
+)

@@ -440,18 +440,37 @@ class _Pricer:
             entry.get("estimate", True),
         )
 
-    def kms_key(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "kms_key_month", logical_id, resource["Type"])
+    def monthly(
+        self,
+        stack: StackTemplate,
+        logical_id: str,
+        resource: Resource,
+        *,
+        price: str,
+        item: str,
+        count: int,
+        unit: str,
+        knob: str,
+    ) -> None:
+        """``count`` ``unit`` of ``item`` at the table's monthly ``price`` each (reported
+        unpriced where the region has no such price)."""
+        entry = self.price(stack, price, logical_id, resource["Type"])
         if entry:
             self.add(
-                stack,
-                "KMS customer managed keys",
-                1,
-                "key",
-                entry["price"],
-                "none: the keys are the platform's encryption baseline",
-                entry.get("estimate", True),
+                stack, item, count, unit, count * entry["price"], knob, entry.get("estimate", True)
             )
+
+    def kms_key(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="kms_key_month",
+            item="KMS customer managed keys",
+            count=1,
+            unit="key",
+            knob="none: the keys are the platform's encryption baseline",
+        )
 
     def alarm(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -467,43 +486,40 @@ class _Pricer:
             if high
             else ("cloudwatch_alarm_metric_month")
         )
-        entry = self.price(stack, name, logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                "CloudWatch alarms" + (" (high resolution)" if high else ""),
-                metrics,
-                "alarm metric",
-                metrics * entry["price"],
-                "come with each endpoint and monitor: fewer endpoints, fewer alarms",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price=name,
+            item="CloudWatch alarms" + (" (high resolution)" if high else ""),
+            count=metrics,
+            unit="alarm metric",
+            knob="come with each endpoint and monitor: fewer endpoints, fewer alarms",
+        )
 
     def composite_alarm(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "cloudwatch_composite_alarm_month", logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                "CloudWatch composite alarms",
-                1,
-                "alarm",
-                entry["price"],
-                "come with monitoring: fewer endpoints, fewer alarms",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="cloudwatch_composite_alarm_month",
+            item="CloudWatch composite alarms",
+            count=1,
+            unit="alarm",
+            knob="come with monitoring: fewer endpoints, fewer alarms",
+        )
 
     def dashboard(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "cloudwatch_dashboard_month", logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                "CloudWatch dashboards",
-                1,
-                "dashboard",
-                entry["price"],
-                "one per endpoint: fewer endpoints, fewer dashboards",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="cloudwatch_dashboard_month",
+            item="CloudWatch dashboards",
+            count=1,
+            unit="dashboard",
+            knob="one per endpoint: fewer endpoints, fewer dashboards",
+        )
 
     def space(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -512,17 +528,16 @@ class _Pricer:
         size = storage.get("EbsVolumeSizeInGb")
         if not isinstance(size, int):
             size = 5  # SageMaker's default space volume
-        entry = self.price(stack, "studio_space_storage_gb_month", logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                f"Studio space volume, {props.get('SpaceName', logical_id)}",
-                size,
-                "GB",
-                size * entry["price"],
-                f"`studio.shared_spaces` / `ebs_volume_size_gb` in {self.env_file(stack)}",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="studio_space_storage_gb_month",
+            item=f"Studio space volume, {props.get('SpaceName', logical_id)}",
+            count=size,
+            unit="GB",
+            knob=f"`studio.shared_spaces` / `ebs_volume_size_gb` in {self.env_file(stack)}",
+        )
 
     def domain(
         self,
