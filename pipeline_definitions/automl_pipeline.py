@@ -30,13 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.definition_parts import pipeline_definition
 from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     NetworkPlacement,
     ServingInstanceTypes,
     check_int_range,
-    check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies
@@ -50,7 +49,7 @@ from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.properties import Properties
-from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, Pipeline
+from sagemaker.mlops.workflow import ConditionStep, FailStep, ModelStep, RetryPolicy
 from sagemaker.mlops.workflow.steps import ConfigurableRetryStep, StepTypeEnum
 
 OBJECTIVE_METRIC = "AUC"
@@ -95,10 +94,12 @@ class AutoMlPipelineSettings:
         check_int_range(f"{name}.job_max_attempts", self.job_max_attempts, 1, 20)
 
 
-class _AutoMLStep(ConfigurableRetryStep):
+class _AutoMLStep(ConfigurableRetryStep):  # type: ignore[misc]  # untyped SDK
     """An ``AutoML`` step from a ``CreateAutoMLJob`` request (see the module docstring)."""
 
-    def __init__(self, *, name: str, request: dict[str, object], retry_policies: list) -> None:
+    def __init__(
+        self, *, name: str, request: dict[str, object], retry_policies: list[RetryPolicy]
+    ) -> None:
         super().__init__(name, StepTypeEnum.AUTOML, None, None, None, retry_policies)
         self._request = request
         root = Properties(step_name=name, step=self, shape_name="DescribeAutoMLJobResponse")
@@ -177,8 +178,8 @@ def build_automl_pipeline(
         subnet_ids=subnet_ids,
         security_group_ids=security_group_ids,
         input_data_uri=input_data_uri,
+        mlflow_tracking_server_arn=mlflow_tracking_server_arn,
     )
-    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
     with offline_sdk.offline_pipeline_session(
         region=region, default_bucket=default_bucket
     ) as session:
@@ -213,15 +214,13 @@ def build_automl_pipeline(
             mlflow_tracking_server_arn=mlflow_tracking_server_arn,
             max_attempts=settings.job_max_attempts,
         )
-        pipeline = Pipeline(
+        return pipeline_definition(
             name=pipeline_name,
             parameters=[input_data, auc_threshold],
             steps=[automl, _quality_gate(automl, auc_threshold, register)],
-            sagemaker_session=session,
-            pipeline_experiment_config=None,
-            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
+            session=session,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
         )
-        return pipeline.definition()
 
 
 def _automl_request(

@@ -24,6 +24,11 @@ import re
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
+from pipeline_definitions.definition_parts import (
+    pipeline_definition,
+    run_output_uri,
+    volume_kms_key,
+)
 from pipeline_definitions.pipeline_arguments import (
     check_common_arguments,
     check_instance_type,
@@ -32,16 +37,14 @@ from pipeline_definitions.pipeline_arguments import (
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies
-from platform_config.aws_facts import JobKind, has_local_storage
+from platform_config.aws_facts import JobKind
 
 offline_sdk.import_sdk()
 
 # The SDK must be imported after offline_sdk.import_sdk() (see offline_sdk's docstring).
 from sagemaker.core.transformer import Transformer
-from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterString
-from sagemaker.mlops.workflow import Pipeline, TransformStep
+from sagemaker.mlops.workflow import TransformStep
 
 STEP_NAME = "BatchTransform"
 
@@ -182,14 +185,12 @@ def build_batch_pipeline(
             step_args=step_args,
             retry_policies=job_retry_policies(settings.job_max_attempts),
         )
-        pipeline = Pipeline(
+        return pipeline_definition(
             name=pipeline_name,
             parameters=[input_data, model, instance_type],
             steps=[transform],
-            sagemaker_session=session,
-            pipeline_experiment_config=None,
+            session=session,
         )
-        return pipeline.definition()
 
 
 def _transformer(
@@ -208,15 +209,9 @@ def _transformer(
         instance_type=instance_type,
         strategy="MultiRecord",
         assemble_with="Line",
-        output_path=Join(
-            on="/",
-            values=[output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "predictions"],
-        ),
+        output_path=run_output_uri(output_root, "predictions"),
         output_kms_key=kms_key_arn,
-        # Instance storage is encrypted by the hardware; the API refuses a key there.
-        volume_kms_key=(
-            None if has_local_storage(settings.transform_instance_type) else kms_key_arn
-        ),
+        volume_kms_key=volume_kms_key(settings.transform_instance_type, kms_key_arn),
         accept=settings.accept,
         max_payload=settings.max_payload_mb,
         max_concurrent_transforms=settings.max_concurrent_transforms or None,

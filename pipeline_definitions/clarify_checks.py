@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_definitions import offline_sdk
+from pipeline_definitions.definition_parts import serializable_network
 from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
 
 offline_sdk.import_sdk()
@@ -35,7 +36,6 @@ from sagemaker.core.clarify import (
     ProcessingOutputHandler,
     SageMakerClarifyProcessor,
 )
-from sagemaker.core.network import NetworkConfig
 from sagemaker.core.shapes import ProcessingInput, ProcessingOutput
 from sagemaker.mlops.workflow.clarify_check_step import ClarifyCheckStep
 
@@ -132,7 +132,7 @@ class ClarifyChecks:
         return ModelPredictedLabelConfig(probability_threshold=self.probability_threshold)
 
 
-class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):
+class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):  # type: ignore[misc]  # untyped SDK
     """``ClarifyCheckStep`` that reads its analysis configuration from an earlier step.
 
     Parameters
@@ -161,7 +161,9 @@ class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):
         return self._monitor_config_uri
 
     def _generate_processing_job_parameters(
-        self, analysis_config: dict[str, Any], baselining_processor: SageMakerClarifyProcessor
+        self,
+        analysis_config: dict[str, Any],
+        baselining_processor: SageMakerClarifyProcessor,  # noqa: ARG002  # ClarifyCheckStep's
     ) -> dict[str, Any]:
         analysis_config["methods"]["report"] = {"name": "report", "title": "Analysis Report"}
         self.sdk_analysis_config = analysis_config
@@ -187,11 +189,7 @@ class RuntimeConfigClarifyCheckStep(ClarifyCheckStep):
     def arguments(self) -> dict[str, object]:
         # As for QualityCheckStep (sagemaker 3.27): the job's NetworkConfig object is put
         # in the request as is and would not serialize.
-        request: dict[str, object] = super().arguments
-        network = request.get("NetworkConfig")
-        if isinstance(network, NetworkConfig):
-            request["NetworkConfig"] = network._to_request_dict()
-        return request
+        return serializable_network(super().arguments)
 
 
 def _input(name: str, uri: object, local_path: str) -> ProcessingInput:

@@ -145,7 +145,7 @@ def _store(path: Path, definition: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(definition)
-        os.replace(scratch, path)
+        Path(scratch).replace(path)
     except BaseException:
         Path(scratch).unlink(missing_ok=True)
         raise

@@ -36,17 +36,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.definition_parts import (
+    model_trainer,
+    pipeline_definition,
+    training_compute,
+    volume_kms_key,
+)
 from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     NetworkPlacement,
     ServingInstanceTypes,
     check_int_range,
-    check_mlflow_tracking_server_arn,
     check_registering_pipeline,
 )
 from pipeline_definitions.retry_policies import job_retry_policies
-from platform_config.aws_facts import has_local_storage
 from platform_config.foundation_models import FoundationModel
 from platform_config.pipeline_spec import Distribution, FineTuningPipelineSpec
 
@@ -54,18 +57,9 @@ offline_sdk.import_sdk()
 
 # The SDK must be imported after offline_sdk.import_sdk() (see offline_sdk's docstring).
 from sagemaker.core.shapes import Channel, DataSource, ModelAccessConfig, S3DataSource
-from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterString
-from sagemaker.mlops.workflow import Pipeline, TrainingStep
+from sagemaker.mlops.workflow import TrainingStep
 from sagemaker.train import ModelTrainer
-from sagemaker.train.configs import (
-    CheckpointConfig,
-    Compute,
-    Networking,
-    OutputDataConfig,
-    StoppingCondition,
-)
 
 STEP_NAMES = ("FineTune", "RegisterModel")
 """The pipeline's step names."""
@@ -171,8 +165,8 @@ def build_fine_tuning_pipeline(
         subnet_ids=subnet_ids,
         security_group_ids=security_group_ids,
         input_data_uri=input_data_uri,
+        mlflow_tracking_server_arn=mlflow_tracking_server_arn,
     )
-    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
     model = spec.foundation_model
     # Raised here, before the session: an image not published in the region.
     training_image = model.training_image.uri(region)
@@ -207,15 +201,13 @@ def build_fine_tuning_pipeline(
             mlflow_tracking_server_arn=mlflow_tracking_server_arn,
             max_attempts=settings.job_max_attempts,
         )
-        pipeline = Pipeline(
+        return pipeline_definition(
             name=pipeline_name,
             parameters=[input_data],
             steps=[fine_tune, register],
-            sagemaker_session=session,
-            pipeline_experiment_config=None,
-            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
+            session=session,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
         )
-        return pipeline.definition()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,61 +220,28 @@ class _Job:
     kms_key_arn: str
     network: NetworkPlacement
 
-    def output_uri(self, part: str) -> Join:
-        """``s3://<bucket>/<pipeline>/<execution id>/<part>``: one prefix per run."""
-        return Join(
-            on="/", values=[self.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, part]
-        )
-
     def trainer(self, *, session: object, role_arn: str, image: str) -> ModelTrainer:
         """The base model's own training script in its pinned image."""
         spec = self.spec
-        return ModelTrainer(
-            sagemaker_session=session,
-            role=role_arn,
-            base_job_name="fine-tune",
-            training_image=image,
-            compute=self.compute(),
-            networking=Networking(
-                subnets=self.network.subnets_or_none,
-                security_group_ids=self.network.security_groups_or_none,
-                enable_network_isolation=True,
-                enable_inter_container_traffic_encryption=True,
+        return model_trainer(
+            spec,
+            session=session,
+            role_arn=role_arn,
+            job="fine-tune",
+            image=image,
+            compute=training_compute(
+                spec,
+                instance_type=spec.training_instance_type,
+                volume_size_gb=self.settings.volume_size_gb,
+                volume_key=volume_kms_key(spec.training_instance_type, self.kms_key_arn),
             ),
-            stopping_condition=(
-                StoppingCondition(
-                    max_runtime_in_seconds=spec.max_run_seconds,
-                    max_wait_time_in_seconds=spec.max_wait_seconds,
-                )
-                if spec.use_spot
-                else StoppingCondition(max_runtime_in_seconds=spec.max_run_seconds)
-            ),
-            output_data_config=OutputDataConfig(
-                s3_output_path=self.output_uri("fine-tuning"), kms_key_id=self.kms_key_arn
-            ),
-            checkpoint_config=(
-                CheckpointConfig(
-                    s3_uri=self.output_uri("checkpoints"), local_path="/opt/ml/checkpoints"
-                )
-                if spec.use_spot
-                else None
-            ),
+            network=self.network,
+            isolated=True,
+            output_root=self.output_root,
+            output="fine-tuning",
+            kms_key_arn=self.kms_key_arn,
             hyperparameters=self.hyperparameters(),
         )
-
-    def compute(self) -> Compute:
-        """The spec's fleet; the volume key only where the API takes one."""
-        spec = self.spec
-        compute = Compute(
-            instance_type=spec.training_instance_type,
-            instance_count=spec.training_instance_count,
-            volume_size_in_gb=self.settings.volume_size_gb,
-            enable_managed_spot_training=spec.use_spot,
-        )
-        # Instance storage is encrypted by the hardware; the API refuses a key there.
-        if not has_local_storage(spec.training_instance_type):
-            compute.volume_kms_key_id = self.kms_key_arn
-        return compute
 
     def hyperparameters(self) -> dict[str, object]:
         """Epochs and batch size under the script's names; the script and its archive."""

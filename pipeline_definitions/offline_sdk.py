@@ -72,10 +72,12 @@ import os
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from botocore.loaders import Loader
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
 SDK_DEFAULTS: Mapping[str, object] = MappingProxyType(
@@ -149,9 +151,15 @@ OFFLINE_UNSET = (
 """Removed while the SDK is imported or a definition is built: no other credential or
 profile source is consulted, whatever the caller's environment holds."""
 
-_sdk_imported = False
-_loader: object | None = None
-"""The botocore data loader shared by the SDK's sessions (see _shared_botocore_loader)."""
+
+class _SharedLoader:
+    """Holds the botocore data loader shared by the SDK's sessions (see
+    :func:`_shared_botocore_loader`), created on first use."""
+
+    loader: Loader | None = None
+
+
+_SHARED_LOADER = _SharedLoader()
 
 
 @contextmanager
@@ -169,18 +177,17 @@ def _shared_botocore_loader() -> Iterator[None]:
 
     original = botocore.loaders.create_loader
 
-    def create_shared_loader(search_path_string: str | None = None) -> object:
-        global _loader
+    def create_shared_loader(search_path_string: str | None = None) -> Loader:
         if search_path_string:  # a custom data path (AWS_DATA_PATH): do not share
             return original(search_path_string)
-        if _loader is None:
-            _loader = original(search_path_string)
-        return _loader
+        if _SHARED_LOADER.loader is None:
+            _SHARED_LOADER.loader = original(search_path_string)
+        return _SHARED_LOADER.loader
 
     # Sessions call botocore.session.create_loader; the SDK's endpoint resolver calls
     # botocore.loaders.create_loader directly.
-    botocore.session.create_loader = create_shared_loader  # type: ignore[assignment]
-    botocore.loaders.create_loader = create_shared_loader  # type: ignore[assignment]
+    botocore.session.create_loader = create_shared_loader
+    botocore.loaders.create_loader = create_shared_loader
     try:
         yield
     finally:
@@ -206,15 +213,14 @@ def _environ(values: Mapping[str, str], unset: tuple[str, ...] = ()) -> Iterator
                 os.environ[name] = value
 
 
+@cache
 def import_sdk() -> None:
     """Import the SDK modules in :data:`SDK_MODULES` without touching AWS.
 
-    Idempotent. Call it before any ``import sagemaker...`` statement; modules that build
-    definitions do so at their top, before importing SDK classes.
+    Idempotent (cached once it succeeds). Call it before any ``import sagemaker...``
+    statement; modules that build definitions do so at their top, before importing SDK
+    classes.
     """
-    global _sdk_imported
-    if _sdk_imported:
-        return
     root = logging.getLogger()
     root_level, root_handlers = root.level, list(root.handlers)
     try:
@@ -227,7 +233,6 @@ def import_sdk() -> None:
     finally:
         root.setLevel(root_level)
         root.handlers[:] = root_handlers
-    _sdk_imported = True
 
 
 @contextmanager

@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from platform_config.aws_facts import JobKind, instance_type_problem
+
+if TYPE_CHECKING:
+    from platform_config.schema import FeatureGroupSpec
+    from platform_config.serving_spec import ServingSpec
 
 PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
 MODEL_PACKAGE_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -58,9 +63,9 @@ def check_instance_type(field: str, value: object, kind: JobKind) -> None:
 
 def check_fraction(field: str, value: object, *, allow_zero: bool) -> None:
     """Raise unless ``value`` is a number in [0, 1] (or (0, 1] without ``allow_zero``)."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok:
-        number = float(value)  # type: ignore[arg-type]
+    ok = False
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
         ok = (number >= 0.0 if allow_zero else number > 0.0) and number <= 1.0
     if not ok:
         allowed = "a number in [0, 1]" if allow_zero else "a number in (0, 1]"
@@ -153,6 +158,7 @@ def check_registering_pipeline(
     subnet_ids: Sequence[str],
     security_group_ids: Sequence[str],
     input_data_uri: str | None,
+    mlflow_tracking_server_arn: str | None = None,
 ) -> tuple[NetworkPlacement, str]:
     """The checks every pipeline that trains and registers a model shares.
 
@@ -174,6 +180,7 @@ def check_registering_pipeline(
     if input_data_uri is None:
         input_data_uri = f"s3://{default_bucket}/{pipeline_name}/input/"
     check_s3_uri("input_data_uri", input_data_uri)
+    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
     return network, input_data_uri
 
 
@@ -226,7 +233,7 @@ class ServingInstanceTypes:
     transform: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, servings: Iterable[object]) -> ServingInstanceTypes:
+    def of(cls, servings: Iterable[ServingSpec | None]) -> ServingInstanceTypes:
         """From a model's ``ServingSpec`` of each environment (``None`` where not served).
 
         A serving spec is read through ``kind.value`` and ``instance_types()`` (its
@@ -237,8 +244,8 @@ class ServingInstanceTypes:
         for serving in servings:
             if serving is None:
                 continue
-            kind = serving.kind.value  # type: ignore[attr-defined]
-            types = {instance for _, instance in serving.instance_types()}  # type: ignore[attr-defined]
+            kind = serving.kind.value
+            types = {instance for _, instance in serving.instance_types()}
             (transform if kind == "batch" else real_time).update(types)
         return cls(real_time=tuple(sorted(real_time)), transform=tuple(sorted(transform)))
 
@@ -273,14 +280,14 @@ class FeatureGroupSource:
     features: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, spec: object, *, name_prefix: str) -> FeatureGroupSource:
+    def of(cls, spec: FeatureGroupSpec, *, name_prefix: str) -> FeatureGroupSource:
         """From a ``FeatureGroupSpec`` of the catalogue, deployed as ``<name_prefix>-<name>``,
         with every feature but the identifier and the event time."""
-        types = {f.name: f.type for f in spec.features}  # type: ignore[attr-defined]
-        record_identifier = spec.record_identifier  # type: ignore[attr-defined]
-        event_time = spec.event_time  # type: ignore[attr-defined]
+        types = {f.name: f.type for f in spec.features}
+        record_identifier = spec.record_identifier
+        event_time = spec.event_time
         return cls(
-            name=f"{name_prefix}-{spec.name}",  # type: ignore[attr-defined]
+            name=f"{name_prefix}-{spec.name}",
             record_identifier=record_identifier,
             event_time=event_time,
             event_time_type=types[event_time],
@@ -303,3 +310,15 @@ class FeatureGroupSource:
 #: Names of the shadow endpoints Clarify creates for the bias and explainability checks and
 #: the explainability monitor (``clarify-shadow<suffix>``); their IAM grants name it.
 SHADOW_ENDPOINT_PREFIX = "clarify-shadow"
+#: What Clarify does with those shadow endpoints (on ``endpoint-config`` and ``endpoint``
+#: ARNs with that prefix): create, describe, invoke, tag and delete them.
+SHADOW_ENDPOINT_ACTIONS = (
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DeleteEndpointConfig",
+    "sagemaker:CreateEndpoint",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:InvokeEndpoint",
+    "sagemaker:AddTags",
+)

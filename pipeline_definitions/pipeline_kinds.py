@@ -222,7 +222,10 @@ def _training_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[ia
     """Clarify's shadow endpoints; and, for a feature group source, the offline store query."""
     from aws_cdk import aws_iam as iam
 
-    from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
+    from pipeline_definitions.pipeline_arguments import (
+        SHADOW_ENDPOINT_ACTIONS,
+        SHADOW_ENDPOINT_PREFIX,
+    )
 
     def arn(resource: str, name: str) -> str:
         return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
@@ -230,16 +233,7 @@ def _training_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[ia
     statements = [
         iam.PolicyStatement(
             sid="ClarifyShadowEndpoints",
-            actions=[
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DeleteEndpointConfig",
-                "sagemaker:CreateEndpoint",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:DeleteEndpoint",
-                "sagemaker:InvokeEndpoint",
-                "sagemaker:AddTags",
-            ],
+            actions=list(SHADOW_ENDPOINT_ACTIONS),
             resources=[
                 arn("endpoint-config", f"{SHADOW_ENDPOINT_PREFIX}*"),
                 arn("endpoint", f"{SHADOW_ENDPOINT_PREFIX}*"),
@@ -315,7 +309,10 @@ def _offline_store_statements(stack: Stack, groups: Sequence[str]) -> list[iam.P
     ]
 
 
-def _automl_statements(stack: Stack, specs: Sequence[PipelineSpec]) -> list[iam.PolicyStatement]:
+def _automl_statements(
+    stack: Stack,
+    specs: Sequence[PipelineSpec],  # noqa: ARG001  # PolicyStatements' signature
+) -> list[iam.PolicyStatement]:
     """Autopilot jobs started by a pipeline are ``CreateAutoMLJob`` (V1) jobs."""
     from aws_cdk import aws_iam as iam
 

@@ -66,7 +66,7 @@ artifact, which serves ``text/csv`` without an inference script.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_definitions import offline_sdk
@@ -80,7 +80,18 @@ from pipeline_definitions.clarify_checks import (
     RuntimeConfigClarifyCheckStep,
     data_config,
 )
-from pipeline_definitions.mlflow_tracking import mlflow_config
+from pipeline_definitions.definition_parts import (
+    PROCESSING_DIR,
+    model_trainer,
+    pipeline_definition,
+    processing_network,
+    run_output_uri,
+    s3_input,
+    s3_output,
+    serializable_network,
+    training_compute,
+    volume_kms_key,
+)
 from pipeline_definitions.model_registration import register_step
 from pipeline_definitions.pipeline_arguments import (
     ISO_DURATION,
@@ -90,13 +101,12 @@ from pipeline_definitions.pipeline_arguments import (
     check_fraction,
     check_instance_type,
     check_int_range,
-    check_mlflow_tracking_server_arn,
     check_pattern,
     check_registering_pipeline,
     check_s3_uri,
 )
 from pipeline_definitions.retry_policies import job_retry_policies, step_retry_policy
-from platform_config.aws_facts import JobKind, has_local_storage
+from platform_config.aws_facts import JobKind
 from platform_config.pipeline_spec import Distribution, TrainingPipelineSpec
 from platform_contracts.retraining import (
     DEFAULT_RUN,
@@ -117,14 +127,9 @@ from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
     Channel,
     DataSource,
-    ProcessingInput,
-    ProcessingOutput,
-    ProcessingS3Input,
-    ProcessingS3Output,
     S3DataSource,
 )
 from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
-from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import (
     ParameterBoolean,
@@ -139,7 +144,6 @@ from sagemaker.mlops.workflow import (
     ConditionStep,
     FailStep,
     ModelStep,
-    Pipeline,
     ProcessingStep,
     QualityCheckStep,
     TrainingStep,
@@ -154,14 +158,9 @@ from sagemaker.mlops.workflow.quality_check_step import (
     ModelQualityCheckConfig,
 )
 from sagemaker.serve import ModelBuilder
-from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import (
-    CheckpointConfig,
-    Compute,
     InputData,
     Networking,
-    OutputDataConfig,
-    StoppingCondition,
 )
 
 AUC_JSON_PATH = "binary_classification_metrics.auc.value"
@@ -188,7 +187,6 @@ STEP_NAMES = (
 CreateModel and the Clarify checks only when the model's monitors need them); they appear
 in execution history and alarms."""
 
-_PROCESSING = "/opt/ml/processing"
 _MAX_PROCESSING_SECONDS = 7 * 24 * 3600
 
 
@@ -227,6 +225,22 @@ class StepCodeUris:
             evaluate=f"{prefix}/evaluate.py",
             feature_store_dataset=f"{prefix}/feature_store_dataset.py",
         )
+
+
+def preprocess_command_line(target_column: str, *, train_shards: int) -> list[str]:
+    """The arguments of ``preprocess.py`` in its processing job: the raw data's and the
+    outputs' directories (the job's input ``raw``, one output per split under
+    ``output/``), the label column and the number of shards of the ``train`` split."""
+    return [
+        "--input-dir",
+        f"{PROCESSING_DIR}/input/raw",
+        "--output-dir",
+        f"{PROCESSING_DIR}/output",
+        "--target-column",
+        target_column,
+        "--train-shards",
+        str(train_shards),
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,7 +296,7 @@ class TrainingPipelineSettings:
     eta: float = 0.2
     subsample: float = 0.8
     min_child_weight: float = 1.0
-    clarify: ClarifyChecks = ClarifyChecks()
+    clarify: ClarifyChecks = field(default_factory=ClarifyChecks)
     enable_network_isolation: bool = True
     cache_preprocessing_for: str | None = "P30D"
     job_max_attempts: int = 3
@@ -294,8 +308,8 @@ class TrainingPipelineSettings:
             self.quality_check_instance_type,
             JobKind.PROCESSING,
         )
-        for field, low, high in _INT_RANGES:
-            check_int_range(f"{name}.{field}", getattr(self, field), low, high)
+        for setting, low, high in _INT_RANGES:
+            check_int_range(f"{name}.{setting}", getattr(self, setting), low, high)
         check_fraction(f"{name}.eta", self.eta, allow_zero=False)
         check_fraction(f"{name}.subsample", self.subsample, allow_zero=False)
         if (
@@ -401,8 +415,8 @@ def build_training_pipeline(
         subnet_ids=subnet_ids,
         security_group_ids=security_group_ids,
         input_data_uri=input_data_uri,
+        mlflow_tracking_server_arn=mlflow_tracking_server_arn,
     )
-    check_mlflow_tracking_server_arn(mlflow_tracking_server_arn)
     if feature_group is not None and code_uris.feature_store_dataset is None:
         raise ValueError(
             "code_uris.feature_store_dataset=None is not allowed with a feature_group source;"
@@ -423,18 +437,15 @@ def build_training_pipeline(
             model_package_group_name=model_package_group_name,
         )
         params = _Parameters(spec, input_data_uri)
-        steps = _steps(build, params, code_uris, feature_group, serving, mlflow_tracking_server_arn)
-        pipeline = Pipeline(
+        return pipeline_definition(
             name=pipeline_name,
             parameters=params.all(),
-            steps=steps,
-            sagemaker_session=session,
-            # The default creates an Experiments trial per run, in some regions only:
-            # the definition would depend on the region for no benefit here.
-            pipeline_experiment_config=None,
-            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
+            steps=_steps(
+                build, params, code_uris, feature_group, serving, mlflow_tracking_server_arn
+            ),
+            session=session,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
         )
-        return pipeline.definition()
 
 
 def _steps(
@@ -551,47 +562,17 @@ class _Parameters:
         ]
 
 
-def _s3_input(name: str, source: object, destination: str) -> ProcessingInput:
-    return ProcessingInput(
-        input_name=name,
-        s3_input=ProcessingS3Input(
-            s3_uri=source,
-            local_path=destination,
-            s3_data_type="S3Prefix",
-            s3_input_mode="File",
-            s3_data_distribution_type="FullyReplicated",
-        ),
-    )
-
-
-def _s3_output(name: str, source: str, destination: object) -> ProcessingOutput:
-    return ProcessingOutput(
-        output_name=name,
-        s3_output=ProcessingS3Output(
-            s3_uri=destination, local_path=source, s3_upload_mode="EndOfJob"
-        ),
-    )
-
-
 def _output_uri(step: ProcessingStep, output_name: str) -> object:
     return step.properties.ProcessingOutputConfig.Outputs[output_name].S3Output.S3Uri
 
 
-class _QualityCheckStep(QualityCheckStep):
-    """``QualityCheckStep`` whose job's ``NetworkConfig`` serializes.
-
-    In sagemaker 3.27 ``_build_check_job_request`` puts the ``NetworkConfig`` object
-    itself in the request, and ``Pipeline.definition()`` fails with "Object of type
-    NetworkConfig is not JSON serializable"; convert it as the processing jobs do.
-    """
+class _QualityCheckStep(QualityCheckStep):  # type: ignore[misc]  # untyped SDK
+    """``QualityCheckStep`` whose job's ``NetworkConfig`` serializes (sagemaker 3.27's
+    ``_build_check_job_request`` does not convert it: see :func:`serializable_network`)."""
 
     @property
     def arguments(self) -> dict[str, object]:
-        request: dict[str, object] = super().arguments
-        network = request.get("NetworkConfig")
-        if isinstance(network, NetworkConfig):
-            request["NetworkConfig"] = network._to_request_dict()
-        return request
+        return serializable_network(super().arguments)
 
 
 @dataclass(frozen=True)
@@ -610,27 +591,22 @@ class _Build:
 
     def output_uri(self, *parts: str) -> Join:
         """``s3://<bucket>/<pipeline>/<execution id>/<parts>``: one prefix per run."""
-        return Join(
-            on="/", values=[self.output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, *parts]
-        )
+        return run_output_uri(self.output_root, *parts)
 
     def volume_kms_key(self, instance_type: str) -> str | None:
         """The volume key; none on instance storage, where the API refuses one."""
-        return None if has_local_storage(instance_type) else self.kms_key_arn
+        return volume_kms_key(instance_type, self.kms_key_arn)
 
     def processing_network(self, *, isolated: bool = True) -> NetworkConfig:
         """The jobs' placement; ``isolated=False`` for a job that calls AWS APIs itself."""
-        return NetworkConfig(
-            enable_network_isolation=self.settings.enable_network_isolation and isolated,
-            security_group_ids=self.network.security_groups_or_none,
-            subnets=self.network.subnets_or_none,
-            encrypt_inter_container_traffic=True,
+        return processing_network(
+            self.network, isolated=self.settings.enable_network_isolation and isolated
         )
 
     def image(self, framework: str, scope: str) -> str:
         """The region's image of ``framework`` at the version the settings give."""
-        field = f"{framework}_version"
-        version = getattr(self.settings, field)
+        setting = f"{framework}_version"
+        version = getattr(self.settings, setting)
         try:
             return offline_sdk.image_uri(
                 framework=framework,
@@ -641,7 +617,7 @@ class _Build:
             )
         except ValueError as error:
             raise ValueError(
-                f"TrainingPipelineSettings.{field}={version!r} is not allowed in region "
+                f"TrainingPipelineSettings.{setting}={version!r} is not allowed in region "
                 f"{self.region!r}: {error}"
             ) from error
 
@@ -686,10 +662,10 @@ class _Build:
         )
         step_args = processor.run(
             code=code_uri,
-            inputs=[_s3_input("labels", params.input_data_uri, f"{_PROCESSING}/input/labels")],
+            inputs=[s3_input("labels", params.input_data_uri, f"{PROCESSING_DIR}/input/labels")],
             outputs=[
-                _s3_output(
-                    "dataset", f"{_PROCESSING}/output", self.output_uri("feature-store-dataset")
+                s3_output(
+                    "dataset", f"{PROCESSING_DIR}/output", self.output_uri("feature-store-dataset")
                 )
             ],
             arguments=_feature_store_arguments(
@@ -726,22 +702,18 @@ class _Build:
         )
         step_args = processor.run(
             code=code_uri,
-            inputs=[_s3_input("raw", raw_data, f"{_PROCESSING}/input/raw")],
+            inputs=[s3_input("raw", raw_data, f"{PROCESSING_DIR}/input/raw")],
             outputs=[
-                _s3_output(
-                    split, f"{_PROCESSING}/output/{split}", self.output_uri("preprocess", split)
+                s3_output(
+                    split, f"{PROCESSING_DIR}/output/{split}", self.output_uri("preprocess", split)
                 )
                 for split in splits
             ],
             arguments=[
-                "--input-dir",
-                f"{_PROCESSING}/input/raw",
-                "--output-dir",
-                f"{_PROCESSING}/output",
-                "--target-column",
-                spec.target_column,
-                "--train-shards",
-                str(spec.training_instance_count if self.sharded else 1),
+                *preprocess_command_line(
+                    spec.target_column,
+                    train_shards=spec.training_instance_count if self.sharded else 1,
+                ),
                 *settings.clarify.preprocess_arguments(),
             ],
         )
@@ -765,38 +737,23 @@ class _Build:
     def train_step(self, params: _Parameters, preprocess: ProcessingStep) -> TrainingStep:
         """XGBoost on the preprocessed splits, on spot with checkpoints if the spec says."""
         spec, settings = self.spec, self.settings
-        trainer = ModelTrainer(
-            sagemaker_session=self.session,
-            role=self.role_arn,
-            base_job_name="train",
-            training_image=self.image("xgboost", "training"),
-            compute=self.training_compute(params),
-            networking=Networking(
-                subnets=self.network.subnets_or_none,
-                security_group_ids=self.network.security_groups_or_none,
-                enable_network_isolation=settings.enable_network_isolation,
-                enable_inter_container_traffic_encryption=True,
+        trainer = model_trainer(
+            spec,
+            session=self.session,
+            role_arn=self.role_arn,
+            job="train",
+            image=self.image("xgboost", "training"),
+            compute=training_compute(
+                spec,
+                instance_type=params.training_instance_type,
+                volume_size_gb=settings.volume_size_gb,
+                volume_key=self.volume_kms_key(spec.training_instance_type),
             ),
-            stopping_condition=(
-                StoppingCondition(
-                    max_runtime_in_seconds=spec.max_run_seconds,
-                    max_wait_time_in_seconds=spec.max_wait_seconds,
-                )
-                if spec.use_spot
-                else StoppingCondition(max_runtime_in_seconds=spec.max_run_seconds)
-            ),
-            output_data_config=OutputDataConfig(
-                s3_output_path=self.output_uri("training"), kms_key_id=self.kms_key_arn
-            ),
-            # One checkpoint prefix per run: a run must never resume from the
-            # checkpoints of an earlier run.
-            checkpoint_config=(
-                CheckpointConfig(
-                    s3_uri=self.output_uri("checkpoints"), local_path="/opt/ml/checkpoints"
-                )
-                if spec.use_spot
-                else None
-            ),
+            network=self.network,
+            isolated=settings.enable_network_isolation,
+            output_root=self.output_root,
+            output="training",
+            kms_key_arn=self.kms_key_arn,
             hyperparameters={
                 "objective": "binary:logistic",
                 "eval_metric": "auc",
@@ -815,19 +772,6 @@ class _Build:
             step_args=step_args,
             retry_policies=job_retry_policies(self.settings.job_max_attempts),
         )
-
-    def training_compute(self, params: _Parameters) -> Compute:
-        """The training job's fleet: the spec's instances, with the volume key if allowed."""
-        compute = Compute(
-            instance_type=params.training_instance_type,
-            instance_count=self.spec.training_instance_count,
-            volume_size_in_gb=self.settings.volume_size_gb,
-            enable_managed_spot_training=self.spec.use_spot,
-        )
-        volume_key = self.volume_kms_key(self.spec.training_instance_type)
-        if volume_key is not None:
-            compute.volume_kms_key_id = volume_key
-        return compute
 
     def training_channels(self, preprocess: ProcessingStep) -> list[Channel | InputData]:
         """``train`` (sharded by S3 key when distributed) and ``validation``, as CSV."""
@@ -876,30 +820,30 @@ class _Build:
         step_args = processor.run(
             code=code_uri,
             inputs=[
-                _s3_input(
+                s3_input(
                     "model",
                     train.properties.ModelArtifacts.S3ModelArtifacts,
-                    f"{_PROCESSING}/model",
+                    f"{PROCESSING_DIR}/model",
                 ),
-                _s3_input("test", _output_uri(preprocess, "test"), f"{_PROCESSING}/test"),
+                s3_input("test", _output_uri(preprocess, "test"), f"{PROCESSING_DIR}/test"),
             ],
             outputs=[
-                _s3_output(
-                    "evaluation", f"{_PROCESSING}/evaluation", self.output_uri("evaluation")
+                s3_output(
+                    "evaluation", f"{PROCESSING_DIR}/evaluation", self.output_uri("evaluation")
                 ),
-                _s3_output(
-                    "predictions", f"{_PROCESSING}/predictions", self.output_uri("predictions")
+                s3_output(
+                    "predictions", f"{PROCESSING_DIR}/predictions", self.output_uri("predictions")
                 ),
             ],
             arguments=[
                 "--model-dir",
-                f"{_PROCESSING}/model",
+                f"{PROCESSING_DIR}/model",
                 "--test-dir",
-                f"{_PROCESSING}/test",
+                f"{PROCESSING_DIR}/test",
                 "--evaluation-dir",
-                f"{_PROCESSING}/evaluation",
+                f"{PROCESSING_DIR}/evaluation",
                 "--predictions-dir",
-                f"{_PROCESSING}/predictions",
+                f"{PROCESSING_DIR}/predictions",
             ],
         )
         # Not cached: it scores this run's model, so it could never hit.
@@ -925,6 +869,19 @@ class _Build:
             network_config=self.processing_network(isolated=isolated),
         )
 
+    def check_step_arguments(
+        self, params: _Parameters, job: str, *, isolated: bool = True
+    ) -> dict[str, object]:
+        """What every check step takes besides its name and configuration: its job, the
+        pipeline's drift-check switches, and the group whose approved package holds the
+        baselines it checks against."""
+        return {
+            "check_job_config": self.check_job_config(job, isolated=isolated),
+            "skip_check": params.skip_drift_check,
+            "register_new_baseline": params.register_new_baseline,
+            "model_package_group_name": self.model_package_group_name,
+        }
+
     # QualityCheckStep takes no retry policies (nor did it in SDK v2), and is not
     # cached: each run must compute the baseline of its own data and model.
 
@@ -938,10 +895,7 @@ class _Build:
                 dataset_format=DatasetFormat.csv(header=True),
                 output_s3_uri=self.output_uri("data-quality-baseline"),
             ),
-            check_job_config=self.check_job_config("data-quality-baseline"),
-            skip_check=params.skip_drift_check,
-            register_new_baseline=params.register_new_baseline,
-            model_package_group_name=self.model_package_group_name,
+            **self.check_step_arguments(params, "data-quality-baseline"),
         )
 
     def model_quality_step(self, params: _Parameters, evaluate: ProcessingStep) -> QualityCheckStep:
@@ -956,10 +910,7 @@ class _Build:
                 probability_attribute="probability",
                 ground_truth_attribute="label",
             ),
-            check_job_config=self.check_job_config("model-quality-baseline"),
-            skip_check=params.skip_drift_check,
-            register_new_baseline=params.register_new_baseline,
-            model_package_group_name=self.model_package_group_name,
+            **self.check_step_arguments(params, "model-quality-baseline"),
         )
 
     def create_model_step(self, train: TrainingStep) -> ModelStep:
@@ -1000,10 +951,7 @@ class _Build:
         return RuntimeConfigClarifyCheckStep(
             name=name,
             clarify_check_config=config,
-            check_job_config=self.check_job_config(name, isolated=False),
-            skip_check=params.skip_drift_check,
-            register_new_baseline=params.register_new_baseline,
-            model_package_group_name=self.model_package_group_name,
+            **self.check_step_arguments(params, name, isolated=False),
             config_uri=_output_uri(preprocess, config_output),
             monitor_config_uri=Join(
                 on="/", values=[_output_uri(preprocess, MONITOR_CONFIG_OUTPUT), monitor_config]
@@ -1099,7 +1047,7 @@ def _json_source(uri: object) -> MetricsSource:
     return MetricsSource(s3_uri=uri, content_type="application/json")
 
 
-class _ModelMetrics(ModelMetrics):
+class _ModelMetrics(ModelMetrics):  # type: ignore[misc]  # untyped SDK
     """``ModelMetrics`` without the empty ``Bias`` and ``Explainability`` sections the SDK
     (3.27) writes when there is no such report: an empty section reads as a check that
     produced nothing."""
@@ -1179,9 +1127,9 @@ def _feature_store_arguments(
         "--target-column",
         target_column,
         "--labels-dir",
-        f"{_PROCESSING}/input/labels",
+        f"{PROCESSING_DIR}/input/labels",
         "--output-dir",
-        f"{_PROCESSING}/output",
+        f"{PROCESSING_DIR}/output",
         "--query-results-uri",
         results_uri,
         "--kms-key-arn",

@@ -173,7 +173,12 @@ def _name_prefixes(stacks: list[StackTemplate]) -> dict[str, str]:
         by_environment[stack.display_name.split("/")[0]].append(stack.stack_name)
     prefixes = {}
     for names in by_environment.values():
-        shared = os.path.commonprefix(names) if len(names) > 1 else names[0].rsplit("-", 1)[0]
+        # A character-wise prefix is meant (cut at its last dash below), not a path's.
+        shared = (
+            os.path.commonprefix(names)  # noqa: RUF071
+            if len(names) > 1
+            else names[0].rsplit("-", 1)[0]
+        )
         prefix = shared[: shared.rfind("-") + 1] if len(names) > 1 else shared + "-"
         prefixes.update(dict.fromkeys(names, prefix))
     return prefixes
@@ -343,7 +348,7 @@ class _Graph:
 
         users_of_role: dict[Ref, set[Ref]] = defaultdict(set)
         for stack_name in self.order:
-            for logical_id, resource in self.stacks[stack_name].resources.items():
+            for logical_id in self.stacks[stack_name].resources:
                 ref = (stack_name, logical_id)
                 if ref not in self.node_of:
                     continue
@@ -420,19 +425,19 @@ def draw(stacks: list[StackTemplate], output: Path, title: str) -> Path:
         # Many edges of one kind from a node into one stack are drawn as one edge to that
         # stack's cluster (Graphviz's lhead), labelled with their count.
         fanned: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-        for (a, b), kind in graph.edges().items():
-            fanned[(a, graph.nodes[b][0], kind)].append(b)
-        for (a, stack_name, kind), targets in fanned.items():
+        for (a, b), edge_kind in graph.edges().items():
+            fanned[(a, graph.nodes[b][0], edge_kind)].append(b)
+        for (a, stack_name, edge_kind), targets in fanned.items():
             if len(targets) >= FAN_IN_CLUSTER and stack_name != graph.nodes[a][0]:
                 style = {
-                    **STYLES[kind],
+                    **STYLES[edge_kind],
                     "lhead": clusters[stack_name],
-                    "label": f"{len(targets)} {kind}",
+                    "label": f"{len(targets)} {edge_kind}",
                 }
                 nodes[a] >> Edge(**style) >> nodes[targets[0]]
             else:
                 for b in targets:
-                    nodes[a] >> Edge(**STYLES[kind]) >> nodes[b]
+                    nodes[a] >> Edge(**STYLES[edge_kind]) >> nodes[b]
     return base.with_suffix(".dot")
 
 

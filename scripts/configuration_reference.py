@@ -57,7 +57,7 @@ def _attribute_docs(model: type[BaseModel]) -> dict[str, str]:
             continue
         names: list[str] = []
         lines: list[str] = []
-        for line in match.group(1).splitlines() + ["end:"]:
+        for line in [*match.group(1).splitlines(), "end:"]:
             if line and not line.startswith(" ") and line.rstrip().endswith(":"):
                 text = " ".join(part.strip() for part in lines).strip()
                 for name in names:
@@ -98,7 +98,7 @@ def _default(info: FieldInfo) -> str:
     if default is PydanticUndefined and info.default_factory_takes_validated_data:
         return "from other fields (see meaning)"
     if default is PydanticUndefined and info.default_factory is not None:
-        default = info.default_factory()  # type: ignore[call-arg]
+        default = info.default_factory()  # type: ignore[call-arg]  # takes no data (checked above)
     if isinstance(default, BaseModel):
         return "see its section"
     if isinstance(default, enum.Enum):

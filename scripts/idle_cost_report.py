@@ -33,7 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +106,8 @@ class IdleCostReport:
 
 def load_prices(path: Path) -> dict[str, Any]:
     """The price table (see ``pricing/prices.yaml`` for its shape)."""
-    return yaml.safe_load(path.read_text())  # type: ignore[no-any-return]
+    prices: dict[str, Any] = yaml.safe_load(path.read_text())
+    return prices
 
 
 class _Pricer:
@@ -131,8 +132,12 @@ class _Pricer:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def price(self, stack: StackTemplate, name: str, logical_id: str, rtype: str) -> dict | None:
-        entry = self.prices.get("regions", {}).get(stack.region, {}).get(name)
+    def price(
+        self, stack: StackTemplate, name: str, logical_id: str, rtype: str
+    ) -> dict[str, Any] | None:
+        entry: dict[str, Any] | None = (
+            self.prices.get("regions", {}).get(stack.region, {}).get(name)
+        )
         if entry is None:
             self.report.unpriced.append(
                 Unpriced(
@@ -142,7 +147,7 @@ class _Pricer:
                     f"no `{name}` price for region {stack.region} in the price table",
                 )
             )
-        return entry  # type: ignore[no-any-return]
+        return entry
 
     def add(
         self,
@@ -170,7 +175,9 @@ class _Pricer:
         prefix = stack.stack_name.rsplit("-", 1)[0] + "-"
         return endpoint_name.removeprefix(prefix)
 
-    def save(self, stack: StackTemplate, knob: str, what: str, monthly: float, entry: dict) -> None:
+    def save(
+        self, stack: StackTemplate, knob: str, what: str, monthly: float, entry: dict[str, Any]
+    ) -> None:
         self.report.savings.append(
             Saving(stack.display_name, knob, what, monthly, entry.get("estimate", True))
         )
@@ -271,9 +278,9 @@ class _Pricer:
                 stack, logical_id, endpoint_name, resource_id, serverless, where
             )
         instance_type = variant.get("InstanceType", "?")
+        initial_count: int = variant.get("InitialInstanceCount", 1)
         count = self.min_capacity.get(
-            (resource_id, "sagemaker:variant:DesiredInstanceCount"),
-            variant.get("InitialInstanceCount", 1),
+            (resource_id, "sagemaker:variant:DesiredInstanceCount"), initial_count
         )
         managed = variant.get("ManagedInstanceScaling") or {}
         if managed.get("Status") == "ENABLED" and isinstance(managed.get("MinInstanceCount"), int):
@@ -433,18 +440,37 @@ class _Pricer:
             entry.get("estimate", True),
         )
 
-    def kms_key(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "kms_key_month", logical_id, resource["Type"])
+    def monthly(
+        self,
+        stack: StackTemplate,
+        logical_id: str,
+        resource: Resource,
+        *,
+        price: str,
+        item: str,
+        count: int,
+        unit: str,
+        knob: str,
+    ) -> None:
+        """``count`` ``unit`` of ``item`` at the table's monthly ``price`` each (reported
+        unpriced where the region has no such price)."""
+        entry = self.price(stack, price, logical_id, resource["Type"])
         if entry:
             self.add(
-                stack,
-                "KMS customer managed keys",
-                1,
-                "key",
-                entry["price"],
-                "none: the keys are the platform's encryption baseline",
-                entry.get("estimate", True),
+                stack, item, count, unit, count * entry["price"], knob, entry.get("estimate", True)
             )
+
+    def kms_key(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="kms_key_month",
+            item="KMS customer managed keys",
+            count=1,
+            unit="key",
+            knob="none: the keys are the platform's encryption baseline",
+        )
 
     def alarm(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -460,43 +486,40 @@ class _Pricer:
             if high
             else ("cloudwatch_alarm_metric_month")
         )
-        entry = self.price(stack, name, logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                "CloudWatch alarms" + (" (high resolution)" if high else ""),
-                metrics,
-                "alarm metric",
-                metrics * entry["price"],
-                "come with each endpoint and monitor: fewer endpoints, fewer alarms",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price=name,
+            item="CloudWatch alarms" + (" (high resolution)" if high else ""),
+            count=metrics,
+            unit="alarm metric",
+            knob="come with each endpoint and monitor: fewer endpoints, fewer alarms",
+        )
 
     def composite_alarm(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "cloudwatch_composite_alarm_month", logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                "CloudWatch composite alarms",
-                1,
-                "alarm",
-                entry["price"],
-                "come with monitoring: fewer endpoints, fewer alarms",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="cloudwatch_composite_alarm_month",
+            item="CloudWatch composite alarms",
+            count=1,
+            unit="alarm",
+            knob="come with monitoring: fewer endpoints, fewer alarms",
+        )
 
     def dashboard(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
-        entry = self.price(stack, "cloudwatch_dashboard_month", logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                "CloudWatch dashboards",
-                1,
-                "dashboard",
-                entry["price"],
-                "one per endpoint: fewer endpoints, fewer dashboards",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="cloudwatch_dashboard_month",
+            item="CloudWatch dashboards",
+            count=1,
+            unit="dashboard",
+            knob="one per endpoint: fewer endpoints, fewer dashboards",
+        )
 
     def space(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
         props = resource.get("Properties", {})
@@ -505,19 +528,23 @@ class _Pricer:
         size = storage.get("EbsVolumeSizeInGb")
         if not isinstance(size, int):
             size = 5  # SageMaker's default space volume
-        entry = self.price(stack, "studio_space_storage_gb_month", logical_id, resource["Type"])
-        if entry:
-            self.add(
-                stack,
-                f"Studio space volume, {props.get('SpaceName', logical_id)}",
-                size,
-                "GB",
-                size * entry["price"],
-                f"`studio.shared_spaces` / `ebs_volume_size_gb` in {self.env_file(stack)}",
-                entry.get("estimate", True),
-            )
+        self.monthly(
+            stack,
+            logical_id,
+            resource,
+            price="studio_space_storage_gb_month",
+            item=f"Studio space volume, {props.get('SpaceName', logical_id)}",
+            count=size,
+            unit="GB",
+            knob=f"`studio.shared_spaces` / `ebs_volume_size_gb` in {self.env_file(stack)}",
+        )
 
-    def domain(self, stack: StackTemplate, logical_id: str, resource: Resource) -> None:
+    def domain(
+        self,
+        stack: StackTemplate,
+        logical_id: str,  # noqa: ARG002  # the signature of run's handlers
+        resource: Resource,
+    ) -> None:
         self.report.scales_with_use[resource["Type"]] += 1
         settings = resource.get("Properties", {}).get("DefaultUserSettings", {})
         idle = {
@@ -619,12 +646,12 @@ def grouped(lines: list[CostLine]) -> list[CostLine]:
     return sorted(merged, key=lambda line: (-round(line.monthly, 2), line.stack, line.item))
 
 
-def _table(rows: list[tuple[str, ...]], right: set[int]) -> Iterator[str]:
+def _table(rows: Sequence[tuple[str, ...]], right: set[int]) -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for number, row in enumerate(rows):
         cells = [
             cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths))
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         yield "  ".join(cells).rstrip()
         if number == 0:
@@ -692,7 +719,8 @@ def _cost_table(report: IdleCostReport, lines: list[CostLine]) -> list[str]:
     ]
     out = list(_table(rows, right={3})) if lines else ["(nothing costs anything at idle)"]
     estimated = sum(line.monthly for line in report.lines if line.estimate)
-    return out + [
+    return [
+        *out,
         "",
         (
             f"Total with no traffic: {report.total:,.2f} USD/month"

@@ -165,7 +165,10 @@ def _template(assembly: Path, stack: StackTemplate) -> dict[str, Any]:
     for artifact in manifest["artifacts"].values():
         properties = artifact.get("properties", {})
         if properties.get("stackName") == stack.stack_name:
-            return json.loads((assembly / properties["templateFile"]).read_text())
+            template: dict[str, Any] = json.loads(
+                (assembly / properties["templateFile"]).read_text()
+            )
+            return template
     raise KeyError(stack.stack_name)
 
 
@@ -231,13 +234,13 @@ def _role_readings(stacks: list[StackTemplate]) -> Iterator[Reading]:
             properties = resource.get("Properties", {})
             size = len(rendered(properties.get("PolicyDocument", {}), stack.region))
             for reference in properties.get("Roles", []):
-                role = _role_of(reference, stack, exports)
-                if role is None:
+                attached = _role_of(reference, stack, exports)
+                if attached is None:
                     continue
                 if resource["Type"] == "AWS::IAM::Policy":
-                    inline[role] = inline.get(role, 0) + size
+                    inline[attached] = inline.get(attached, 0) + size
                 else:
-                    managed[role] = managed.get(role, 0) + 1
+                    managed[attached] = managed.get(attached, 0) + 1
     for role, size in inline.items():
         yield Reading(LIMITS["inline policy characters per role"], role, size)
     for role, count in managed.items():

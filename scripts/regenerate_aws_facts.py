@@ -33,10 +33,10 @@ from collections.abc import Callable
 from functools import partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from botocore.loaders import create_loader
-from botocore.model import ServiceModel, Shape
+from botocore.model import ServiceModel, StringShape, StructureShape
 
 REPO = Path(__file__).resolve().parent.parent
 FACTS_FILE = REPO / "platform_config" / "aws_facts.json"
@@ -73,10 +73,10 @@ def region_facts() -> list[str]:
 def instance_type_facts() -> dict[str, dict[str, Any]]:
     """Per kind of job: the API's enum name and its instance types (``ml.*`` only)."""
     model = ServiceModel(create_loader().load_service_model("sagemaker", "service-2"), "sagemaker")
-    facts = {}
+    facts: dict[str, dict[str, Any]] = {}
     for kind, (structure, member) in INSTANCE_TYPE_FIELDS.items():
-        shape: Shape = model.shape_for(structure).members[member]  # type: ignore[attr-defined]
-        types = sorted(value for value in shape.enum if value.startswith("ml."))  # type: ignore[attr-defined]
+        shape = cast(StructureShape, model.shape_for(structure)).members[member]
+        types = sorted(value for value in cast(StringShape, shape).enum if value.startswith("ml."))
         facts[kind] = {"api_enum": shape.name, "request_field": f"{structure}.{member}"}
         facts[kind]["types"] = types
     return facts
@@ -120,6 +120,7 @@ def _builders() -> dict[str, Callable[[str], object]]:
     from platform_config.foundation_models import foundation_models
     from platform_config.pipeline_spec import (
         AutoMlPipelineSpec,
+        Distribution,
         FineTuningPipelineSpec,
         PipelineSpec,
         TrainingPipelineSpec,
@@ -137,7 +138,9 @@ def _builders() -> dict[str, Callable[[str], object]]:
         specs[f"fine_tuning:{model_id}"] = FineTuningPipelineSpec(
             base_model=model_id,
             accept_eula=True,
-            distribution="torchrun" if model.accelerator == "neuron" else "none",
+            distribution=(
+                Distribution.TORCHRUN if model.accelerator == "neuron" else Distribution.NONE
+            ),
         )
     builders: dict[str, Callable[[str], object]] = {
         f"pipeline:{key}": partial(

@@ -34,6 +34,7 @@ import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import boto3
@@ -116,7 +117,7 @@ def run_checks(session: boto3.Session, targets: SmokeTargets) -> list[CheckResul
         _check(
             "stack",
             name,
-            lambda name=name: _stack_status(cloudformation, name),
+            partial(_stack_status, cloudformation, name),
             HEALTHY_STACK_STATES,
         )
         for name in targets.stacks
@@ -155,9 +156,7 @@ def run_checks(session: boto3.Session, targets: SmokeTargets) -> list[CheckResul
             if key in unreleased:
                 results.append(CheckResult(kind, name, *unreleased[key]))
                 continue
-            results.append(
-                _check(kind, name, lambda name=name, status_of=status_of: status_of(name), healthy)
-            )
+            results.append(_check(kind, name, partial(status_of, name), healthy))
     return results
 
 

@@ -79,8 +79,11 @@ def render(summaries: list[StackSummary], open_count: int) -> str:
         for summary in summaries
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
-    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths))
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    head = "  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True))
     total = sum(summary.resources for summary in summaries)
     footer = (
         f"{len(summaries)} stacks, {total} resources; open findings: {open_count};"

@@ -10,26 +10,25 @@ from collections.abc import Sequence
 
 from examples.custom_pipeline_kind.processing_only_pipeline import SPLITS, ProcessingOnlySettings
 from pipeline_definitions import offline_sdk
-from pipeline_definitions.mlflow_tracking import mlflow_config
-from platform_config.aws_facts import has_local_storage
+from pipeline_definitions.definition_parts import (
+    PROCESSING_DIR,
+    pipeline_definition,
+    processing_network,
+    run_output_uri,
+    s3_input,
+    s3_output,
+    volume_kms_key,
+)
+from pipeline_definitions.pipeline_arguments import NetworkPlacement
+from pipeline_definitions.training_pipeline import preprocess_command_line
 
 offline_sdk.import_sdk()
 
 # The SDK must be imported after offline_sdk.import_sdk() (see offline_sdk's docstring).
 from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import ScriptProcessor
-from sagemaker.core.shapes import (
-    ProcessingInput,
-    ProcessingOutput,
-    ProcessingS3Input,
-    ProcessingS3Output,
-)
-from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.parameters import ParameterString
-from sagemaker.mlops.workflow import Pipeline, ProcessingStep
-
-_PROCESSING = "/opt/ml/processing"
+from sagemaker.mlops.workflow import ProcessingStep
 
 
 def prepare_pipeline(
@@ -58,37 +57,34 @@ def prepare_pipeline(
             region=region,
             role_arn=role_arn,
             kms_key_arn=kms_key_arn,
-            network=NetworkConfig(
-                enable_network_isolation=True,
-                security_group_ids=list(security_group_ids) or None,
-                subnets=list(subnet_ids) or None,
-                encrypt_inter_container_traffic=True,
+            network=processing_network(
+                NetworkPlacement(
+                    subnet_ids=tuple(subnet_ids), security_group_ids=tuple(security_group_ids)
+                ),
+                isolated=True,
             ),
         )
         step_args = processor.run(
             code=preprocess_uri,
-            inputs=[_raw_input(input_uri)],
-            outputs=[_split_output(output_root, split) for split in SPLITS],
-            arguments=[
-                "--input-dir",
-                f"{_PROCESSING}/input/raw",
-                "--output-dir",
-                f"{_PROCESSING}/output",
-                "--target-column",
-                settings.target_column,
-                "--train-shards",
-                "1",
+            inputs=[s3_input("raw", input_uri, f"{PROCESSING_DIR}/input/raw")],
+            # One prefix per run: <output root>/<execution id>/prepare/<split>.
+            outputs=[
+                s3_output(
+                    split,
+                    f"{PROCESSING_DIR}/output/{split}",
+                    run_output_uri(output_root, "prepare", split),
+                )
+                for split in SPLITS
             ],
+            arguments=preprocess_command_line(settings.target_column, train_shards=1),
         )
-        pipeline = Pipeline(
+        return pipeline_definition(
             name=pipeline_name,
             parameters=[input_uri],
             steps=[ProcessingStep(name="Prepare", step_args=step_args)],
-            sagemaker_session=session,
-            pipeline_experiment_config=None,
-            mlflow_config=mlflow_config(mlflow_tracking_server_arn, pipeline_name),
+            session=session,
+            mlflow_tracking_server_arn=mlflow_tracking_server_arn,
         )
-        return str(pipeline.definition())
 
 
 def _processor(
@@ -114,36 +110,10 @@ def _processor(
         instance_type=settings.instance_type,
         instance_count=1,
         volume_size_in_gb=30,
-        volume_kms_key=None if has_local_storage(settings.instance_type) else kms_key_arn,
+        volume_kms_key=volume_kms_key(settings.instance_type, kms_key_arn),
         output_kms_key=kms_key_arn,
         max_runtime_in_seconds=settings.max_run_seconds,
         base_job_name="prepare",
         sagemaker_session=session,
         network_config=network,
-    )
-
-
-def _raw_input(input_uri: ParameterString) -> ProcessingInput:
-    return ProcessingInput(
-        input_name="raw",
-        s3_input=ProcessingS3Input(
-            s3_uri=input_uri,
-            local_path=f"{_PROCESSING}/input/raw",
-            s3_data_type="S3Prefix",
-            s3_input_mode="File",
-            s3_data_distribution_type="FullyReplicated",
-        ),
-    )
-
-
-def _split_output(output_root: str, split: str) -> ProcessingOutput:
-    """``<output root>/<execution id>/prepare/<split>``: one prefix per run."""
-    uri = Join(
-        on="/", values=[output_root, ExecutionVariables.PIPELINE_EXECUTION_ID, "prepare", split]
-    )
-    return ProcessingOutput(
-        output_name=split,
-        s3_output=ProcessingS3Output(
-            s3_uri=uri, local_path=f"{_PROCESSING}/output/{split}", s3_upload_mode="EndOfJob"
-        ),
     )

@@ -51,6 +51,7 @@ class ProcessingOnlySettings(BaseModel):
     max_run_seconds: int = Field(default=3600, ge=60, le=86400)
 
 
+# The DefinitionBuilder protocol's arguments this kind does not use are marked noqa: ARG001.
 def build_processing_only_pipeline(
     spec: RegisteredPipelineSpec,
     *,
@@ -59,15 +60,15 @@ def build_processing_only_pipeline(
     role_arn: str,
     default_bucket: str,
     input_data_uri: str,
-    model_package_group_name: str,
+    model_package_group_name: str,  # noqa: ARG001
     kms_key_arn: str,
     subnet_ids: tuple[str, ...],
     security_group_ids: tuple[str, ...],
     code_uris: StepCodeUris,
-    serving: ServingInstanceTypes | None = None,
-    monitoring: MonitoringSpec | None = None,
+    serving: ServingInstanceTypes | None = None,  # noqa: ARG001
+    monitoring: MonitoringSpec | None = None,  # noqa: ARG001
     mlflow_tracking_server_arn: str | None = None,
-    feature_groups: Mapping[str, FeatureGroupSource] | None = None,
+    feature_groups: Mapping[str, FeatureGroupSource] | None = None,  # noqa: ARG001
 ) -> str:
     """Return the definition JSON of the one-step pipeline ``Prepare``, built offline.
 

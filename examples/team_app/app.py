@@ -12,6 +12,8 @@ construct.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -41,9 +43,9 @@ class ClaimsOcrStack(cdk.Stack):
         analyzer_image_uri: str,
         subnet_ids: list[str],
         security_group_ids: list[str],
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, **kwargs)
         team = "claims"
         # The library's naming object for the team: aliases alias/ml-platform-claims/<kind>.
         names = ResourceNames(team, self.account, self.region)
@@ -83,6 +85,7 @@ class ClaimsOcrStack(cdk.Stack):
         data.bucket.grant_read_write(role)
         keys.data.grant_encrypt_decrypt(role)
         keys.workload.grant_encrypt_decrypt(role)
+        bucket_resource = cast(cdk.CfnElement, data.bucket.node.default_child)
         acknowledge(
             role,
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
@@ -90,7 +93,7 @@ class ClaimsOcrStack(cdk.Stack):
             "AwsSolutions-IAM5[Action::s3:List*]",
             "AwsSolutions-IAM5[Action::s3:DeleteObject*]",
             "AwsSolutions-IAM5[Action::s3:Abort*]",
-            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(data.bucket.node.default_child)}.Arn>/*]",  # type: ignore[arg-type]
+            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(bucket_resource)}.Arn>/*]",
             "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             "NIST.800.53.R5-IAMNoInlinePolicy",

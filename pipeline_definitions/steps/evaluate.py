@@ -40,6 +40,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -201,7 +202,7 @@ def bootstrap_standard_deviations(
         return dict.fromkeys(METRICS, 0.0)
     rng = np.random.default_rng(seed)
     by_class = [np.flatnonzero(labels == value) for value in (0, 1)]
-    draws: dict[str, list] = {name: [] for name in METRICS}
+    draws: dict[str, list[float]] = {name: [] for name in METRICS}
     for _ in range(samples):
         rows = np.concatenate([rng.choice(idx, size=idx.size, replace=True) for idx in by_class])
         for name, value in score(labels[rows], probabilities[rows], threshold).items():
@@ -209,7 +210,9 @@ def bootstrap_standard_deviations(
     return {name: float(np.std(values, ddof=1)) for name, values in draws.items()}
 
 
-def build_report(values: dict[str, float], deviations: dict[str, float]) -> dict[str, dict]:
+def build_report(
+    values: dict[str, float], deviations: dict[str, float]
+) -> dict[str, dict[str, dict[str, float]]]:
     """The SageMaker model-metrics document for binary classification."""
     return {
         "binary_classification_metrics": {
@@ -219,7 +222,7 @@ def build_report(values: dict[str, float], deviations: dict[str, float]) -> dict
     }
 
 
-def write_json(document: dict, path: Path) -> None:
+def write_json(document: dict[str, Any], path: Path) -> None:
     """Write ``document`` as indented JSON, creating the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

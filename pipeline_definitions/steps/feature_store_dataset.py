@@ -40,6 +40,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -207,7 +208,7 @@ class AthenaQuery:
             if self.kms_key_arn
             else {"EncryptionOption": "SSE_S3"}
         )
-        started = self.athena.start_query_execution(  # type: ignore[attr-defined]
+        started = self.athena.start_query_execution(  # type: ignore[attr-defined]  # an untyped boto3 client
             QueryString=sql,
             QueryExecutionContext={"Catalog": catalog, "Database": database},
             ResultConfiguration={
@@ -220,15 +221,15 @@ class AthenaQuery:
         location = execution["ResultConfiguration"]["OutputLocation"]
         # The container's Python predates str.removeprefix.
         bucket, _, key = location[len("s3://") :].partition("/")
-        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()  # type: ignore[attr-defined]  # an untyped boto3 client
         return pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""])
 
-    def _wait(self, query_id: str) -> dict:
+    def _wait(self, query_id: str) -> dict[str, Any]:
         waited, delay = 0.0, 1.0
         while True:
-            execution = self.athena.get_query_execution(QueryExecutionId=query_id)[  # type: ignore[attr-defined]
-                "QueryExecution"
-            ]
+            execution: dict[str, Any] = self.athena.get_query_execution(  # type: ignore[attr-defined]  # an untyped boto3 client
+                QueryExecutionId=query_id
+            )["QueryExecution"]
             state = execution["Status"]["State"]
             if state == "SUCCEEDED":
                 return execution
@@ -252,7 +253,7 @@ def offline_table(sagemaker: object, feature_group: str) -> tuple[str, str, str]
     RuntimeError
         The group has no active offline store.
     """
-    described = sagemaker.describe_feature_group(FeatureGroupName=feature_group)  # type: ignore[attr-defined]
+    described = sagemaker.describe_feature_group(FeatureGroupName=feature_group)  # type: ignore[attr-defined]  # an untyped boto3 client
     status = (described.get("OfflineStoreStatus") or {}).get("Status")
     catalog = (described.get("OfflineStoreConfig") or {}).get("DataCatalogConfig")
     if status != "Active" or not catalog:

@@ -340,7 +340,8 @@ def write_shards(frame: pd.DataFrame, directory: Path, name: str, shards: int) -
     bounds = [round(index * len(frame) / shards) for index in range(shards + 1)]
     return [
         write_split(frame.iloc[start:end], directory, f"{name}-{index:05d}", header=False)
-        for index, (start, end) in enumerate(zip(bounds, bounds[1:]))
+        # The container's Python 3.8 has neither itertools.pairwise nor zip(strict=).
+        for index, (start, end) in enumerate(zip(bounds, bounds[1:]))  # noqa: B905, RUF007
     ]
 
 
@@ -357,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         LOGGER.info("Dropping columns constant in the training split: %s", list(encoding.dropped))
     if encoding.categories:
         LOGGER.info("Ordinal codes of categorical columns: %s", encoding.categories)
-    for name, split in zip(SPLIT_NAMES, splits):
+    for name, split in zip(SPLIT_NAMES, splits):  # noqa: B905  # Python 3.8: no strict=
         processed = encoding.transform(split)
         if name == "train" and args.train_shards > 1:
             write_shards(processed, args.output_dir / name, name, args.train_shards)

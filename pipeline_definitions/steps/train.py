@@ -248,7 +248,7 @@ def write_booster(booster: xgb.Booster, path: Path) -> None:
     handle, temp_name = tempfile.mkstemp(dir=str(path.parent), suffix=TEMP_SUFFIX)
     with os.fdopen(handle, "wb") as temp_file:
         temp_file.write(bytes(booster.save_raw(raw_format="json")))
-    os.replace(temp_name, path)
+    Path(temp_name).replace(path)
 
 
 def read_booster(path: Path) -> xgb.Booster:
@@ -331,7 +331,12 @@ class CheckpointSaver(xgb.callback.TrainingCallback):
         self.keep = keep
         self.owned: list[int] = [] if resumed_from is None else [resumed_from]
 
-    def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: Any) -> bool:
+    def after_iteration(
+        self,
+        model: xgb.Booster,
+        epoch: int,  # noqa: ARG002  # xgboost.callback.TrainingCallback's signature
+        evals_log: Any,  # noqa: ARG002  # (the same)
+    ) -> bool:
         # ``epoch`` restarts at 0 when training resumes; the booster knows its true count.
         rounds = model.num_boosted_rounds()
         if rounds % self.frequency == 0:
