@@ -22,7 +22,7 @@ from ml_constructs import (
 )
 from ml_constructs.released_versions import ReleasedVersions
 from ml_constructs.sagemaker_arns import sagemaker_arn
-from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_PREFIX
+from pipeline_definitions.pipeline_arguments import SHADOW_ENDPOINT_ACTIONS, SHADOW_ENDPOINT_PREFIX
 from platform_config import EnvironmentConfig, ModelSpec
 from platform_config.names import QUALITY_METRIC, BucketKind, MonitorKind, monitored_kinds
 from stacks.data_stack import DataStack
@@ -164,16 +164,7 @@ class ModelMonitoring(Construct):
             return sagemaker_arn(self, resource, f"{SHADOW_ENDPOINT_PREFIX}*")
 
         shadow = iam.PolicyStatement(
-            actions=[
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DeleteEndpointConfig",
-                "sagemaker:CreateEndpoint",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:DeleteEndpoint",
-                "sagemaker:InvokeEndpoint",
-                "sagemaker:AddTags",
-            ],
+            actions=list(SHADOW_ENDPOINT_ACTIONS),
             resources=[arn("endpoint-config"), arn("endpoint")],
         )
         self.role.add_to_principal_policy(shadow)
