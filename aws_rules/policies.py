@@ -14,7 +14,7 @@ it lets a ``Deny`` apply (both the conservative choice, so that a finding is nev
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -137,7 +137,8 @@ def principal_applies(statement: Mapping[str, Any], request: Request) -> bool:
     return False
 
 
-_OPERATORS = {
+#: Condition operator -> test of (the policy's pattern, the context's value).
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda pattern, value: pattern == value,
     "StringEqualsIgnoreCase": lambda pattern, value: pattern.lower() == value.lower(),
     "StringLike": lambda pattern, value: matches(pattern, value),

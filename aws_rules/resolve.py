@@ -348,11 +348,11 @@ class Resolver:
                     if export == argument:
                         return self.resolve(other, output["Value"])
             return "{{import:" + _text(argument) + "}}"
-        other = self._by_name.get(str(argument.get("StackName")))
-        output = other.outputs.get(str(argument.get("OutputName"))) if other else None
-        if other is None or output is None:
+        holder = self._by_name.get(str(argument.get("StackName")))
+        named = holder.outputs.get(str(argument.get("OutputName"))) if holder else None
+        if holder is None or named is None:
             return "{{output:" + json.dumps(argument, sort_keys=True) + "}}"
-        return self.resolve(other, output["Value"])
+        return self.resolve(holder, named["Value"])
 
     def _sub(self, stack: StackTemplate, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument

@@ -13,10 +13,13 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automation_runtime import UnusableEvent
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_cloudformation import CloudFormationClient
 
 #: Prefix of the ``ClientRequestToken`` of the updates this function starts; the stack's
 #: status change events carry it, so a rollback of one of them is told from others.
@@ -53,7 +56,7 @@ class StackView:
         return self.resolved.get(record_name)
 
 
-def describe(cloudformation: Any, stack_name: str) -> StackView:
+def describe(cloudformation: CloudFormationClient, stack_name: str) -> StackView:
     """The stack's state.
 
     Raises
@@ -96,7 +99,10 @@ def token_record_versions(token: str) -> dict[str, int] | None:
 
 
 def update(
-    cloudformation: Any, stack_name: str, role_arn: str | None, record_versions: Mapping[str, int]
+    cloudformation: CloudFormationClient,
+    stack_name: str,
+    role_arn: str | None,
+    record_versions: Mapping[str, int],
 ) -> str:
     """Ask CloudFormation to serve the records now; :data:`UPDATE_STARTED`, :data:`CONVERGED`
     ("No updates are to be performed") or :data:`BUSY` (an operation is in progress).

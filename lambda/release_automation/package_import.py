@@ -17,7 +17,7 @@ Importing the same version again returns the package registered the first time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from automation_runtime import UnusableEvent
 from baselines import split_s3_uri
@@ -32,6 +32,10 @@ from platform_contracts.releases import (
     package_arn,
     parse_package_arn,
 )
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
 #: Fields of the source package carried into the imported one (CreateModelPackage members).
 CARRIED_FIELDS = (
@@ -63,9 +67,9 @@ class PackageImport:
     def __init__(
         self,
         *,
-        source_sagemaker: Any,
-        sagemaker: Any,
-        s3: Any,
+        source_sagemaker: SageMakerClient,
+        sagemaker: SageMakerClient,
+        s3: S3Client,
         artifacts_bucket: str,
         previous: PreviousEnvironment,
         partition: str,

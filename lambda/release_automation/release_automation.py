@@ -40,6 +40,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -75,7 +76,7 @@ LOGGED_KEYS = ("event_id", "model", "model_package_version", "stack_status", "at
 
 def retry_delay(attempt: int) -> int:
     """Seconds before retry ``attempt`` (1-based): SQS allows at most 900."""
-    return min(MAX_DELAY_SECONDS, 60 * 2 ** (attempt - 1))
+    return min(MAX_DELAY_SECONDS, int(60 * 2 ** (attempt - 1)))  # int ** int is Any to mypy
 
 
 class ReleaseAutomation:
@@ -136,7 +137,9 @@ class ReleaseAutomation:
 
     # --- entry -------------------------------------------------------------------------
 
-    def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
+    def handle(
+        self, event: Any, context: LambdaContext
+    ) -> dict[str, Any] | PartialItemFailureResponse:
         """Dispatch on the kind of invocation (see the module's docstring)."""
         logger.remove_keys(list(LOGGED_KEYS))  # a warm start keeps the last invocation's keys
         if isinstance(event, dict) and "Records" in event:
@@ -262,5 +265,7 @@ def runtime() -> ReleaseAutomation:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any] | PartialItemFailureResponse:
     return runtime().handle(event, context)

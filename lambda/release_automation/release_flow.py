@@ -7,7 +7,7 @@ outcomes, logged; events that cannot be acted on raise :class:`UnusableEvent`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import baselines
 import model_stack
@@ -27,6 +27,11 @@ from platform_contracts.releases import (
     served_version,
 )
 
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
+
 
 class ReleaseFlow:
     """Applies the release rules to the records, and updates the model stacks."""
@@ -35,9 +40,9 @@ class ReleaseFlow:
         self,
         *,
         records: ReleaseRecords,
-        sagemaker: Any,
-        s3: Any,
-        cloudformation: Any,
+        sagemaker: SageMakerClient,
+        s3: S3Client,
+        cloudformation: CloudFormationClient,
         role_arn: str | None,
         logger: Logger,
     ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from automation_runtime import UnusableEvent
 from botocore.exceptions import ClientError
@@ -25,6 +25,9 @@ from platform_contracts.releases import (
     record_parameter_name,
     served_version,
 )
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_ssm import SSMClient
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class RecordVersion:
 class ReleaseRecords:
     """Reads and writes one environment's release records."""
 
-    def __init__(self, ssm: Any, name_prefix: str) -> None:
+    def __init__(self, ssm: SSMClient, name_prefix: str) -> None:
         self.ssm = ssm
         self.name_prefix = name_prefix
 

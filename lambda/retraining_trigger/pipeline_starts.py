@@ -15,13 +15,17 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from platform_contracts.model_settings import ModelSettings
 from platform_contracts.retraining import Trigger, rule_for, training_data_uri
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sagemaker import SageMakerClient
 
 COOLDOWN_KEY_PREFIX = "cooldown#"
 #: SageMaker's limits of ``PipelineExecutionDisplayName`` and ``...Description``.
@@ -45,8 +49,8 @@ class PipelineStarts:
     def __init__(
         self,
         *,
-        sagemaker: Any,
-        dynamodb: Any,
+        sagemaker: SageMakerClient,
+        dynamodb: DynamoDBClient,
         table_name: str,
         dataset_bucket: str,
         clock: Callable[[], float],
@@ -133,7 +137,9 @@ class PipelineStarts:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            item = error.response.get("Item", {})
+            # ReturnValuesOnConditionCheckFailure puts the holder's item in the error
+            # response, a key the stubs' error response does not declare.
+            item = cast("dict[str, dict[str, str]]", error.response.get("Item", {}))
             return {
                 "event_id": item.get("event_id", {}).get("S"),
                 "trigger": item.get("trigger", {}).get("S"),

@@ -38,6 +38,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -109,7 +110,9 @@ class RetrainingTrigger:
 
     # --- entry -------------------------------------------------------------------------
 
-    def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
+    def handle(
+        self, event: Any, context: LambdaContext
+    ) -> dict[str, Any] | PartialItemFailureResponse:
         """Dispatch on the kind of invocation (see the module's docstring)."""
         logger.remove_keys(list(LOGGED_KEYS))  # a warm start keeps the last invocation's keys
         if isinstance(event, dict) and "Records" in event:
@@ -276,5 +279,7 @@ def runtime() -> RetrainingTrigger:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any] | PartialItemFailureResponse:
     return runtime().handle(event, context)

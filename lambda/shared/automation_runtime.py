@@ -21,12 +21,17 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 
 from platform_contracts.model_settings import ModelSettings, settings_path
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef
+    from mypy_boto3_ssm import SSMClient
 
 T = TypeVar("T")
 
@@ -103,14 +108,14 @@ def field(event: Any, path: str, kind: type[T]) -> T:
 class DeadLetterQueue:
     """Parks unusable events in an SQS queue, with the reason as message attributes."""
 
-    def __init__(self, sqs: Any, queue_url: str, logger: Logger) -> None:
+    def __init__(self, sqs: SQSClient, queue_url: str, logger: Logger) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.logger = logger
 
     def park(self, event: Any, unusable: UnusableEvent) -> dict[str, Any]:
         """Send ``event`` to the queue; log it; return the handler's result for it."""
-        attributes = {
+        attributes: dict[str, MessageAttributeValueTypeDef] = {
             "reason": {"DataType": "String", "StringValue": unusable.reason},
             "reason_detail": {"DataType": "String", "StringValue": unusable.detail[:1000]},
         }
@@ -139,7 +144,7 @@ class ModelCatalogue:
     """
 
     def __init__(
-        self, ssm: Any, name_prefix: str, clock: Callable[[], float] = time.monotonic
+        self, ssm: SSMClient, name_prefix: str, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._provider = SSMProvider(boto3_client=ssm)
         self._prefix = name_prefix
