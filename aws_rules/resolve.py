@@ -281,7 +281,7 @@ class Resolver:
             )
             return self.reference(stack, logical_id, self.resolve(stack, attribute))
         if function in ("Fn::GetStackOutput", "Fn::ImportValue"):
-            return self._output(stack, function, self.resolve(stack, argument))
+            return self._output(function, self.resolve(stack, argument))
         if function == "Fn::Sub":
             return self._sub(stack, argument)
         if function == "Fn::If":
@@ -340,7 +340,7 @@ class Resolver:
             return parameter.get("Default", "{{" + f"{stack.stack_name}.{name}" + "}}")
         return self.reference(stack, name)
 
-    def _output(self, stack: StackTemplate, function: str, argument: Any) -> Any:
+    def _output(self, function: str, argument: Any) -> Any:
         if function == "Fn::ImportValue":
             for other in self.stacks:
                 for output in other.outputs.values():

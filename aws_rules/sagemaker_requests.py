@@ -321,9 +321,13 @@ def _limits(value: Any, shape: Shape, path: str) -> Iterator[str]:
             yield f"Invalid value for parameter {path}: {value!r}, valid values: {', '.join(shape.enum)}"
         if high is not None and len(value) > high and not is_opaque(value):
             yield f"Invalid length for parameter {path}, value: {len(value)}, valid max length: {high}"
-    elif shape.type_name in ("integer", "long", "float", "double"):
-        if high is not None and isinstance(value, (int, float)) and value > high:
-            yield f"Invalid range for parameter {path}, value: {value}, valid max value: {high}"
+    elif (
+        shape.type_name in ("integer", "long", "float", "double")
+        and high is not None
+        and isinstance(value, (int, float))
+        and value > high
+    ):
+        yield f"Invalid range for parameter {path}, value: {value}, valid max value: {high}"
 
 
 def requests(resolver: Resolver) -> Iterator[ApiRequest | Finding]:

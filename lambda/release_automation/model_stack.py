@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
@@ -61,7 +61,7 @@ def describe(cloudformation: CloudFormationClient, stack_name: str) -> StackView
 
     Raises
     ------
-    UnusableEvent
+    UnusableEventError
         ``stack-missing`` when the stack does not exist.
     """
     try:
@@ -69,7 +69,9 @@ def describe(cloudformation: CloudFormationClient, stack_name: str) -> StackView
     except ClientError as error:
         message = str(error.response.get("Error", {}).get("Message", ""))
         if "does not exist" in message:
-            raise UnusableEvent("stack-missing", f"stack {stack_name} does not exist") from None
+            raise UnusableEventError(
+                "stack-missing", f"stack {stack_name} does not exist"
+            ) from None
         raise
     stack = stacks[0]
     parameters = stack.get("Parameters", [])
@@ -109,7 +111,7 @@ def update(
 
     Raises
     ------
-    UnusableEvent
+    UnusableEventError
         ``stack-not-updatable`` when the stack is in a state that needs a person
         (``UPDATE_ROLLBACK_FAILED``, ``ROLLBACK_COMPLETE``, ...), or ``stack-missing``.
     """
@@ -117,7 +119,7 @@ def update(
     if stack.status.endswith("_IN_PROGRESS"):
         return BUSY
     if stack.status not in UPDATABLE:
-        raise UnusableEvent(
+        raise UnusableEventError(
             "stack-not-updatable", f"stack {stack_name} is {stack.status}; it needs a person"
         )
     arguments: dict[str, Any] = {

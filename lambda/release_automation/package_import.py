@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from baselines import split_s3_uri
 from botocore.exceptions import ClientError
 from release_events import DirectAction
@@ -125,7 +125,7 @@ class PackageImport:
 
         Raises
         ------
-        UnusableEvent
+        UnusableEventError
             ``not-previous-environment`` when a given ARN is not of that group.
         """
         group = model_package_group_name(self.previous.name_prefix, model)
@@ -135,12 +135,12 @@ class PackageImport:
             try:
                 version = parse_package_arn(action.source_package_arn)[1]
             except ValueError as error:
-                raise UnusableEvent("malformed-event", str(error)) from None
+                raise UnusableEventError("malformed-event", str(error)) from None
         expected = package_arn(
             self.partition, self.previous.region, self.previous.account_id, group, version
         )
         if action.source_package_arn not in (None, expected):
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "not-previous-environment",
                 f"{action.source_package_arn} is not a package of {group} in "
                 f"{self.previous.account_id}/{self.previous.region}",
@@ -152,11 +152,11 @@ class PackageImport:
             package = self.source_sagemaker.describe_model_package(ModelPackageName=source_arn)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ValidationException":
-                raise UnusableEvent("package-not-found", f"{source_arn}: {error}") from None
+                raise UnusableEventError("package-not-found", f"{source_arn}: {error}") from None
             raise
         status = package.get("ModelApprovalStatus")
         if status != "Approved":
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "not-approved-in-source",
                 f"{source_arn} is {status} in {self.previous.name_prefix}; only Approved "
                 "versions are imported",
@@ -182,7 +182,7 @@ class PackageImport:
         if not isinstance(node, dict):
             return node
         if node.get("S3DataType") == "S3Prefix":
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "unsupported-package",
                 f"{'.'.join(path)} names an S3 prefix; only single objects are imported",
             )

@@ -32,7 +32,7 @@ from typing import Any
 
 import boto3
 import model_stack
-from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEvent
+from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEventError
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import (
@@ -153,7 +153,9 @@ class ReleaseAutomation:
         logger.append_keys(event_id=event_id)
         if not isinstance(event_id, str) or not event_id:
             # Without an id there is no idempotency key: park it before the idempotent layer.
-            return self.dead_letters.park(event, UnusableEvent("malformed-event", "id is missing"))
+            return self.dead_letters.park(
+                event, UnusableEventError("malformed-event", "id is missing")
+            )
         self.idempotency_config.register_lambda_context(context)
         return self.handle_eventbridge(event=event)
 
@@ -163,7 +165,7 @@ class ReleaseAutomation:
             if isinstance(change, PackageStateChange):
                 return self._on_package_state_change(change)
             return self._on_stack_status_change(change)
-        except UnusableEvent as unusable:
+        except UnusableEventError as unusable:
             return self.dead_letters.park(event, unusable)
 
     # --- events ------------------------------------------------------------------------
@@ -196,12 +198,12 @@ class ReleaseAutomation:
             model = self.catalogue.by_model(request.model)
             logger.append_keys(model=model.model, attempt=request.attempt)
             if request.attempt > MAX_ATTEMPTS:
-                raise UnusableEvent(
+                raise UnusableEventError(
                     "stack-busy-too-long",
                     f"stack of {model.model} stayed busy for {MAX_ATTEMPTS} attempts",
                 )
             return self._rolled_out(model, {"outcome": "retried"}, attempt=request.attempt)
-        except UnusableEvent as unusable:
+        except UnusableEventError as unusable:
             return self.dead_letters.park({"id": record.message_id, "body": record.body}, unusable)
 
     def _on_direct_action(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -214,9 +216,11 @@ class ReleaseAutomation:
                 outcome = self.flow.promote_candidate(model, action.requested_by)
                 return self._rolled_out(model, outcome)
             if self.importer is None:
-                raise UnusableEvent("no-previous-environment", "this environment imports from none")
+                raise UnusableEventError(
+                    "no-previous-environment", "this environment imports from none"
+                )
             return self.importer.run(model, action)
-        except UnusableEvent as unusable:
+        except UnusableEventError as unusable:
             logger.warning("Action refused", extra={"reason": unusable.reason})
             return {"outcome": "refused", "reason": unusable.reason, "detail": unusable.detail}
 

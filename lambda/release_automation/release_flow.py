@@ -2,7 +2,7 @@
 
 Each method returns the outcome as a dictionary; ``roll_out`` (default true) says whether
 the model's stack must then be updated. Refusals (a withdrawn or older version) are
-outcomes, logged; events that cannot be acted on raise :class:`UnusableEvent`.
+outcomes, logged; events that cannot be acted on raise :class:`UnusableEventError`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import baselines
 import model_stack
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from release_events import StackStatusChange
@@ -129,13 +129,15 @@ class ReleaseFlow:
         """champion := candidate (``make release-promote``)."""
         slots = _slots(_release(model))
         if Slot.CANDIDATE not in slots:
-            raise UnusableEvent("no-candidate-slot", f"{model.model} has no challenger or shadow")
+            raise UnusableEventError(
+                "no-candidate-slot", f"{model.model} has no challenger or shadow"
+            )
         candidate = self.records.current(model.model, Slot.CANDIDATE)
         version = served_version(candidate)
         if version is None:
-            raise UnusableEvent("no-candidate", f"{model.model} has no candidate yet")
+            raise UnusableEventError("no-candidate", f"{model.model} has no candidate yet")
         if version in self.records.withdrawn(model.model, slots):
-            raise UnusableEvent("withdrawn", f"candidate v{version} was withdrawn")
+            raise UnusableEventError("withdrawn", f"candidate v{version} was withdrawn")
         if self.records.current(model.model, Slot.CHAMPION) == candidate:
             return {"outcome": "already-champion", "model_package_arn": candidate}
         self.records.write(
@@ -164,7 +166,7 @@ class ReleaseFlow:
             if not marked:
                 # Not a record's fault (or its history is gone): updating again would fail
                 # again, so the event is parked (the dead-letter alarm calls a person).
-                raise UnusableEvent(
+                raise UnusableEventError(
                     "rollout-failed",
                     f"stack {stack.name} rolled back ({change.reason}) although it serves "
                     "every record it tried",
@@ -227,7 +229,7 @@ class ReleaseFlow:
             return dict(self.sagemaker.describe_model_package(ModelPackageName=arn))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ValidationException":
-                raise UnusableEvent("package-not-found", f"{arn}: {error}") from None
+                raise UnusableEventError("package-not-found", f"{arn}: {error}") from None
             raise
 
     def _usable(self, value: str, withdrawn: set[int]) -> bool:
@@ -243,7 +245,7 @@ class ReleaseFlow:
 
 def _release(model: ModelSettings) -> ReleaseSettings:
     if model.release is None:
-        raise UnusableEvent("not-served", f"model {model.model} has no release settings")
+        raise UnusableEventError("not-served", f"model {model.model} has no release settings")
     return model.release
 
 
@@ -251,9 +253,9 @@ def _slots(release: ReleaseSettings) -> tuple[Slot, ...]:
     try:
         slots = tuple(Slot(name) for name in release.slots)
     except ValueError as error:
-        raise UnusableEvent("invalid-settings", f"release.slots: {error}") from None
+        raise UnusableEventError("invalid-settings", f"release.slots: {error}") from None
     if Slot.CHAMPION not in slots:
-        raise UnusableEvent("invalid-settings", "release.slots has no champion")
+        raise UnusableEventError("invalid-settings", "release.slots has no champion")
     return slots
 
 

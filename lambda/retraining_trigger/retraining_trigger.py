@@ -31,7 +31,7 @@ from typing import Any
 
 import boto3
 from arrivals import Arrivals, delay_seconds
-from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEvent
+from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEventError
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -124,7 +124,9 @@ class RetrainingTrigger:
         logger.append_keys(event_id=event_id)
         if not isinstance(event_id, str) or not event_id:
             # Without an id there is no idempotency key: park it before the idempotent layer.
-            return self.dead_letters.park(event, UnusableEvent("malformed-event", "id is missing"))
+            return self.dead_letters.park(
+                event, UnusableEventError("malformed-event", "id is missing")
+            )
         self.idempotency_config.register_lambda_context(context)
         return self.handle_eventbridge(event=event)
 
@@ -136,7 +138,7 @@ class RetrainingTrigger:
             if isinstance(change, AlarmStateChange):
                 return self._on_alarm(change, event["id"])
             return self._on_object_created(change, event["id"])
-        except UnusableEvent as unusable:
+        except UnusableEventError as unusable:
             return self.dead_letters.park(event, unusable)
 
     # --- drift ---------------------------------------------------------------------------
@@ -180,7 +182,7 @@ class RetrainingTrigger:
 
     def _on_object_created(self, created: ObjectCreated, event_id: str) -> dict[str, Any]:
         if created.bucket != self.settings.dataset_bucket_name:
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "unexpected-bucket",
                 f"bucket {created.bucket!r} is not {self.settings.dataset_bucket_name!r}",
             )
@@ -207,7 +209,7 @@ class RetrainingTrigger:
             arrival = parse_arrival(record.body)
             logger.append_keys(arrival_id=arrival.arrival_id)
             model = self.catalogue.by_model(arrival.model)
-        except UnusableEvent as unusable:
+        except UnusableEventError as unusable:
             return self.dead_letters.park({"id": record.message_id, "body": record.body}, unusable)
         logger.append_keys(model=model.model, trigger=Trigger.NEW_DATA.value)
         latest = self.arrivals.latest(model.model)

@@ -1,6 +1,6 @@
 """The events the retraining trigger acts on, checked and typed.
 
-Every parser raises :class:`automation_runtime.UnusableEvent` (a missing or wrong-typed
+Every parser raises :class:`automation_runtime.UnusableEventError` (a missing or wrong-typed
 field, another account, an unsupported kind), so that the event is parked with the reason
 on its first attempt. The EventBridge events are AWS's (samples with their documentation
 pages: ``tests/events/``):
@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from automation_runtime import UnusableEvent, field
+from automation_runtime import UnusableEventError, field
 
 PROCESSING_JOB_STATE_CHANGE = ("aws.sagemaker", "SageMaker Processing Job State Change")
 ALARM_STATE_CHANGE = ("aws.cloudwatch", "CloudWatch Alarm State Change")
@@ -77,7 +77,7 @@ def parse_eventbridge(
     """The typed event, if it is one of ``account_id``'s this function acts on."""
     account = field(event, "account", str)
     if account != account_id:
-        raise UnusableEvent("wrong-account", f"account {account!r} is not {account_id!r}")
+        raise UnusableEventError("wrong-account", f"account {account!r} is not {account_id!r}")
     kind = (field(event, "source", str), field(event, "detail-type", str))
     if kind == PROCESSING_JOB_STATE_CHANGE:
         return MonitoringRun(
@@ -97,7 +97,7 @@ def parse_eventbridge(
             bucket=field(event, "detail.bucket.name", str),
             key=field(event, "detail.object.key", str),
         )
-    raise UnusableEvent("unsupported-event", f"source and detail-type {kind} are not handled")
+    raise UnusableEventError("unsupported-event", f"source and detail-type {kind} are not handled")
 
 
 def _optional_text(event: Any, path: str) -> str:
@@ -121,10 +121,10 @@ def parse_arrival(body: str) -> Arrival:
     try:
         message = json.loads(body)
     except json.JSONDecodeError as error:
-        raise UnusableEvent("malformed-event", f"message body is not JSON: {error}") from None
+        raise UnusableEventError("malformed-event", f"message body is not JSON: {error}") from None
     kind = field(message, "kind", str)
     if kind != ARRIVAL:
-        raise UnusableEvent("malformed-event", f"kind {kind!r} is not {ARRIVAL!r}")
+        raise UnusableEventError("malformed-event", f"kind {kind!r} is not {ARRIVAL!r}")
     return Arrival(
         model=field(message, "model", str),
         arrival_id=field(message, "arrival_id", str),

@@ -11,7 +11,7 @@ unusable events in one way:
   document, read with ``GetParametersByPath`` once per cold start (Powertools parameters,
   cached) and read again when an event names a model it does not know yet.
 - :func:`field`: a typed read of an event field; a missing or wrong-typed field raises
-  :class:`UnusableEvent`, which :class:`DeadLetterQueue` parks with the reason on the first
+  :class:`UnusableEventError`, which :class:`DeadLetterQueue` parks with the reason on the first
   attempt (no retry storm). AWS errors are not caught here: they propagate and are retried.
 """
 
@@ -71,7 +71,7 @@ def optional(
     return required(environ, name, pattern, allowed)
 
 
-class UnusableEvent(Exception):
+class UnusableEventError(Exception):
     """The event cannot be acted on: it is parked in the dead-letter queue, never retried."""
 
     def __init__(self, reason: str, detail: str) -> None:
@@ -88,7 +88,7 @@ def field(event: Any, path: str, kind: type[T]) -> T:
 
     Raises
     ------
-    UnusableEvent
+    UnusableEventError
         ``malformed-event``, naming the field, when it is missing, empty or of another type
         (a ``bool`` is not an ``int``).
     """
@@ -96,12 +96,12 @@ def field(event: Any, path: str, kind: type[T]) -> T:
     for part in path.split("."):
         value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
         if value is _MISSING:
-            raise UnusableEvent("malformed-event", f"{path} is missing")
+            raise UnusableEventError("malformed-event", f"{path} is missing")
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         shown = json.dumps(value, default=str)[:80]
-        raise UnusableEvent("malformed-event", f"{path} is {shown}, not {kind.__name__}")
+        raise UnusableEventError("malformed-event", f"{path} is {shown}, not {kind.__name__}")
     if kind is str and not value:
-        raise UnusableEvent("malformed-event", f"{path} is empty")
+        raise UnusableEventError("malformed-event", f"{path} is empty")
     return value
 
 
@@ -113,7 +113,7 @@ class DeadLetterQueue:
         self.queue_url = queue_url
         self.logger = logger
 
-    def park(self, event: Any, unusable: UnusableEvent) -> dict[str, Any]:
+    def park(self, event: Any, unusable: UnusableEventError) -> dict[str, Any]:
         """Send ``event`` to the queue; log it; return the handler's result for it."""
         attributes: dict[str, MessageAttributeValueTypeDef] = {
             "reason": {"DataType": "String", "StringValue": unusable.reason},
@@ -210,7 +210,7 @@ class ModelCatalogue:
 
         Raises
         ------
-        UnusableEvent
+        UnusableEventError
             ``invalid-settings`` when the document of the ``hint`` model does not parse, or
             ``unknown-model`` when no document matches.
         """
@@ -225,8 +225,8 @@ class ModelCatalogue:
         suspect = hint if callable(hint) else hint.__eq__
         invalid = next((error for name, error in self.invalid.items() if suspect(name)), None)
         if invalid is not None:
-            raise UnusableEvent("invalid-settings", invalid)
-        raise UnusableEvent("unknown-model", f"no settings document under {self._path} {what}")
+            raise UnusableEventError("invalid-settings", invalid)
+        raise UnusableEventError("unknown-model", f"no settings document under {self._path} {what}")
 
     def _match(self, matches: Callable[[ModelSettings], bool]) -> ModelSettings | None:
         return next((model for model in self.models.values() if matches(model)), None)
