@@ -17,6 +17,7 @@ Importing the same version again returns the package registered the first time.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from automation_runtime import UnusableEventError
@@ -61,25 +62,16 @@ def imported_marker(source_arn: str) -> str:
     return f"imported from {source_arn}"
 
 
+@dataclass(kw_only=True)
 class PackageImport:
     """Copies one approved package of the previous environment into this one."""
 
-    def __init__(
-        self,
-        *,
-        source_sagemaker: SageMakerClient,
-        sagemaker: SageMakerClient,
-        s3: S3Client,
-        artifacts_bucket: str,
-        previous: PreviousEnvironment,
-        partition: str,
-    ) -> None:
-        self.source_sagemaker = source_sagemaker
-        self.sagemaker = sagemaker
-        self.s3 = s3
-        self.artifacts_bucket = artifacts_bucket
-        self.previous = previous
-        self.partition = partition
+    source_sagemaker: SageMakerClient
+    sagemaker: SageMakerClient
+    s3: S3Client
+    artifacts_bucket: str
+    previous: PreviousEnvironment
+    partition: str
 
     def run(self, model: ModelSettings, action: DirectAction) -> dict[str, Any]:
         """Import the version ``action`` names; the outcome as the invocation's result."""

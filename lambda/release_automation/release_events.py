@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from automation_runtime import UnusableEventError, field
+from automation_runtime import UnusableEventError, eventbridge_kind, field, queue_message
 
 from platform_contracts.releases import IMPORT, PROMOTE_CANDIDATE, parse_package_arn
 
@@ -70,10 +70,7 @@ class DirectAction:
 
 def parse_eventbridge(event: Any, account_id: str) -> PackageStateChange | StackStatusChange:
     """The typed event, if it is one of ``account_id``'s this function acts on."""
-    account = field(event, "account", str)
-    if account != account_id:
-        raise UnusableEventError("wrong-account", f"account {account!r} is not {account_id!r}")
-    kind = (field(event, "source", str), field(event, "detail-type", str))
+    kind = eventbridge_kind(event, account_id)
     if kind == PACKAGE_STATE_CHANGE:
         return _package_state_change(event)
     if kind == STACK_STATUS_CHANGE:
@@ -121,12 +118,7 @@ def _stack_status_change(event: Any) -> StackStatusChange:
 
 def parse_retry_message(body: str) -> RollOutRequest:
     """A retry queue message's body."""
-    try:
-        message = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise UnusableEventError("malformed-event", f"message body is not JSON: {error}") from None
-    if field(message, "kind", str) != ROLL_OUT:
-        raise UnusableEventError("malformed-event", f"kind {message['kind']!r} is not {ROLL_OUT!r}")
+    message = queue_message(body, ROLL_OUT)
     attempt = field(message, "attempt", int)
     if attempt < 1:
         raise UnusableEventError("malformed-event", f"attempt {attempt} is not positive")

@@ -7,6 +7,7 @@ outcomes, logged; events that cannot be acted on raise :class:`UnusableEventErro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import baselines
@@ -33,25 +34,16 @@ if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime 
     from mypy_boto3_sagemaker import SageMakerClient
 
 
+@dataclass(kw_only=True)
 class ReleaseFlow:
     """Applies the release rules to the records, and updates the model stacks."""
 
-    def __init__(
-        self,
-        *,
-        records: ReleaseRecords,
-        sagemaker: SageMakerClient,
-        s3: S3Client,
-        cloudformation: CloudFormationClient,
-        role_arn: str | None,
-        logger: Logger,
-    ) -> None:
-        self.records = records
-        self.sagemaker = sagemaker
-        self.s3 = s3
-        self.cloudformation = cloudformation
-        self.role_arn = role_arn
-        self.logger = logger
+    records: ReleaseRecords
+    sagemaker: SageMakerClient
+    s3: S3Client
+    cloudformation: CloudFormationClient
+    role_arn: str | None
+    logger: Logger
 
     # --- approvals ---------------------------------------------------------------------
 

@@ -43,25 +43,16 @@ class StartRequest:
     description: str
 
 
+@dataclass(kw_only=True)
 class PipelineStarts:
     """Starts the pipelines (see the module's docstring)."""
 
-    def __init__(
-        self,
-        *,
-        sagemaker: SageMakerClient,
-        dynamodb: DynamoDBClient,
-        table_name: str,
-        dataset_bucket: str,
-        clock: Callable[[], float],
-        logger: Logger,
-    ) -> None:
-        self.sagemaker = sagemaker
-        self.dynamodb = dynamodb
-        self.table_name = table_name
-        self.dataset_bucket = dataset_bucket
-        self.clock = clock
-        self.logger = logger
+    sagemaker: SageMakerClient
+    dynamodb: DynamoDBClient
+    table_name: str
+    dataset_bucket: str
+    clock: Callable[[], float]
+    logger: Logger
 
     def start(self, request: StartRequest) -> dict[str, Any]:
         """Start the model's pipeline unless it is in its cool-down; the outcome."""

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from automation_runtime import UnusableEventError, field
+from automation_runtime import UnusableEventError, eventbridge_kind, field, queue_message
 
 PROCESSING_JOB_STATE_CHANGE = ("aws.sagemaker", "SageMaker Processing Job State Change")
 ALARM_STATE_CHANGE = ("aws.cloudwatch", "CloudWatch Alarm State Change")
@@ -75,10 +75,7 @@ def parse_eventbridge(
     event: Any, account_id: str
 ) -> MonitoringRun | AlarmStateChange | ObjectCreated:
     """The typed event, if it is one of ``account_id``'s this function acts on."""
-    account = field(event, "account", str)
-    if account != account_id:
-        raise UnusableEventError("wrong-account", f"account {account!r} is not {account_id!r}")
-    kind = (field(event, "source", str), field(event, "detail-type", str))
+    kind = eventbridge_kind(event, account_id)
     if kind == PROCESSING_JOB_STATE_CHANGE:
         return MonitoringRun(
             schedule=field(event, "detail.Environment.sagemaker_monitoring_schedule_name", str),
@@ -118,13 +115,7 @@ def event_value(event: Any, path: str) -> Any:
 
 def parse_arrival(body: str) -> Arrival:
     """An arrivals queue message's body."""
-    try:
-        message = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise UnusableEventError("malformed-event", f"message body is not JSON: {error}") from None
-    kind = field(message, "kind", str)
-    if kind != ARRIVAL:
-        raise UnusableEventError("malformed-event", f"kind {kind!r} is not {ARRIVAL!r}")
+    message = queue_message(body, ARRIVAL)
     return Arrival(
         model=field(message, "model", str),
         arrival_id=field(message, "arrival_id", str),

@@ -14,8 +14,10 @@ from automation_runtime import (
     ModelCatalogue,
     SettingsError,
     UnusableEventError,
+    eventbridge_kind,
     field,
     optional,
+    queue_message,
     required,
 )
 from aws_lambda_powertools import Logger
@@ -95,6 +97,30 @@ def test_a_missing_or_wrong_typed_field_is_unusable_with_its_path(event, kind, d
 
 def test_a_present_field_of_the_right_type_is_returned():
     assert field({"detail": {"version": 3}}, "detail.version", int) == 3
+
+
+def test_an_eventbridge_event_is_its_source_and_detail_type_when_of_the_account():
+    event = {"account": "123456789012", "source": "aws.s3", "detail-type": "Object Created"}
+
+    assert eventbridge_kind(event, "123456789012") == ("aws.s3", "Object Created")
+    with pytest.raises(UnusableEventError) as raised:
+        eventbridge_kind(event, "210987654321")
+    assert raised.value.reason == "wrong-account"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("not json", "message body is not JSON"),
+        ('["a list"]', "kind is missing"),
+        ('{"kind": "other"}', "kind 'other' is not 'arrival'"),
+    ],
+)
+def test_a_queue_message_must_be_a_json_object_of_its_kind(body, detail):
+    assert queue_message('{"kind": "arrival", "model": "m"}', "arrival")["model"] == "m"
+    with pytest.raises(UnusableEventError) as raised:
+        queue_message(body, "arrival")
+    assert raised.value.reason == "malformed-event" and raised.value.detail.startswith(detail)
 
 
 # --- Parking --------------------------------------------------------------------------------
