@@ -386,9 +386,8 @@ class AutomationFunction(ABC, Generic[SettingsT]):
         message to :meth:`on_message`, failures reported per item; a direct invocation to
         :meth:`on_direct`; an EventBridge event, once per event id, to :meth:`on_eventbridge`.
         An unusable event is parked in the dead-letter queue with the reason."""
-        self.logger.remove_keys(
-            list(self.logged_keys)
-        )  # a warm start keeps the last invocation's keys
+        # A warm start keeps the last invocation's keys.
+        self.logger.remove_keys(list(self.logged_keys))
         if isinstance(event, dict) and "Records" in event:
             processor = BatchProcessor(event_type=EventType.SQS)
             return process_partial_response(
