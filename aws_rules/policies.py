@@ -14,7 +14,7 @@ it lets a ``Deny`` apply (both the conservative choice, so that a finding is nev
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -130,19 +130,19 @@ def principal_applies(statement: Mapping[str, Any], request: Request) -> bool:
     if request.service is not None:
         return request.service in services or "*" in as_list(principal.get("AWS"))
     for entry in map(str, as_list(principal.get("AWS"))):
-        if re.fullmatch(r"\d{12}", entry):
-            entry = f"arn:aws:iam::{entry}:root"
-        if entry == "*" or entry == request.principal_arn:
+        arn = f"arn:aws:iam::{entry}:root" if re.fullmatch(r"\d{12}", entry) else entry
+        if arn in ("*", request.principal_arn):
             return True
     return False
 
 
-_OPERATORS = {
+#: Condition operator -> test of (the policy's pattern, the context's value).
+_OPERATORS: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": lambda pattern, value: pattern == value,
     "StringEqualsIgnoreCase": lambda pattern, value: pattern.lower() == value.lower(),
-    "StringLike": lambda pattern, value: matches(pattern, value),
+    "StringLike": matches,
     "ArnEquals": lambda pattern, value: pattern == value,
-    "ArnLike": lambda pattern, value: matches(pattern, value),
+    "ArnLike": matches,
     "Bool": lambda pattern, value: pattern.lower() == value.lower(),
     "NumericEquals": lambda pattern, value: float(value) == float(pattern),
     "NumericLessThan": lambda pattern, value: float(value) < float(pattern),

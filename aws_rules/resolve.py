@@ -281,7 +281,7 @@ class Resolver:
             )
             return self.reference(stack, logical_id, self.resolve(stack, attribute))
         if function in ("Fn::GetStackOutput", "Fn::ImportValue"):
-            return self._output(stack, function, self.resolve(stack, argument))
+            return self._output(function, self.resolve(stack, argument))
         if function == "Fn::Sub":
             return self._sub(stack, argument)
         if function == "Fn::If":
@@ -340,7 +340,7 @@ class Resolver:
             return parameter.get("Default", "{{" + f"{stack.stack_name}.{name}" + "}}")
         return self.reference(stack, name)
 
-    def _output(self, stack: StackTemplate, function: str, argument: Any) -> Any:
+    def _output(self, function: str, argument: Any) -> Any:
         if function == "Fn::ImportValue":
             for other in self.stacks:
                 for output in other.outputs.values():
@@ -348,11 +348,11 @@ class Resolver:
                     if export == argument:
                         return self.resolve(other, output["Value"])
             return "{{import:" + _text(argument) + "}}"
-        other = self._by_name.get(str(argument.get("StackName")))
-        output = other.outputs.get(str(argument.get("OutputName"))) if other else None
-        if other is None or output is None:
+        holder = self._by_name.get(str(argument.get("StackName")))
+        named = holder.outputs.get(str(argument.get("OutputName"))) if holder else None
+        if holder is None or named is None:
             return "{{output:" + json.dumps(argument, sort_keys=True) + "}}"
-        return self.resolve(other, output["Value"])
+        return self.resolve(holder, named["Value"])
 
     def _sub(self, stack: StackTemplate, argument: Any) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument

@@ -33,7 +33,15 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from botocore.model import OperationModel, Shape, StructureShape
+from botocore.model import (
+    ListShape,
+    MapShape,
+    OperationModel,
+    ServiceModel,
+    Shape,
+    StringShape,
+    StructureShape,
+)
 from botocore.validate import ParamValidator
 
 from aws_rules.findings import CheckResult, Finding
@@ -110,13 +118,21 @@ class ApiRequest:
 
 
 @cache
-def sagemaker_model() -> Any:
+def sagemaker_model() -> ServiceModel:
     """botocore's SageMaker service model (installed with botocore, no network)."""
     return botocore.session.get_session().get_service_model("sagemaker")
 
 
 def operation(name: str) -> OperationModel:
     return sagemaker_model().operation_model(name)
+
+
+def input_shape(name: str) -> StructureShape:
+    """The request shape of operation ``name`` (every ``Create*`` call has one)."""
+    shape = operation(name).input_shape
+    if shape is None:
+        raise ValueError(f"SageMaker's {name} takes no input")
+    return shape
 
 
 # --- requests of the templates ---------------------------------------------------------
@@ -129,10 +145,7 @@ def resource_requests(resolver: Resolver) -> Iterator[ApiRequest]:
         for name in CLOUDFORMATION_ONLY.get(at.type, ()):
             properties.pop(name, None)
         name_member = name_property(at.type)
-        if (
-            name_member
-            and name_member in operation(RESOURCE_OPERATIONS[at.type]).input_shape.members
-        ):
+        if name_member and name_member in input_shape(RESOURCE_OPERATIONS[at.type]).members:
             # CloudFormation names the resource when the template does not.
             properties.setdefault(name_member, resolver.physical_name(at.stack, at.logical_id))
         if at.type == "AWS::SageMaker::Pipeline":
@@ -212,7 +225,7 @@ def is_opaque(value: Any) -> bool:
 def placeholder(shape: Shape) -> Any:
     """A value of ``shape``'s type that meets its constraints."""
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if shape.type_name == "string":
+    if isinstance(shape, StringShape):
         if shape.enum:
             return shape.enum[0]
         length = max(int(low or 1), 1)
@@ -227,9 +240,9 @@ def placeholder(shape: Shape) -> Any:
         return float(low) if low is not None else 1.0
     if shape.type_name == "boolean":
         return False
-    if shape.type_name == "list":
+    if isinstance(shape, ListShape):
         return [placeholder(shape.member) for _ in range(max(int(low or 1), 1))]
-    if shape.type_name == "structure":
+    if isinstance(shape, StructureShape):
         return {name: placeholder(shape.members[name]) for name in shape.required_members}
     if shape.type_name == "map":
         return {}
@@ -244,15 +257,15 @@ def to_api(value: Any, shape: Shape) -> Any:
     if is_expression(value) or (is_opaque(value) and shape.type_name != "string"):
         return placeholder(shape)
     kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
         members = shape.members
         return {
             key: to_api(item, members[key]) if key in members else item
             for key, item in value.items()
         }
-    if kind == "list" and isinstance(value, list):
+    if isinstance(shape, ListShape) and isinstance(value, list):
         return [to_api(item, shape.member) for item in value]
-    if kind == "map" and isinstance(value, dict):
+    if isinstance(shape, MapShape) and isinstance(value, dict):
         return {str(key): to_api(item, shape.value) for key, item in value.items()}
     return _scalar(value, kind)
 
@@ -280,8 +293,7 @@ def _scalar(value: Any, kind: str) -> Any:
 
 def validate(request: ApiRequest) -> list[str]:
     """Problems of one request against its operation's input shape (empty when valid)."""
-    shape = operation(request.operation).input_shape
-    assert isinstance(shape, StructureShape)
+    shape = input_shape(request.operation)
     params = to_api(request.params, shape)
     report = ParamValidator().validate(params, shape)
     problems = report.generate_report().splitlines() if report.has_errors() else []
@@ -292,26 +304,30 @@ def validate(request: ApiRequest) -> list[str]:
 def _limits(value: Any, shape: Shape, path: str) -> Iterator[str]:
     """Maximums and enums of the service model (botocore checks neither)."""
     high = shape.metadata.get("max")
-    if shape.type_name == "structure" and isinstance(value, dict):
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
         for key, item in value.items():
             if key in shape.members:
                 yield from _limits(item, shape.members[key], f"{path}.{key}")
-    elif shape.type_name == "list" and isinstance(value, list):
+    elif isinstance(shape, ListShape) and isinstance(value, list):
         if high is not None and len(value) > high:
             yield f"Invalid length for parameter {path}, value: {len(value)}, valid max length: {high}"
         for index, item in enumerate(value):
             yield from _limits(item, shape.member, f"{path}[{index}]")
-    elif shape.type_name == "map" and isinstance(value, dict):
+    elif isinstance(shape, MapShape) and isinstance(value, dict):
         for key, item in value.items():
             yield from _limits(item, shape.value, f"{path}.{key}")
-    elif shape.type_name == "string" and isinstance(value, str):
+    elif isinstance(shape, StringShape) and isinstance(value, str):
         if shape.enum and value not in shape.enum and not is_opaque(value):
             yield f"Invalid value for parameter {path}: {value!r}, valid values: {', '.join(shape.enum)}"
         if high is not None and len(value) > high and not is_opaque(value):
             yield f"Invalid length for parameter {path}, value: {len(value)}, valid max length: {high}"
-    elif shape.type_name in ("integer", "long", "float", "double"):
-        if high is not None and isinstance(value, (int, float)) and value > high:
-            yield f"Invalid range for parameter {path}, value: {value}, valid max value: {high}"
+    elif (
+        shape.type_name in ("integer", "long", "float", "double")
+        and high is not None
+        and isinstance(value, (int, float))
+        and value > high
+    ):
+        yield f"Invalid range for parameter {path}, value: {value}, valid max value: {high}"
 
 
 def requests(resolver: Resolver) -> Iterator[ApiRequest | Finding]:

@@ -30,7 +30,8 @@ import re
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -42,6 +43,10 @@ from platform_contracts.releases import (
     change_description,
     parse_package_arn,
 )
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_ssm import SSMClient
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
@@ -67,7 +72,7 @@ def _property(event: dict[str, Any], name: str) -> str:
     return value
 
 
-def release_record(event: dict[str, Any], ssm: Any) -> tuple[str, dict[str, str]]:
+def release_record(event: dict[str, Any], ssm: SSMClient) -> tuple[str, dict[str, str]]:
     """(physical id, attributes) of a ``Custom::ReleaseRecord`` request."""
     name = _property(event, "ParameterName")
     if not _RECORD_NAME.match(name):
@@ -92,7 +97,7 @@ def release_record(event: dict[str, Any], ssm: Any) -> tuple[str, dict[str, str]
     return name, {}
 
 
-def model_package(event: dict[str, Any], sagemaker: Any) -> tuple[str, dict[str, str]]:
+def model_package(event: dict[str, Any], sagemaker: SageMakerClient) -> tuple[str, dict[str, str]]:
     """(physical id, attributes) of a ``Custom::ModelPackage`` request."""
     arn = _property(event, "ModelPackageArn")
     if event["RequestType"] == "Delete":
@@ -105,13 +110,15 @@ def model_package(event: dict[str, Any], sagemaker: Any) -> tuple[str, dict[str,
     status = package.get("ModelApprovalStatus")
     if status != "Approved":
         raise ResolutionError(f"model package {arn} is {status}, not Approved")
-    containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
-    model_data_url = containers[0].get("ModelDataUrl")
+    specification = package.get("InferenceSpecification")
+    containers = specification.get("Containers") if specification else None
+    first: Mapping[str, Any] = containers[0] if containers else {}
+    model_data_url = first.get("ModelDataUrl")
     if not model_data_url:
         raise ResolutionError(f"model package {arn} has no ModelDataUrl in its first container")
     return arn, {
         "ModelDataUrl": model_data_url,
-        "Image": containers[0].get("Image", ""),
+        "Image": first.get("Image", ""),
         "ModelPackageVersion": str(package.get("ModelPackageVersion", "")),
     }
 

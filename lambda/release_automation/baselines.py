@@ -8,7 +8,10 @@ model's stack can point each monitor at the released version's own baselines.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_s3 import S3Client
 
 #: Drift-check baselines of a package -> (monitor folder, file name) the monitors read.
 BASELINE_FILES = {
@@ -28,7 +31,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def publish(s3: Any, package: dict[str, Any], baselines_uri: str | None, version: int) -> list[str]:
+def publish(
+    s3: S3Client, package: dict[str, Any], baselines_uri: str | None, version: int
+) -> list[str]:
     """Copy ``package``'s baselines under ``baselines_uri``; return the URIs written.
 
     The objects are written with the destination bucket's default encryption (the

@@ -13,10 +13,13 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_cloudformation import CloudFormationClient
 
 #: Prefix of the ``ClientRequestToken`` of the updates this function starts; the stack's
 #: status change events carry it, so a rollback of one of them is told from others.
@@ -53,12 +56,12 @@ class StackView:
         return self.resolved.get(record_name)
 
 
-def describe(cloudformation: Any, stack_name: str) -> StackView:
+def describe(cloudformation: CloudFormationClient, stack_name: str) -> StackView:
     """The stack's state.
 
     Raises
     ------
-    UnusableEvent
+    UnusableEventError
         ``stack-missing`` when the stack does not exist.
     """
     try:
@@ -66,7 +69,9 @@ def describe(cloudformation: Any, stack_name: str) -> StackView:
     except ClientError as error:
         message = str(error.response.get("Error", {}).get("Message", ""))
         if "does not exist" in message:
-            raise UnusableEvent("stack-missing", f"stack {stack_name} does not exist") from None
+            raise UnusableEventError(
+                "stack-missing", f"stack {stack_name} does not exist"
+            ) from None
         raise
     stack = stacks[0]
     parameters = stack.get("Parameters", [])
@@ -96,14 +101,17 @@ def token_record_versions(token: str) -> dict[str, int] | None:
 
 
 def update(
-    cloudformation: Any, stack_name: str, role_arn: str | None, record_versions: Mapping[str, int]
+    cloudformation: CloudFormationClient,
+    stack_name: str,
+    role_arn: str | None,
+    record_versions: Mapping[str, int],
 ) -> str:
     """Ask CloudFormation to serve the records now; :data:`UPDATE_STARTED`, :data:`CONVERGED`
     ("No updates are to be performed") or :data:`BUSY` (an operation is in progress).
 
     Raises
     ------
-    UnusableEvent
+    UnusableEventError
         ``stack-not-updatable`` when the stack is in a state that needs a person
         (``UPDATE_ROLLBACK_FAILED``, ``ROLLBACK_COMPLETE``, ...), or ``stack-missing``.
     """
@@ -111,7 +119,7 @@ def update(
     if stack.status.endswith("_IN_PROGRESS"):
         return BUSY
     if stack.status not in UPDATABLE:
-        raise UnusableEvent(
+        raise UnusableEventError(
             "stack-not-updatable", f"stack {stack_name} is {stack.status}; it needs a person"
         )
     arguments: dict[str, Any] = {

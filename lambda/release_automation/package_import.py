@@ -17,9 +17,10 @@ Importing the same version again returns the package registered the first time.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from baselines import split_s3_uri
 from botocore.exceptions import ClientError
 from release_events import DirectAction
@@ -32,6 +33,10 @@ from platform_contracts.releases import (
     package_arn,
     parse_package_arn,
 )
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
 #: Fields of the source package carried into the imported one (CreateModelPackage members).
 CARRIED_FIELDS = (
@@ -57,25 +62,16 @@ def imported_marker(source_arn: str) -> str:
     return f"imported from {source_arn}"
 
 
+@dataclass(kw_only=True)
 class PackageImport:
     """Copies one approved package of the previous environment into this one."""
 
-    def __init__(
-        self,
-        *,
-        source_sagemaker: Any,
-        sagemaker: Any,
-        s3: Any,
-        artifacts_bucket: str,
-        previous: PreviousEnvironment,
-        partition: str,
-    ) -> None:
-        self.source_sagemaker = source_sagemaker
-        self.sagemaker = sagemaker
-        self.s3 = s3
-        self.artifacts_bucket = artifacts_bucket
-        self.previous = previous
-        self.partition = partition
+    source_sagemaker: SageMakerClient
+    sagemaker: SageMakerClient
+    s3: S3Client
+    artifacts_bucket: str
+    previous: PreviousEnvironment
+    partition: str
 
     def run(self, model: ModelSettings, action: DirectAction) -> dict[str, Any]:
         """Import the version ``action`` names; the outcome as the invocation's result."""
@@ -121,7 +117,7 @@ class PackageImport:
 
         Raises
         ------
-        UnusableEvent
+        UnusableEventError
             ``not-previous-environment`` when a given ARN is not of that group.
         """
         group = model_package_group_name(self.previous.name_prefix, model)
@@ -131,12 +127,12 @@ class PackageImport:
             try:
                 version = parse_package_arn(action.source_package_arn)[1]
             except ValueError as error:
-                raise UnusableEvent("malformed-event", str(error)) from None
+                raise UnusableEventError("malformed-event", str(error)) from None
         expected = package_arn(
             self.partition, self.previous.region, self.previous.account_id, group, version
         )
         if action.source_package_arn not in (None, expected):
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "not-previous-environment",
                 f"{action.source_package_arn} is not a package of {group} in "
                 f"{self.previous.account_id}/{self.previous.region}",
@@ -148,11 +144,11 @@ class PackageImport:
             package = self.source_sagemaker.describe_model_package(ModelPackageName=source_arn)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ValidationException":
-                raise UnusableEvent("package-not-found", f"{source_arn}: {error}") from None
+                raise UnusableEventError("package-not-found", f"{source_arn}: {error}") from None
             raise
         status = package.get("ModelApprovalStatus")
         if status != "Approved":
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "not-approved-in-source",
                 f"{source_arn} is {status} in {self.previous.name_prefix}; only Approved "
                 "versions are imported",
@@ -178,7 +174,7 @@ class PackageImport:
         if not isinstance(node, dict):
             return node
         if node.get("S3DataType") == "S3Prefix":
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "unsupported-package",
                 f"{'.'.join(path)} names an S3 prefix; only single objects are imported",
             )

@@ -26,26 +26,17 @@ reason on the first attempt; AWS errors raise, so that Lambda (or SQS) retries t
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import boto3
 import model_stack
-from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEvent
+from automation_runtime import AutomationFunction, UnusableEventError
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from package_import import PackageImport
 from release_events import (
@@ -75,11 +66,13 @@ LOGGED_KEYS = ("event_id", "model", "model_package_version", "stack_status", "at
 
 def retry_delay(attempt: int) -> int:
     """Seconds before retry ``attempt`` (1-based): SQS allows at most 900."""
-    return min(MAX_DELAY_SECONDS, 60 * 2 ** (attempt - 1))
+    return min(MAX_DELAY_SECONDS, int(60 * 2 ** (attempt - 1)))  # int ** int is Any to mypy
 
 
-class ReleaseAutomation:
+class ReleaseAutomation(AutomationFunction[ReleaseAutomationSettings]):
     """The function's state for one cold start: settings, clients and the idempotent entry."""
+
+    logged_keys = LOGGED_KEYS
 
     def __init__(
         self,
@@ -88,39 +81,20 @@ class ReleaseAutomation:
         session: boto3.Session | None = None,
         source_session: boto3.Session | None = None,
     ) -> None:
-        session = session or boto3.Session(region_name=settings.region)
-        self.settings = settings
-        self.sqs = session.client("sqs")
-        ssm = session.client("ssm")
-        self.catalogue = ModelCatalogue(ssm, settings.name_prefix)
-        self.dead_letters = DeadLetterQueue(self.sqs, settings.dead_letter_queue_url, logger)
+        super().__init__(
+            settings, session=session, logger=logger, key_prefix=IDEMPOTENCY_KEY_PREFIX
+        )
         self.flow = ReleaseFlow(
-            records=ReleaseRecords(ssm, settings.name_prefix),
-            sagemaker=session.client("sagemaker"),
-            s3=session.client("s3"),
-            cloudformation=session.client("cloudformation"),
+            records=ReleaseRecords(self.ssm, settings.name_prefix),
+            sagemaker=self.session.client("sagemaker"),
+            s3=self.session.client("s3"),
+            cloudformation=self.session.client("cloudformation"),
             role_arn=settings.cloudformation_role_arn,
             logger=logger,
         )
-        self.importer = self._importer(session, source_session)
-        self.idempotency_config = IdempotencyConfig(
-            event_key_jmespath="id",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=settings.idempotency_ttl_seconds,
-        )
-        self.handle_eventbridge: Callable[..., dict[str, Any]] = idempotent_function(
-            data_keyword_argument="event",
-            persistence_store=DynamoDBPersistenceLayer(
-                table_name=settings.idempotency_table_name,
-                boto3_client=session.client("dynamodb"),
-            ),
-            config=self.idempotency_config,
-            key_prefix=IDEMPOTENCY_KEY_PREFIX,
-        )(self._handle_eventbridge)
+        self.importer = self._importer(source_session)
 
-    def _importer(
-        self, session: boto3.Session, source_session: boto3.Session | None
-    ) -> PackageImport | None:
+    def _importer(self, source_session: boto3.Session | None) -> PackageImport | None:
         previous = self.settings.previous
         if previous is None or self.settings.artifacts_bucket_name is None:
             return None
@@ -131,37 +105,17 @@ class ReleaseAutomation:
             s3=self.flow.s3,
             artifacts_bucket=self.settings.artifacts_bucket_name,
             previous=previous,
-            partition=session.get_partition_for_region(self.settings.region),
+            partition=self.session.get_partition_for_region(self.settings.region),
         )
 
     # --- entry -------------------------------------------------------------------------
 
-    def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
-        """Dispatch on the kind of invocation (see the module's docstring)."""
-        logger.remove_keys(list(LOGGED_KEYS))  # a warm start keeps the last invocation's keys
-        if isinstance(event, dict) and "Records" in event:
-            processor = BatchProcessor(event_type=EventType.SQS)
-            return process_partial_response(
-                event=event, record_handler=self._on_retry, processor=processor, context=context
-            )
-        if isinstance(event, dict) and "action" in event:
-            return self._on_direct_action(event)
-        event_id = event.get("id") if isinstance(event, dict) else None
-        logger.append_keys(event_id=event_id)
-        if not isinstance(event_id, str) or not event_id:
-            # Without an id there is no idempotency key: park it before the idempotent layer.
-            return self.dead_letters.park(event, UnusableEvent("malformed-event", "id is missing"))
-        self.idempotency_config.register_lambda_context(context)
-        return self.handle_eventbridge(event=event)
-
-    def _handle_eventbridge(self, event: dict[str, Any]) -> dict[str, Any]:
-        try:
-            change = parse_eventbridge(event, self.settings.account_id)
-            if isinstance(change, PackageStateChange):
-                return self._on_package_state_change(change)
-            return self._on_stack_status_change(change)
-        except UnusableEvent as unusable:
-            return self.dead_letters.park(event, unusable)
+    def on_eventbridge(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A package's approval status changed, or a model stack reached a status."""
+        change = parse_eventbridge(event, self.settings.account_id)
+        if isinstance(change, PackageStateChange):
+            return self._on_package_state_change(change)
+        return self._on_stack_status_change(change)
 
     # --- events ------------------------------------------------------------------------
 
@@ -169,14 +123,14 @@ class ReleaseAutomation:
         model = self.catalogue.by_group(change.group)
         logger.append_keys(model=model.model, model_package_version=change.version)
         if model.release is None:
-            return _ignored(f"model {model.model} is not served")
+            return self.ignored(f"model {model.model} is not served")
         if change.status == "Approved":
             outcome = self.flow.approve(model, change.arn)
         elif change.status == "Rejected":
             outcome = self.flow.reject(model, change.arn)
             self._count("ModelPackageRejected", model)
         else:
-            return _ignored(f"{change.arn} is {change.status}")
+            return self.ignored(f"{change.arn} is {change.status}")
         return self._rolled_out(model, outcome)
 
     def _on_stack_status_change(self, change: StackStatusChange) -> dict[str, Any]:
@@ -187,22 +141,26 @@ class ReleaseAutomation:
             self._count("ReleaseRolledBack", model)
         return self._rolled_out(model, outcome)
 
-    def _on_retry(self, record: SQSRecord) -> dict[str, Any]:
+    def on_message(self, record: SQSRecord) -> dict[str, Any]:
+        """A message of the retry queue: roll the model's stack out again."""
         try:
             request = parse_retry_message(record.body)
             model = self.catalogue.by_model(request.model)
             logger.append_keys(model=model.model, attempt=request.attempt)
             if request.attempt > MAX_ATTEMPTS:
-                raise UnusableEvent(
+                raise UnusableEventError(
                     "stack-busy-too-long",
                     f"stack of {model.model} stayed busy for {MAX_ATTEMPTS} attempts",
                 )
             return self._rolled_out(model, {"outcome": "retried"}, attempt=request.attempt)
-        except UnusableEvent as unusable:
-            return self.dead_letters.park({"id": record.message_id, "body": record.body}, unusable)
+        except UnusableEventError as unusable:
+            return self.park_message(record, unusable)
 
-    def _on_direct_action(self, event: dict[str, Any]) -> dict[str, Any]:
-        """``promote-candidate`` or ``import``; a refusal is the result, not a dead letter."""
+    def on_direct(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """``promote-candidate`` or ``import`` (an ``action``); a refusal is the result, not a
+        dead letter."""
+        if "action" not in event:
+            return None
         try:
             action = parse_direct_action(event)
             model = self.catalogue.by_model(action.model)
@@ -211,9 +169,11 @@ class ReleaseAutomation:
                 outcome = self.flow.promote_candidate(model, action.requested_by)
                 return self._rolled_out(model, outcome)
             if self.importer is None:
-                raise UnusableEvent("no-previous-environment", "this environment imports from none")
+                raise UnusableEventError(
+                    "no-previous-environment", "this environment imports from none"
+                )
             return self.importer.run(model, action)
-        except UnusableEvent as unusable:
+        except UnusableEventError as unusable:
             logger.warning("Action refused", extra={"reason": unusable.reason})
             return {"outcome": "refused", "reason": unusable.reason, "detail": unusable.detail}
 
@@ -245,11 +205,6 @@ class ReleaseAutomation:
             emitted.add_dimension(name="ModelPackageGroup", value=model.model_package_group_name)
 
 
-def _ignored(reason: str) -> dict[str, Any]:
-    logger.info("Event ignored", extra={"reason": reason})
-    return {"outcome": "ignored", "reason": reason}
-
-
 def build(environ: Mapping[str, str], **sessions: boto3.Session) -> ReleaseAutomation:
     """The function for ``environ`` (tests pass their own environment and sessions)."""
     return ReleaseAutomation(load_settings(environ), **sessions)
@@ -262,5 +217,7 @@ def runtime() -> ReleaseAutomation:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any] | PartialItemFailureResponse:
     return runtime().handle(event, context)

@@ -1,6 +1,6 @@
 """The events the release automation acts on, checked and typed.
 
-Every parser raises :class:`automation_runtime.UnusableEvent` (a missing or wrong-typed
+Every parser raises :class:`automation_runtime.UnusableEventError` (a missing or wrong-typed
 field, another account, an unsupported kind), so that the event is parked with the reason
 on its first attempt.
 
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from automation_runtime import UnusableEvent, field
+from automation_runtime import UnusableEventError, eventbridge_kind, field, queue_message
 
 from platform_contracts.releases import IMPORT, PROMOTE_CANDIDATE, parse_package_arn
 
@@ -70,15 +70,12 @@ class DirectAction:
 
 def parse_eventbridge(event: Any, account_id: str) -> PackageStateChange | StackStatusChange:
     """The typed event, if it is one of ``account_id``'s this function acts on."""
-    account = field(event, "account", str)
-    if account != account_id:
-        raise UnusableEvent("wrong-account", f"account {account!r} is not {account_id!r}")
-    kind = (field(event, "source", str), field(event, "detail-type", str))
+    kind = eventbridge_kind(event, account_id)
     if kind == PACKAGE_STATE_CHANGE:
         return _package_state_change(event)
     if kind == STACK_STATUS_CHANGE:
         return _stack_status_change(event)
-    raise UnusableEvent("unsupported-event", f"source and detail-type {kind} are not handled")
+    raise UnusableEventError("unsupported-event", f"source and detail-type {kind} are not handled")
 
 
 def _package_state_change(event: Any) -> PackageStateChange:
@@ -91,9 +88,9 @@ def _package_state_change(event: Any) -> PackageStateChange:
     try:
         group, version = parse_package_arn(change.arn)
     except ValueError as error:
-        raise UnusableEvent("malformed-event", f"detail.ModelPackageArn: {error}") from None
+        raise UnusableEventError("malformed-event", f"detail.ModelPackageArn: {error}") from None
     if (group, version) != (change.group, change.version):
-        raise UnusableEvent(
+        raise UnusableEventError(
             "malformed-event",
             f"detail.ModelPackageArn {change.arn} is not version {change.version} "
             f"of {change.group}",
@@ -105,7 +102,9 @@ def _stack_status_change(event: Any) -> StackStatusChange:
     stack_id = field(event, "detail.stack-id", str)
     match = _STACK_ID.match(stack_id)
     if match is None:
-        raise UnusableEvent("malformed-event", f"detail.stack-id {stack_id!r} is not a stack ARN")
+        raise UnusableEventError(
+            "malformed-event", f"detail.stack-id {stack_id!r} is not a stack ARN"
+        )
     details = field(event, "detail.status-details", dict)
     reason = details.get("status-reason")
     token = event["detail"].get("client-request-token")
@@ -119,15 +118,10 @@ def _stack_status_change(event: Any) -> StackStatusChange:
 
 def parse_retry_message(body: str) -> RollOutRequest:
     """A retry queue message's body."""
-    try:
-        message = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise UnusableEvent("malformed-event", f"message body is not JSON: {error}") from None
-    if field(message, "kind", str) != ROLL_OUT:
-        raise UnusableEvent("malformed-event", f"kind {message['kind']!r} is not {ROLL_OUT!r}")
+    message = queue_message(body, ROLL_OUT)
     attempt = field(message, "attempt", int)
     if attempt < 1:
-        raise UnusableEvent("malformed-event", f"attempt {attempt} is not positive")
+        raise UnusableEventError("malformed-event", f"attempt {attempt} is not positive")
     return RollOutRequest(model=field(message, "model", str), attempt=attempt)
 
 
@@ -140,7 +134,7 @@ def parse_direct_action(event: Any) -> DirectAction:
     """A direct invocation's payload."""
     action = field(event, "action", str)
     if action not in (PROMOTE_CANDIDATE, IMPORT):
-        raise UnusableEvent("unsupported-action", f"action {action!r} is not handled")
+        raise UnusableEventError("unsupported-action", f"action {action!r} is not handled")
     requested_by = event.get("requested_by")
     direct = DirectAction(
         action=action,
@@ -154,5 +148,5 @@ def parse_direct_action(event: Any) -> DirectAction:
         return replace(direct, source_package_arn=arn)
     version = field(event, "version", int)
     if version < 1:
-        raise UnusableEvent("malformed-event", f"version {version} is not positive")
+        raise UnusableEventError("malformed-event", f"version {version} is not positive")
     return replace(direct, version=version)

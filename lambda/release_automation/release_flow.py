@@ -2,16 +2,17 @@
 
 Each method returns the outcome as a dictionary; ``roll_out`` (default true) says whether
 the model's stack must then be updated. Refusals (a withdrawn or older version) are
-outcomes, logged; events that cannot be acted on raise :class:`UnusableEvent`.
+outcomes, logged; events that cannot be acted on raise :class:`UnusableEventError`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import baselines
 import model_stack
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from release_events import StackStatusChange
@@ -27,26 +28,22 @@ from platform_contracts.releases import (
     served_version,
 )
 
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sagemaker import SageMakerClient
 
+
+@dataclass(kw_only=True)
 class ReleaseFlow:
     """Applies the release rules to the records, and updates the model stacks."""
 
-    def __init__(
-        self,
-        *,
-        records: ReleaseRecords,
-        sagemaker: Any,
-        s3: Any,
-        cloudformation: Any,
-        role_arn: str | None,
-        logger: Logger,
-    ) -> None:
-        self.records = records
-        self.sagemaker = sagemaker
-        self.s3 = s3
-        self.cloudformation = cloudformation
-        self.role_arn = role_arn
-        self.logger = logger
+    records: ReleaseRecords
+    sagemaker: SageMakerClient
+    s3: S3Client
+    cloudformation: CloudFormationClient
+    role_arn: str | None
+    logger: Logger
 
     # --- approvals ---------------------------------------------------------------------
 
@@ -124,13 +121,15 @@ class ReleaseFlow:
         """champion := candidate (``make release-promote``)."""
         slots = _slots(_release(model))
         if Slot.CANDIDATE not in slots:
-            raise UnusableEvent("no-candidate-slot", f"{model.model} has no challenger or shadow")
+            raise UnusableEventError(
+                "no-candidate-slot", f"{model.model} has no challenger or shadow"
+            )
         candidate = self.records.current(model.model, Slot.CANDIDATE)
         version = served_version(candidate)
         if version is None:
-            raise UnusableEvent("no-candidate", f"{model.model} has no candidate yet")
+            raise UnusableEventError("no-candidate", f"{model.model} has no candidate yet")
         if version in self.records.withdrawn(model.model, slots):
-            raise UnusableEvent("withdrawn", f"candidate v{version} was withdrawn")
+            raise UnusableEventError("withdrawn", f"candidate v{version} was withdrawn")
         if self.records.current(model.model, Slot.CHAMPION) == candidate:
             return {"outcome": "already-champion", "model_package_arn": candidate}
         self.records.write(
@@ -159,7 +158,7 @@ class ReleaseFlow:
             if not marked:
                 # Not a record's fault (or its history is gone): updating again would fail
                 # again, so the event is parked (the dead-letter alarm calls a person).
-                raise UnusableEvent(
+                raise UnusableEventError(
                     "rollout-failed",
                     f"stack {stack.name} rolled back ({change.reason}) although it serves "
                     "every record it tried",
@@ -222,7 +221,7 @@ class ReleaseFlow:
             return dict(self.sagemaker.describe_model_package(ModelPackageName=arn))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ValidationException":
-                raise UnusableEvent("package-not-found", f"{arn}: {error}") from None
+                raise UnusableEventError("package-not-found", f"{arn}: {error}") from None
             raise
 
     def _usable(self, value: str, withdrawn: set[int]) -> bool:
@@ -238,7 +237,7 @@ class ReleaseFlow:
 
 def _release(model: ModelSettings) -> ReleaseSettings:
     if model.release is None:
-        raise UnusableEvent("not-served", f"model {model.model} has no release settings")
+        raise UnusableEventError("not-served", f"model {model.model} has no release settings")
     return model.release
 
 
@@ -246,9 +245,9 @@ def _slots(release: ReleaseSettings) -> tuple[Slot, ...]:
     try:
         slots = tuple(Slot(name) for name in release.slots)
     except ValueError as error:
-        raise UnusableEvent("invalid-settings", f"release.slots: {error}") from None
+        raise UnusableEventError("invalid-settings", f"release.slots: {error}") from None
     if Slot.CHAMPION not in slots:
-        raise UnusableEvent("invalid-settings", "release.slots has no champion")
+        raise UnusableEventError("invalid-settings", "release.slots has no champion")
     return slots
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from automation_runtime import UnusableEvent
+from automation_runtime import UnusableEventError
 from botocore.exceptions import ClientError
 
 from platform_contracts.releases import (
@@ -25,6 +25,9 @@ from platform_contracts.releases import (
     record_parameter_name,
     served_version,
 )
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_ssm import SSMClient
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class RecordVersion:
 class ReleaseRecords:
     """Reads and writes one environment's release records."""
 
-    def __init__(self, ssm: Any, name_prefix: str) -> None:
+    def __init__(self, ssm: SSMClient, name_prefix: str) -> None:
         self.ssm = ssm
         self.name_prefix = name_prefix
 
@@ -57,7 +60,7 @@ class ReleaseRecords:
 
         Raises
         ------
-        UnusableEvent
+        UnusableEventError
             ``record-missing`` when the parameter does not exist (the model's registry
             stack, which creates it, is not deployed) or ``record-invalid``.
         """
@@ -69,7 +72,7 @@ class ReleaseRecords:
         try:
             served_version(parameter["Value"])
         except ValueError as error:
-            raise UnusableEvent("record-invalid", f"{name}: {error}") from None
+            raise UnusableEventError("record-invalid", f"{name}: {error}") from None
         return RecordVersion(value=parameter["Value"], parameter_version=int(parameter["Version"]))
 
     def current(self, model: str, slot: Slot) -> str:
@@ -149,5 +152,5 @@ class ReleaseRecords:
 def _missing(error: ClientError, name: str) -> Exception:
     """``record-missing`` for a record that does not exist; any other error as it is."""
     if error.response.get("Error", {}).get("Code") == "ParameterNotFound":
-        return UnusableEvent("record-missing", f"{name} does not exist")
+        return UnusableEventError("record-missing", f"{name} does not exist")
     return error

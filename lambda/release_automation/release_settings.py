@@ -1,26 +1,15 @@
 """Settings of the release automation, read from environment variables once per cold start.
 
-Nothing here grows with the catalogue: each model's release settings are its
-:class:`~platform_contracts.model_settings.ModelSettings` document, read at run time
-(:class:`automation_runtime.ModelCatalogue`).
+The variables every automation function reads (``NAME_PREFIX``, ``EXPECTED_ACCOUNT_ID``,
+``AWS_REGION``, ``DEAD_LETTER_QUEUE_URL``, ``IDEMPOTENCY_TABLE_NAME``,
+``IDEMPOTENCY_TTL_SECONDS``) are described by :class:`automation_runtime.FunctionSettings`;
+the release records live under ``/<NAME_PREFIX>/releases/``. This function's own:
 
 Environment variables
 ---------------------
-NAME_PREFIX
-    The environment's name prefix, ``ml-platform-<env>``: where the settings documents
-    (``/<prefix>/models/``) and the release records (``/<prefix>/releases/``) live.
-EXPECTED_ACCOUNT_ID
-    12-digit account id of the environment; events of any other account are parked.
-AWS_REGION
-    Set by Lambda: the environment's region.
-DEAD_LETTER_QUEUE_URL
-    SQS queue where unusable events are parked with the reason.
 RETRY_QUEUE_URL
     The function's own delay queue: a stack update that found the stack busy is retried
     from it (``DelaySeconds`` up to 900) until the stack is idle.
-IDEMPOTENCY_TABLE_NAME
-    DynamoDB table (partition key ``id``, TTL attribute ``expiration``) that remembers
-    processed EventBridge event ids; ``IDEMPOTENCY_TTL_SECONDS`` (default 86400) how long.
 CLOUDFORMATION_ROLE_ARN
     Optional. Passed as ``RoleARN`` to ``UpdateStack`` when set (the function then needs
     ``iam:PassRole`` on it). Unset, CloudFormation uses the role the stack was deployed with
@@ -38,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from automation_runtime import (
     ACCOUNT_ID,
@@ -47,12 +36,13 @@ from automation_runtime import (
     QUEUE_URL,
     REGION,
     ROLE_ARN,
+    FunctionSettings,
     SettingsError,
+    load_function_settings,
     optional,
     required,
 )
 
-DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86400
 DEFAULT_METRICS_NAMESPACE = "MLPlatform/Releases"
 _PREVIOUS = ("PREVIOUS_ACCOUNT_ID", "PREVIOUS_REGION", "PREVIOUS_NAME_PREFIX")
 
@@ -66,17 +56,11 @@ class PreviousEnvironment:
     name_prefix: str
 
 
-@dataclass(frozen=True)
-class ReleaseAutomationSettings:
+@dataclass(frozen=True, kw_only=True)
+class ReleaseAutomationSettings(FunctionSettings):
     """Everything the release automation reads from its environment, validated."""
 
-    name_prefix: str
-    account_id: str
-    region: str
-    dead_letter_queue_url: str
     retry_queue_url: str
-    idempotency_table_name: str
-    idempotency_ttl_seconds: int = DEFAULT_IDEMPOTENCY_TTL_SECONDS
     cloudformation_role_arn: str | None = None
     artifacts_bucket_name: str | None = None
     previous: PreviousEnvironment | None = None
@@ -85,21 +69,14 @@ class ReleaseAutomationSettings:
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> ReleaseAutomationSettings:
     """Read and check the environment; raise :class:`SettingsError` naming the first problem."""
-    ttl = environ.get("IDEMPOTENCY_TTL_SECONDS", str(DEFAULT_IDEMPOTENCY_TTL_SECONDS))
-    if not ttl.isdigit() or int(ttl) < 1:
-        raise SettingsError(f"IDEMPOTENCY_TTL_SECONDS: expected a positive integer, got {ttl!r}")
+    common = load_function_settings(environ)
     previous = _previous(environ)
     bucket = optional(environ, "ARTIFACTS_BUCKET_NAME", BUCKET_NAME, "an S3 bucket name")
     if previous is not None and bucket is None:
         raise SettingsError("ARTIFACTS_BUCKET_NAME: required when PREVIOUS_ACCOUNT_ID is set")
     return ReleaseAutomationSettings(
-        name_prefix=required(environ, "NAME_PREFIX", NAME_PREFIX, "a name prefix"),
-        account_id=required(environ, "EXPECTED_ACCOUNT_ID", ACCOUNT_ID, "12 digits"),
-        region=required(environ, "AWS_REGION", REGION, "an AWS region"),
-        dead_letter_queue_url=required(environ, "DEAD_LETTER_QUEUE_URL", QUEUE_URL, "an SQS URL"),
+        **asdict(common),
         retry_queue_url=required(environ, "RETRY_QUEUE_URL", QUEUE_URL, "an SQS URL"),
-        idempotency_table_name=required(environ, "IDEMPOTENCY_TABLE_NAME"),
-        idempotency_ttl_seconds=int(ttl),
         cloudformation_role_arn=optional(
             environ, "CLOUDFORMATION_ROLE_ARN", ROLE_ARN, "an IAM role ARN"
         ),

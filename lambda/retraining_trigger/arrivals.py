@@ -17,9 +17,12 @@ So five objects arriving together start one run, never five.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 KEY_PREFIX = "arrival#"
 #: SQS's largest ``DelaySeconds``.
@@ -45,7 +48,7 @@ class LatestArrival:
 class Arrivals:
     """The items of the arrivals in the table."""
 
-    def __init__(self, dynamodb: Any, table_name: str) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self.dynamodb = dynamodb
         self.table_name = table_name
 

@@ -15,13 +15,17 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from platform_contracts.model_settings import ModelSettings
 from platform_contracts.retraining import Trigger, rule_for, training_data_uri
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda runtime lacks them
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sagemaker import SageMakerClient
 
 COOLDOWN_KEY_PREFIX = "cooldown#"
 #: SageMaker's limits of ``PipelineExecutionDisplayName`` and ``...Description``.
@@ -39,25 +43,16 @@ class StartRequest:
     description: str
 
 
+@dataclass(kw_only=True)
 class PipelineStarts:
     """Starts the pipelines (see the module's docstring)."""
 
-    def __init__(
-        self,
-        *,
-        sagemaker: Any,
-        dynamodb: Any,
-        table_name: str,
-        dataset_bucket: str,
-        clock: Callable[[], float],
-        logger: Logger,
-    ) -> None:
-        self.sagemaker = sagemaker
-        self.dynamodb = dynamodb
-        self.table_name = table_name
-        self.dataset_bucket = dataset_bucket
-        self.clock = clock
-        self.logger = logger
+    sagemaker: SageMakerClient
+    dynamodb: DynamoDBClient
+    table_name: str
+    dataset_bucket: str
+    clock: Callable[[], float]
+    logger: Logger
 
     def start(self, request: StartRequest) -> dict[str, Any]:
         """Start the model's pipeline unless it is in its cool-down; the outcome."""
@@ -133,7 +128,9 @@ class PipelineStarts:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            item = error.response.get("Item", {})
+            # ReturnValuesOnConditionCheckFailure puts the holder's item in the error
+            # response, a key the stubs' error response does not declare.
+            item = cast("dict[str, dict[str, str]]", error.response.get("Item", {}))
             return {
                 "event_id": item.get("event_id", {}).get("S"),
                 "trigger": item.get("trigger", {}).get("S"),

@@ -31,19 +31,10 @@ from typing import Any
 
 import boto3
 from arrivals import Arrivals, delay_seconds
-from automation_runtime import DeadLetterQueue, ModelCatalogue, UnusableEvent
+from automation_runtime import AutomationFunction, UnusableEventError
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pipeline_starts import PipelineStarts, StartRequest
 from trigger_events import (
@@ -67,8 +58,10 @@ IDEMPOTENCY_KEY_PREFIX = "retraining-trigger"
 LOGGED_KEYS = ("event_id", "model", "trigger", "arrival_id")
 
 
-class RetrainingTrigger:
+class RetrainingTrigger(AutomationFunction[TriggerSettings]):
     """The function's state for one cold start: settings, clients and the idempotent entry."""
+
+    logged_keys = LOGGED_KEYS
 
     def __init__(
         self,
@@ -77,70 +70,36 @@ class RetrainingTrigger:
         session: boto3.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        session = session or boto3.Session(region_name=settings.region)
-        self.settings = settings
+        super().__init__(
+            settings, session=session, logger=logger, key_prefix=IDEMPOTENCY_KEY_PREFIX
+        )
         self.clock = clock
-        self.sqs = session.client("sqs")
-        dynamodb = session.client("dynamodb")
-        self.catalogue = ModelCatalogue(session.client("ssm"), settings.name_prefix)
-        self.dead_letters = DeadLetterQueue(self.sqs, settings.dead_letter_queue_url, logger)
-        self.arrivals = Arrivals(dynamodb, settings.idempotency_table_name)
+        self.arrivals = Arrivals(self.dynamodb, settings.idempotency_table_name)
         self.starts = PipelineStarts(
-            sagemaker=session.client("sagemaker"),
-            dynamodb=dynamodb,
+            sagemaker=self.session.client("sagemaker"),
+            dynamodb=self.dynamodb,
             table_name=settings.idempotency_table_name,
             dataset_bucket=settings.dataset_bucket_name,
             clock=clock,
             logger=logger,
         )
-        self.idempotency_config = IdempotencyConfig(
-            event_key_jmespath="id",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=settings.idempotency_ttl_seconds,
-        )
-        self.handle_eventbridge: Callable[..., dict[str, Any]] = idempotent_function(
-            data_keyword_argument="event",
-            persistence_store=DynamoDBPersistenceLayer(
-                table_name=settings.idempotency_table_name, boto3_client=dynamodb
-            ),
-            config=self.idempotency_config,
-            key_prefix=IDEMPOTENCY_KEY_PREFIX,
-        )(self._handle_eventbridge)
 
     # --- entry -------------------------------------------------------------------------
 
-    def handle(self, event: Any, context: LambdaContext) -> dict[str, Any]:
-        """Dispatch on the kind of invocation (see the module's docstring)."""
-        logger.remove_keys(list(LOGGED_KEYS))  # a warm start keeps the last invocation's keys
-        if isinstance(event, dict) and "Records" in event:
-            processor = BatchProcessor(event_type=EventType.SQS)
-            return process_partial_response(
-                event=event, record_handler=self._on_arrival, processor=processor, context=context
-            )
-        event_id = event.get("id") if isinstance(event, dict) else None
-        logger.append_keys(event_id=event_id)
-        if not isinstance(event_id, str) or not event_id:
-            # Without an id there is no idempotency key: park it before the idempotent layer.
-            return self.dead_letters.park(event, UnusableEvent("malformed-event", "id is missing"))
-        self.idempotency_config.register_lambda_context(context)
-        return self.handle_eventbridge(event=event)
-
-    def _handle_eventbridge(self, event: dict[str, Any]) -> dict[str, Any]:
-        try:
-            change = parse_eventbridge(event, self.settings.account_id)
-            if isinstance(change, MonitoringRun):
-                return self._on_monitoring_run(change, event["id"])
-            if isinstance(change, AlarmStateChange):
-                return self._on_alarm(change, event["id"])
-            return self._on_object_created(change, event["id"])
-        except UnusableEvent as unusable:
-            return self.dead_letters.park(event, unusable)
+    def on_eventbridge(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A monitoring run ended, a drift alarm changed state, or an object was created."""
+        change = parse_eventbridge(event, self.settings.account_id)
+        if isinstance(change, MonitoringRun):
+            return self._on_monitoring_run(change, event["id"])
+        if isinstance(change, AlarmStateChange):
+            return self._on_alarm(change, event["id"])
+        return self._on_object_created(change, event["id"])
 
     # --- drift ---------------------------------------------------------------------------
 
     def _on_monitoring_run(self, run: MonitoringRun, event_id: str) -> dict[str, Any]:
         if not run.found_violations:
-            return _ignored(f"monitoring job {run.job} is {run.status}: {run.exit_message!r}")
+            return self.ignored(f"monitoring job {run.job} is {run.status}: {run.exit_message!r}")
         model = self.catalogue.find(
             lambda m: run.schedule in m.retraining.monitoring_schedule_names,
             f"names monitoring schedule {run.schedule!r}",
@@ -154,7 +113,7 @@ class RetrainingTrigger:
 
     def _on_alarm(self, change: AlarmStateChange, event_id: str) -> dict[str, Any]:
         if change.state != "ALARM":
-            return _ignored(f"alarm {change.alarm} is {change.state}, not ALARM")
+            return self.ignored(f"alarm {change.alarm} is {change.state}, not ALARM")
         model = self.catalogue.find(
             lambda m: m.retraining.drift_alarm_name == change.alarm,
             f"names drift alarm {change.alarm!r}",
@@ -170,14 +129,14 @@ class RetrainingTrigger:
     ) -> dict[str, Any]:
         logger.append_keys(model=model.model, trigger=trigger.value)
         if not model.retraining.on_drift:
-            return _ignored(f"{model.model} does not retrain on drift")
+            return self.ignored(f"{model.model} does not retrain on drift")
         return self._started(StartRequest(model, trigger, event_id, description))
 
     # --- new data ------------------------------------------------------------------------
 
     def _on_object_created(self, created: ObjectCreated, event_id: str) -> dict[str, Any]:
         if created.bucket != self.settings.dataset_bucket_name:
-            raise UnusableEvent(
+            raise UnusableEventError(
                 "unexpected-bucket",
                 f"bucket {created.bucket!r} is not {self.settings.dataset_bucket_name!r}",
             )
@@ -190,28 +149,28 @@ class RetrainingTrigger:
         logger.append_keys(model=model.model, trigger=Trigger.NEW_DATA.value)
         quiet = model.retraining.quiet_period_seconds
         if not _watches(model, key) or key.endswith("/"):
-            return _ignored(f"{model.model} does not retrain on new data at {key!r}")
+            return self.ignored(f"{model.model} does not retrain on new data at {key!r}")
         now = int(self.clock())
         if not self.arrivals.note(model.model, event_id, now, quiet):
-            return _ignored("a later arrival is already noted: its message carries the batch")
+            return self.ignored("a later arrival is already noted: its message carries the batch")
         arrival = Arrival(model=model.model, arrival_id=event_id, noted_at=now)
         self._send_arrival(arrival, delay_seconds(quiet))
         return {"outcome": "arrival-noted", "model": model.model, "key": key}
 
-    def _on_arrival(self, record: SQSRecord) -> dict[str, Any]:
+    def on_message(self, record: SQSRecord) -> dict[str, Any]:
         """A message of the arrivals queue (see ``arrivals``)."""
         try:
             arrival = parse_arrival(record.body)
             logger.append_keys(arrival_id=arrival.arrival_id)
             model = self.catalogue.by_model(arrival.model)
-        except UnusableEvent as unusable:
-            return self.dead_letters.park({"id": record.message_id, "body": record.body}, unusable)
+        except UnusableEventError as unusable:
+            return self.park_message(record, unusable)
         logger.append_keys(model=model.model, trigger=Trigger.NEW_DATA.value)
         latest = self.arrivals.latest(model.model)
         if latest is None or latest.arrival_id != arrival.arrival_id:
-            return _ignored("a newer arrival came during the quiet period: its message waits")
+            return self.ignored("a newer arrival came during the quiet period: its message waits")
         if latest.started_execution is not None:
-            return _ignored(f"the batch already started {latest.started_execution}")
+            return self.ignored(f"the batch already started {latest.started_execution}")
         remaining = latest.noted_at + model.retraining.quiet_period_seconds - self.clock()
         if remaining > 0:
             self._send_arrival(arrival, delay_seconds(remaining))
@@ -254,11 +213,6 @@ def _watches(model: ModelSettings, key: str) -> bool:
     return prefix is not None and key.startswith(prefix)
 
 
-def _ignored(reason: str) -> dict[str, Any]:
-    logger.info("Event ignored", extra={"reason": reason})
-    return {"outcome": "ignored", "reason": reason}
-
-
 def build(
     environ: Mapping[str, str],
     *,
@@ -276,5 +230,7 @@ def runtime() -> RetrainingTrigger:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any] | PartialItemFailureResponse:
     return runtime().handle(event, context)

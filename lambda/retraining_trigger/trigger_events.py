@@ -1,6 +1,6 @@
 """The events the retraining trigger acts on, checked and typed.
 
-Every parser raises :class:`automation_runtime.UnusableEvent` (a missing or wrong-typed
+Every parser raises :class:`automation_runtime.UnusableEventError` (a missing or wrong-typed
 field, another account, an unsupported kind), so that the event is parked with the reason
 on its first attempt. The EventBridge events are AWS's (samples with their documentation
 pages: ``tests/events/``):
@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from automation_runtime import UnusableEvent, field
+from automation_runtime import UnusableEventError, eventbridge_kind, field, queue_message
 
 PROCESSING_JOB_STATE_CHANGE = ("aws.sagemaker", "SageMaker Processing Job State Change")
 ALARM_STATE_CHANGE = ("aws.cloudwatch", "CloudWatch Alarm State Change")
@@ -75,10 +75,7 @@ def parse_eventbridge(
     event: Any, account_id: str
 ) -> MonitoringRun | AlarmStateChange | ObjectCreated:
     """The typed event, if it is one of ``account_id``'s this function acts on."""
-    account = field(event, "account", str)
-    if account != account_id:
-        raise UnusableEvent("wrong-account", f"account {account!r} is not {account_id!r}")
-    kind = (field(event, "source", str), field(event, "detail-type", str))
+    kind = eventbridge_kind(event, account_id)
     if kind == PROCESSING_JOB_STATE_CHANGE:
         return MonitoringRun(
             schedule=field(event, "detail.Environment.sagemaker_monitoring_schedule_name", str),
@@ -97,7 +94,7 @@ def parse_eventbridge(
             bucket=field(event, "detail.bucket.name", str),
             key=field(event, "detail.object.key", str),
         )
-    raise UnusableEvent("unsupported-event", f"source and detail-type {kind} are not handled")
+    raise UnusableEventError("unsupported-event", f"source and detail-type {kind} are not handled")
 
 
 def _optional_text(event: Any, path: str) -> str:
@@ -118,13 +115,7 @@ def event_value(event: Any, path: str) -> Any:
 
 def parse_arrival(body: str) -> Arrival:
     """An arrivals queue message's body."""
-    try:
-        message = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise UnusableEvent("malformed-event", f"message body is not JSON: {error}") from None
-    kind = field(message, "kind", str)
-    if kind != ARRIVAL:
-        raise UnusableEvent("malformed-event", f"kind {kind!r} is not {ARRIVAL!r}")
+    message = queue_message(body, ARRIVAL)
     return Arrival(
         model=field(message, "model", str),
         arrival_id=field(message, "arrival_id", str),

@@ -50,14 +50,14 @@ def environ(idempotency_table: str, dead_letter_queue: str, retry_queue: str) ->
 
 
 @pytest.fixture
-def platform(aws: None) -> dict[str, Any]:
+def platform(aws: None) -> dict[str, CloudFormationDouble]:
     """The dev environment, deployed (``release_testbed.deploy``)."""
     return {"cloudformation": deploy(boto3.DEFAULT_SESSION, DEV)}
 
 
 @pytest.fixture
-def cloudformation(platform: dict[str, Any]) -> CloudFormationDouble:
-    return platform["cloudformation"]  # type: ignore[no-any-return]
+def cloudformation(platform: dict[str, CloudFormationDouble]) -> CloudFormationDouble:
+    return platform["cloudformation"]
 
 
 @pytest.fixture

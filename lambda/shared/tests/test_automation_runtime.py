@@ -13,9 +13,11 @@ from automation_runtime import (
     DeadLetterQueue,
     ModelCatalogue,
     SettingsError,
-    UnusableEvent,
+    UnusableEventError,
+    eventbridge_kind,
     field,
     optional,
+    queue_message,
     required,
 )
 from aws_lambda_powertools import Logger
@@ -86,7 +88,7 @@ def test_required_and_optional_name_the_variable_and_what_is_allowed():
     ],
 )
 def test_a_missing_or_wrong_typed_field_is_unusable_with_its_path(event, kind, detail):
-    with pytest.raises(UnusableEvent) as raised:
+    with pytest.raises(UnusableEventError) as raised:
         field(event, "detail.status", kind)
 
     assert raised.value.reason == "malformed-event"
@@ -97,6 +99,30 @@ def test_a_present_field_of_the_right_type_is_returned():
     assert field({"detail": {"version": 3}}, "detail.version", int) == 3
 
 
+def test_an_eventbridge_event_is_its_source_and_detail_type_when_of_the_account():
+    event = {"account": "123456789012", "source": "aws.s3", "detail-type": "Object Created"}
+
+    assert eventbridge_kind(event, "123456789012") == ("aws.s3", "Object Created")
+    with pytest.raises(UnusableEventError) as raised:
+        eventbridge_kind(event, "210987654321")
+    assert raised.value.reason == "wrong-account"
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("not json", "message body is not JSON"),
+        ('["a list"]', "kind is missing"),
+        ('{"kind": "other"}', "kind 'other' is not 'arrival'"),
+    ],
+)
+def test_a_queue_message_must_be_a_json_object_of_its_kind(body, detail):
+    assert queue_message('{"kind": "arrival", "model": "m"}', "arrival")["model"] == "m"
+    with pytest.raises(UnusableEventError) as raised:
+        queue_message(body, "arrival")
+    assert raised.value.reason == "malformed-event" and raised.value.detail.startswith(detail)
+
+
 # --- Parking --------------------------------------------------------------------------------
 
 
@@ -105,7 +131,7 @@ def test_parking_sends_the_event_with_its_reason_and_id(dead_letter_queue, dead_
     event = {"id": "e-1", "detail": {"x": 1}}
 
     result = DeadLetterQueue(sqs, dead_letter_queue, Logger(service="t")).park(
-        event, UnusableEvent("malformed-event", "detail.y is missing")
+        event, UnusableEventError("malformed-event", "detail.y is missing")
     )
 
     assert result == {
@@ -128,7 +154,7 @@ def test_parking_sends_the_event_with_its_reason_and_id(dead_letter_queue, dead_
 def test_parking_an_event_that_is_not_an_object_keeps_it_whole(dead_letter_queue, dead_letters):
     queue = DeadLetterQueue(boto3.client("sqs"), dead_letter_queue, Logger(service="t"))
 
-    queue.park(["not", "an", "event"], UnusableEvent("malformed-event", "not an object"))
+    queue.park(["not", "an", "event"], UnusableEventError("malformed-event", "not an object"))
 
     [message] = dead_letters()
     assert message["body"] == ["not", "an", "event"] and "event_id" not in message["attributes"]
@@ -168,7 +194,7 @@ def test_a_model_added_after_the_cold_start_is_found_once_the_cache_is_a_minute_
     models.by_model("churn")
     publish("fraud")
 
-    with pytest.raises(UnusableEvent, match="unknown-model"):
+    with pytest.raises(UnusableEventError, match="unknown-model"):
         models.by_model("fraud")  # read less than a minute ago: not read again
     clock.now += CATALOGUE_REFRESH_SECONDS + 1
 
@@ -179,7 +205,7 @@ def test_a_document_that_does_not_parse_fails_only_its_model(catalogue):
     models, _ = catalogue
     publish("fraud", json.dumps({"schema_version": 2}))
 
-    with pytest.raises(UnusableEvent) as raised:
+    with pytest.raises(UnusableEventError) as raised:
         models.by_group(f"{PREFIX}-fraud")
 
     assert raised.value.reason == "invalid-settings"
