@@ -28,11 +28,10 @@ from typing import Annotated
 
 from pydantic import Field, PrivateAttr, StrictStr, ValidationError, ValidationInfo, model_validator
 
-from platform_config.base import FieldError, Frozen
+from platform_config.base import ConfigError, FieldError, Frozen
 from platform_config.loader import (
     DEFAULT_CONFIG_DIR,
     DELIVERY_FILE,
-    ConfigError,
     available_environments,
     describe_error,
     load_environment,

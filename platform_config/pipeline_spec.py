@@ -522,12 +522,12 @@ class RegisteredPipelineSpec(_KindSpec):
 
     # A class attribute of each built-in kind; the plugin's own value for a registered one.
     @property
-    def baselines(self) -> frozenset[str]:  # type: ignore[override]
+    def baselines(self) -> frozenset[str]:  # type: ignore[override]  # a class attribute of the built-in kinds
         """The monitors whose baselines the kind's pipeline registers."""
         return self._registered.baselines
 
     @property
-    def package_image_runs_on(self) -> str | None:  # type: ignore[override]
+    def package_image_runs_on(self) -> str | None:  # type: ignore[override]  # a class attribute of the built-in kinds
         """What the inference image of the kind's packages runs on."""
         return self._registered.package_image_runs_on
 

@@ -83,14 +83,6 @@ def _account(value: str) -> str:
     return value
 
 
-def _role_arn(value: str) -> str:
-    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
-        raise ValueError(
-            "is not an IAM role ARN (arn:aws:iam::<account>:role/<name>; a person's role)"
-        )
-    return value
-
-
 def _region(value: str) -> str:
     if not REGION_SHAPE.fullmatch(value):
         raise ValueError("is not an AWS region code (for example eu-west-1)")
@@ -119,7 +111,6 @@ def _log_retention(value: int) -> int:
 Cidr = Annotated[StrictStr, AfterValidator(_ipv4_cidr)]
 AccountId = Annotated[StrictStr, AfterValidator(_account)]
 Region = Annotated[StrictStr, AfterValidator(_region)]
-RoleArn = Annotated[StrictStr, AfterValidator(_role_arn)]
 ResourceName = Annotated[StrictStr, AfterValidator(_resource_name)]
 LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
 VpcId = Annotated[StrictStr, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
@@ -260,7 +251,9 @@ class NetworkConfig(Frozen):
     @property
     def vpc(self) -> NewVpc | ExistingVpc:
         """The VPC settings, whichever kind is configured."""
-        return self.new_vpc or self.existing_vpc  # type: ignore[return-value]
+        vpc = self.new_vpc or self.existing_vpc
+        assert vpc is not None  # _exactly_one_vpc: one of them is given
+        return vpc
 
 
 class DataConfig(Frozen):
@@ -648,11 +641,10 @@ class ModelSpec(Frozen):
     @model_validator(mode="after")
     def _package_image_fits_instances(self) -> ModelSpec:
         # Served without image_uri, the endpoint runs the image its pipeline registered.
-        serving = self.serving
-        if serving is None or serving.image_uri is not None:
+        serving, runs_on = self.serving, self.pipeline.package_image_runs_on
+        if serving is None or serving.image_uri is not None or not runs_on:
             return self
-        runs_on = self.pipeline.package_image_runs_on
-        for field, instance_type in serving.instance_types() if runs_on else ():
+        for field, instance_type in serving.instance_types():
             needs = instance_accelerator(instance_type).value
             if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
                 raise FieldError(
@@ -696,8 +688,9 @@ class ModelSpec(Frozen):
                 " or set data_capture.enabled: false and turn the monitors off",
             )
         pipeline = self.pipeline
-        tabular = isinstance(pipeline, TrainingPipelineSpec | AutoMlPipelineSpec)
-        for index, feature in enumerate(monitoring.drift_features if tabular else ()):
+        if not isinstance(pipeline, TrainingPipelineSpec | AutoMlPipelineSpec):
+            return
+        for index, feature in enumerate(monitoring.drift_features):
             if feature == pipeline.target_column:
                 raise FieldError(
                     f"monitoring.drift_features[{index}]",

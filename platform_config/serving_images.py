@@ -13,9 +13,9 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from platform_config.aws_facts import Accelerator
 from platform_config.base import FieldError
 from platform_config.container_images import (
-    Accelerator,
     ContainerImage,
     container_images,
     instance_accelerator,

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import MappingEndEvent, SequenceEndEvent
+from yaml.events import CollectionStartEvent, Event, MappingEndEvent, SequenceEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -34,13 +34,13 @@ try:
     from yaml._yaml import CParser as _EventSource
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
-    class _EventSource(Reader, Scanner, Parser):  # type: ignore[no-redef]
+    class _EventSource(Reader, Scanner, Parser):  # type: ignore[no-redef]  # stands in for CParser
         """PyYAML's Python reader, scanner and parser (slower than libyaml)."""
 
         def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)  # type: ignore[no-untyped-call]
-            Scanner.__init__(self)  # type: ignore[no-untyped-call]
-            Parser.__init__(self)  # type: ignore[no-untyped-call]
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
 
 
 from platform_config.base import ConfigError
@@ -72,7 +72,7 @@ class _Problem(Exception):
         self.message = message
 
 
-class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type: ignore[misc]
+class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):
     """A safe loader that tracks the field path and bounds depth and alias expansion.
 
     libyaml (``CParser``, where PyYAML has it) scans and parses; the composition into nodes is PyYAML's own
@@ -83,9 +83,9 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
 
     def __init__(self, stream: str) -> None:
         _EventSource.__init__(self, stream)
-        Composer.__init__(self)  # type: ignore[no-untyped-call]
-        SafeConstructor.__init__(self)  # type: ignore[no-untyped-call]
-        Resolver.__init__(self)  # type: ignore[no-untyped-call]
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
         self._path: list[str | int] = []
         self._sizes: dict[int, int] = {}
         self._open: set[int] = set()
@@ -101,7 +101,8 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
                 self._where(),
                 f"is nested deeper than {MAX_DEPTH} levels of lists and mappings",
             )
-        node: Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        node = super().compose_node(parent, index)
+        assert node is not None  # None only at the end of the stream, never inside a document
         if id(node) in self._open:
             raise _Problem(self._where(), "is an alias to a list or mapping that contains it")
         self._sizes[id(node)] = size = self._expanded_size(node)
@@ -120,36 +121,36 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
             return 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
         return 1
 
-    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:
-        start = self.get_event()  # type: ignore[no-untyped-call]
+    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:  # type: ignore[override]  # types-PyYAML types the anchor as a dict; PyYAML passes its name
+        start = self._start_event()
         tag = start.tag
         if tag is None or tag == "!":
-            tag = self.resolve(SequenceNode, None, start.implicit)  # type: ignore[no-untyped-call]
+            tag = self.resolve(SequenceNode, None, start.implicit)  # type: ignore[no-untyped-call]  # types-PyYAML leaves resolve untyped
         node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
         if anchor is not None:
             self.anchors[anchor] = node
         self._open.add(id(node))
         index = 0
-        while not self.check_event(SequenceEndEvent):  # type: ignore[no-untyped-call]
+        while not self.check_event(SequenceEndEvent):
             self._path.append(index)
             node.value.append(self.compose_node(node, index))
             self._path.pop()
             index += 1
         self._open.discard(id(node))
-        node.end_mark = self.get_event().end_mark  # type: ignore[no-untyped-call]
+        node.end_mark = self._end_event().end_mark
         return node
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
-        start = self.get_event()  # type: ignore[no-untyped-call]
+    def compose_mapping_node(self, anchor: str | None) -> MappingNode:  # type: ignore[override]  # types-PyYAML types the anchor as a dict; PyYAML passes its name
+        start = self._start_event()
         tag = start.tag
         if tag is None or tag == "!":
-            tag = self.resolve(MappingNode, None, start.implicit)  # type: ignore[no-untyped-call]
+            tag = self.resolve(MappingNode, None, start.implicit)  # type: ignore[no-untyped-call]  # types-PyYAML leaves resolve untyped
         node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
         if anchor is not None:
             self.anchors[anchor] = node
         self._open.add(id(node))
         seen: set[str] = set()
-        while not self.check_event(MappingEndEvent):  # type: ignore[no-untyped-call]
+        while not self.check_event(MappingEndEvent):
             self._path.append("?")
             key = self.compose_node(node, None)
             self._path.pop()
@@ -158,8 +159,18 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
             self._path.pop()
             node.value.append((key, value))
         self._open.discard(id(node))
-        node.end_mark = self.get_event().end_mark  # type: ignore[no-untyped-call]
+        node.end_mark = self._end_event().end_mark
         return node
+
+    def _start_event(self) -> CollectionStartEvent:
+        event = self.get_event()
+        assert isinstance(event, CollectionStartEvent)  # the parser checked the collection
+        return event
+
+    def _end_event(self) -> Event:
+        event = self.get_event()
+        assert event is not None  # the collection's end event, just checked for
+        return event
 
     def _key_text(self, key: Node, seen: set[str]) -> str:
         """The key as a field name; a key that is not a string, or repeated, is refused."""
@@ -231,7 +242,7 @@ def _parse(text: str, shown: str) -> Any:
         try:
             return loader.get_single_data()
         finally:
-            loader.dispose()  # type: ignore[no-untyped-call]
+            loader.dispose()
     except _Problem as problem:
         raise ConfigError(f"{shown}: {problem.where}: {problem.message}") from None
     except yaml.YAMLError as error:
