@@ -239,7 +239,7 @@ class _KindSpec(Frozen):
         return data
 
     @classmethod
-    def _required(cls, field: str, kind: object) -> str:
+    def _required(cls, field: str, kind: object) -> str:  # noqa: ARG003  # an override may name the field's allowed values
         """What the message of a missing required ``field`` says after its name."""
         return f"is required when kind is {kind}"
 

@@ -662,15 +662,16 @@ class ModelSpec(Frozen):
         # for an endpoint that captures nothing would silently watch nothing. (A model not
         # served, e.g. switched off for an environment's first deployment, keeps its
         # settings for when it is.)
-        if "monitoring" in self.model_fields_set and self.monitoring.enabled:
-            if self.serving is not None and not self.serving.captures_data:
-                kind = self.serving.kind.value
-                raise FieldError(
-                    "monitoring",
-                    {},
-                    f"needs data capture, which this model's endpoint does not do (serving.kind"
-                    f" {kind}: only real_time and async capture, with data_capture.enabled)",
-                )
+        serving = self.serving
+        written = "monitoring" in self.model_fields_set and self.monitoring.enabled
+        if written and serving is not None and not serving.captures_data:
+            raise FieldError(
+                "monitoring",
+                {},
+                f"needs data capture, which this model's endpoint does not do (serving.kind"
+                f" {serving.kind.value}: only real_time and async capture, with"
+                " data_capture.enabled)",
+            )
         self._check_monitored_data()
         check_monitors_have_baselines(self.monitoring, self.pipeline.kind, self.pipeline.baselines)
         return self

@@ -63,7 +63,7 @@ _KEY_KINDS = {
 }
 
 
-class _Problem(Exception):
+class _ComposeError(Exception):
     """A problem found while composing, at a field path or a position."""
 
     def __init__(self, where: str, message: str) -> None:
@@ -97,17 +97,17 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if len(self._path) > MAX_DEPTH:
-            raise _Problem(
+            raise _ComposeError(
                 self._where(),
                 f"is nested deeper than {MAX_DEPTH} levels of lists and mappings",
             )
         node = super().compose_node(parent, index)
         assert node is not None  # None only at the end of the stream, never inside a document
         if id(node) in self._open:
-            raise _Problem(self._where(), "is an alias to a list or mapping that contains it")
+            raise _ComposeError(self._where(), "is an alias to a list or mapping that contains it")
         self._sizes[id(node)] = size = self._expanded_size(node)
         if size > MAX_VALUES:
-            raise _Problem(
+            raise _ComposeError(
                 self._where(),
                 f"expands (through aliases) to more than {MAX_VALUES} values;"
                 " write the values out or use fewer aliases",
@@ -184,9 +184,9 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):
             else:
                 kind = "a list" if isinstance(key, SequenceNode) else "a mapping"
                 message = f"has a key that is {kind}; keys must be strings (field names)"
-            raise _Problem(self._where(), f"{message} (line {key.start_mark.line + 1})")
+            raise _ComposeError(self._where(), f"{message} (line {key.start_mark.line + 1})")
         if key.value in seen:
-            raise _Problem(
+            raise _ComposeError(
                 self._where(),
                 f"key {key.value[:40]!r} is given twice in the same mapping (line"
                 f" {key.start_mark.line + 1}); give each key once",
@@ -243,7 +243,7 @@ def _parse(text: str, shown: str) -> Any:
             return loader.get_single_data()
         finally:
             loader.dispose()
-    except _Problem as problem:
+    except _ComposeError as problem:
         raise ConfigError(f"{shown}: {problem.where}: {problem.message}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{shown}: {_yaml_problem(error, text)}") from None
