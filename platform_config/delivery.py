@@ -37,7 +37,8 @@ from platform_config.loader import (
     load_environment,
     read_settings,
 )
-from platform_config.schema import AccountId, EnvironmentConfig, Region, ResourceName
+from platform_config.schema import EnvironmentConfig
+from platform_config.value_types import AccountId, Region, ResourceName
 
 ConnectionArn = Annotated[
     StrictStr,
