@@ -343,6 +343,11 @@ class ResourceNames:
     account: str
     region: str
 
+    @classmethod
+    def for_environment(cls, config: EnvironmentSpec) -> ResourceNames:
+        """The names of ``config``'s environment (``EnvironmentConfig.names``)."""
+        return cls(config.name, config.account, config.region)
+
     @property
     def prefix(self) -> str:
         """``ml-platform-<env>``: starts every name but the buckets'."""
@@ -543,7 +548,7 @@ def derived_names(config: EnvironmentSpec) -> Iterator[tuple[str, str, NameKind,
     ``models[i].name``, ``feature_groups[i].name``, ``studio.user_profiles[i].name`` or
     ``studio.shared_spaces[i].name``.
     """
-    names = ResourceNames(config.name, config.account, config.region)
+    names = ResourceNames.for_environment(config)
     for kind, name in names.of_environment(config):
         yield "name", config.name, kind, name
     for index, model in enumerate(config.models):

@@ -171,4 +171,4 @@ class EnvironmentConfig(EnvironmentSpec):
     @property
     def names(self) -> ResourceNames:
         """The physical names of this environment's resources (:mod:`platform_config.names`)."""
-        return ResourceNames(self.name, self.account, self.region)
+        return ResourceNames.for_environment(self)

@@ -18,12 +18,12 @@ and, where it is known, the field (``tags.owner``) or the line and column:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import CollectionStartEvent, Event, MappingEndEvent, SequenceEndEvent
+from yaml.events import CollectionStartEvent, MappingEndEvent, SequenceEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -51,6 +51,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 #: The most values a file may hold once its aliases are expanded.
 MAX_VALUES = 100_000
+
+#: A list or a mapping, as a node.
+_Collection = TypeVar("_Collection", SequenceNode, MappingNode)
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -122,33 +125,17 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):
         return 1
 
     def compose_sequence_node(self, anchor: str | None) -> SequenceNode:  # type: ignore[override]  # types-PyYAML types the anchor as a dict; PyYAML passes its name
-        start = self._start_event()
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = self.resolve(SequenceNode, None, start.implicit)  # type: ignore[no-untyped-call]  # types-PyYAML leaves resolve untyped
-        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        if anchor is not None:
-            self.anchors[anchor] = node
-        self._open.add(id(node))
+        node = self._open_collection(SequenceNode, anchor)
         index = 0
         while not self.check_event(SequenceEndEvent):
             self._path.append(index)
             node.value.append(self.compose_node(node, index))
             self._path.pop()
             index += 1
-        self._open.discard(id(node))
-        node.end_mark = self._end_event().end_mark
-        return node
+        return self._close_collection(node)
 
     def compose_mapping_node(self, anchor: str | None) -> MappingNode:  # type: ignore[override]  # types-PyYAML types the anchor as a dict; PyYAML passes its name
-        start = self._start_event()
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = self.resolve(MappingNode, None, start.implicit)  # type: ignore[no-untyped-call]  # types-PyYAML leaves resolve untyped
-        node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        if anchor is not None:
-            self.anchors[anchor] = node
-        self._open.add(id(node))
+        node = self._open_collection(MappingNode, anchor)
         seen: set[str] = set()
         while not self.check_event(MappingEndEvent):
             self._path.append("?")
@@ -158,19 +145,29 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):
             value = self.compose_node(node, key)
             self._path.pop()
             node.value.append((key, value))
-        self._open.discard(id(node))
-        node.end_mark = self._end_event().end_mark
+        return self._close_collection(node)
+
+    def _open_collection(self, kind: type[_Collection], anchor: str | None) -> _Collection:
+        """The empty node of the collection whose start event is next, as PyYAML's composer
+        makes it (tag resolved, registered under its anchor), marked open until it is closed."""
+        start = self.get_event()
+        assert isinstance(start, CollectionStartEvent)  # the composer checked for one
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(kind, None, start.implicit)  # type: ignore[no-untyped-call]  # types-PyYAML leaves resolve untyped
+        node = kind(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        self._open.add(id(node))
         return node
 
-    def _start_event(self) -> CollectionStartEvent:
-        event = self.get_event()
-        assert isinstance(event, CollectionStartEvent)  # the parser checked the collection
-        return event
-
-    def _end_event(self) -> Event:
-        event = self.get_event()
-        assert event is not None  # the collection's end event, just checked for
-        return event
+    def _close_collection(self, node: _Collection) -> _Collection:
+        """``node``, closed by the end event that is next."""
+        self._open.discard(id(node))
+        end = self.get_event()
+        assert end is not None  # the end event the loop stopped at
+        node.end_mark = end.end_mark
+        return node
 
     def _key_text(self, key: Node, seen: set[str]) -> str:
         """The key as a field name; a key that is not a string, or repeated, is refused."""
