@@ -5,7 +5,8 @@ shared by all environments lives in ``config/models.yaml``. :func:`load_environm
 one place they are read and validated; the rest of the code receives the typed objects.
 """
 
-from platform_config.loader import ConfigError, available_environments, load_environment
+from platform_config.base import ConfigError
+from platform_config.loader import available_environments, load_environment
 from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
 from platform_config.schema import (
     AuthMode,

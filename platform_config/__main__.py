@@ -11,12 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from platform_config.loader import (
-    DEFAULT_CONFIG_DIR,
-    ConfigError,
-    available_environments,
-    load_environment,
-)
+from platform_config.base import ConfigError
+from platform_config.loader import DEFAULT_CONFIG_DIR, available_environments, load_environment
 
 CONFIG_ERROR_EXIT_CODE = 2
 USAGE_EXIT_CODE = 64

@@ -12,23 +12,25 @@ or SageMaker would otherwise refuse at deploy time (or synth with a traceback):
 * pipelines and monitors that synth can build in the region (images and buckets the SDK's
   tables list there).
 
-:func:`check_environment` runs them all; ``EnvironmentConfig`` calls it last.
+:func:`check_environment` runs them all but :func:`check_serving_regions`;
+``EnvironmentConfig`` (:mod:`platform_config.schema`) calls both. The rules read the
+environment's fields (:class:`~platform_config.environment_spec.EnvironmentSpec`).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from platform_config.aws_facts import JobKind, build_problem, instance_type_problem
 from platform_config.base import FieldError
+from platform_config.environment_spec import EnvironmentSpec
+from platform_config.model_spec import ModelSpec
 from platform_config.names import check_environment_names
 from platform_config.pipeline_spec import FineTuningPipelineSpec, TrainingPipelineSpec
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from platform_config.schema import EnvironmentConfig, ModelSpec
+from platform_config.serving_images import check_serving_image
+from platform_config.serving_spec import EndpointKind
 
 #: Tags a resource may have (user-defined; ``aws:`` tags do not count). Source: the
 #: ``TagList`` shape of the SageMaker API (botocore), and the Tagging Best Practices.
@@ -88,7 +90,7 @@ DESCRIPTION_LIMITS = {
 }
 
 
-def check_environment(config: EnvironmentConfig) -> None:
+def check_environment(config: EnvironmentSpec) -> None:
     """Run every rule of the module on ``config``.
 
     Raises
@@ -140,7 +142,7 @@ def _tag_text(text: str) -> bool:
     return all(unicodedata.category(c)[0] in "LZN" or c in TAG_PUNCTUATION for c in text)
 
 
-def check_descriptions(config: EnvironmentConfig) -> None:
+def check_descriptions(config: EnvironmentSpec) -> None:
     """Refuse descriptions longer than a resource they are copied to, or with control characters."""
     texts: list[tuple[str, str, str, str]] = []
     for index, model in enumerate(config.models):
@@ -172,11 +174,11 @@ def check_descriptions(config: EnvironmentConfig) -> None:
             )
 
 
-def check_instance_types(config: EnvironmentConfig) -> None:
+def check_instance_types(config: EnvironmentSpec) -> None:
     """Refuse instance types the API does not accept for their job, or the region lacks.
 
     Studio's and the processing jobs'; the serving's are checked by
-    :func:`~platform_config.serving_spec.check_serving_regions`.
+    :func:`check_serving_regions`.
     """
     for field, value, kind in _instance_types(config):
         problem = instance_type_problem(value, kind, config.region)
@@ -184,7 +186,7 @@ def check_instance_types(config: EnvironmentConfig) -> None:
             raise FieldError(field, value, problem)
 
 
-def _instance_types(config: EnvironmentConfig) -> Iterator[tuple[str, str, JobKind]]:
+def _instance_types(config: EnvironmentSpec) -> Iterator[tuple[str, str, JobKind]]:
     """(field, instance type, kind of job) of Studio's and the pipelines' processing instances."""
     studio = config.studio
     yield "studio.default_instance_type", studio.default_instance_type, JobKind.STUDIO_APP
@@ -197,7 +199,30 @@ def _instance_types(config: EnvironmentConfig) -> Iterator[tuple[str, str, JobKi
             yield field, model.pipeline.processing_instance_type, JobKind.PROCESSING
 
 
-def check_builds(config: EnvironmentConfig) -> None:
+def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
+    """Reject instance types the SageMaker API does not accept for the model's kind of
+    serving (endpoint or batch transform), or that the region does not offer for it (where
+    the price list says: :mod:`platform_config.aws_facts`), and images and LLM settings that
+    do not fit the region or the fleet (:func:`check_serving_image`).
+
+    Raises
+    ------
+    FieldError
+        On ``models[<i>].serving.<field>``, naming what is allowed or offered.
+    """
+    for index, model in enumerate(models):
+        serving = model.serving
+        if serving is None:
+            continue
+        kind = JobKind.BATCH_TRANSFORM if serving.kind is EndpointKind.BATCH else JobKind.ENDPOINT
+        for field, instance_type in serving.instance_types():
+            problem = instance_type_problem(instance_type, kind, region)
+            if problem is not None:
+                raise FieldError(f"models[{index}].serving.{field}", instance_type, problem)
+        check_serving_image(f"models[{index}].serving", model, region)
+
+
+def check_builds(config: EnvironmentSpec) -> None:
     """Refuse pipelines and monitors that synth cannot build in the environment's region."""
     for index, model in enumerate(config.models):
         for field, value, key in _builds(model):

@@ -88,7 +88,7 @@ def problem_message(error: Mapping[str, Any]) -> str:
         return _FIXED_MESSAGES[kind]
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
-    if kind == "enum" or kind == "literal_error":
+    if kind in {"enum", "literal_error"}:
         return f"is not allowed (allowed: {context.get('expected', '')})"
     message = str(error["msg"])
     return "is invalid: " + message[:1].lower() + message[1:]

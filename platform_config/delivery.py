@@ -28,17 +28,17 @@ from typing import Annotated
 
 from pydantic import Field, PrivateAttr, StrictStr, ValidationError, ValidationInfo, model_validator
 
-from platform_config.base import FieldError, Frozen
+from platform_config.base import ConfigError, FieldError, Frozen
 from platform_config.loader import (
     DEFAULT_CONFIG_DIR,
     DELIVERY_FILE,
-    ConfigError,
     available_environments,
     describe_error,
     load_environment,
     read_settings,
 )
-from platform_config.schema import AccountId, EnvironmentConfig, Region, ResourceName
+from platform_config.schema import EnvironmentConfig
+from platform_config.value_types import AccountId, Region, ResourceName
 
 ConnectionArn = Annotated[
     StrictStr,

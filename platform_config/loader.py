@@ -62,9 +62,7 @@ def load_environment(name: str, config_dir: Path = DEFAULT_CONFIG_DIR) -> Enviro
     ConfigError
         With a one-line message naming the file, the field, the value and what is allowed.
     """
-    env_file = config_dir / f"{name}.yaml"
-    catalogue_file = config_dir / CATALOGUE_FILE
-    feature_groups_file = config_dir / FEATURE_GROUPS_FILE
+    env_file, catalogue_file, feature_groups_file = _files(name, config_dir)
     if name in {Path(shared).stem for shared in SHARED_FILES} or not env_file.is_file():
         known = ", ".join(available_environments(config_dir)) or "none"
         raise ConfigError(
@@ -94,9 +92,7 @@ def environment_from_settings(
     ConfigError
         With a one-line message naming the file, the field, the value and what is allowed.
     """
-    env_file = config_dir / f"{name}.yaml"
-    catalogue_file = config_dir / CATALOGUE_FILE
-    feature_groups_file = config_dir / FEATURE_GROUPS_FILE
+    env_file, catalogue_file, feature_groups_file = _files(name, config_dir)
     environment, catalogue = dict(environment), dict(catalogue)
     where_instead = {
         "name": "the name is the file's name",
@@ -119,6 +115,15 @@ def environment_from_settings(
         raise ConfigError(
             _describe(error, data, env_file, catalogue_file, feature_groups_file, overrides)
         ) from None
+
+
+def _files(name: str, config_dir: Path) -> tuple[Path, Path, Path]:
+    """The environment's file, the model catalogue and the feature group catalogue."""
+    return (
+        config_dir / f"{name}.yaml",
+        config_dir / CATALOGUE_FILE,
+        config_dir / FEATURE_GROUPS_FILE,
+    )
 
 
 def read_settings(path: Path) -> dict[str, Any]:

@@ -15,9 +15,10 @@ import enum
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from platform_config.base import FieldError
+from platform_config.environment_spec import EnvironmentSpec
+from platform_config.model_spec import ModelSpec
 from platform_config.serving_defaults import scales_to_zero
 from platform_contracts.model_settings import settings_parameter_name, settings_path
 from platform_contracts.releases import (
@@ -28,9 +29,6 @@ from platform_contracts.releases import (
     records_path,
     release_function_name,
 )
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from platform_config.schema import EnvironmentConfig, ModelSpec
 
 _SAGEMAKER_63 = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 _SAGEMAKER_256 = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}"
@@ -345,6 +343,11 @@ class ResourceNames:
     account: str
     region: str
 
+    @classmethod
+    def for_environment(cls, config: EnvironmentSpec) -> ResourceNames:
+        """The names of ``config``'s environment (``EnvironmentConfig.names``)."""
+        return cls(config.name, config.account, config.region)
+
     @property
     def prefix(self) -> str:
         """``ml-platform-<env>``: starts every name but the buckets'."""
@@ -471,7 +474,7 @@ class ResourceNames:
         """A feature group of the catalogue."""
         return f"{self.prefix}-{name}"
 
-    def of_environment(self, config: EnvironmentConfig) -> Iterator[tuple[NameKind, str]]:
+    def of_environment(self, config: EnvironmentSpec) -> Iterator[tuple[NameKind, str]]:
         """Every name that depends on the environment alone (and on what it turns on)."""
         for part in STACK_PARTS:
             yield NameKind.STACK, self.stack(part)
@@ -538,14 +541,14 @@ def delivery_names(account: str, region: str) -> ResourceNames:
     return ResourceNames(DELIVERY, account, region)
 
 
-def derived_names(config: EnvironmentConfig) -> Iterator[tuple[str, str, NameKind, str]]:
+def derived_names(config: EnvironmentSpec) -> Iterator[tuple[str, str, NameKind, str]]:
     """(field, its value, kind, name) of every physical name ``config``'s stacks create.
 
     The field is the one to change to shorten the name: ``name`` (the environment's),
     ``models[i].name``, ``feature_groups[i].name``, ``studio.user_profiles[i].name`` or
     ``studio.shared_spaces[i].name``.
     """
-    names = config.names
+    names = ResourceNames.for_environment(config)
     for kind, name in names.of_environment(config):
         yield "name", config.name, kind, name
     for index, model in enumerate(config.models):
@@ -563,7 +566,7 @@ def derived_names(config: EnvironmentConfig) -> Iterator[tuple[str, str, NameKin
         yield field, space.name, NameKind.SPACE_DISPLAY_NAME, space.name
 
 
-def check_environment_names(config: EnvironmentConfig) -> None:
+def check_environment_names(config: EnvironmentSpec) -> None:
     """Refuse the first derived name out of its kind's bounds, naming the field to change.
 
     Raises

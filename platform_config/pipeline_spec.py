@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import (
     AfterValidator,
@@ -48,11 +48,9 @@ from platform_config.aws_facts import (
     is_burstable,
 )
 from platform_config.base import FieldError, Frozen, problem_message
+from platform_config.feature_group_spec import FeatureGroupSpec
 from platform_config.foundation_models import FoundationModel, foundation_models
 from platform_config.schedules import eventbridge_schedule
-
-if TYPE_CHECKING:
-    from platform_config.schema import FeatureGroupSpec, ModelSpec
 
 #: Longest run of a training job (and of an AutoML job) SageMaker allows: 28 days.
 MAX_RUN_SECONDS = 28 * 24 * 3600
@@ -239,7 +237,7 @@ class _KindSpec(Frozen):
         return data
 
     @classmethod
-    def _required(cls, field: str, kind: object) -> str:
+    def _required(cls, field: str, kind: object) -> str:  # noqa: ARG003  # an override may name the field's allowed values
         """What the message of a missing required ``field`` says after its name."""
         return f"is required when kind is {kind}"
 
@@ -522,12 +520,12 @@ class RegisteredPipelineSpec(_KindSpec):
 
     # A class attribute of each built-in kind; the plugin's own value for a registered one.
     @property
-    def baselines(self) -> frozenset[str]:  # type: ignore[override]
+    def baselines(self) -> frozenset[str]:  # type: ignore[override]  # a class attribute of the built-in kinds
         """The monitors whose baselines the kind's pipeline registers."""
         return self._registered.baselines
 
     @property
-    def package_image_runs_on(self) -> str | None:  # type: ignore[override]
+    def package_image_runs_on(self) -> str | None:  # type: ignore[override]  # a class attribute of the built-in kinds
         """What the inference image of the kind's packages runs on."""
         return self._registered.package_image_runs_on
 
@@ -582,10 +580,10 @@ def kind_baselines(pipeline: Any, context: Any) -> frozenset[str] | None:
 
 
 def check_training_sources(
-    models: Sequence[ModelSpec], feature_groups: Sequence[FeatureGroupSpec]
+    pipelines: Sequence[PipelineSpec], feature_groups: Sequence[FeatureGroupSpec]
 ) -> None:
     """Each ``training_source`` names a group of the catalogue with an offline store, and
-    features of it.
+    features of it (``pipelines``: the models' pipelines, in the catalogue's order).
 
     Raises
     ------
@@ -593,8 +591,7 @@ def check_training_sources(
         On ``models[<i>].pipeline.training_source.<field>``.
     """
     groups = {group.name: group for group in feature_groups}
-    for index, model in enumerate(models):
-        pipeline = model.pipeline
+    for index, pipeline in enumerate(pipelines):
         if not isinstance(pipeline, TrainingPipelineSpec) or pipeline.training_source is None:
             continue
         source = pipeline.training_source

@@ -143,9 +143,8 @@ def _check_field(text: str, field: _Field, index: int) -> None:
 def _check_item(item: str, field: _Field) -> None:
     """One item of a list: ``*``, ``a``, ``a-b``, each optionally ``/step``."""
     base, slash, step = item.partition("/")
-    if slash:
-        if not step.isdigit() or not 1 <= int(step) <= field.high - field.low + 1:
-            raise ValueError(f"step {step!r} must be from 1 to {field.high - field.low + 1}")
+    if slash and not (step.isdigit() and 1 <= int(step) <= field.high - field.low + 1):
+        raise ValueError(f"step {step!r} must be from 1 to {field.high - field.low + 1}")
     if base == "*":
         return
     low, dash, high = base.partition("-")

@@ -1,761 +1,116 @@
-"""Typed, frozen models of the platform configuration.
+"""Typed, frozen models of the platform configuration: :class:`EnvironmentConfig`, and the
+public names of its parts.
 
 Each model forbids unknown keys, so a typo in a YAML file is an error, not a silently
 ignored setting. Validators raise ``ValueError`` with a message that reads after the
 offending value (``'10.0.0.0/33' is not a valid IPv4 CIDR``); the loader prefixes the file
 and the field.
+
+The parts are defined below this module, each checked on its own: the environment's
+sections and fields (:mod:`~platform_config.environment_spec`), a model of the catalogue
+(:mod:`~platform_config.model_spec`), a feature group
+(:mod:`~platform_config.feature_group_spec`) and the constrained values
+(:mod:`~platform_config.value_types`). :class:`EnvironmentConfig` adds the checks across
+them, which the rule modules (:mod:`~platform_config.aws_rules`,
+:mod:`~platform_config.names`, ...) make on those parts.
 """
 
 from __future__ import annotations
 
-import enum
-import ipaddress
-import re
-from typing import Annotated, Any, Literal
+from pydantic import model_validator
 
-from pydantic import AfterValidator, Field, StrictStr, ValidationInfo, model_validator
-
-from platform_config.alerts_spec import AlertsSpec
-from platform_config.aws_facts import instance_accelerator, region_problem
-from platform_config.aws_rules import check_environment
-from platform_config.base import FieldError, Frozen
-from platform_config.monitoring_spec import (
-    MonitoringSpec,
-    RetrainingSpec,
-    check_monitors_have_baselines,
-    monitors_off_without_baseline,
+from platform_config.aws_rules import check_environment, check_serving_regions
+from platform_config.base import FieldError
+from platform_config.environment_spec import (
+    DEFAULT_INTERFACE_ENDPOINTS,
+    AuthMode,
+    DataConfig,
+    EnvironmentSpec,
+    ExistingVpc,
+    InterfaceEndpoint,
+    MlflowConfig,
+    ModelRegistryConfig,
+    NetworkConfig,
+    NewVpc,
+    PromotionSource,
+    Retention,
+    RoleArn,
+    SharedSpaceSpec,
+    StudioApp,
+    StudioConfig,
+    StudioInstanceType,
+    StudioName,
+    UserProfileSpec,
 )
+from platform_config.feature_group_spec import (
+    RESERVED_FEATURE_NAMES,
+    FeatureGroupSpec,
+    FeatureName,
+    FeatureSpec,
+    OnlineTtl,
+)
+from platform_config.model_spec import ModelSpec
 from platform_config.names import ResourceNames
-from platform_config.pipeline_spec import (
-    AutoMlPipelineSpec,
-    PipelineSpec,
-    TrainingPipelineSpec,
-    check_training_sources,
-    kind_baselines,
-)
-from platform_config.serving_defaults import ServingDefaults, check_scale_to_zero
-from platform_config.serving_spec import ServingSpec, check_serving_regions
-
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
+from platform_config.pipeline_spec import check_training_sources
+from platform_config.serving_defaults import check_scale_to_zero
+from platform_config.value_types import (
+    LOG_RETENTION_DAYS,
+    REGION_SHAPE,
+    AccountId,
+    Cidr,
+    LogRetentionDays,
+    Region,
+    ResourceName,
+    SubnetId,
+    VpcId,
 )
 
-#: The shape of a region code in the partitions the platform supports (aws, aws-us-gov).
-REGION_SHAPE = re.compile(r"^(us|eu|ap|ca|sa|me|af|il|mx)(-gov)?-[a-z]+-\d$")
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-
-
-def _ipv4_cidr(value: str) -> str:
-    try:
-        network = ipaddress.IPv4Network(value, strict=True)
-    except ValueError:
-        raise ValueError("is not a valid IPv4 CIDR (for example 10.20.0.0/16)") from None
-    if not 16 <= network.prefixlen <= 24:
-        raise ValueError("must have a prefix length from /16 to /24 (the VPC limits)")
-    return value
-
-
-def _account(value: str) -> str:
-    if not re.fullmatch(r"\d{12}", value):
-        raise ValueError("is not an AWS account id (12 digits, quoted as a string)")
-    return value
-
-
-def _role_arn(value: str) -> str:
-    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
-        raise ValueError(
-            "is not an IAM role ARN (arn:aws:iam::<account>:role/<name>; a person's role)"
-        )
-    return value
-
-
-def _region(value: str) -> str:
-    if not REGION_SHAPE.fullmatch(value):
-        raise ValueError("is not an AWS region code (for example eu-west-1)")
-    problem = region_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-def _resource_name(value: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise ValueError(
-            "is not a valid name (2 to 32 characters: lower-case letters, digits and '-',"
-            " starting with a letter)"
-        )
-    return value
-
-
-def _log_retention(value: int) -> int:
-    if value not in LOG_RETENTION_DAYS:
-        allowed = ", ".join(str(days) for days in LOG_RETENTION_DAYS)
-        raise ValueError(f"is not a CloudWatch Logs retention period (allowed: {allowed})")
-    return value
-
-
-Cidr = Annotated[StrictStr, AfterValidator(_ipv4_cidr)]
-AccountId = Annotated[StrictStr, AfterValidator(_account)]
-Region = Annotated[StrictStr, AfterValidator(_region)]
-RoleArn = Annotated[StrictStr, AfterValidator(_role_arn)]
-ResourceName = Annotated[StrictStr, AfterValidator(_resource_name)]
-LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
-VpcId = Annotated[StrictStr, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
-SubnetId = Annotated[StrictStr, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
-
-
-class Retention(str, enum.Enum):
-    """What happens to stateful resources when their stack is deleted or replaces them."""
-
-    RETAIN = "retain"
-    DESTROY = "destroy"
-
-
-class InterfaceEndpoint(str, enum.Enum):
-    """Interface VPC endpoints the platform can create; each costs money per AZ-hour."""
-
-    SAGEMAKER_API = "sagemaker_api"
-    SAGEMAKER_RUNTIME = "sagemaker_runtime"
-    SAGEMAKER_STUDIO = "sagemaker_studio"
-    SAGEMAKER_NOTEBOOK = "sagemaker_notebook"
-    SAGEMAKER_EXPERIMENTS = "sagemaker_experiments"
-    SAGEMAKER_FEATURESTORE_RUNTIME = "sagemaker_featurestore_runtime"
-    STS = "sts"
-    ECR_API = "ecr_api"
-    ECR_DOCKER = "ecr_docker"
-    CLOUDWATCH_LOGS = "cloudwatch_logs"
-    CLOUDWATCH_MONITORING = "cloudwatch_monitoring"
-    KMS = "kms"
-    EVENTBRIDGE = "eventbridge"
-    SQS = "sqs"
-    #: Only for pipelines that read a feature group's offline store (``training_source``).
-    ATHENA = "athena"
-
-
-#: The interface endpoints of a network that names none: all but those only some models use.
-DEFAULT_INTERFACE_ENDPOINTS = tuple(
-    e for e in InterfaceEndpoint if e is not InterfaceEndpoint.ATHENA
-)
-
-
-class NewVpc(Frozen):
-    """A VPC the platform creates: isolated private subnets only, no NAT, no internet gateway.
-
-    Attributes
-    ----------
-    cidr:
-        IPv4 CIDR of the VPC, /16 to /24.
-    zone_count:
-        How many availability zones to spread the subnets over (default 2, 2 to 6). The
-        zones are the region's first ones, chosen by CloudFormation at deploy time
-        (``Fn::GetAZs``), so synth needs no lookup and no zone name is hard-coded.
-    """
-
-    cidr: Cidr
-    zone_count: int = Field(default=2, ge=2, le=6)
-
-
-class ExistingVpc(Frozen):
-    """A VPC owned elsewhere, imported by id with no lookup at synth.
-
-    Attributes
-    ----------
-    vpc_id, cidr:
-        The VPC's id and primary CIDR.
-    availability_zones, subnet_ids:
-        The private subnets the platform uses, one per AZ, in the same order.
-    """
-
-    vpc_id: VpcId
-    cidr: Cidr
-    availability_zones: tuple[StrictStr, ...] = Field(min_length=2, max_length=6)
-    subnet_ids: tuple[SubnetId, ...] = Field(min_length=2, max_length=6)
-
-    @model_validator(mode="after")
-    def _one_subnet_per_zone(self) -> ExistingVpc:
-        repeated = sorted({s for s in self.subnet_ids if self.subnet_ids.count(s) > 1})
-        if repeated:
-            raise FieldError(
-                "subnet_ids", list(self.subnet_ids), f"lists {repeated[0]} twice; give each once"
-            )
-        if len(self.subnet_ids) != len(self.availability_zones):
-            raise FieldError(
-                "subnet_ids",
-                list(self.subnet_ids),
-                f"has {len(self.subnet_ids)} entries but availability_zones has"
-                f" {len(self.availability_zones)}; give one subnet per zone, in the same order",
-            )
-        return self
-
-
-class NetworkConfig(Frozen):
-    """Networking of an environment: exactly one of ``new_vpc`` or ``existing_vpc``.
-
-    Attributes
-    ----------
-    new_vpc, existing_vpc:
-        Where the platform runs; see :class:`NewVpc` and :class:`ExistingVpc`.
-    interface_endpoints:
-        Interface endpoints to create (default: all of :class:`InterfaceEndpoint` but
-        ``athena``, which a model with ``pipeline.training_source`` needs). With an existing
-        VPC whose endpoints are managed elsewhere, give an empty list. The S3 gateway
-        endpoint (free) is always created for a new VPC.
-    interface_endpoint_zones:
-        Put the interface endpoints in the first this many of the VPC's zones (default: all;
-        each endpoint is billed per zone). ``1`` trades the endpoints' zone redundancy for a
-        lower idle cost: workloads in the other zones reach them across zones.
-    """
-
-    new_vpc: NewVpc | None = None
-    existing_vpc: ExistingVpc | None = None
-    interface_endpoints: tuple[InterfaceEndpoint, ...] = DEFAULT_INTERFACE_ENDPOINTS
-    interface_endpoint_zones: int | None = Field(default=None, ge=1, le=6)
-
-    @model_validator(mode="after")
-    def _exactly_one_vpc(self) -> NetworkConfig:
-        if (self.new_vpc is None) == (self.existing_vpc is None):
-            given = [key for key in ("new_vpc", "existing_vpc") if getattr(self, key) is not None]
-            raise FieldError("", given, "must give exactly one of new_vpc or existing_vpc")
-        endpoints = [endpoint.value for endpoint in self.interface_endpoints]
-        if len(set(endpoints)) != len(endpoints):
-            raise FieldError("interface_endpoints", endpoints, "lists an endpoint twice")
-        zones = self.interface_endpoint_zones
-        if zones is not None and zones > self.zone_count:
-            raise FieldError(
-                "interface_endpoint_zones",
-                zones,
-                f"is more than the VPC's {self.zone_count} zones (allowed: 1 to {self.zone_count})",
-            )
-        return self
-
-    @property
-    def zone_count(self) -> int:
-        """How many zones the VPC's subnets span."""
-        if self.existing_vpc is not None:
-            return len(self.existing_vpc.availability_zones)
-        return self.new_vpc.zone_count if self.new_vpc is not None else 0
-
-    @property
-    def vpc(self) -> NewVpc | ExistingVpc:
-        """The VPC settings, whichever kind is configured."""
-        return self.new_vpc or self.existing_vpc  # type: ignore[return-value]
-
-
-class DataConfig(Frozen):
-    """Lifecycle of the platform's buckets (days).
-
-    Attributes
-    ----------
-    noncurrent_version_expiration_days:
-        Old object versions are deleted after this many days (default 90).
-    infrequent_access_transition_days:
-        Objects in the data capture and monitoring buckets move to S3 Standard-IA after this
-        many days (default 30, minimum 30).
-    data_capture_expiration_days, monitoring_reports_expiration_days:
-        Captured requests and monitoring reports expire after this (default 365).
-    access_logs_expiration_days:
-        S3 server access logs expire after this (default 365).
-    """
-
-    noncurrent_version_expiration_days: int = Field(default=90, ge=1, le=3650)
-    infrequent_access_transition_days: int = Field(default=30, ge=30, le=3650)
-    data_capture_expiration_days: int = Field(default=365, ge=31, le=3650)
-    monitoring_reports_expiration_days: int = Field(default=365, ge=31, le=3650)
-    access_logs_expiration_days: int = Field(default=365, ge=1, le=3650)
-
-    @model_validator(mode="after")
-    def _expire_after_transition(self) -> DataConfig:
-        for field in ("data_capture_expiration_days", "monitoring_reports_expiration_days"):
-            if getattr(self, field) <= self.infrequent_access_transition_days:
-                raise FieldError(
-                    field,
-                    getattr(self, field),
-                    "must be greater than infrequent_access_transition_days"
-                    f" ({self.infrequent_access_transition_days})",
-                )
-        return self
-
-
-class AuthMode(str, enum.Enum):
-    """How Studio users sign in."""
-
-    IAM = "iam"
-    SSO = "sso"
-
-
-class StudioApp(str, enum.Enum):
-    """Studio applications a shared space can run."""
-
-    JUPYTER_LAB = "jupyter_lab"
-    CODE_EDITOR = "code_editor"
-
-
-_STUDIO_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-StudioName = Annotated[StrictStr, Field(pattern=_STUDIO_NAME)]
-StudioInstanceType = Annotated[StrictStr, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")]
-RoleArn = Annotated[
-    StrictStr, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[a-zA-Z_0-9+=,.@/-]+$")
+__all__ = [
+    "DEFAULT_INTERFACE_ENDPOINTS",
+    "LOG_RETENTION_DAYS",
+    "REGION_SHAPE",
+    "RESERVED_FEATURE_NAMES",
+    "AccountId",
+    "AuthMode",
+    "Cidr",
+    "DataConfig",
+    "EnvironmentConfig",
+    "ExistingVpc",
+    "FeatureGroupSpec",
+    "FeatureName",
+    "FeatureSpec",
+    "InterfaceEndpoint",
+    "LogRetentionDays",
+    "MlflowConfig",
+    "ModelRegistryConfig",
+    "ModelSpec",
+    "NetworkConfig",
+    "NewVpc",
+    "OnlineTtl",
+    "PromotionSource",
+    "Region",
+    "ResourceName",
+    "Retention",
+    "RoleArn",
+    "SharedSpaceSpec",
+    "StudioApp",
+    "StudioConfig",
+    "StudioInstanceType",
+    "StudioName",
+    "SubnetId",
+    "UserProfileSpec",
+    "VpcId",
 ]
 
 
-class UserProfileSpec(Frozen):
-    """A Studio user profile.
-
-    Attributes
-    ----------
-    name:
-        Profile name (letters, digits, '-'; up to 63).
-    execution_role_arn:
-        A role to use instead of the domain's execution role (default: the domain's).
-    sso_user_name:
-        The IAM Identity Center user name; required when ``studio.auth_mode`` is ``sso``.
-    """
-
-    name: StudioName
-    execution_role_arn: RoleArn | None = None
-    sso_user_name: StrictStr | None = None
-
-
-class SharedSpaceSpec(Frozen):
-    """A Studio space shared by the domain's users.
-
-    Attributes
-    ----------
-    name:
-        Space name (letters, digits, '-'; up to 63).
-    owner:
-        The user profile that owns it (one of ``studio.user_profiles``).
-    app:
-        ``jupyter_lab`` (default) or ``code_editor``.
-    instance_type:
-        Instance of the space's app (default ``ml.t3.medium``).
-    ebs_volume_size_gb:
-        Size of the space's storage (default 5, up to ``studio.max_ebs_volume_size_gb``).
-    """
-
-    name: StudioName
-    owner: StudioName
-    app: StudioApp = StudioApp.JUPYTER_LAB
-    instance_type: StudioInstanceType = "ml.t3.medium"
-    ebs_volume_size_gb: int = Field(default=5, ge=5, le=16384)
-
-
-class StudioConfig(Frozen):
-    """The SageMaker domain and Studio of an environment.
-
-    Attributes
-    ----------
-    auth_mode:
-        ``iam`` (default) or ``sso`` (IAM Identity Center, which must be set up in the account).
-    idle_shutdown:
-        Stop JupyterLab and Code Editor apps left idle (default on).
-    idle_timeout_minutes:
-        Idle time before they stop (default 60; 60 to 525600).
-    default_instance_type:
-        Default instance of JupyterLab and Code Editor apps (default ``ml.t3.medium``).
-    default_ebs_volume_size_gb, max_ebs_volume_size_gb:
-        Storage of a space: default (5) and the most a user may ask for (100).
-    user_profiles, shared_spaces:
-        See :class:`UserProfileSpec` and :class:`SharedSpaceSpec` (default none).
-    """
-
-    auth_mode: AuthMode = AuthMode.IAM
-    idle_shutdown: bool = True
-    idle_timeout_minutes: int = Field(default=60, ge=60, le=525600)
-    default_instance_type: StudioInstanceType = "ml.t3.medium"
-    default_ebs_volume_size_gb: int = Field(default=5, ge=5, le=16384)
-    max_ebs_volume_size_gb: int = Field(default=100, ge=5, le=16384)
-    user_profiles: tuple[UserProfileSpec, ...] = ()
-    shared_spaces: tuple[SharedSpaceSpec, ...] = ()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> StudioConfig:
-        if self.default_ebs_volume_size_gb > self.max_ebs_volume_size_gb:
-            raise FieldError(
-                "default_ebs_volume_size_gb",
-                self.default_ebs_volume_size_gb,
-                f"is larger than max_ebs_volume_size_gb ({self.max_ebs_volume_size_gb})",
-            )
-        users = [user.name for user in self.user_profiles]
-        for kind, names in (
-            ("user_profiles", users),
-            ("shared_spaces", [space.name for space in self.shared_spaces]),
-        ):
-            repeated = sorted({name for name in names if names.count(name) > 1})
-            if repeated:
-                raise FieldError(kind, repeated, "repeats names; each must be unique")
-        for index, user in enumerate(self.user_profiles):
-            if (self.auth_mode is AuthMode.SSO) != (user.sso_user_name is not None):
-                raise FieldError(
-                    f"user_profiles[{index}].sso_user_name",
-                    user.sso_user_name,
-                    "is required when auth_mode is sso and not allowed when it is iam",
-                )
-        for index, space in enumerate(self.shared_spaces):
-            if space.owner not in users:
-                raise FieldError(
-                    f"shared_spaces[{index}].owner",
-                    space.owner,
-                    f"is not a user profile (user profiles: {', '.join(users) or 'none'})",
-                )
-            if space.ebs_volume_size_gb > self.max_ebs_volume_size_gb:
-                raise FieldError(
-                    f"shared_spaces[{index}].ebs_volume_size_gb",
-                    space.ebs_volume_size_gb,
-                    f"is larger than max_ebs_volume_size_gb ({self.max_ebs_volume_size_gb})",
-                )
-        return self
-
-
-#: MLflow settings that only a tracking server has (an MLflow app is serverless).
-_TRACKING_SERVER_ONLY = ("size", "version")
-
-
-class MlflowConfig(Frozen):
-    """The environment's managed MLflow: a tracking server or a serverless MLflow app.
-
-    Attributes
-    ----------
-    enabled:
-        Create it (default on).
-    kind:
-        ``tracking_server`` (default: an instance of ``size``, billed per hour while it
-        exists) or ``app`` (a serverless MLflow app, ``AWS::SageMaker::MlflowApp``: no
-        instance to size, nothing billed per hour while idle; see pricing/prices.yaml).
-        Either is reached by its ARN (``stacks.mlflow_resource.mlflow_resource_arn``).
-    size:
-        Tracking server only: ``Small`` (default), ``Medium`` or ``Large``.
-    version:
-        Tracking server only: MLflow version, e.g. ``"3.0"`` (default: SageMaker's current
-        default; an app runs SageMaker's current version).
-    automatic_model_registration:
-        Register models logged to MLflow in the SageMaker Model Registry (default on).
-    weekly_maintenance_window_start:
-        ``Day:HH:MM`` in UTC (default ``Sun:03:00``).
-    """
-
-    enabled: bool = True
-    kind: Literal["tracking_server", "app"] = "tracking_server"
-    size: Literal["Small", "Medium", "Large"] = "Small"
-    version: Annotated[StrictStr, Field(pattern=r"^\d+(\.\d+)+$")] | None = None
-    automatic_model_registration: bool = True
-    weekly_maintenance_window_start: Annotated[
-        StrictStr, Field(pattern=r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):([0-5]\d)$")
-    ] = "Sun:03:00"
-
-    @model_validator(mode="after")
-    def _kind_fields(self) -> MlflowConfig:
-        if self.kind == "app":
-            for field in _TRACKING_SERVER_ONLY:
-                if field in self.model_fields_set:
-                    raise FieldError(
-                        field,
-                        getattr(self, field),
-                        "is only for kind tracking_server (this is app)",
-                    )
-        return self
-
-
-class PromotionSource(Frozen):
-    """The environment whose approved model versions this one imports (docs/releases.md).
-
-    Attributes
-    ----------
-    environment:
-        Its name (``dev`` for staging, ``staging`` for prod).
-    account, region:
-        Where it runs; it must list this environment's account in its
-        ``model_registry.reader_accounts``.
-    """
-
-    environment: ResourceName
-    account: AccountId
-    region: Region
-
-    @property
-    def name_prefix(self) -> str:
-        """The source environment's name prefix (``ml-platform-<environment>``)."""
-        return f"ml-platform-{self.environment}"
-
-
-class ModelRegistryConfig(Frozen):
-    """The model registry of an environment.
-
-    Attributes
-    ----------
-    reader_accounts:
-        Accounts (the later environments) allowed to read this environment's model packages
-        and their artifacts, to promote them (default none).
-    promote_from:
-        :class:`PromotionSource`: the previous environment, whose approved versions
-        ``make release-import`` copies into this registry (default none: models are
-        trained here).
-    approvers:
-        IAM roles of the people who may approve or reject this environment's model
-        packages (roles of this account). Every other principal is denied by the groups'
-        policy (default none: any principal IAM allows may, which suits a sandbox only).
-    """
-
-    reader_accounts: tuple[AccountId, ...] = ()
-    promote_from: PromotionSource | None = None
-    approvers: tuple[RoleArn, ...] = ()
-
-
-FeatureName = Annotated[StrictStr, Field(pattern=r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$")]
-#: Columns the offline store adds to every record; a feature cannot have these names.
-RESERVED_FEATURE_NAMES = ("is_deleted", "write_time", "api_invocation_time")
-
-
-class FeatureSpec(Frozen):
-    """One feature: its name and type (``string``, ``integral`` or ``fractional``)."""
-
-    name: FeatureName
-    type: Literal["string", "integral", "fractional"]
-
-
-class OnlineTtl(Frozen):
-    """How long a record stays in the online store."""
-
-    unit: Literal["Seconds", "Minutes", "Hours", "Days", "Weeks"]
-    value: int = Field(ge=1)
-
-
-class FeatureGroupSpec(Frozen):
-    """A feature group of the catalogue ``config/feature_groups.yaml``.
-
-    Attributes
-    ----------
-    name:
-        Feature group name; the deployed name is ``ml-platform-<environment>-<name>``
-        (at most 64 characters).
-    description:
-        Free text (default empty).
-    record_identifier:
-        The feature that identifies a record (``string`` or ``integral``).
-    event_time:
-        The feature holding the record's event time (``string`` ISO-8601 or ``fractional``
-        epoch seconds).
-    features:
-        Every feature, the two above included.
-    online_store:
-        Keep the latest record per identifier for low-latency reads (default off).
-    online_ttl:
-        Expire online records after this (only with ``online_store``; default never).
-    offline_store:
-        Keep every record in S3 as an Iceberg table in the Glue catalog (default on).
-    """
-
-    name: Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9-]{0,40}[a-z0-9]$")]
-    description: StrictStr = ""
-    record_identifier: FeatureName
-    event_time: FeatureName
-    features: tuple[FeatureSpec, ...] = Field(min_length=2, max_length=2500)
-    online_store: bool = False
-    online_ttl: OnlineTtl | None = None
-    offline_store: bool = True
-
-    @model_validator(mode="after")
-    def _coherent(self) -> FeatureGroupSpec:
-        names = [feature.name for feature in self.features]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise FieldError("features", repeated, "repeats feature names; each must be unique")
-        for index, name in enumerate(names):
-            if name.lower() in RESERVED_FEATURE_NAMES:
-                raise FieldError(
-                    f"features[{index}].name",
-                    name,
-                    f"is reserved by the offline store ({', '.join(RESERVED_FEATURE_NAMES)})",
-                )
-        types = {feature.name: feature.type for feature in self.features}
-        allowed = {
-            "record_identifier": ("string", "integral"),
-            "event_time": ("string", "fractional"),
-        }
-        for field, kinds in allowed.items():
-            name = getattr(self, field)
-            if name not in types:
-                raise FieldError(field, name, f"is not one of the features ({', '.join(names)})")
-            if types[name] not in kinds:
-                raise FieldError(
-                    field, name, f"has type {types[name]}; allowed: {' or '.join(kinds)}"
-                )
-        if self.online_ttl is not None and not self.online_store:
-            raise FieldError("online_ttl", {}, "is set but online_store is off")
-        if not (self.online_store or self.offline_store):
-            raise FieldError("", self.name, "has neither an online nor an offline store")
-        return self
-
-
-class ModelSpec(Frozen):
-    """One model of the catalogue (``config/models.yaml``), after environment overrides.
-
-    Attributes
-    ----------
-    name:
-        The model's name: lower-case letters, digits and '-', used in every resource name
-        derived from it (model package group, pipeline, endpoint).
-    description:
-        Free text shown in the registry (default empty).
-    pipeline:
-        How it is trained: one model per ``kind`` (:class:`TrainingPipelineSpec`, the
-        default; :class:`AutoMlPipelineSpec`, :class:`FineTuningPipelineSpec`, or
-        :class:`RegisteredPipelineSpec` for a kind of ``pipeline_plugins``).
-    serving:
-        How it is served (:class:`ServingSpec`; default not served).
-    monitoring:
-        Model Monitor schedules of its endpoint (:class:`MonitoringSpec`).
-    retraining:
-        What starts its pipeline again (:class:`RetrainingSpec`).
-    """
-
-    name: ResourceName
-    description: StrictStr = ""
-    pipeline: PipelineSpec = TrainingPipelineSpec()
-    serving: ServingSpec | None = None
-    monitoring: MonitoringSpec = MonitoringSpec()
-    retraining: RetrainingSpec = RetrainingSpec()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _monitors_off_without_baseline(cls, data: Any, info: ValidationInfo) -> Any:
-        # A monitor the model's pipeline registers no baseline for is off unless named.
-        pipeline = data.get("pipeline", {}) if isinstance(data, dict) else None
-        return monitors_off_without_baseline(data, kind_baselines(pipeline, info.context))
-
-    @model_validator(mode="after")
-    def _package_image_fits_instances(self) -> ModelSpec:
-        # Served without image_uri, the endpoint runs the image its pipeline registered.
-        serving = self.serving
-        if serving is None or serving.image_uri is not None:
-            return self
-        runs_on = self.pipeline.package_image_runs_on
-        for field, instance_type in serving.instance_types() if runs_on else ():
-            needs = instance_accelerator(instance_type).value
-            if needs != runs_on and not (needs == "cpu" and runs_on == "gpu"):
-                raise FieldError(
-                    f"serving.{field}",
-                    instance_type,
-                    f"needs a {needs.upper()} image, but pipeline kind {self.pipeline.kind}"
-                    f" registers an image that runs on {runs_on.upper()} only (allowed: a"
-                    f" {runs_on.upper()} instance type, or serving.image_uri for this one)",
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _monitoring_has_data(self) -> ModelSpec:
-        # The default monitoring applies wherever data is captured; monitoring written out
-        # for an endpoint that captures nothing would silently watch nothing. (A model not
-        # served, e.g. switched off for an environment's first deployment, keeps its
-        # settings for when it is.)
-        if "monitoring" in self.model_fields_set and self.monitoring.enabled:
-            if self.serving is not None and not self.serving.captures_data:
-                kind = self.serving.kind.value
-                raise FieldError(
-                    "monitoring",
-                    {},
-                    f"needs data capture, which this model's endpoint does not do (serving.kind"
-                    f" {kind}: only real_time and async capture, with data_capture.enabled)",
-                )
-        self._check_monitored_data()
-        check_monitors_have_baselines(self.monitoring, self.pipeline.kind, self.pipeline.baselines)
-        return self
-
-    def _check_monitored_data(self) -> None:
-        """Monitors that would watch nothing: no request sampled, or a drift feature not in the data."""
-        serving, monitoring = self.serving, self.monitoring
-        if serving is None or not (serving.captures_data and monitoring.enabled):
-            return
-        if serving.data_capture.sampling_percent == 0:
-            raise FieldError(
-                "serving.data_capture.sampling_percent",
-                0,
-                "captures no request, so the monitors (on) would watch nothing: give 1 to 100,"
-                " or set data_capture.enabled: false and turn the monitors off",
-            )
-        pipeline = self.pipeline
-        tabular = isinstance(pipeline, TrainingPipelineSpec | AutoMlPipelineSpec)
-        for index, feature in enumerate(monitoring.drift_features if tabular else ()):
-            if feature == pipeline.target_column:
-                raise FieldError(
-                    f"monitoring.drift_features[{index}]",
-                    feature,
-                    "is the label (pipeline.target_column), which the data-quality baseline"
-                    " leaves out: name an input feature",
-                )
-
-
-class EnvironmentConfig(Frozen):
+class EnvironmentConfig(EnvironmentSpec):
     """One environment (``config/<name>.yaml``): where and how the platform is deployed.
 
-    Attributes
-    ----------
-    name:
-        The environment's name, taken from the file name (not written in the file).
-    account, region:
-        Target AWS account (12 digits, quoted) and region.
-    network:
-        See :class:`NetworkConfig`.
-    retention:
-        ``retain`` keeps stateful resources (keys, buckets, registry) when their stack
-        deletes them; ``destroy`` removes them (buckets must then be empty).
-    termination_protection:
-        Turn on CloudFormation termination protection on every stack.
-    log_retention_days:
-        Retention of every log group the platform creates.
-    data:
-        See :class:`DataConfig` (default: its defaults).
-    tags:
-        Tags applied to every resource (default none).
-    studio, mlflow, model_registry:
-        See :class:`StudioConfig`, :class:`MlflowConfig`, :class:`ModelRegistryConfig`.
-    serving_defaults:
-        See :class:`~platform_config.serving_defaults.ServingDefaults` (default: warm
-        capacity).
-    models:
-        The model catalogue with this environment's overrides applied (built by the loader).
-    feature_groups:
-        The feature group catalogue (``config/feature_groups.yaml``, built by the loader).
+    Its fields are :class:`~platform_config.environment_spec.EnvironmentSpec`'s; this class
+    checks them together: zones and approvers of the environment's region and account,
+    unique names, and the rules of :mod:`~platform_config.aws_rules` and the other modules
+    that need more than one part of the environment.
     """
-
-    name: ResourceName
-    account: AccountId
-    region: Region
-    network: NetworkConfig
-    retention: Retention
-    termination_protection: bool
-    log_retention_days: LogRetentionDays = 365
-    data: DataConfig = DataConfig()
-    tags: dict[StrictStr, StrictStr] = Field(default_factory=dict)
-    studio: StudioConfig = StudioConfig()
-    mlflow: MlflowConfig = MlflowConfig()
-    model_registry: ModelRegistryConfig = ModelRegistryConfig()
-    alerts: AlertsSpec = AlertsSpec()
-    serving_defaults: ServingDefaults = ServingDefaults()
-    models: tuple[ModelSpec, ...] = ()
-    feature_groups: tuple[FeatureGroupSpec, ...] = ()
 
     @model_validator(mode="after")
     def _cross_checks(self) -> EnvironmentConfig:
@@ -792,7 +147,7 @@ class EnvironmentConfig(Frozen):
             )
         check_serving_regions(self.models, self.region)
         check_environment(self)
-        check_training_sources(self.models, self.feature_groups)
+        check_training_sources([model.pipeline for model in self.models], self.feature_groups)
         self._athena_for_feature_sources()
         check_scale_to_zero(self.models, self.serving_defaults)
         return self
@@ -813,25 +168,7 @@ class EnvironmentConfig(Frozen):
                     " through an interface endpoint: add athena to network.interface_endpoints",
                 )
 
-    def bucket_name(self, kind: str) -> str:
-        """Name of the environment's ``kind`` bucket: ``mlp-<env>-<account>-<region>-<kind>``.
-
-        Deterministic, so that every stack (and the next environment, promoting models) can
-        name a bucket without a cross-stack reference.
-        """
-        return f"mlp-{self.name}-{self.account}-{self.region}-{kind}"
-
     @property
     def names(self) -> ResourceNames:
         """The physical names of this environment's resources (:mod:`platform_config.names`)."""
-        return ResourceNames(self.name, self.account, self.region)
-
-    @property
-    def name_prefix(self) -> str:
-        """Prefix of every physical name in this environment: ``ml-platform-<name>``."""
-        return f"ml-platform-{self.name}"
-
-    @property
-    def is_retained(self) -> bool:
-        """Whether stateful resources are kept when deleted from their stack."""
-        return self.retention is Retention.RETAIN
+        return ResourceNames.for_environment(self)

@@ -10,8 +10,8 @@ and Model Monitor documents support for endpoints that host a single model), no 
 floor above zero, and a deployment that rolls copies rather than shifting traffic between
 fleets. A model that asks for it explicitly where it is not allowed is a one-line error.
 
-This module imports nothing from ``serving_spec`` at run time: ``ServingSpec``'s validator
-calls :func:`scale_to_zero_blocker`.
+:func:`~platform_config.serving_spec.scale_to_zero_blocker` is ``serving_spec``'s, whose
+``ServingSpec`` validator calls it; it is also importable from here.
 """
 
 from __future__ import annotations
@@ -20,15 +20,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
 from platform_config.base import FieldError, Frozen
+from platform_config.model_spec import ModelSpec
+from platform_config.serving_spec import ServingSpec, scale_to_zero_blocker
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from platform_config.schema import ModelSpec
-    from platform_config.serving_spec import ServingSpec
+__all__ = [
+    "INSTANCE_SIZES_FILE",
+    "InstanceSize",
+    "ServingDefaults",
+    "check_scale_to_zero",
+    "instance_sizes",
+    "scale_to_zero_blocker",
+    "scales_to_zero",
+]
 
 #: vCPUs, memory and accelerator devices of each hosting instance type (source inside).
 INSTANCE_SIZES_FILE = Path(__file__).resolve().parent / "instance_sizes.yaml"
@@ -74,33 +81,6 @@ def instance_sizes() -> dict[str, InstanceSize]:
     """The instance size table (``instance_sizes.yaml``), by instance type."""
     data = yaml.safe_load(INSTANCE_SIZES_FILE.read_text(encoding="utf-8"))
     return {name: InstanceSize(**size) for name, size in data["types"].items()}
-
-
-def scale_to_zero_blocker(spec: ServingSpec) -> str | None:
-    """Why ``spec`` cannot be served on a scale-to-zero inference component, or ``None``."""
-    if spec.kind.value != "real_time":
-        return f"serving.kind is {spec.kind.value} (inference components serve real_time)"
-    variants = spec.production_variants
-    if len(variants) > 1:
-        return (
-            f"it has {len(variants)} production variants (an inference-component endpoint has"
-            " one, with no traffic weights)"
-        )
-    if spec.shadow:
-        return "it has a shadow variant (shadow variants need model-based production variants)"
-    if spec.captures_data:
-        return (
-            "it captures data (set data_capture.enabled: false; data capture and Model"
-            " Monitor are not offered for inference-component endpoints)"
-        )
-    if spec.autoscaling is not None and spec.autoscaling.min_capacity > 0:
-        return f"autoscaling.min_capacity {spec.autoscaling.min_capacity} keeps instances warm"
-    if spec.deployment.strategy in ("canary", "linear"):
-        return (
-            f"deployment.strategy {spec.deployment.strategy} shifts traffic between fleets;"
-            " inference components roll copies (allowed: rolling, all_at_once)"
-        )
-    return None
 
 
 def scales_to_zero(spec: ServingSpec, defaults: ServingDefaults) -> bool:

@@ -1,7 +1,7 @@
 """A served model's image: one AWS publishes for the region, and one that fits its fleet.
 
 :func:`check_serving_image` is called with the environment's region by
-``serving_spec.check_serving_regions``, once per model of the catalogue. It checks the
+``aws_rules.check_serving_regions``, once per model of the catalogue. It checks the
 ``serving.image_uri`` override against the container image table
 (``platform_config/container_images.yaml``) and, for an LMI Neuron image, the
 ``serving.llm`` settings against the instance types (:mod:`llm_serving_spec`).
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from platform_config.aws_facts import Accelerator
 from platform_config.base import FieldError
 from platform_config.container_images import (
-    Accelerator,
     ContainerImage,
     container_images,
     instance_accelerator,
@@ -29,10 +28,8 @@ from platform_config.llm_serving_spec import (
     NEURON_CORES,
     LlmServingSpec,
 )
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from platform_config.schema import ModelSpec
-    from platform_config.serving_spec import ServingSpec
+from platform_config.model_spec import ModelSpec
+from platform_config.serving_spec import ServingSpec
 
 #: The model server of the LMI images for Inferentia2 and Trainium (the table's ``server``).
 LMI_NEURONX = "lmi-neuronx"

@@ -3,31 +3,25 @@
 Every check SageMaker would otherwise make at deploy time is made here, at load time, with a
 :class:`~platform_config.base.FieldError` naming the field. The instance types (accepted by
 the API, offered in the environment's region) need the environment's region:
-:func:`check_serving_regions` is called by ``EnvironmentConfig``'s cross-checks.
+:func:`~platform_config.aws_rules.check_serving_regions` checks them among
+``EnvironmentConfig``'s cross-checks.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictStr, model_validator
 
 from platform_config.aws_facts import (
     Accelerator,
-    JobKind,
     instance_accelerator,
-    instance_type_problem,
 )
 from platform_config.base import FieldError, Frozen
 from platform_config.llm_serving_spec import LlmServingSpec
-from platform_config.serving_defaults import scale_to_zero_blocker
-from platform_config.serving_images import check_serving_image
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from platform_config.schema import ModelSpec
 
 #: Serverless memory sizes SageMaker accepts (MB).
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -532,24 +526,28 @@ class ServingSpec(Frozen):
                 yield f"{field}[{index}].instance_type", self.variant_instance_type(variant)
 
 
-def check_serving_regions(models: Sequence[ModelSpec], region: str) -> None:
-    """Reject instance types the SageMaker API does not accept for the model's kind of
-    serving (endpoint or batch transform), or that the region does not offer for it (where
-    the price list says: :mod:`platform_config.aws_facts`), and images and LLM settings that
-    do not fit the region or the fleet (:func:`check_serving_image`).
-
-    Raises
-    ------
-    FieldError
-        On ``models[<i>].serving.<field>``, naming what is allowed or offered.
-    """
-    for index, model in enumerate(models):
-        serving: ServingSpec | None = getattr(model, "serving", None)
-        if serving is None:
-            continue
-        kind = JobKind.BATCH_TRANSFORM if serving.kind is EndpointKind.BATCH else JobKind.ENDPOINT
-        for field, instance_type in serving.instance_types():
-            problem = instance_type_problem(instance_type, kind, region)
-            if problem is not None:
-                raise FieldError(f"models[{index}].serving.{field}", instance_type, problem)
-        check_serving_image(f"models[{index}].serving", model, region)
+def scale_to_zero_blocker(spec: ServingSpec) -> str | None:
+    """Why ``spec`` cannot be served on a scale-to-zero inference component, or ``None``."""
+    if spec.kind.value != "real_time":
+        return f"serving.kind is {spec.kind.value} (inference components serve real_time)"
+    variants = spec.production_variants
+    if len(variants) > 1:
+        return (
+            f"it has {len(variants)} production variants (an inference-component endpoint has"
+            " one, with no traffic weights)"
+        )
+    if spec.shadow:
+        return "it has a shadow variant (shadow variants need model-based production variants)"
+    if spec.captures_data:
+        return (
+            "it captures data (set data_capture.enabled: false; data capture and Model"
+            " Monitor are not offered for inference-component endpoints)"
+        )
+    if spec.autoscaling is not None and spec.autoscaling.min_capacity > 0:
+        return f"autoscaling.min_capacity {spec.autoscaling.min_capacity} keeps instances warm"
+    if spec.deployment.strategy in ("canary", "linear"):
+        return (
+            f"deployment.strategy {spec.deployment.strategy} shifts traffic between fleets;"
+            " inference components roll copies (allowed: rolling, all_at_once)"
+        )
+    return None

@@ -18,12 +18,12 @@ and, where it is known, the field (``tags.owner``) or the line and column:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
-from yaml.events import MappingEndEvent, SequenceEndEvent
+from yaml.events import CollectionStartEvent, MappingEndEvent, SequenceEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -34,13 +34,13 @@ try:
     from yaml._yaml import CParser as _EventSource
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
-    class _EventSource(Reader, Scanner, Parser):  # type: ignore[no-redef]
+    class _EventSource(Reader, Scanner, Parser):  # type: ignore[no-redef]  # stands in for CParser
         """PyYAML's Python reader, scanner and parser (slower than libyaml)."""
 
         def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)  # type: ignore[no-untyped-call]
-            Scanner.__init__(self)  # type: ignore[no-untyped-call]
-            Parser.__init__(self)  # type: ignore[no-untyped-call]
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
 
 
 from platform_config.base import ConfigError
@@ -51,6 +51,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 #: The most values a file may hold once its aliases are expanded.
 MAX_VALUES = 100_000
+
+#: A list or a mapping, as a node.
+_Collection = TypeVar("_Collection", SequenceNode, MappingNode)
 
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -63,7 +66,7 @@ _KEY_KINDS = {
 }
 
 
-class _Problem(Exception):
+class _ComposeError(Exception):
     """A problem found while composing, at a field path or a position."""
 
     def __init__(self, where: str, message: str) -> None:
@@ -72,7 +75,7 @@ class _Problem(Exception):
         self.message = message
 
 
-class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type: ignore[misc]
+class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):
     """A safe loader that tracks the field path and bounds depth and alias expansion.
 
     libyaml (``CParser``, where PyYAML has it) scans and parses; the composition into nodes is PyYAML's own
@@ -83,9 +86,9 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
 
     def __init__(self, stream: str) -> None:
         _EventSource.__init__(self, stream)
-        Composer.__init__(self)  # type: ignore[no-untyped-call]
-        SafeConstructor.__init__(self)  # type: ignore[no-untyped-call]
-        Resolver.__init__(self)  # type: ignore[no-untyped-call]
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
         self._path: list[str | int] = []
         self._sizes: dict[int, int] = {}
         self._open: set[int] = set()
@@ -97,16 +100,17 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
         if len(self._path) > MAX_DEPTH:
-            raise _Problem(
+            raise _ComposeError(
                 self._where(),
                 f"is nested deeper than {MAX_DEPTH} levels of lists and mappings",
             )
-        node: Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        node = super().compose_node(parent, index)
+        assert node is not None  # None only at the end of the stream, never inside a document
         if id(node) in self._open:
-            raise _Problem(self._where(), "is an alias to a list or mapping that contains it")
+            raise _ComposeError(self._where(), "is an alias to a list or mapping that contains it")
         self._sizes[id(node)] = size = self._expanded_size(node)
         if size > MAX_VALUES:
-            raise _Problem(
+            raise _ComposeError(
                 self._where(),
                 f"expands (through aliases) to more than {MAX_VALUES} values;"
                 " write the values out or use fewer aliases",
@@ -120,36 +124,20 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
             return 1 + sum(self._sizes[id(k)] + self._sizes[id(v)] for k, v in node.value)
         return 1
 
-    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:
-        start = self.get_event()  # type: ignore[no-untyped-call]
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = self.resolve(SequenceNode, None, start.implicit)  # type: ignore[no-untyped-call]
-        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        if anchor is not None:
-            self.anchors[anchor] = node
-        self._open.add(id(node))
+    def compose_sequence_node(self, anchor: str | None) -> SequenceNode:  # type: ignore[override]  # types-PyYAML types the anchor as a dict; PyYAML passes its name
+        node = self._open_collection(SequenceNode, anchor)
         index = 0
-        while not self.check_event(SequenceEndEvent):  # type: ignore[no-untyped-call]
+        while not self.check_event(SequenceEndEvent):
             self._path.append(index)
             node.value.append(self.compose_node(node, index))
             self._path.pop()
             index += 1
-        self._open.discard(id(node))
-        node.end_mark = self.get_event().end_mark  # type: ignore[no-untyped-call]
-        return node
+        return self._close_collection(node)
 
-    def compose_mapping_node(self, anchor: str | None) -> MappingNode:
-        start = self.get_event()  # type: ignore[no-untyped-call]
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = self.resolve(MappingNode, None, start.implicit)  # type: ignore[no-untyped-call]
-        node = MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        if anchor is not None:
-            self.anchors[anchor] = node
-        self._open.add(id(node))
+    def compose_mapping_node(self, anchor: str | None) -> MappingNode:  # type: ignore[override]  # types-PyYAML types the anchor as a dict; PyYAML passes its name
+        node = self._open_collection(MappingNode, anchor)
         seen: set[str] = set()
-        while not self.check_event(MappingEndEvent):  # type: ignore[no-untyped-call]
+        while not self.check_event(MappingEndEvent):
             self._path.append("?")
             key = self.compose_node(node, None)
             self._path.pop()
@@ -157,8 +145,28 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
             value = self.compose_node(node, key)
             self._path.pop()
             node.value.append((key, value))
+        return self._close_collection(node)
+
+    def _open_collection(self, kind: type[_Collection], anchor: str | None) -> _Collection:
+        """The empty node of the collection whose start event is next, as PyYAML's composer
+        makes it (tag resolved, registered under its anchor), marked open until it is closed."""
+        start = self.get_event()
+        assert isinstance(start, CollectionStartEvent)  # the composer checked for one
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(kind, None, start.implicit)  # type: ignore[no-untyped-call]  # types-PyYAML leaves resolve untyped
+        node = kind(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        self._open.add(id(node))
+        return node
+
+    def _close_collection(self, node: _Collection) -> _Collection:
+        """``node``, closed by the end event that is next."""
         self._open.discard(id(node))
-        node.end_mark = self.get_event().end_mark  # type: ignore[no-untyped-call]
+        end = self.get_event()
+        assert end is not None  # the end event the loop stopped at
+        node.end_mark = end.end_mark
         return node
 
     def _key_text(self, key: Node, seen: set[str]) -> str:
@@ -173,9 +181,9 @@ class _BoundedLoader(_EventSource, Composer, SafeConstructor, Resolver):  # type
             else:
                 kind = "a list" if isinstance(key, SequenceNode) else "a mapping"
                 message = f"has a key that is {kind}; keys must be strings (field names)"
-            raise _Problem(self._where(), f"{message} (line {key.start_mark.line + 1})")
+            raise _ComposeError(self._where(), f"{message} (line {key.start_mark.line + 1})")
         if key.value in seen:
-            raise _Problem(
+            raise _ComposeError(
                 self._where(),
                 f"key {key.value[:40]!r} is given twice in the same mapping (line"
                 f" {key.start_mark.line + 1}); give each key once",
@@ -231,8 +239,8 @@ def _parse(text: str, shown: str) -> Any:
         try:
             return loader.get_single_data()
         finally:
-            loader.dispose()  # type: ignore[no-untyped-call]
-    except _Problem as problem:
+            loader.dispose()
+    except _ComposeError as problem:
         raise ConfigError(f"{shown}: {problem.where}: {problem.message}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{shown}: {_yaml_problem(error, text)}") from None

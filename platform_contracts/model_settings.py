@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 #: Version of the document's shape; a function refuses a document of another version.
 SCHEMA_VERSION = 1
@@ -138,11 +138,14 @@ class ModelSettings:
         release_data = data.get("release")
         release = None if release_data is None else _build(ReleaseSettings, release_data, "release")
         top = {k: v for k, v in data.items() if k not in ("retraining", "release")}
-        built = _build(cls, {**top, "retraining": retraining, "release": release}, "")
-        return built
+        return _build(cls, {**top, "retraining": retraining, "release": release}, "")
 
 
-def _build(kind: type[Any], data: Any, where: str) -> Any:
+#: The documents :func:`_build` builds.
+_Document = TypeVar("_Document", RetrainingSettings, ReleaseSettings, ModelSettings)
+
+
+def _build(kind: type[_Document], data: Any, where: str) -> _Document:
     """``kind(**data)`` with field names and simple types checked, lists made tuples."""
     prefix = f"{where}." if where else ""
     if not isinstance(data, dict):
@@ -181,7 +184,7 @@ def _check_type(name: str, value: Any, annotation: str) -> None:
         raise ValueError(f"{name} is {value!r}, not {annotation}")
     if not isinstance(value, allowed):
         raise ValueError(f"{name} is {value!r}, not {annotation}")
-    if annotation.startswith("tuple["):
+    if isinstance(value, tuple):  # a tuple[...] annotation (checked above)
         member = str if "str" in annotation else int
         if not all(isinstance(v, member) and not isinstance(v, bool) for v in value):
             raise ValueError(f"{name} has a member that is not {member.__name__}")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 INPUT_DATA_URI = "InputDataUri"
@@ -182,9 +182,8 @@ def rule_for(trigger: Trigger, *, has_approved_version: bool) -> RetrainingRule:
     if has_approved_version:
         return rule
     first = RULES[Trigger.FIRST_RUN]
-    return RetrainingRule(
-        trigger=rule.trigger,
-        training_data=rule.training_data,
+    return replace(
+        rule,
         skip_drift_check=first.skip_drift_check,
         register_new_baseline=first.register_new_baseline,
         why=first.why,
