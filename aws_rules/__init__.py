@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_rules import api_rules, iam_resource_levels, sagemaker_requests, service_deliveries
+from aws_rules.cloud_assembly import StackTemplate, read_assembly
 from aws_rules.findings import CheckResult, Finding
 from aws_rules.resolve import Resolver
-from scripts.cloud_assembly import StackTemplate, read_assembly
 
 __all__ = ["AssemblyReport", "CheckResult", "Finding", "check_assembly", "check_stacks"]
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scripts.cloud_assembly import StackTemplate
+from aws_rules.cloud_assembly import StackTemplate
 
 #: ``Ref: AWS::NoValue``: the property is removed.
 NO_VALUE = object()

@@ -57,7 +57,7 @@ from diagrams.aws.network import VPC, Endpoint, VPCFlowLogs
 from diagrams.aws.security import KeyManagementService
 from diagrams.aws.storage import SimpleStorageServiceS3Bucket
 
-from scripts.cloud_assembly import StackTemplate, read_assembly
+from aws_rules.cloud_assembly import StackTemplate, read_assembly
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from scripts.cloud_assembly import StackTemplate, read_assembly
+from aws_rules.cloud_assembly import StackTemplate, read_assembly
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PRICES = REPO / "pricing" / "prices.yaml"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.cloud_assembly import StackTemplate, read_assembly
+from aws_rules.cloud_assembly import StackTemplate, read_assembly
 
 CFN_QUOTAS = (
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html"

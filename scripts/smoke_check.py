@@ -30,10 +30,9 @@ Prints one line per check and exits 1 if any failed, 2 on bad arguments.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -41,12 +40,11 @@ import boto3
 from botocore.exceptions import ClientError
 
 from platform_contracts.releases import UNRELEASED
+from platform_contracts.smoke_check import SmokeTargets
 
 #: Stack states after a successful deployment.
 HEALTHY_STACK_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
 SESSION_NAME = "ml-platform-smoke-check"
-#: What the check needs installed where it runs (the pin of requirements-dev.txt).
-SMOKE_CHECK_REQUIREMENTS = "boto3==1.44.8"
 
 
 @dataclass(frozen=True)
@@ -60,38 +58,6 @@ class CheckResult:
 
     def __str__(self) -> str:
         return f"{'ok  ' if self.passed else 'FAIL'} {self.kind} {self.name}: {self.detail}"
-
-
-@dataclass(frozen=True)
-class SmokeTargets:
-    """What must exist and be healthy in the environment after a deployment."""
-
-    stacks: Sequence[str] = ()
-    domain: str | None = None
-    model_package_groups: Sequence[str] = ()
-    pipelines: Sequence[str] = ()
-    endpoints: Sequence[str] = ()
-    #: ``pipeline:<name>`` or ``endpoint:<name>`` -> the release record (SSM parameter name)
-    #: whose value decides whether that resource exists yet.
-    released_by: Mapping[str, str] = field(default_factory=dict)
-
-    def command(self, *, region: str, role_arn: str | None = None) -> str:
-        """The shell command that runs this check from the repository's root."""
-        words = ["python", "-m", "scripts.smoke_check", "--region", region]
-        words += ["--role-arn", role_arn] if role_arn else []
-        words += [word for name in self.stacks for word in ("--stack", name)]
-        words += ["--domain", self.domain] if self.domain else []
-        words += [
-            word for name in self.model_package_groups for word in ("--model-package-group", name)
-        ]
-        words += [word for name in self.pipelines for word in ("--pipeline", name)]
-        words += [word for name in self.endpoints for word in ("--endpoint", name)]
-        words += [
-            word
-            for name, record in sorted(self.released_by.items())
-            for word in ("--released-by", f"{name}={record}")
-        ]
-        return shlex.join(words)
 
 
 def session_for(region: str, role_arn: str | None) -> boto3.Session:

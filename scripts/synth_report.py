@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_rules import AssemblyReport, check_assembly
-from scripts.cloud_assembly import read_assembly
+from aws_rules.cloud_assembly import read_assembly
 from scripts.platform_limits import headroom, model_count, over_limit, readings
 
 #: Headroom below CloudFormation's 500 resources and 1 MB template limits.

@@ -32,7 +32,7 @@ from platform_config import EnvironmentConfig
 from platform_config.delivery import DeliveryConfig, DeliveryStageSpec
 from platform_config.names import BucketKind, delivery_names
 from platform_contracts.releases import Slot
-from scripts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets
+from platform_contracts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets
 from stacks.platform_app import construct_id_of
 from stacks.platform_stage import PlatformStage
 

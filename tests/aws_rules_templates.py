@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scripts.cloud_assembly import StackTemplate
+from aws_rules.cloud_assembly import StackTemplate
 
 ACCOUNT = "111111111111"
 REGION = "eu-west-1"

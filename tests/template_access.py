@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from aws_rules.cloud_assembly import StackTemplate, read_assembly
 from aws_rules.policies import (
     Request,
     action_applies,
@@ -37,7 +38,6 @@ from aws_rules.policies import (
     statements,
 )
 from aws_rules.resolve import Resolver, ResourceAt
-from scripts.cloud_assembly import StackTemplate, read_assembly
 
 #: AWS managed policies the templates attach, with their documented statements (AWS Managed
 #: Policy Reference). A role with any other AWS managed policy cannot be decided: it fails.

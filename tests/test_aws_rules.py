@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from aws_rules import AssemblyReport, check_stacks
-from scripts.cloud_assembly import read_assembly
+from aws_rules.cloud_assembly import read_assembly
 from tests.aws_rules_templates import (
     ACCOUNT,
     GPU,

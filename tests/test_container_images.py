@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from aws_rules.cloud_assembly import read_assembly
 from platform_config.aws_facts import Accelerator
 from platform_config.container_images import (
     TABLE_FILE,
@@ -25,7 +26,6 @@ from platform_config.container_images import (
     published_image,
 )
 from platform_config.foundation_models import foundation_models
-from scripts.cloud_assembly import read_assembly
 from tests.conftest import SynthesizedPlatform
 
 #: Any ECR image URI in a template, pipeline definitions (embedded as strings) included.

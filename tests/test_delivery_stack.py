@@ -23,11 +23,11 @@ from cfnlint.api import ManualArgs, lint_file
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from aws_rules.cloud_assembly import read_assembly
 from ml_constructs.compliance import RULE_PACKS
 from platform_config import ConfigError, available_environments
 from platform_config.delivery import DeliveryConfig, load_delivery
 from platform_config.loader import DEFAULT_CONFIG_DIR
-from scripts.cloud_assembly import read_assembly
 from stacks.delivery_stack import SYNTH_COMMANDS, DeliveryStack, build_delivery, smoke_targets
 from tests.conftest import REPO, SynthesizedPlatform, cdk_context
 from tests.constructs.helpers import normalised

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from aws_rules.cloud_assembly import StackTemplate
 from aws_rules.resolve import Resolver
-from scripts.cloud_assembly import StackTemplate
 from tests.conftest import SynthesizedPlatform
 from tests.promotion_walk import RELEASE_AUTOMATION, PromotionWalk
 from tests.recorded_calls import CallAccesses, CallRecorder

@@ -11,10 +11,10 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from cfnlint.api import ManualArgs, lint_file
 
+from aws_rules.cloud_assembly import read_assembly
 from ml_constructs import acknowledge, add_compliance_checks
 from ml_constructs.compliance import RULE_PACKS
 from platform_config import load_environment
-from scripts.cloud_assembly import read_assembly
 from scripts.synth_report import MAX_RESOURCES, MAX_TEMPLATE_BYTES, summarize
 from stacks import PlatformStage, construct_id_of
 from tests.conftest import ENVIRONMENTS, SynthesizedPlatform, cdk_context

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.cloud_assembly import read_assembly
+from aws_rules.cloud_assembly import read_assembly
 from scripts.platform_limits import LIMITS, headroom, model_count, over_limit, readings
 from tests.conftest import ENVIRONMENTS, REPO, SynthesizedPlatform
 

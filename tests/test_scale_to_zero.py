@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from aws_rules.cloud_assembly import read_assembly
 from ml_constructs.lmi_serving import lmi_variant_timeouts
 from platform_config.llm_serving_spec import LlmServingSpec
 from platform_config.serving_defaults import instance_sizes, scales_to_zero
-from scripts.cloud_assembly import read_assembly
 from scripts.idle_cost_report import DEFAULT_PRICES, idle_cost, load_prices
 from tests.conftest import SynthesizedPlatform
 

@@ -17,8 +17,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from platform_contracts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets
 from scripts import smoke_check
-from scripts.smoke_check import SMOKE_CHECK_REQUIREMENTS, SmokeTargets, run_checks, session_for
+from scripts.smoke_check import run_checks, session_for
 
 REGION = "eu-west-1"
 # moto keeps resources per account: the assumed role is in the account that holds them.

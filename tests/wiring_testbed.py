@@ -24,10 +24,10 @@ from typing import Any
 
 import boto3
 
+from aws_rules.cloud_assembly import StackTemplate, read_assembly
 from aws_rules.policies import Request, allowed
 from aws_rules.resolve import Resolver, ResourceAt
 from platform_contracts.model_settings import ModelSettings
-from scripts.cloud_assembly import StackTemplate, read_assembly
 
 REPO = Path(__file__).resolve().parent.parent
 #: What Lambda puts on the path of each function (its root: the function's modules, the
