@@ -13,8 +13,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from platform_config import AuthMode, StudioApp, StudioConfig
+from platform_config.environment_spec import SharedSpaceSpec, UserProfileSpec
 from platform_config.names import studio_lifecycle_config_name
-from platform_config.schema import SharedSpaceSpec, UserProfileSpec
 
 #: CloudFormation's limit on a Studio lifecycle configuration (base64-encoded).
 MAX_LIFECYCLE_SCRIPT_BYTES = 16384

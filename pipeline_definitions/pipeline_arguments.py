@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from platform_config.aws_facts import JobKind, instance_type_problem
 
 if TYPE_CHECKING:
-    from platform_config.schema import FeatureGroupSpec
+    from platform_config.feature_group_spec import FeatureGroupSpec
     from platform_config.serving_spec import ServingSpec
 
 PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")

@@ -6,19 +6,13 @@ one place they are read and validated; the rest of the code receives the typed o
 """
 
 from platform_config.base import ConfigError
-from platform_config.loader import available_environments, load_environment
-from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
-from platform_config.schema import (
+from platform_config.environment_spec import (
     AuthMode,
     DataConfig,
-    EnvironmentConfig,
     ExistingVpc,
-    FeatureGroupSpec,
-    FeatureSpec,
     InterfaceEndpoint,
     MlflowConfig,
     ModelRegistryConfig,
-    ModelSpec,
     NetworkConfig,
     NewVpc,
     Retention,
@@ -27,6 +21,11 @@ from platform_config.schema import (
     StudioConfig,
     UserProfileSpec,
 )
+from platform_config.feature_group_spec import FeatureGroupSpec, FeatureSpec
+from platform_config.loader import available_environments, load_environment
+from platform_config.model_spec import ModelSpec
+from platform_config.monitoring_spec import MonitoringSpec, RetrainingSpec
+from platform_config.schema import EnvironmentConfig
 
 __all__ = [
     "AuthMode",

@@ -22,85 +22,12 @@ from pydantic import model_validator
 from platform_config.aws_rules import check_environment, check_serving_regions
 from platform_config.base import FieldError
 from platform_config.environment_spec import (
-    DEFAULT_INTERFACE_ENDPOINTS,
-    AuthMode,
-    DataConfig,
     EnvironmentSpec,
-    ExistingVpc,
     InterfaceEndpoint,
-    MlflowConfig,
-    ModelRegistryConfig,
-    NetworkConfig,
-    NewVpc,
-    PromotionSource,
-    Retention,
-    RoleArn,
-    SharedSpaceSpec,
-    StudioApp,
-    StudioConfig,
-    StudioInstanceType,
-    StudioName,
-    UserProfileSpec,
 )
-from platform_config.feature_group_spec import (
-    RESERVED_FEATURE_NAMES,
-    FeatureGroupSpec,
-    FeatureName,
-    FeatureSpec,
-    OnlineTtl,
-)
-from platform_config.model_spec import ModelSpec
 from platform_config.names import ResourceNames
 from platform_config.pipeline_spec import check_training_sources
 from platform_config.serving_defaults import check_scale_to_zero
-from platform_config.value_types import (
-    LOG_RETENTION_DAYS,
-    REGION_SHAPE,
-    AccountId,
-    Cidr,
-    LogRetentionDays,
-    Region,
-    ResourceName,
-    SubnetId,
-    VpcId,
-)
-
-__all__ = [
-    "DEFAULT_INTERFACE_ENDPOINTS",
-    "LOG_RETENTION_DAYS",
-    "REGION_SHAPE",
-    "RESERVED_FEATURE_NAMES",
-    "AccountId",
-    "AuthMode",
-    "Cidr",
-    "DataConfig",
-    "EnvironmentConfig",
-    "ExistingVpc",
-    "FeatureGroupSpec",
-    "FeatureName",
-    "FeatureSpec",
-    "InterfaceEndpoint",
-    "LogRetentionDays",
-    "MlflowConfig",
-    "ModelRegistryConfig",
-    "ModelSpec",
-    "NetworkConfig",
-    "NewVpc",
-    "OnlineTtl",
-    "PromotionSource",
-    "Region",
-    "ResourceName",
-    "Retention",
-    "RoleArn",
-    "SharedSpaceSpec",
-    "StudioApp",
-    "StudioConfig",
-    "StudioInstanceType",
-    "StudioName",
-    "SubnetId",
-    "UserProfileSpec",
-    "VpcId",
-]
 
 
 class EnvironmentConfig(EnvironmentSpec):

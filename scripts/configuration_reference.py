@@ -24,7 +24,9 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from platform_config.schema import EnvironmentConfig, FeatureGroupSpec, ModelSpec
+from platform_config.feature_group_spec import FeatureGroupSpec
+from platform_config.model_spec import ModelSpec
+from platform_config.schema import EnvironmentConfig
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "configuration.md"

@@ -203,7 +203,7 @@ def _build_arguments(region: str) -> dict[str, Any]:
 
 def generate(*, builds: bool = True) -> dict[str, Any]:
     """The facts from the installed packages (``builds=False``: ``unbuildable`` left out)."""
-    from platform_config.schema import REGION_SHAPE
+    from platform_config.value_types import REGION_SHAPE
 
     regions = region_facts()
     accepted = instance_type_facts()

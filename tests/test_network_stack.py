@@ -6,7 +6,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from platform_config import InterfaceEndpoint
-from platform_config.schema import DEFAULT_INTERFACE_ENDPOINTS
+from platform_config.environment_spec import DEFAULT_INTERFACE_ENDPOINTS
 from tests.conftest import SynthesizedPlatform
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import TypeAdapter
 
 from platform_config import ConfigError, load_environment
+from platform_config.environment_spec import DEFAULT_INTERFACE_ENDPOINTS
 from platform_config.foundation_models import foundation_models
 from platform_config.loader import DEFAULT_CONFIG_DIR
 from platform_config.pipeline_spec import (
@@ -28,7 +29,6 @@ from platform_config.pipeline_spec import (
     PipelineSpec,
     TrainingPipelineSpec,
 )
-from platform_config.schema import DEFAULT_INTERFACE_ENDPOINTS
 
 REPO = Path(__file__).resolve().parent.parent
 NEURON_MODEL = "meta-textgenerationneuron-llama-3-2-1b"

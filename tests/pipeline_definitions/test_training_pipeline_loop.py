@@ -335,7 +335,7 @@ def test_a_feature_group_source_needs_its_script() -> None:
 
 
 def test_feature_group_source_of_a_catalogue_group_skips_identifier_and_time() -> None:
-    from platform_config.schema import FeatureGroupSpec
+    from platform_config.feature_group_spec import FeatureGroupSpec
 
     spec = FeatureGroupSpec.model_validate(
         {
