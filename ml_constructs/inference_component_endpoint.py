@@ -23,12 +23,13 @@ from ml_constructs.model_endpoint import (
     acknowledge_unencrypted_volumes,
 )
 from platform_config.llm_serving_spec import LlmServingSpec
-from platform_config.serving_defaults import InstanceSize, scale_to_zero_blocker
+from platform_config.serving_defaults import InstanceSize
 from platform_config.serving_spec import (
     AutoscalingSpec,
     DeploymentSpec,
     EndpointKind,
     ServingSpec,
+    scale_to_zero_blocker,
 )
 
 _IC = sagemaker.CfnInferenceComponent

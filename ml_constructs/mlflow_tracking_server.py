@@ -6,10 +6,8 @@ from typing import ClassVar
 
 from aws_cdk import aws_sagemaker as sagemaker
 
-from ml_constructs.managed_mlflow import MLFLOW_ARTIFACT_PREFIX, ManagedMlflow
+from ml_constructs.managed_mlflow import ManagedMlflow
 from platform_config import MlflowConfig
-
-__all__ = ["MLFLOW_ARTIFACT_PREFIX", "MlflowTrackingServer"]
 
 
 class MlflowTrackingServer(ManagedMlflow):

@@ -4,14 +4,12 @@ A real-time model is served on an inference component of an endpoint with manage
 scaling down to zero instances (``ml_constructs.InferenceComponentEndpoint``) when its
 ``serving.scale_to_zero`` is ``true`` or, left unset, when the environment's
 ``serving_defaults.scale_to_zero`` is on and SageMaker allows it for that model
-(:func:`scale_to_zero_blocker`): one production variant, no shadow variant, no data capture
+(:func:`~platform_config.serving_spec.scale_to_zero_blocker`, which the ``ServingSpec``
+validator also calls): one production variant, no shadow variant, no data capture
 (the SageMaker SDK's inference-component deployment passes no data capture configuration,
 and Model Monitor documents support for endpoints that host a single model), no autoscaling
 floor above zero, and a deployment that rolls copies rather than shifting traffic between
 fleets. A model that asks for it explicitly where it is not allowed is a one-line error.
-
-:func:`~platform_config.serving_spec.scale_to_zero_blocker` is ``serving_spec``'s, whose
-``ServingSpec`` validator calls it; it is also importable from here.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ __all__ = [
     "ServingDefaults",
     "check_scale_to_zero",
     "instance_sizes",
-    "scale_to_zero_blocker",
     "scales_to_zero",
 ]
 
